@@ -1,0 +1,5 @@
+export * from './events.ts';
+export * from './ingest.ts';
+export * from './uuid.ts';
+export * from './backoff.ts';
+export * from './batch.ts';

@@ -1,0 +1,25 @@
+/** The wire contract of `POST /v1/events`, shared by the SDK's sender and the server. */
+import { z } from 'zod';
+
+export const INGEST_LIMITS = {
+  /** Upper bound of a request body; a keepalive flush stays far below it (64 KiB). */
+  maxBodyBytes: 1024 * 1024,
+  maxEventsPerBatch: 1000,
+} as const;
+
+/** Only the envelope is checked here; each event is validated on its own so one bad event never sinks a batch. */
+export const IngestRequestSchema = z.object({
+  writeKey: z.string().min(1).optional(),
+  events: z.array(z.unknown()).min(1).max(INGEST_LIMITS.maxEventsPerBatch),
+});
+
+export interface IngestResponse {
+  accepted: number;
+  duplicates: number;
+  rejected: { index: number; reason: string }[];
+}
+
+export interface ErrorResponse {
+  error: string;
+  detail?: string;
+}

@@ -1,0 +1,53 @@
+import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import type { EventStore } from './store/types.ts';
+import { eventRoutes } from './routes/events.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { jsonError } from './errors.ts';
+
+export interface AppOptions {
+  store: EventStore;
+  /** Keys a client must present to send events. */
+  writeKeys: readonly string[];
+  /** Bearer token of the `/v1/admin` routes. */
+  adminToken: string;
+  /** Origins allowed to call the API from a browser. */
+  corsOrigins: readonly string[];
+  now?: () => number;
+}
+
+/**
+ * The whole API as a web-standard app: `app.fetch(Request) -> Response`. It never opens a port (serve.ts does),
+ * so tests call `app.request(...)` in-process.
+ */
+export function createApp(opts: AppOptions): Hono {
+  const app = new Hono();
+  const allowed = new Set(opts.corsOrigins);
+
+  app.use(
+    '/v1/*',
+    cors({
+      origin: (origin) => (allowed.has(origin) ? origin : null),
+      allowMethods: ['GET', 'POST', 'OPTIONS'],
+      allowHeaders: ['Content-Type', 'Authorization'],
+      exposeHeaders: ['Retry-After'],
+      maxAge: 600,
+    }),
+  );
+
+  app.get('/healthz', (c) => c.json({ ok: true }));
+  app.route('/v1/events', eventRoutes({ store: opts.store, writeKeys: new Set(opts.writeKeys), now: opts.now ?? Date.now }));
+  app.route('/v1/admin', adminRoutes({ store: opts.store, adminToken: opts.adminToken }));
+
+  app.notFound((c) => jsonError(c, 404, 'not found'));
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      const res = err.getResponse();
+      return res.headers.get('content-type')?.includes('json') ? res : jsonError(c, err.status, err.message || 'error');
+    }
+    console.error('unhandled error:', err);
+    return jsonError(c, 500, 'internal error');
+  });
+  return app;
+}

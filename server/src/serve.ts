@@ -1,0 +1,27 @@
+/** Node entry point: the real store, a port, and a clean shutdown. `npm run server`. */
+import { serve } from '@hono/node-server';
+import { createApp } from './app.ts';
+import { loadConfig } from './config.ts';
+import { DuckDbEventStore } from './store/duckdb.ts';
+
+const config = loadConfig();
+const store = await DuckDbEventStore.open(config.dataDir);
+const app = createApp({ store, ...config });
+
+const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
+  console.log(`Marquee API listening on http://${config.host}:${info.port}`);
+  console.log(`  DATA_DIR=${config.dataDir}  WRITE_KEYS=${config.writeKeys.join(',')}  ADMIN_TOKEN=${config.adminToken}`);
+  console.log(`  CORS_ORIGINS=${config.corsOrigins.join(',')}`);
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: closing`);
+  server.close();
+  await store.close();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
