@@ -58,7 +58,7 @@ describe('DuckDbEventStore', () => {
     const store = await DuckDbEventStore.open(':memory:');
     const e = makeEvent({ type: 'impression', titleId: 't9', row: 'Top Picks', position: 2, artwork: { artworkId: 'a3', propensity: 0.5 } } as never);
     await store.append([e], 1234);
-    const [row] = await store.query('SELECT type, title_id, artwork_id, propensity, received_at, payload FROM events');
+    const [row] = await store.query('SELECT type, title_id, artwork_id, propensity, received_at, payload FROM events_v');
     expect(row).toMatchObject({ type: 'impression', title_id: 't9', artwork_id: 'a3', propensity: 0.5, received_at: 1234n });
     expect(JSON.parse(row.payload as string)).toEqual(e);
     await store.close();

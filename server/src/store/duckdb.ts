@@ -73,7 +73,7 @@ export class DuckDbEventStore implements EventStore {
   }
 
   private async loadSeenIds(): Promise<void> {
-    const reader = await this.conn.runAndReadAll('SELECT id FROM events');
+    const reader = await this.conn.runAndReadAll("SELECT payload->>'$.id' FROM events");
     for (const [id] of reader.getRows()) this.seen.add(id as string);
   }
 
@@ -161,28 +161,7 @@ export class DuckDbEventStore implements EventStore {
 }
 
 function appendRow(a: DuckDBAppender, e: MarqueeEvent, receivedAt: number): void {
-  a.appendVarchar(e.id);
-  a.appendBigInt(BigInt(e.ts));
   a.appendBigInt(BigInt(receivedAt));
-  a.appendVarchar(e.type);
-  optional(a, e.userId);
-  optional(a, e.anonymousId);
-  a.appendVarchar(e.sessionId);
-  optional(a, 'titleId' in e ? e.titleId : undefined);
-  optional(a, 'artwork' in e ? e.artwork?.artworkId : undefined);
-  optionalNumber(a, 'artwork' in e ? e.artwork?.propensity : undefined);
-  optionalNumber(a, e.type === 'progress' || e.type === 'pause' || e.type === 'complete' ? e.position : undefined);
-  optionalNumber(a, e.type === 'progress' || e.type === 'pause' || e.type === 'complete' ? e.duration : undefined);
   a.appendVarchar(JSON.stringify(e));
   a.endRow();
-}
-
-function optional(a: DuckDBAppender, v: string | undefined): void {
-  if (v === undefined) a.appendNull();
-  else a.appendVarchar(v);
-}
-
-function optionalNumber(a: DuckDBAppender, v: number | undefined): void {
-  if (v === undefined) a.appendNull();
-  else a.appendDouble(v);
 }

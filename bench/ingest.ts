@@ -1,0 +1,127 @@
+/**
+ * `npm run bench:ingest [-- --json] [-- --events N] [-- --concurrency C]`
+ *
+ * Loads a fresh API server (own process, free loopback port, temporary DuckDB) with concurrent batch posts, then
+ * measures the store alone taking the same rows in-process with the same dedup guarantee. The ratio of the two
+ * says how much HTTP, JSON and validation cost on top of the store. A benchmark, not a test: numbers vary.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SCHEMA_VERSION, uuidv7, type MarqueeEvent } from '@marquee/core';
+import { startServerProcess } from '../server/src/process.ts';
+import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    events: { type: 'string', default: '200000' },
+    concurrency: { type: 'string', default: '8' },
+  },
+});
+const TOTAL = Number(args.events);
+const CONCURRENCY = Number(args.concurrency);
+const BATCH_SIZES = [100, 500];
+const log = (...a: unknown[]) => console.error(...a);
+
+function makeEvents(n: number): MarqueeEvent[] {
+  const types = ['impression', 'play_start', 'progress', 'complete'] as const;
+  return Array.from({ length: n }, (_, i) => {
+    const type = types[i % types.length];
+    const common = { id: uuidv7(), ts: Date.now(), schemaVersion: SCHEMA_VERSION, sessionId: `s${i % 997}`, userId: `u${i % 5000}`, titleId: `t${i % 2000}` };
+    if (type === 'impression') return { ...common, type, row: 'Top Picks', position: i % 40, artwork: { artworkId: `a${i % 5}`, propensity: 0.2 } };
+    if (type === 'play_start') return { ...common, type };
+    return { ...common, type, position: i % 3600, duration: 3600 };
+  }) as MarqueeEvent[];
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** Runs `jobs` with at most `concurrency` in flight. */
+async function pool<T>(jobs: (() => Promise<T>)[], concurrency: number): Promise<T[]> {
+  const out: T[] = new Array(jobs.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < jobs.length) {
+        const i = next++;
+        out[i] = await jobs[i]();
+      }
+    }),
+  );
+  return out;
+}
+
+const dataDir = await mkdtemp(join(tmpdir(), 'marquee-bench-'));
+const server = await startServerProcess({ DATA_DIR: join(dataDir, 'server'), WRITE_KEYS: 'bench' });
+const results: Record<string, { events_per_s: number; p50_ms: number; p99_ms: number }> = {};
+let sent = 0;
+let accepted = 0;
+const allEvents: MarqueeEvent[][] = [];
+try {
+  for (const size of BATCH_SIZES) {
+    const events = makeEvents(TOTAL);
+    allEvents.push(events);
+    const bodies: string[] = [];
+    for (let i = 0; i < events.length; i += size) bodies.push(JSON.stringify({ writeKey: 'bench', events: events.slice(i, i + size) }));
+    const latencies: number[] = [];
+    const t0 = performance.now();
+    await pool(
+      bodies.map((body) => async () => {
+        const start = performance.now();
+        const res = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+        const r = (await res.json()) as { accepted: number };
+        if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(r)}`);
+        latencies.push(performance.now() - start);
+        accepted += r.accepted;
+      }),
+      CONCURRENCY,
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    sent += events.length;
+    latencies.sort((a, b) => a - b);
+    results[`batch${size}`] = { events_per_s: Math.round(events.length / seconds), p50_ms: +percentile(latencies, 50).toFixed(2), p99_ms: +percentile(latencies, 99).toFixed(2) };
+    log(`HTTP, batches of ${size}: ${results[`batch${size}`].events_per_s} events/s, p50 ${results[`batch${size}`].p50_ms} ms, p99 ${results[`batch${size}`].p99_ms} ms`);
+  }
+  const countRes = await fetch(`${server.url}/v1/admin/events/count`, { headers: { authorization: 'Bearer dev-admin-token' } });
+  const stored = ((await countRes.json()) as { count: number }).count;
+  const peak = server.peakRssMb();
+  await server.stop();
+
+  // The store alone: same rows, same batch sizes and concurrency, same dedup (no HTTP, JSON or validation).
+  const store = await DuckDbEventStore.open(join(dataDir, 'alone'));
+  const aloneRates: number[] = [];
+  for (const [k, size] of BATCH_SIZES.entries()) {
+    const events = allEvents[k];
+    const batches: MarqueeEvent[][] = [];
+    for (let i = 0; i < events.length; i += size) batches.push(events.slice(i, i + size));
+    const t0 = performance.now();
+    await pool(batches.map((b) => () => store.append(b, Date.now())), CONCURRENCY);
+    aloneRates.push(events.length / ((performance.now() - t0) / 1000));
+    log(`store alone, batches of ${size}: ${Math.round(aloneRates[k])} rows/s`);
+  }
+  await store.close();
+
+  const httpRate = Math.min(...Object.values(results).map((r) => r.events_per_s));
+  const aloneRate = Math.round(Math.min(...aloneRates));
+  const summary = {
+    events_per_s: httpRate,
+    p99_ms: Math.max(...Object.values(results).map((r) => r.p99_ms)),
+    store_alone_per_s: aloneRate,
+    ratio: +(httpRate / aloneRate).toFixed(3),
+    sent,
+    stored,
+    server_peak_rss_mb: peak === undefined ? null : Math.round(peak),
+    by_batch_size: results,
+  };
+  log(`\nevents/s ${summary.events_per_s} (slowest batch size), store alone ${summary.store_alone_per_s}/s, ratio ${summary.ratio}`);
+  log(`sent ${sent}, accepted ${accepted}, stored ${stored}${sent === stored ? ' (match)' : ' (MISMATCH)'}; server peak RSS ${summary.server_peak_rss_mb} MB`);
+  if (args.json) console.log(JSON.stringify(summary));
+  if (sent !== stored) process.exitCode = 1;
+} finally {
+  await server.stop();
+  await rm(dataDir, { recursive: true, force: true });
+}
