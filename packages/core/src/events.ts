@@ -84,7 +84,8 @@ export type ArtworkChoice = z.infer<typeof ArtworkChoiceSchema>;
 
 /** What the caller supplies for each event type; the SDK adds id, ts, schemaVersion and identity. */
 type Envelope = 'id' | 'ts' | 'schemaVersion' | 'sessionId' | 'userId' | 'anonymousId';
-export type EventInput<T extends EventType = EventType> = Omit<Extract<MarqueeEvent, { type: T }>, Envelope>;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+export type EventInput<T extends EventType = EventType> = DistributiveOmit<Extract<MarqueeEvent, { type: T }>, Envelope>;
 
 /** One line per problem, with the path into the event: readable in a 4xx body and in a console. */
 export function describeIssues(error: z.ZodError): string {

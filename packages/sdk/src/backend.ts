@@ -1,0 +1,84 @@
+/**
+ * Picks the tfjs backend inside the worker: the first of the preferred list that really works here.
+ * `tf.setBackend` resolves false (it does not throw) when a backend cannot start, and a backend can start
+ * and still fail its first kernel, so each candidate must also run one small op.
+ * Loaded with a dynamic import so that tfjs never delays the event path.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import type { BackendName, BackendReport } from './protocol.ts';
+
+// Served by the app's bundler from our own origin: nothing is fetched from a CDN.
+setWasmPaths({
+  'tfjs-backend-wasm.wasm': wasmPlain,
+  'tfjs-backend-wasm-simd.wasm': wasmSimd,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
+});
+
+export { tf };
+
+interface GpuAdapterInfo {
+  architecture?: string;
+  vendor?: string;
+}
+
+async function webgpuAdapterInfo(): Promise<GpuAdapterInfo | null> {
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<{ info?: GpuAdapterInfo } | null> } }).gpu;
+  if (!gpu) return null;
+  const adapter = await gpu.requestAdapter();
+  return adapter ? (adapter.info ?? {}) : null;
+}
+
+async function works(): Promise<boolean> {
+  const x = tf.tensor1d([1, 2, 3]);
+  const y = tf.mul(x, 2);
+  const values = await y.data(); // never dataSync: it can break a WebGPU device
+  x.dispose();
+  y.dispose();
+  return values[2] === 6;
+}
+
+export async function selectBackend(preferred: readonly BackendName[]): Promise<BackendReport> {
+  const start = performance.now();
+  const tried: BackendReport['tried'] = [];
+  for (const name of preferred) {
+    let adapter: GpuAdapterInfo | null = null;
+    try {
+      if (name === 'webgpu') {
+        adapter = await webgpuAdapterInfo();
+        if (!adapter) {
+          tried.push({ name, ok: false, reason: 'no WebGPU adapter' });
+          continue;
+        }
+      }
+      if (!(await tf.setBackend(name))) {
+        tried.push({ name, ok: false, reason: 'setBackend resolved false' });
+        continue;
+      }
+      await tf.ready();
+      if (!(await works())) {
+        tried.push({ name, ok: false, reason: 'test op gave a wrong result' });
+        continue;
+      }
+      tried.push({ name, ok: true });
+      const architecture = adapter?.architecture;
+      return {
+        name,
+        adapterArchitecture: architecture,
+        adapterVendor: adapter?.vendor,
+        softwareAdapter: architecture === 'swiftshader',
+        tried,
+        initMs: Math.round(performance.now() - start),
+      };
+    } catch (err) {
+      tried.push({ name, ok: false, reason: (err as Error).message });
+    }
+  }
+  throw new Error(`no tfjs backend works here: ${tried.map((t) => `${t.name} (${t.reason})`).join(', ')}`);
+}

@@ -1,0 +1,113 @@
+/**
+ * The main-thread SDK: a thin facade over the worker. It never imports tfjs or idb; every call is one message.
+ */
+import * as Comlink from 'comlink';
+import type { EventInput } from '@marquee/core';
+import { BACKEND_ORDER, type BackendReport, type SyncStats, type WorkerApi, type WorkerOptions } from './protocol.ts';
+
+export interface PersonalizerOptions {
+  /** Base URL of the Marquee API; defaults to the page's origin. */
+  endpoint?: string;
+  writeKey: string;
+  /** A signed-in member; without it events carry a persistent anonymous id. */
+  userId?: string;
+  outboxCapacity?: number;
+  batch?: { maxEvents?: number; maxBytes?: number; maxAgeMs?: number };
+  retry?: { baseMs?: number; maxMs?: number };
+  backends?: WorkerOptions['backends'];
+  dbName?: string;
+}
+
+type Title = { titleId: string; artwork?: EventInput<'impression'>['artwork']; experiments?: EventInput['experiments'] };
+type Playback = Title & { position: number; duration: number };
+
+export interface Personalizer {
+  impression(e: Title & { row: string; position: number }): Promise<string>;
+  playStart(e: Title): Promise<string>;
+  progress(e: Playback): Promise<string>;
+  pause(e: Playback): Promise<string>;
+  complete(e: Playback): Promise<string>;
+  custom(name: string, props?: Record<string, unknown>): Promise<string>;
+  /** Any event; resolves with its id once it is stored on the device. */
+  track(e: EventInput): Promise<string>;
+  /** Sends what is queued now (unless offline or backing off) and resolves with the stats after. */
+  flush(): Promise<SyncStats>;
+  stats(): Promise<SyncStats>;
+  /** Called with fresh stats whenever they change; returns an unsubscribe function. */
+  onStats(fn: (s: SyncStats) => void): () => void;
+  /** Which tfjs backend the worker got, and why others were passed over. */
+  backend(): Promise<BackendReport>;
+  close(): Promise<void>;
+}
+
+const SESSION_KEY = 'marquee.sessionId';
+
+/** One id per tab, kept across reloads of that tab. */
+function tabSessionId(): string {
+  try {
+    const existing = sessionStorage.getItem(SESSION_KEY);
+    if (existing) return existing;
+    const id = crypto.randomUUID();
+    sessionStorage.setItem(SESSION_KEY, id);
+    return id;
+  } catch {
+    return crypto.randomUUID(); // storage blocked: a session per page load
+  }
+}
+
+export function createPersonalizer(options: PersonalizerOptions): Personalizer {
+  if (!options?.writeKey) throw new TypeError('createPersonalizer: writeKey is required');
+  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'marquee' });
+  const remote = Comlink.wrap<WorkerApi>(worker);
+  const ready = remote.init({
+    endpoint: options.endpoint ?? '',
+    writeKey: options.writeKey,
+    userId: options.userId,
+    sessionId: tabSessionId(),
+    outboxCapacity: options.outboxCapacity ?? 10_000,
+    batchMaxEvents: options.batch?.maxEvents ?? 100,
+    batchMaxBytes: options.batch?.maxBytes ?? 60_000,
+    batchMaxAgeMs: options.batch?.maxAgeMs ?? 2_000,
+    retryBaseMs: options.retry?.baseMs ?? 500,
+    retryMaxMs: options.retry?.maxMs ?? 60_000,
+    backends: options.backends ?? BACKEND_ORDER,
+    dbName: options.dbName ?? 'marquee',
+  });
+  const call = <T>(fn: () => Promise<T>) => ready.then(fn);
+  const track = (e: EventInput) => call(() => remote.track(e));
+
+  // The page may be closing: hand what is queued to a keepalive request. Anything it misses stays queued.
+  const onHide = () => {
+    if (document.visibilityState === 'hidden') void call(() => remote.flush({ keepalive: true }));
+  };
+  const onPageHide = () => void call(() => remote.flush({ keepalive: true }));
+  document.addEventListener('visibilitychange', onHide);
+  addEventListener('pagehide', onPageHide);
+
+  return {
+    impression: (e) => track({ type: 'impression', ...e }),
+    playStart: (e) => track({ type: 'play_start', ...e }),
+    progress: (e) => track({ type: 'progress', ...e }),
+    pause: (e) => track({ type: 'pause', ...e }),
+    complete: (e) => track({ type: 'complete', ...e }),
+    custom: (name, props) => track({ type: 'custom', name, props }),
+    track,
+    flush: () => call(() => remote.flush()),
+    stats: () => call(() => remote.stats()),
+    onStats(fn) {
+      let active = true;
+      void call(() => remote.subscribe(Comlink.proxy((s: SyncStats) => active && fn(s))));
+      return () => {
+        active = false;
+      };
+    },
+    backend: () => call(() => remote.backend()),
+    async close() {
+      document.removeEventListener('visibilitychange', onHide);
+      removeEventListener('pagehide', onPageHide);
+      await call(() => remote.close());
+      remote[Comlink.releaseProxy]();
+      worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Everything that crosses between the main thread and the worker: plain, structured-cloneable data only.
+ * The facade (client.ts) and the worker (worker.ts) both type themselves against this file.
+ */
+import type { EventInput } from '@marquee/core';
+
+export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+
+export interface WorkerOptions {
+  /** Base URL of the Marquee API, e.g. `https://api.example.com`; '' means the page's own origin. */
+  endpoint: string;
+  writeKey: string;
+  userId?: string;
+  /** Kept by the page per tab (sessionStorage), so a reload continues the session. */
+  sessionId: string;
+  /** Most events the outbox holds; beyond it the oldest are dropped and counted. Default 10,000. */
+  outboxCapacity: number;
+  /** Batch bounds: a batch is sent when it is full (events or bytes) or its oldest event is maxAgeMs old. */
+  batchMaxEvents: number;
+  batchMaxBytes: number;
+  batchMaxAgeMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Backends to try, in order. */
+  backends: readonly BackendName[];
+  /** Name of the IndexedDB database, so two apps on one origin keep separate outboxes. */
+  dbName: string;
+}
+
+export interface SyncStats {
+  /** Events waiting in the outbox (all tabs of this origin share it). */
+  outbox: number;
+  /** Events this page's sender put on the wire, retries included. */
+  sent: number;
+  /** Events the server confirmed stored (accepted, or already stored: a duplicate). */
+  acknowledged: number;
+  /** Events the server refused: invalid, or in a batch answered with a non-retryable 4xx. */
+  rejected: number;
+  /** Events dropped because the outbox was full (oldest first). */
+  dropped: number;
+  /** Failed attempts since the last success; 0 when healthy. */
+  retrying: number;
+  online: boolean;
+  lastError?: string;
+}
+
+export interface BackendReport {
+  name: BackendName;
+  /** For webgpu: the adapter's architecture, e.g. 'swiftshader' for a software adapter. */
+  adapterArchitecture?: string;
+  adapterVendor?: string;
+  softwareAdapter: boolean;
+  /** Every backend tried before this one and why it was passed over. */
+  tried: { name: BackendName; ok: boolean; reason?: string }[];
+  initMs: number;
+}
+
+export interface WorkerApi {
+  init(options: WorkerOptions): Promise<void>;
+  track(input: EventInput): Promise<string>;
+  flush(opts?: { keepalive?: boolean }): Promise<SyncStats>;
+  stats(): Promise<SyncStats>;
+  /** The callback is a comlink proxy; it receives stats whenever they change. */
+  subscribe(onStats: (s: SyncStats) => void): Promise<void>;
+  backend(): Promise<BackendReport>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,132 @@
+/**
+ * The SDK's worker: owns IndexedDB, the network and tfjs. The page talks to it only through comlink (client.ts).
+ */
+import * as Comlink from 'comlink';
+import { SCHEMA_VERSION, uuidv7, type EventInput, type MarqueeEvent } from '@marquee/core';
+import { openDatabase, type Database } from './db.ts';
+import { Outbox } from './outbox.ts';
+import { Sender } from './sync.ts';
+import type { BackendReport, SyncStats, WorkerApi, WorkerOptions } from './protocol.ts';
+
+const ANONYMOUS_ID = 'anonymousId';
+
+let options: WorkerOptions;
+let db: Database;
+let outbox: Outbox;
+let sender: Sender;
+let anonymousId: string;
+let backendReport: Promise<BackendReport> | undefined;
+const subscribers: ((s: SyncStats) => void)[] = [];
+let emitTimer: ReturnType<typeof setTimeout> | null = null;
+
+async function stats(): Promise<SyncStats> {
+  const [size, counters] = await Promise.all([outbox.size(), outbox.counters()]);
+  return {
+    outbox: size,
+    sent: sender.sent,
+    ...counters,
+    retrying: sender.attempt,
+    online: navigator.onLine,
+    lastError: sender.lastError,
+  };
+}
+
+/** Coalesces bursts of changes into one stats message. */
+function changed(): void {
+  if (emitTimer || subscribers.length === 0) return;
+  emitTimer = setTimeout(async () => {
+    emitTimer = null;
+    const s = await stats();
+    for (const fn of subscribers) fn(s);
+  }, 50);
+}
+
+async function loadAnonymousId(): Promise<string> {
+  const tx = db.transaction('meta', 'readwrite');
+  let id = (await tx.store.get(ANONYMOUS_ID)) as string | undefined;
+  if (!id) {
+    id = uuidv7();
+    await tx.store.put(id, ANONYMOUS_ID);
+  }
+  await tx.done;
+  return id;
+}
+
+const api: WorkerApi = {
+  async init(opts) {
+    options = opts;
+    db = await openDatabase(opts.dbName);
+    anonymousId = await loadAnonymousId();
+    outbox = new Outbox(db, opts.outboxCapacity);
+    sender = new Sender(
+      outbox,
+      {
+        endpoint: opts.endpoint.replace(/\/$/, ''),
+        writeKey: opts.writeKey,
+        batch: { maxEvents: opts.batchMaxEvents, maxBytes: opts.batchMaxBytes },
+        maxAgeMs: opts.batchMaxAgeMs,
+        backoff: { baseMs: opts.retryBaseMs, maxMs: opts.retryMaxMs },
+      },
+      {
+        fetch: (...args) => fetch(...args),
+        withLock: (fn) => navigator.locks.request(`marquee-sender:${opts.dbName}`, fn) as ReturnType<typeof fn>,
+        isOnline: () => navigator.onLine,
+        onChange: changed,
+      },
+    );
+    self.addEventListener('online', () => {
+      sender.onOnline();
+      changed();
+    });
+    self.addEventListener('offline', changed);
+    // Events left by an earlier page or a closed tab go out now, and on a slow beat after that.
+    void sender.flush();
+    setInterval(() => {
+      void outbox.size().then((n) => {
+        if (n > 0) void sender.flush();
+      });
+    }, Math.max(1000, opts.batchMaxAgeMs));
+    backendReport = import('./backend.ts').then((m) => m.selectBackend(opts.backends));
+    backendReport.catch(() => {});
+  },
+
+  async track(input: EventInput) {
+    const identity = options.userId ? { userId: options.userId } : { anonymousId };
+    const event = {
+      ...input,
+      id: uuidv7(),
+      ts: Date.now(),
+      schemaVersion: SCHEMA_VERSION,
+      sessionId: options.sessionId,
+      ...identity,
+    } as MarqueeEvent;
+    await outbox.add(event);
+    sender.onTracked();
+    changed();
+    return event.id;
+  },
+
+  async flush(opts) {
+    await sender.flush(opts);
+    return stats();
+  },
+
+  stats,
+
+  async subscribe(onStats) {
+    subscribers.push(onStats);
+    onStats(await stats());
+  },
+
+  backend() {
+    if (!backendReport) return Promise.reject(new Error('worker not initialised'));
+    return backendReport;
+  },
+
+  async close() {
+    await sender.close();
+    db.close();
+  },
+};
+
+Comlink.expose(api);
