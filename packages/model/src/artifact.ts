@@ -1,0 +1,206 @@
+/**
+ * Versioned model artifact, browser-safe: one little-endian weight file plus a JSON manifest (config, item
+ * vocabulary with metadata, metrics, data summary, weight layout, sha256 of every file).
+ * `loadModel(manifest, getFile)` verifies every file's sha256 (WebCrypto) before building tensors.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { validateModelConfig, type ModelConfig } from './config.ts';
+import { EVENT_INDEX, fractionBucket, yearBucket, type EventKind } from './data/types.ts';
+import { coldItemEmbedding, itemEmbeddings, paramSpecs, scoreItems, userEmbedding, type History, type Params } from './model.ts';
+
+export const FORMAT_VERSION = 1;
+export const WEIGHTS_FILE = 'weights.bin';
+
+export interface WeightEntry {
+  name: string;
+  shape: number[];
+  dtype: 'float32' | 'int32';
+  file: string;
+  /** Byte offset in `file`. */
+  offset: number;
+  bytes: number;
+}
+
+export interface FileEntry {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface ManifestItems {
+  /** External item ids; model item id = index + 1. */
+  ids: string[];
+  titles?: (string | null)[];
+  /** Genre vocabulary, and per item the genre indices. */
+  genreNames: string[];
+  genres?: number[][];
+  years?: (number | null)[];
+}
+
+export interface Manifest {
+  formatVersion: number;
+  /** `<ISO time>-<first 12 hex of the weights' sha256>` */
+  version: string;
+  createdAt: string;
+  config: ModelConfig;
+  train?: unknown;
+  items: ManifestItems;
+  metrics?: unknown;
+  data?: unknown;
+  weights: WeightEntry[];
+  files: FileEntry[];
+}
+
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export interface SerializeInput {
+  config: ModelConfig;
+  params: Params;
+  items: ManifestItems;
+  train?: unknown;
+  metrics?: unknown;
+  data?: unknown;
+  createdAt?: Date;
+}
+
+/** Params -> manifest + files (path -> bytes). Little-endian float32/int32, in paramSpecs order. */
+export async function serializeModel(input: SerializeInput): Promise<{ manifest: Manifest; files: Map<string, Uint8Array> }> {
+  const specs = paramSpecs(input.config);
+  const chunks: Uint8Array[] = [];
+  const weights: WeightEntry[] = [];
+  let offset = 0;
+  for (const s of specs) {
+    const t = input.params[s.name];
+    if (!t) throw new Error(`serializeModel: missing tensor ${s.name}`);
+    if (t.shape.join(',') !== s.shape.join(',')) throw new Error(`serializeModel: ${s.name} has shape [${t.shape}], expected [${s.shape}]`);
+    const v = s.dtype === 'int32' ? Int32Array.from(await t.data()) : Float32Array.from(await t.data());
+    const b = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    chunks.push(b);
+    weights.push({ name: s.name, shape: s.shape, dtype: s.dtype, file: WEIGHTS_FILE, offset, bytes: b.byteLength });
+    offset += b.byteLength;
+  }
+  const bin = new Uint8Array(offset);
+  let o = 0;
+  for (const c of chunks) bin.set(c, (o += c.byteLength) - c.byteLength);
+  const sha = await sha256Hex(bin);
+  const created = input.createdAt ?? new Date();
+  const manifest: Manifest = {
+    formatVersion: FORMAT_VERSION,
+    version: `${created.toISOString().replace(/[:.]/g, '-')}-${sha.slice(0, 12)}`,
+    createdAt: created.toISOString(),
+    config: input.config,
+    train: input.train,
+    items: input.items,
+    metrics: input.metrics,
+    data: input.data,
+    weights,
+    files: [{ path: WEIGHTS_FILE, bytes: bin.byteLength, sha256: sha }],
+  };
+  return { manifest, files: new Map([[WEIGHTS_FILE, bin]]) };
+}
+
+export interface LoadedModel {
+  readonly manifest: Manifest;
+  readonly config: ModelConfig;
+  readonly params: Params;
+  /** Model item id (>= 1) for an external item id. */
+  itemIndex(id: string): number | undefined;
+  /** External id for a model item id. */
+  itemId(index: number): string;
+  /** Build a history from external events (unknown titles are skipped). */
+  toHistory(events: { titleId: string; event?: EventKind; fraction?: number }[]): History;
+  /** Scores over model item ids (index 0 = padding = -Infinity). */
+  score(h: History): Promise<Float32Array>;
+  /** Top-k external ids, excluding the history's items unless `includeSeen`. */
+  recommend(h: History, k: number, opts?: { includeSeen?: boolean }): Promise<{ id: string; score: number }[]>;
+  /** Normalised user embedding [d] (caller disposes). */
+  userEmbedding(h: History): tf.Tensor1D;
+  /** Normalised item embeddings [numItems+1, d] (caller disposes). */
+  itemEmbeddings(): tf.Tensor2D;
+  /** Embedding for a title outside the vocabulary, from its metadata (caller disposes). */
+  coldItemEmbedding(meta: { genres?: string[]; year?: number }): tf.Tensor1D;
+  dispose(): void;
+}
+
+/**
+ * Load a model. `getFile(path)` returns a file named in `manifest.files` (fetch, fs, IndexedDB...). Every file is
+ * checked against its size and sha256 first; a mismatch throws and no tensor is created.
+ */
+export async function loadModel(manifest: Manifest, getFile: (path: string) => Promise<ArrayBuffer | Uint8Array>): Promise<LoadedModel> {
+  if (manifest.formatVersion !== FORMAT_VERSION) throw new Error(`loadModel: unsupported formatVersion ${manifest.formatVersion} (expected ${FORMAT_VERSION})`);
+  const config = validateModelConfig(manifest.config);
+  const files = new Map<string, Uint8Array>();
+  for (const f of manifest.files) {
+    const raw = await getFile(f.path);
+    const bytes = raw instanceof Uint8Array ? raw : new Uint8Array(raw);
+    if (bytes.byteLength !== f.bytes) throw new Error(`loadModel: ${f.path} has ${bytes.byteLength} bytes, manifest says ${f.bytes}`);
+    const sha = await sha256Hex(bytes);
+    if (sha !== f.sha256) throw new Error(`loadModel: sha256 mismatch for ${f.path} (got ${sha}, manifest says ${f.sha256})`);
+    files.set(f.path, bytes);
+  }
+  const params: Params = {};
+  const byName = new Map(manifest.weights.map((w) => [w.name, w]));
+  for (const s of paramSpecs(config)) {
+    const w = byName.get(s.name);
+    if (!w) throw new Error(`loadModel: weight ${s.name} missing from manifest`);
+    if (w.shape.join(',') !== s.shape.join(',') || w.dtype !== s.dtype) throw new Error(`loadModel: weight ${s.name} has [${w.shape}] ${w.dtype}, expected [${s.shape}] ${s.dtype}`);
+    const file = files.get(w.file);
+    if (!file) throw new Error(`loadModel: weight ${s.name} refers to unknown file ${w.file}`);
+    const copy = file.slice(w.offset, w.offset + w.bytes); // aligned copy
+    const view = s.dtype === 'int32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
+    params[s.name] = tf.tensor(view, s.shape, s.dtype);
+  }
+  const index = new Map(manifest.items.ids.map((id, i) => [id, i + 1]));
+  const genreIndex = new Map(manifest.items.genreNames.map((g, i) => [g, i]));
+  let items: tf.Tensor2D | null = null;
+  const getItems = () => (items ??= tf.keep(itemEmbeddings(params, config)));
+  const m: LoadedModel = {
+    manifest,
+    config,
+    params,
+    itemIndex: (id) => index.get(id),
+    itemId: (i) => manifest.items.ids[i - 1]!,
+    toHistory(events) {
+      const it: number[] = [];
+      const ev: number[] = [];
+      const fr: number[] = [];
+      for (const e of events) {
+        const i = index.get(e.titleId);
+        if (i === undefined) continue;
+        it.push(i);
+        ev.push(e.event ? EVENT_INDEX[e.event] : 0);
+        fr.push(fractionBucket(e.fraction));
+      }
+      return { items: it, events: ev, fracs: fr };
+    },
+    score: (h) => scoreItems(params, config, h, getItems()),
+    async recommend(h, k, opts = {}) {
+      const s = await scoreItems(params, config, h, getItems());
+      if (!opts.includeSeen) for (let j = 0; j < h.items.length; j++) s[h.items[j]!] = -Infinity;
+      const top: number[] = [];
+      for (let j = 1; j < s.length; j++) {
+        if (s[j] === -Infinity) continue;
+        if (top.length < k) top.push(j);
+        else if (s[j]! > s[top[top.length - 1]!]!) top[top.length - 1] = j;
+        else continue;
+        top.sort((a, b) => s[b]! - s[a]! || a - b);
+      }
+      return top.map((j) => ({ id: m.itemId(j), score: s[j]! }));
+    },
+    userEmbedding: (h) => userEmbedding(params, config, h),
+    itemEmbeddings: () => itemEmbeddings(params, config),
+    coldItemEmbedding(meta) {
+      const g = (meta.genres ?? []).map((x) => genreIndex.get(x)).filter((x): x is number => x !== undefined);
+      return coldItemEmbedding(params, config, g, yearBucket(meta.year, config.yearBucketStart, config.yearBucketWidth, config.numYearBuckets));
+    },
+    dispose() {
+      items?.dispose();
+      items = null;
+      for (const t of Object.values(params)) t.dispose();
+    },
+  };
+  return m;
+}

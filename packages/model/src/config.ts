@@ -1,0 +1,119 @@
+/**
+ * Typed, frozen configuration. Defaults are chosen by principle, not tuned to one dataset:
+ * - architecture: SASRec (2 causal self-attention blocks, d=64, pre-LayerNorm), history up to 200 positions;
+ *   batches are cut to the longest sequence in them, so short-history datasets do not pay for L=200.
+ * - loss: sampled softmax over 128 uniform negatives shared by the batch, cosine scores (L2-normalised user and
+ *   item vectors) with temperature 0.05, as in HSTU; Klenitskiy & Vasilev (RecSys 2023) for softmax over BCE.
+ * - training: Adam, fixed seed, early stopping on validation NDCG@10, and a wall-clock budget.
+ */
+
+export interface ModelConfig {
+  /** Number of item ids; index 0 is padding, items are 1..numItems. */
+  readonly numItems: number;
+  /** Maximum history length (positions). */
+  readonly maxLen: number;
+  readonly dim: number;
+  readonly layers: number;
+  readonly heads: number;
+  /** FFN hidden width = ffnMult * dim. */
+  readonly ffnMult: number;
+  readonly dropout: number;
+  /** Cosine-score temperature used in training; serving ranks by the dot product of normalised vectors. */
+  readonly temperature: number;
+  /** Event types a token can carry: 0 unknown, 1 impression, 2 play, 3 complete. */
+  readonly numEventTypes: number;
+  /** Watched-fraction buckets: 0 unknown, 1..5 quintiles. */
+  readonly numFractionBuckets: number;
+  /** Metadata vocabularies (0 when the data has none). */
+  readonly numGenres: number;
+  /** Year buckets: 0 unknown, then 1..numYearBuckets-1. */
+  readonly numYearBuckets: number;
+  readonly yearBucketStart: number;
+  readonly yearBucketWidth: number;
+}
+
+export interface TrainConfig {
+  readonly seed: number;
+  /** Positions (tokens) per batch; batch size in sequences = floor(tokensPerBatch / paddedLength). */
+  readonly tokensPerBatch: number;
+  readonly maxSequencesPerBatch: number;
+  readonly learningRate: number;
+  readonly negatives: number;
+  /** Probability of dropping an item's id embedding for a step so metadata learns to stand alone (cold start). */
+  readonly itemIdDropout: number;
+  readonly maxEpochs: number;
+  /** Stop after this many validations without a better validation NDCG@10. */
+  readonly patience: number;
+  /** Wall-clock budget for training, seconds. */
+  readonly timeBudgetSec: number;
+  /** Validation users sampled for early stopping (full ranking). */
+  readonly valUsers: number;
+  /** Keep impressions as input tokens (they are never targets). */
+  readonly includeImpressions: boolean;
+}
+
+export const MODEL_DEFAULTS: Readonly<Omit<ModelConfig, 'numItems' | 'numGenres' | 'numYearBuckets' | 'yearBucketStart' | 'yearBucketWidth'>> = Object.freeze({
+  maxLen: 200,
+  dim: 64,
+  layers: 2,
+  heads: 2,
+  ffnMult: 2,
+  dropout: 0.2,
+  temperature: 0.05,
+  numEventTypes: 4,
+  numFractionBuckets: 6,
+});
+
+export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
+  seed: 42,
+  tokensPerBatch: 4096,
+  maxSequencesPerBatch: 256,
+  learningRate: 1e-3,
+  negatives: 128,
+  itemIdDropout: 0.1,
+  maxEpochs: 200,
+  patience: 5,
+  timeBudgetSec: 20 * 60,
+  valUsers: 2000,
+  includeImpressions: false,
+});
+
+export type ModelOverrides = Partial<Omit<ModelConfig, 'numItems' | 'numGenres' | 'numYearBuckets' | 'yearBucketStart' | 'yearBucketWidth'>>;
+
+const positiveInt = (name: string, v: number) => {
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`config.${name} must be a positive integer, got ${v}`);
+};
+const inRange = (name: string, v: number, lo: number, hi: number) => {
+  if (!(typeof v === 'number' && v >= lo && v <= hi)) throw new Error(`config.${name} must be in [${lo}, ${hi}], got ${v}`);
+};
+
+export function validateModelConfig(c: ModelConfig): Readonly<ModelConfig> {
+  for (const k of ['numItems', 'maxLen', 'dim', 'layers', 'heads', 'ffnMult', 'numEventTypes', 'numFractionBuckets'] as const) positiveInt(k, c[k]);
+  if (c.dim % c.heads !== 0) throw new Error(`config.dim (${c.dim}) must be divisible by config.heads (${c.heads})`);
+  inRange('dropout', c.dropout, 0, 0.9);
+  inRange('temperature', c.temperature, 1e-3, 10);
+  if (!Number.isInteger(c.numGenres) || c.numGenres < 0) throw new Error(`config.numGenres must be >= 0`);
+  if (!Number.isInteger(c.numYearBuckets) || c.numYearBuckets < 0) throw new Error(`config.numYearBuckets must be >= 0`);
+  return Object.freeze({ ...c });
+}
+
+export function makeModelConfig(
+  data: Pick<ModelConfig, 'numItems' | 'numGenres' | 'numYearBuckets' | 'yearBucketStart' | 'yearBucketWidth'>,
+  overrides: ModelOverrides = {},
+): Readonly<ModelConfig> {
+  const unknown = Object.keys(overrides).filter((k) => !(k in MODEL_DEFAULTS));
+  if (unknown.length) throw new Error(`unknown model option(s): ${unknown.join(', ')}; valid: ${Object.keys(MODEL_DEFAULTS).join(', ')}`);
+  return validateModelConfig({ ...MODEL_DEFAULTS, ...overrides, ...data });
+}
+
+export function makeTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<TrainConfig> {
+  const unknown = Object.keys(overrides).filter((k) => !(k in TRAIN_DEFAULTS));
+  if (unknown.length) throw new Error(`unknown train option(s): ${unknown.join(', ')}; valid: ${Object.keys(TRAIN_DEFAULTS).join(', ')}`);
+  const c = { ...TRAIN_DEFAULTS, ...overrides };
+  for (const k of ['tokensPerBatch', 'maxSequencesPerBatch', 'negatives', 'maxEpochs', 'patience', 'valUsers'] as const) positiveInt(k, c[k]);
+  inRange('learningRate', c.learningRate, 1e-6, 1);
+  inRange('itemIdDropout', c.itemIdDropout, 0, 1);
+  inRange('timeBudgetSec', c.timeBudgetSec, 0.1, 7 * 24 * 3600);
+  if (!Number.isInteger(c.seed)) throw new Error('config.seed must be an integer');
+  return Object.freeze(c);
+}

@@ -1,0 +1,10 @@
+/** Node-only entry (`@marquee/model/node`): backend setup, training, evaluation, artifact files. */
+export { initNodeBackend, registerWasmScatterKernels, measureMatMulGflops, type BackendInfo } from './backend-node.ts';
+export { registerNodeGradients } from './node-gradients.ts';
+export { fit, modelConfigFor, itemMetaArrays, type FitOptions, type FitResult, type EpochLog, type Progress } from './train.ts';
+export { evaluate, modelScorer, sampleNegatives, type ProtocolMetrics, type EvalOptions } from './eval.ts';
+export { mostPop, itemKnn, type BatchScorer } from './baselines.ts';
+export { saveModelDir, loadModelDir, readManifest, sha256File, MANIFEST_FILE } from './artifact-node.ts';
+export { loadRawData, FORMATS, type Format } from './data/load-node.ts';
+export { syntheticRawData, parseSyntheticSpec } from './data/synthetic.ts';
+export { runPipeline, type PipelineOptions, type PipelineResult } from './pipeline.ts';

@@ -1,0 +1,141 @@
+/** Node pipeline shared by the CLIs: load -> dataset -> leave-one-out -> train (or load) -> evaluate -> save. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelOverrides, TrainConfig } from './config.ts';
+import { buildDataset, summarize, type DataSummary } from './data/dataset.ts';
+import { loadRawData, type Format } from './data/load-node.ts';
+import { leaveOneOut } from './data/split.ts';
+import type { Dataset } from './data/types.ts';
+import { itemKnn, mostPop } from './baselines.ts';
+import { evaluate, modelScorer, type ProtocolMetrics } from './eval.ts';
+import { fit, type FitResult } from './train.ts';
+import { initNodeBackend, measureMatMulGflops } from './backend-node.ts';
+import { loadModelDir, saveModelDir } from './artifact-node.ts';
+import { progressReporter } from './progress.ts';
+import type { Manifest } from './artifact.ts';
+import type { Params } from './model.ts';
+import type { ModelConfig } from './config.ts';
+
+export interface PipelineOptions {
+  format: Format;
+  data?: string;
+  /** Write the trained artifact here. */
+  out?: string;
+  /** Evaluate this artifact instead of training. */
+  modelDir?: string;
+  model?: ModelOverrides;
+  train?: Partial<TrainConfig>;
+  backend?: 'wasm' | 'cpu';
+  baselines?: boolean;
+  progress?: boolean;
+  log?: (s: string) => void;
+}
+
+export interface PipelineResult {
+  model: ProtocolMetrics;
+  mostpop?: ProtocolMetrics;
+  itemknn?: ProtocolMetrics;
+  itemknn_last?: ProtocolMetrics;
+  train_seconds: number;
+  eval_seconds: number;
+  users: number;
+  items: number;
+  data: DataSummary;
+  backend: string;
+  matmul_gflops?: number;
+  achieved_gflops?: number;
+  positions_per_sec?: number;
+  epochs?: number;
+  best_epoch?: number;
+  stop_reason?: string;
+  val_ndcg10?: number;
+  manifest_version?: string;
+}
+
+export function itemsForManifest(d: Dataset): Manifest['items'] {
+  const gi = new Map(d.genres.map((g, i) => [g, i]));
+  const hasTitles = d.itemMeta.some((m) => m.title);
+  const hasGenres = d.genres.length > 0;
+  const hasYears = d.itemMeta.some((m) => m.year !== undefined);
+  return {
+    ids: d.itemIds,
+    titles: hasTitles ? d.itemMeta.map((m) => m.title ?? null) : undefined,
+    genreNames: d.genres,
+    genres: hasGenres ? d.itemMeta.map((m) => (m.genres ?? []).map((g) => gi.get(g)!).filter((x) => x !== undefined)) : undefined,
+    years: hasYears ? d.itemMeta.map((m) => m.year ?? null) : undefined,
+  };
+}
+
+export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
+  const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  const backend = await initNodeBackend(o.backend ?? 'wasm');
+  const raw = await loadRawData(o.format, o.data);
+  const d = buildDataset(raw, { includeImpressions: o.train?.includeImpressions });
+  const split = leaveOneOut(d);
+  const summary = summarize(d);
+  log(`data ${summary.name}: ${summary.users} users, ${summary.items} items (${summary.coldItems} without interactions), ${summary.interactions} interactions, ${split.test.length} evaluated users; backend ${backend.backend}`);
+
+  let params: Params;
+  let config: ModelConfig;
+  let fr: FitResult | undefined;
+  let matmul: number | undefined;
+  let dispose = () => {};
+  const t0 = performance.now();
+  if (o.modelDir) {
+    const m = await loadModelDir(o.modelDir);
+    if (m.manifest.items.ids.length !== d.itemIds.length || m.manifest.items.ids.some((id, i) => id !== d.itemIds[i])) {
+      throw new Error(`model vocabulary (${m.manifest.items.ids.length} items) does not match the data (${d.itemIds.length} items): evaluate on the data it was trained on`);
+    }
+    params = m.params;
+    config = m.config;
+    dispose = () => m.dispose();
+    log(`loaded model ${m.manifest.version}`);
+  } else {
+    matmul = measureMatMulGflops();
+    const bar = o.progress === false ? undefined : progressReporter();
+    fr = await fit(d, split, { model: o.model, train: o.train, onProgress: bar?.onProgress, onEpoch: bar?.onEpoch });
+    params = fr.params;
+    config = fr.config;
+    dispose = () => Object.values(fr!.params).forEach((t) => t.dispose());
+    log(`trained ${fr.epochs.length} epochs in ${fr.seconds.toFixed(1)}s (${fr.stopReason}, best epoch ${fr.bestEpoch}, val NDCG@10 ${fr.bestValNdcg10.toFixed(4)}); ` +
+      `${(fr.positions / fr.stepSeconds).toFixed(0)} positions/s; model ${fr.achievedGflops.toFixed(2)} GFLOP/s vs plain ${backend.backend} matMul 512x512 ${matmul.toFixed(2)} GFLOP/s`);
+  }
+  const trainSeconds = (performance.now() - t0) / 1000;
+
+  const e0 = performance.now();
+  const model = await evaluate(d, split.test, modelScorer(params, config, d));
+  const res: PipelineResult = {
+    model,
+    train_seconds: fr ? fr.seconds : 0,
+    eval_seconds: 0,
+    users: split.test.length,
+    items: d.itemIds.length,
+    data: summary,
+    backend: backend.backend,
+  };
+  if (o.baselines !== false) {
+    // Baselines see everything except the test targets (train + validation), like the reference script.
+    const cut = Int32Array.from(d.seqs, (s) => s.items.length);
+    for (const c of split.test) cut[c.user] = c.end;
+    res.mostpop = await evaluate(d, split.test, mostPop(d, cut));
+    res.itemknn = await evaluate(d, split.test, itemKnn(d, cut));
+    res.itemknn_last = await evaluate(d, split.test, itemKnn(d, cut, { lastOnly: true }));
+  }
+  res.eval_seconds = (performance.now() - e0) / 1000;
+  if (fr) {
+    Object.assign(res, {
+      matmul_gflops: matmul, achieved_gflops: fr.achievedGflops, positions_per_sec: fr.positions / fr.stepSeconds,
+      epochs: fr.epochs.length, best_epoch: fr.bestEpoch, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
+    });
+    if (o.out) {
+      const manifest = await saveModelDir(o.out, {
+        config, params, items: itemsForManifest(d), train: fr.train, data: summary,
+        metrics: { test: { model: res.model, mostpop: res.mostpop, itemknn: res.itemknn, itemknn_last: res.itemknn_last }, val_ndcg10: fr.bestValNdcg10, epochs: fr.epochs, train_seconds: fr.seconds, achieved_gflops: fr.achievedGflops, matmul_gflops: matmul, backend: backend.backend },
+      });
+      res.manifest_version = manifest.version;
+      log(`wrote ${o.out} (version ${manifest.version})`);
+    }
+  }
+  dispose();
+  void tf;
+  return res;
+}

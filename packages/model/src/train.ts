@@ -1,0 +1,317 @@
+/**
+ * The training loop: windows of each user's training tokens, length-bucketed batches, sampled softmax, Adam, early
+ * stopping on validation NDCG@10 (full ranking), a wall-clock budget and a progress line. Backend-agnostic: the Node
+ * CLI picks the backend (backend-node.ts) before calling `fit`.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { makeModelConfig, makeTrainConfig, type ModelConfig, type ModelOverrides, type TrainConfig } from './config.ts';
+import { isTargetEvent, yearBucket, type Dataset } from './data/types.ts';
+import type { EvalCase, Split } from './data/split.ts';
+import { evaluate, modelScorer } from './eval.ts';
+import { forwardFlops, initParams, paramSpecs, sampledSoftmaxLoss, type ItemMetaArrays, type LossBatch, type Params } from './model.ts';
+import { Rng, subSeed } from './rng.ts';
+
+/** Model config for a dataset: metadata vocabularies come from the data. */
+export function modelConfigFor(d: Dataset, overrides: ModelOverrides = {}): Readonly<ModelConfig> {
+  return makeModelConfig(
+    {
+      numItems: d.itemIds.length,
+      numGenres: d.genres.length,
+      numYearBuckets: d.numYearBuckets,
+      yearBucketStart: d.yearBucketStart,
+      yearBucketWidth: d.yearBucketWidth,
+    },
+    overrides,
+  );
+}
+
+/** Metadata arrays (genre rows mean-normalised, year buckets) in model item order; index 0 = padding. */
+export function itemMetaArrays(d: Dataset, c: ModelConfig): ItemMetaArrays {
+  const V = c.numItems + 1;
+  const out: ItemMetaArrays = {};
+  if (c.numGenres > 0) {
+    const gi = new Map(d.genres.map((g, i) => [g, i]));
+    const g = new Float32Array(V * c.numGenres);
+    d.itemMeta.forEach((m, i) => {
+      const gs = (m.genres ?? []).filter((x) => gi.has(x));
+      for (const x of gs) g[(i + 1) * c.numGenres + gi.get(x)!] = 1 / gs.length;
+    });
+    out.genres = g;
+  }
+  if (c.numYearBuckets > 0) {
+    out.year = new Int32Array(V);
+    d.itemMeta.forEach((m, i) => (out.year![i + 1] = yearBucket(m.year, c.yearBucketStart, c.yearBucketWidth, c.numYearBuckets)));
+  }
+  return out;
+}
+
+/** A training window: tokens [start, end) of one user; inputs are all but the last, targets are shifted by one. */
+interface Window {
+  user: number;
+  start: number;
+  end: number;
+}
+
+function makeWindows(d: Dataset, trainEnd: Int32Array, L: number): Window[] {
+  const out: Window[] = [];
+  d.seqs.forEach((s, u) => {
+    const n = trainEnd[u]!;
+    // From the end backwards, windows of L+1 tokens overlapping by one, so every target is used once.
+    for (let end = n; end >= 2; end -= L) {
+      const start = Math.max(0, end - (L + 1));
+      let targets = 0;
+      for (let j = start + 1; j < end; j++) if (isTargetEvent(s.events[j]!)) targets++;
+      if (targets > 0) out.push({ user: u, start, end });
+      if (start === 0) break;
+    }
+  });
+  return out;
+}
+
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
+
+/** Length-bucketed batches: shuffle, sort chunks by length, cut by a token budget, shuffle the batch order. */
+function makeBatches(ws: Window[], t: TrainConfig, L: number, rng: Rng): Window[][] {
+  const order = rng.shuffle(ws.slice());
+  const chunk = 64 * Math.max(1, Math.floor(t.tokensPerBatch / 32));
+  const batches: Window[][] = [];
+  for (let i = 0; i < order.length; i += chunk) {
+    const part = order.slice(i, i + chunk).sort((a, b) => b.end - b.start - (a.end - a.start));
+    let cur: Window[] = [];
+    let T = 0;
+    for (const w of part) {
+      const len = Math.min(L, roundUp(w.end - w.start - 1, 8));
+      const nT = Math.max(T, len);
+      if (cur.length && (nT * (cur.length + 1) > t.tokensPerBatch || cur.length >= t.maxSequencesPerBatch)) {
+        batches.push(cur);
+        cur = [];
+      }
+      cur.push(w);
+      T = cur.length === 1 ? len : Math.max(T, len);
+    }
+    if (cur.length) batches.push(cur);
+  }
+  return rng.shuffle(batches);
+}
+
+function buildLossBatch(d: Dataset, c: ModelConfig, ws: Window[], negatives: number, rng: Rng): LossBatch {
+  const B = ws.length;
+  const T = Math.min(c.maxLen, roundUp(Math.max(...ws.map((w) => w.end - w.start - 1)), 8));
+  const items = new Int32Array(B * T);
+  const events = new Int32Array(B * T);
+  const fracs = new Int32Array(B * T);
+  const positions: number[] = [];
+  const targets: number[] = [];
+  ws.forEach((w, b) => {
+    const s = d.seqs[w.user]!;
+    for (let j = 0; j < w.end - w.start - 1; j++) {
+      const k = w.start + j;
+      items[b * T + j] = s.items[k]!;
+      events[b * T + j] = s.events[k]!;
+      fracs[b * T + j] = s.fracs[k]!;
+      if (isTargetEvent(s.events[k + 1]!)) {
+        positions.push(b * T + j);
+        targets.push(s.items[k + 1]!);
+      }
+    }
+  });
+  const neg = new Int32Array(negatives);
+  for (let i = 0; i < negatives; i++) neg[i] = 1 + rng.int(c.numItems);
+  return { B, T, items, events, fracs, positions: Int32Array.from(positions), targets: Int32Array.from(targets), negatives: neg };
+}
+
+export interface EpochLog {
+  epoch: number;
+  loss: number;
+  valNdcg10: number;
+  seconds: number;
+  positionsPerSec: number;
+}
+
+export interface Progress {
+  epoch: number;
+  maxEpochs: number;
+  step: number;
+  steps: number;
+  loss: number;
+  positionsPerSec: number;
+  etaSec: number;
+  bestVal: number;
+}
+
+export interface FitOptions {
+  model?: ModelOverrides;
+  train?: Partial<TrainConfig>;
+  onProgress?: (p: Progress) => void;
+  onEpoch?: (e: EpochLog) => void;
+}
+
+export interface FitResult {
+  config: Readonly<ModelConfig>;
+  train: Readonly<TrainConfig>;
+  params: Params;
+  epochs: EpochLog[];
+  bestEpoch: number;
+  bestValNdcg10: number;
+  stopReason: 'early-stopping' | 'time-budget' | 'max-epochs';
+  seconds: number;
+  /** Time in optimizer steps only (validation excluded). */
+  stepSeconds: number;
+  positions: number;
+  /** Training FLOPs (about 3x forward) per second of step time. */
+  achievedGflops: number;
+}
+
+export function snapshot(p: Params): Map<string, Float32Array | Int32Array> {
+  return new Map(Object.entries(p).map(([k, v]) => [k, v.dataSync().slice() as Float32Array | Int32Array]));
+}
+
+let fitRuns = 0;
+
+/** Train a model. Deterministic for a fixed seed on a given backend. */
+export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Promise<FitResult> {
+  const c = modelConfigFor(d, opts.model);
+  const t = makeTrainConfig(opts.train);
+  const rng = new Rng(t.seed);
+  const init = new Rng(subSeed(t.seed, 'init'));
+  const raw = initParams(c, itemMetaArrays(d, c), () => init.normal());
+  const specs = paramSpecs(c);
+  const params: Params = {};
+  const vars: tf.Variable[] = [];
+  const varNames: string[] = [];
+  const run = ++fitRuns;
+  for (const s of specs) {
+    if (s.kind === 'weight') {
+      // Variable names are global in tfjs: make them unique per fit() call.
+      const v = tf.variable(raw[s.name]!, true, `fit${run}/${s.name}`);
+      params[s.name] = v;
+      vars.push(v);
+      varNames.push(s.name);
+      raw[s.name]!.dispose();
+    } else params[s.name] = raw[s.name]!;
+  }
+  const optimizer = tf.train.adam(t.learningRate);
+  const windows = makeWindows(d, split.trainEnd, c.maxLen);
+  if (!windows.length) throw new Error('fit: no training windows (need users with at least 2 interactions)');
+  const valRng = new Rng(subSeed(t.seed, 'val'));
+  const valCases: EvalCase[] = split.val.length > t.valUsers ? valRng.shuffle(split.val.slice()).slice(0, t.valUsers) : split.val;
+  const useIdDrop = t.itemIdDropout > 0 && (c.numGenres > 0 || c.numYearBuckets > 0);
+
+  const t0 = performance.now();
+  let stepMs = 0;
+  let positionsTotal = 0;
+  let flops = 0;
+  let best = -1;
+  let bestEpoch = 0;
+  let bestSnap: Map<string, Float32Array | Int32Array> | null = null;
+  let sinceBest = 0;
+  let stopReason: FitResult['stopReason'] = 'max-epochs';
+  const epochs: EpochLog[] = [];
+  let dropoutSeed = subSeed(t.seed, 'dropout');
+  const seed = () => (dropoutSeed = (dropoutSeed + 0x9e3779b9) >>> 0);
+
+  outer: for (let epoch = 1; epoch <= t.maxEpochs; epoch++) {
+    const batches = makeBatches(windows, t, c.maxLen, rng);
+    let lossSum = 0;
+    let lossN = 0;
+    let epochPos = 0;
+    const e0 = performance.now();
+    for (let i = 0; i < batches.length; i++) {
+      const batch = buildLossBatch(d, c, batches[i]!, t.negatives, rng);
+      if (!batch.positions.length) continue;
+      let idKeep: tf.Tensor | undefined;
+      if (useIdDrop) {
+        const keep = new Float32Array(c.numItems + 1);
+        for (let j = 0; j < keep.length; j++) keep[j] = rng.next() < t.itemIdDropout ? 0 : 1;
+        idKeep = tf.tensor2d(keep, [keep.length, 1]);
+      }
+      const s0 = performance.now();
+      const loss = optimizer.minimize(() => sampledSoftmaxLoss(params, c, batch, { seed, idKeep }), true, vars)!;
+      const l = loss.dataSync()[0]!;
+      stepMs += performance.now() - s0;
+      loss.dispose();
+      idKeep?.dispose();
+      if (!Number.isFinite(l)) throw new Error(`fit: loss is ${l} at epoch ${epoch} step ${i}`);
+      lossSum += l * batch.positions.length;
+      lossN += batch.positions.length;
+      epochPos += batch.positions.length;
+      positionsTotal += batch.positions.length;
+      flops += 3 * forwardFlops(c, batch.B, batch.T, batch.positions.length, t.negatives);
+      const elapsed = (performance.now() - t0) / 1000;
+      const pps = (positionsTotal / stepMs) * 1000;
+      opts.onProgress?.({
+        epoch, maxEpochs: t.maxEpochs, step: i + 1, steps: batches.length, loss: lossSum / lossN, positionsPerSec: pps,
+        etaSec: Math.max(0, Math.min(t.timeBudgetSec - elapsed, ((batches.length - i - 1) * (performance.now() - e0)) / (i + 1) / 1000)),
+        bestVal: best,
+      });
+      if (elapsed > t.timeBudgetSec) {
+        stopReason = 'time-budget';
+        break;
+      }
+    }
+    // Validation: full-ranking NDCG@10 on (a sample of) validation users.
+    let val = 0;
+    if (valCases.length) {
+      const m = await evaluate(d, valCases, modelScorer(params, c, d), { fullOnly: true, batchSize: 256 });
+      val = m.full.ndcg10;
+    }
+    const log: EpochLog = { epoch, loss: lossSum / Math.max(1, lossN), valNdcg10: val, seconds: (performance.now() - t0) / 1000, positionsPerSec: (epochPos / (performance.now() - e0)) * 1000 };
+    epochs.push(log);
+    opts.onEpoch?.(log);
+    if (val > best) {
+      best = val;
+      bestEpoch = epoch;
+      bestSnap = snapshot(params);
+      sinceBest = 0;
+    } else if (++sinceBest >= t.patience) {
+      stopReason = 'early-stopping';
+      break outer;
+    }
+    if (stopReason === 'time-budget') break;
+  }
+  if (bestSnap) {
+    vars.forEach((v, i) => {
+      const w = tf.tensor(bestSnap!.get(varNames[i]!)!, v.shape, v.dtype);
+      v.assign(w);
+      w.dispose();
+    });
+  }
+  optimizer.dispose();
+  // Return plain tensors keyed by param name (variables are renamed internally by tfjs when names repeat).
+  const out: Params = {};
+  for (const s of specs) {
+    out[s.name] = s.kind === 'weight' ? tf.clone(params[s.name]!) : params[s.name]!;
+    if (s.kind === 'weight') params[s.name]!.dispose();
+  }
+  return {
+    config: c,
+    train: t,
+    params: out,
+    epochs,
+    bestEpoch,
+    bestValNdcg10: best,
+    stopReason,
+    seconds: (performance.now() - t0) / 1000,
+    stepSeconds: stepMs / 1000,
+    positions: positionsTotal,
+    achievedGflops: flops / (stepMs / 1000) / 1e9,
+  };
+}
+
+/** Plain matMul throughput of the current backend (GFLOP/s), measured in this process. */
+export function measureMatMulGflops(n = 512, reps = 10): number {
+  const a = tf.randomNormal([n, n]);
+  const b = tf.randomNormal([n, n]);
+  const run = () => {
+    const c = tf.matMul(a, b);
+    c.dataSync();
+    c.dispose();
+  };
+  run();
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) run();
+  const dt = (performance.now() - t0) / 1000;
+  a.dispose();
+  b.dispose();
+  return (2 * n * n * n * reps) / dt / 1e9;
+}
