@@ -1,0 +1,15 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+
+// The demo calls the API on its own origin (/v1, /healthz), proxied to the API server, unless the page is opened
+// with ?api=URL (the end-to-end tests point each page at their own server that way).
+const api = process.env.MARQUEE_API ?? 'http://127.0.0.1:8787';
+const proxy = { '/v1': api, '/healthz': api };
+
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  server: { port: 5173, strictPort: true, host: '127.0.0.1', proxy },
+  preview: { port: 4173, strictPort: true, host: '127.0.0.1', proxy },
+  worker: { format: 'es' },
+  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4000 },
+});

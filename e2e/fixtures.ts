@@ -1,0 +1,142 @@
+/**
+ * Test fixtures: a real API process per test (own port, own DuckDB directory), a proxy that can make that API
+ * fail on demand, and helpers to read the store's count and the page's SDK.
+ */
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test as base, expect, type Page } from '@playwright/test';
+import { startServerProcess, type ServerProcess } from '../server/src/process.ts';
+
+export const DEMO_ORIGIN = 'http://127.0.0.1:4173';
+export const ADMIN_TOKEN = 'e2e-admin';
+/** Impressions the demo tracks on each load (one per card in its grid). */
+export const IMPRESSIONS_PER_LOAD = 48;
+
+export class Api {
+  server!: ServerProcess;
+  constructor(private readonly dataDir: string) {}
+
+  async start(port = 0): Promise<void> {
+    this.server = await startServerProcess({
+      PORT: String(port),
+      DATA_DIR: this.dataDir,
+      ADMIN_TOKEN,
+      WRITE_KEYS: 'dev-write-key',
+      CORS_ORIGINS: DEMO_ORIGIN,
+    });
+  }
+
+  get url(): string {
+    return this.server.url;
+  }
+
+  /** Crash and come back on the same port and data directory. */
+  async crashAndRestart(downMs: number): Promise<void> {
+    const port = this.server.port;
+    await this.server.kill();
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.start(port);
+  }
+
+  async count(): Promise<number> {
+    const res = await fetch(`${this.url}/v1/admin/events/count`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    return ((await res.json()) as { count: number }).count;
+  }
+
+  /** Waits for the store to reach `n`, then checks it stays there (nothing late, nothing twice). */
+  async expectCount(n: number, settleMs = 1500): Promise<void> {
+    await expect.poll(() => this.count(), { timeout: 30_000, intervals: [100, 250, 500] }).toBe(n);
+    await new Promise((r) => setTimeout(r, settleMs));
+    expect(await this.count()).toBe(n);
+  }
+}
+
+/** Sits between the page and the API; `failWith(500)` answers every request itself until `heal()`. */
+export class ChaosProxy {
+  private failure: { status: number; retryAfter?: string } | null = null;
+  failures = 0;
+  private server!: Server;
+  url = '';
+
+  constructor(private readonly target: () => string) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const cors = { 'access-control-allow-origin': DEMO_ORIGIN, 'access-control-expose-headers': 'Retry-After' };
+      if (this.failure) {
+        this.failures++;
+        req.resume();
+        res.writeHead(this.failure.status, { 'content-type': 'application/json', ...cors, ...(this.failure.retryAfter ? { 'retry-after': this.failure.retryAfter } : {}) });
+        res.end(JSON.stringify({ error: 'injected failure' }));
+        return;
+      }
+      const target = new URL(req.url ?? '/', this.target());
+      const upstream = httpRequest(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstream.on('error', () => {
+        res.writeHead(502, { 'content-type': 'application/json', ...cors });
+        res.end(JSON.stringify({ error: 'upstream unreachable' }));
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    const addr = this.server.address() as { port: number };
+    this.url = `http://127.0.0.1:${addr.port}`;
+  }
+
+  failWith(status: number, retryAfter?: string): void {
+    this.failure = { status, retryAfter };
+  }
+
+  heal(): void {
+    this.failure = null;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+}
+
+export async function openDemo(page: Page, apiUrl: string, extra: Record<string, string> = {}): Promise<void> {
+  const q = new URLSearchParams({ api: apiUrl, maxAgeMs: '300', retryMaxMs: '1500', ...extra });
+  await page.goto(`/?${q}`);
+  await page.waitForFunction(() => typeof window.marquee !== 'undefined');
+}
+
+/** Tracks `n` progress events from the page through the SDK; resolves when all are stored on the device. */
+export async function trackMany(page: Page, n: number, titleId = 'title-0001'): Promise<string[]> {
+  return page.evaluate(
+    async ({ n, titleId }) => {
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) ids.push(await window.marquee.progress({ titleId, position: i * 10, duration: 6000 }));
+      return ids;
+    },
+    { n, titleId },
+  );
+}
+
+export const stats = (page: Page) => page.evaluate(() => window.marquee.stats());
+
+export const test = base.extend<{ api: Api; chaos: ChaosProxy }>({
+  api: async ({}, use) => {
+    const dir = await mkdtemp(join(tmpdir(), 'marquee-e2e-'));
+    const api = new Api(dir);
+    await api.start();
+    await use(api);
+    await api.server.stop();
+    await rm(dir, { recursive: true, force: true });
+  },
+  chaos: async ({ api }, use) => {
+    const proxy = new ChaosProxy(() => api.url);
+    await proxy.start();
+    await use(proxy);
+    await proxy.stop();
+  },
+});
+
+export { expect };
