@@ -4,6 +4,8 @@ import { HTTPException } from 'hono/http-exception';
 import type { EventStore } from './store/types.ts';
 import { eventRoutes } from './routes/events.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { modelRoutes } from './routes/models.ts';
+import type { ModelRegistry } from './models/registry.ts';
 import { jsonError } from './errors.ts';
 
 export interface AppOptions {
@@ -14,6 +16,8 @@ export interface AppOptions {
   adminToken: string;
   /** Origins allowed to call the API from a browser. */
   corsOrigins: readonly string[];
+  /** Published models; without it the model routes answer 404. */
+  models?: ModelRegistry;
   now?: () => number;
 }
 
@@ -30,14 +34,15 @@ export function createApp(opts: AppOptions): Hono {
     cors({
       origin: (origin) => (allowed.has(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'Authorization'],
-      exposeHeaders: ['Retry-After'],
+      allowHeaders: ['Content-Type', 'Authorization', 'If-None-Match'],
+      exposeHeaders: ['Retry-After', 'ETag', 'Content-Length'],
       maxAge: 600,
     }),
   );
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/v1/events', eventRoutes({ store: opts.store, writeKeys: new Set(opts.writeKeys), now: opts.now ?? Date.now }));
+  if (opts.models) app.route('/v1/models', modelRoutes(opts.models));
   app.route('/v1/admin', adminRoutes({ store: opts.store, adminToken: opts.adminToken }));
 
   app.notFound((c) => jsonError(c, 404, 'not found'));

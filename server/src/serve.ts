@@ -3,10 +3,13 @@ import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { DuckDbEventStore } from './store/duckdb.ts';
+import { ModelRegistry } from './models/registry.ts';
+import { join } from 'node:path';
 
 const config = loadConfig();
 const store = await DuckDbEventStore.open(config.dataDir);
-const app = createApp({ store, ...config });
+const models = new ModelRegistry(join(config.dataDir, 'models'));
+const app = createApp({ store, models, ...config });
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   console.log(`Marquee API listening on http://${config.host}:${info.port}`);

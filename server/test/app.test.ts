@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { INGEST_LIMITS } from '@marquee/core';
 import { createApp } from '../src/app.ts';
 import { MemoryEventStore } from '../src/store/memory.ts';
@@ -81,7 +81,10 @@ describe('POST /v1/events', () => {
       close: async () => {},
     };
     const { post } = setup(failing);
+    const logged = vi.spyOn(console, 'error').mockImplementation(() => {});
     const res = await post({ writeKey: 'wk', events: [makeEvent()] });
+    expect(logged).toHaveBeenCalled();
+    logged.mockRestore();
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
   });

@@ -1,0 +1,107 @@
+/**
+ * Published model artifacts on disk, and which one is live:
+ *
+ *   <dir>/<version>/manifest.json, weights.bin, ...   one folder per version, never changed once published
+ *   <dir>/LATEST                                       the live version's name, replaced by an atomic rename
+ *
+ * `publish` checks every file against the manifest (size and sha256) before anything becomes visible, so a broken
+ * or partial artifact is refused with the reason and the previous version stays live.
+ */
+import { createHash } from 'node:crypto';
+import { cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, normalize } from 'node:path';
+import type { Manifest } from '@marquee/model';
+
+const LATEST = 'LATEST';
+const MANIFEST = 'manifest.json';
+const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
+
+export class ModelRegistry {
+  private cache = new Map<string, Manifest>();
+
+  constructor(readonly dir: string) {}
+
+  /** The live manifest, or null when nothing is published. */
+  async latest(): Promise<Manifest | null> {
+    let version: string;
+    try {
+      version = (await readFile(join(this.dir, LATEST), 'utf8')).trim();
+    } catch {
+      return null;
+    }
+    return this.manifest(version);
+  }
+
+  async manifest(version: string): Promise<Manifest | null> {
+    if (!SAFE_NAME.test(version)) return null;
+    const cached = this.cache.get(version);
+    if (cached) return cached;
+    try {
+      const m = JSON.parse(await readFile(join(this.dir, version, MANIFEST), 'utf8')) as Manifest;
+      this.cache.set(version, m);
+      return m;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Bytes of one file of a published version, or null if the manifest does not list it. */
+  async file(version: string, path: string): Promise<{ bytes: Uint8Array; sha256: string } | null> {
+    const m = await this.manifest(version);
+    const entry = m?.files.find((f) => f.path === path);
+    if (!entry || !SAFE_NAME.test(path)) return null;
+    return { bytes: await readFile(join(this.dir, version, path)), sha256: entry.sha256 };
+  }
+
+  /**
+   * Verifies the artifact in `srcDir`, copies it in under its version, then makes it live. Throws (and changes
+   * nothing visible) when the manifest is unreadable or any file is missing, truncated or altered.
+   */
+  async publish(srcDir: string): Promise<Manifest> {
+    const manifest = await verifyArtifact(srcDir);
+    await mkdir(this.dir, { recursive: true });
+    const target = join(this.dir, manifest.version);
+    const exists = await stat(join(target, MANIFEST)).then(() => true, () => false);
+    if (!exists) {
+      const staging = join(this.dir, `.staging-${manifest.version}-${process.pid}`);
+      await rm(staging, { recursive: true, force: true });
+      await mkdir(staging);
+      for (const f of [...manifest.files.map((x) => x.path), MANIFEST]) await cp(join(srcDir, f), join(staging, f));
+      await verifyArtifact(staging); // what landed is what was checked
+      await rename(staging, target);
+    }
+    const tmp = join(this.dir, `.${LATEST}.${process.pid}`);
+    await writeFile(tmp, manifest.version);
+    await rename(tmp, join(this.dir, LATEST));
+    return manifest;
+  }
+}
+
+/** Reads `manifest.json` in `dir` and checks each listed file; returns the manifest or throws saying what is wrong. */
+export async function verifyArtifact(dir: string): Promise<Manifest> {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as Manifest;
+  } catch (err) {
+    throw new Error(`artifact ${dir}: cannot read ${MANIFEST}: ${(err as Error).message}`);
+  }
+  if (typeof manifest.version !== 'string' || !SAFE_NAME.test(manifest.version)) {
+    throw new Error(`artifact ${dir}: manifest has no usable version`);
+  }
+  if (!Array.isArray(manifest.files) || manifest.files.length === 0) {
+    throw new Error(`artifact ${dir}: manifest lists no files`);
+  }
+  for (const f of manifest.files) {
+    if (!SAFE_NAME.test(f.path) || normalize(f.path) !== f.path) throw new Error(`artifact ${dir}: bad file name ${f.path}`);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(join(dir, f.path));
+    } catch {
+      throw new Error(`artifact ${dir}: ${f.path} is missing`);
+    }
+    if (bytes.byteLength !== f.bytes) throw new Error(`artifact ${dir}: ${f.path} has ${bytes.byteLength} bytes, manifest says ${f.bytes}`);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha !== f.sha256) throw new Error(`artifact ${dir}: ${f.path} sha256 ${sha} does not match the manifest's ${f.sha256}`);
+  }
+  return manifest;
+}
