@@ -173,8 +173,10 @@ function embed(p: Params, c: ModelConfig, table: tf.Tensor2D, batch: TokenBatch)
   if (T > c.maxLen) throw new Error(`sequence length ${T} exceeds maxLen ${c.maxLen}`);
   const ids = tf.tensor1d(batch.items, 'int32');
   let x: tf.Tensor = tf.gather(table, ids); // [B*T, d]
-  x = tf.add(x, tf.gather(p['event']!, tf.tensor1d(batch.events, 'int32')));
-  x = tf.add(x, tf.gather(p['frac']!, tf.tensor1d(batch.fracs, 'int32')));
+  // Event and fraction embeddings; when a batch carries none (all 0 = unknown) add row 0 by broadcasting.
+  const side = (name: string, v: Int32Array) =>
+    v.some((e) => e !== 0) ? tf.gather(p[name]!, tf.tensor1d(v, 'int32')) : tf.slice(p[name]!, [0, 0], [1, c.dim]);
+  x = tf.add(x, tf.add(side('event', batch.events), side('frac', batch.fracs)));
   x = tf.reshape(x, [B, T, c.dim]);
   return tf.add(x, tf.slice(p['pos']!, [0, 0], [T, c.dim])) as tf.Tensor3D; // + pos[t]
 }
@@ -187,9 +189,13 @@ function block(p: Params, c: ModelConfig, l: number, x: tf.Tensor3D, seed?: () =
   const k = `b${l}.`;
   // attention
   const h = tf.reshape(layerNorm(x, p[k + 'ln1.g']!, p[k + 'ln1.b']!), [B * T, d]);
-  const qkv = dense(h as tf.Tensor2D, p[k + 'qkv.w']!, p[k + 'qkv.b']!); // [B*T, 3d]
+  // q, k, v from column blocks of the fused weight (slicing the small weight is much cheaper than splitting
+  // the [B*T, 3d] activation on wasm)
   const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]); // [B, H, T, dh]
-  const [q, kk, v] = tf.split(qkv, 3, 1).map(heads) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+  const proj = (i: number) => heads(dense(h as tf.Tensor2D, tf.slice(p[k + 'qkv.w']!, [0, i * d], [d, d]), tf.slice(p[k + 'qkv.b']!, [i * d], [d])));
+  const q = proj(0) as tf.Tensor4D;
+  const kk = proj(1) as tf.Tensor4D;
+  const v = proj(2) as tf.Tensor4D;
   let att = tf.mul(tf.matMul(q, kk, false, true), 1 / Math.sqrt(dh)); // [B, H, T, T]
   att = tf.softmax(tf.add(att, causalMask(T)));
   const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, d]); // [B*T, d]
@@ -314,7 +320,9 @@ export function encodeStep(p: Params, c: ModelConfig, state: EncoderState, item:
     for (let l = 0; l < c.layers; l++) {
       const k = `b${l}.`;
       const h = layerNorm(x, p[k + 'ln1.g']!, p[k + 'ln1.b']!) as tf.Tensor2D;
-      const [q, kn, vn] = tf.split(dense(h, p[k + 'qkv.w']!, p[k + 'qkv.b']!), 3, 1).map((z) => tf.transpose(tf.reshape(z, [1, H, dh]), [1, 0, 2])) as tf.Tensor3D[]; // [H, 1, dh]
+      const [q, kn, vn] = [0, 1, 2].map((i) =>
+        tf.transpose(tf.reshape(dense(h, tf.slice(p[k + 'qkv.w']!, [0, i * d], [d, d]), tf.slice(p[k + 'qkv.b']!, [i * d], [d])), [1, H, dh]), [1, 0, 2]),
+      ) as tf.Tensor3D[]; // [H, 1, dh]
       const K = t === 0 ? kn! : tf.concat([state.keys[l]!, kn!], 1); // [H, t+1, dh]
       const Vv = t === 0 ? vn! : tf.concat([state.values[l]!, vn!], 1);
       const att = tf.softmax(tf.mul(tf.matMul(q!, K, false, true), 1 / Math.sqrt(dh))); // [H, 1, t+1]
@@ -375,8 +383,14 @@ export function sampledSoftmaxLoss(p: Params, c: ModelConfig, batch: LossBatch, 
   const neg = l2normalize(tf.gather(table, negIds)); // [N, d]
   const inv = 1 / c.temperature;
   const posLogit = tf.mul(tf.sum(tf.mul(u, pos), -1, true), inv); // [P, 1]
-  const collide = tf.cast(tf.equal(tf.reshape(tgtIds, [-1, 1]), tf.reshape(negIds, [1, -1])), 'float32'); // [P, N]
-  const negLogit = tf.sub(tf.mul(tf.matMul(u as tf.Tensor2D, neg as tf.Tensor2D, false, true), inv), tf.mul(collide, 1e4));
+  // Mask negatives that equal the target (built in JS: broadcast compares are slow on wasm).
+  const P = batch.targets.length;
+  const N = batch.negatives.length;
+  const mask = new Float32Array(P * N);
+  const negPos = new Map<number, number[]>();
+  batch.negatives.forEach((n, j) => negPos.set(n, [...(negPos.get(n) ?? []), j]));
+  batch.targets.forEach((t, i) => negPos.get(t)?.forEach((j) => (mask[i * N + j] = -1e4)));
+  const negLogit = tf.add(tf.mul(tf.matMul(u as tf.Tensor2D, neg as tf.Tensor2D, false, true), inv), tf.tensor2d(mask, [P, N]));
   const logits = tf.concat([posLogit, negLogit], 1);
   return tf.neg(tf.mean(tf.slice(tf.logSoftmax(logits), [0, 0], [-1, 1]))) as tf.Scalar;
 }

@@ -4,7 +4,7 @@
  * CLI picks the backend (backend-node.ts) before calling `fit`.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { makeModelConfig, makeTrainConfig, type ModelConfig, type ModelOverrides, type TrainConfig } from './config.ts';
+import { makeModelConfig, makeTrainConfig, resolveTimeBudget, type ModelConfig, type ModelOverrides, type TrainConfig } from './config.ts';
 import { isTargetEvent, yearBucket, type Dataset } from './data/types.ts';
 import type { EvalCase, Split } from './data/split.ts';
 import { evaluate, modelScorer } from './eval.ts';
@@ -171,7 +171,8 @@ let fitRuns = 0;
 /** Train a model. Deterministic for a fixed seed on a given backend. */
 export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Promise<FitResult> {
   const c = modelConfigFor(d, opts.model);
-  const t = makeTrainConfig(opts.train);
+  const t0cfg = makeTrainConfig(opts.train);
+  const t = Object.freeze({ ...t0cfg, timeBudgetSec: resolveTimeBudget(t0cfg, d.interactions) });
   const rng = new Rng(t.seed);
   const init = new Rng(subSeed(t.seed, 'init'));
   const raw = initParams(c, itemMetaArrays(d, c), () => init.normal());

@@ -220,7 +220,7 @@ function affinityLogit(world: World, m: number, t: Title): number {
   const tl = tr.titleLatent[t.index]!;
   let dot = 0;
   for (let i = 0; i < ml.length; i++) dot += ml[i]! * tl[i]!;
-  return 2.2 * g + 1.0 * dot + tr.quality[t.index]! - 0.5;
+  return 3.0 * g + 1.0 * dot + tr.quality[t.index]! - 0.5;
 }
 
 /** True affinity of a member for a title, in (0, 1). */
@@ -318,7 +318,7 @@ export function* simulateEvents(world: World, opts: SimulateOptions = {}): Gener
     let mood = rng.weighted(moodWeights);
     const watched = new Set<number>();
     for (let s = 0; s < sessions; s++) {
-      ts += Math.floor((0.2 + rng.next() * 2) * 86400_000);
+      ts += Math.floor((0.2 + rng.next() * 2) * 86400_000); // sessions start after the previous one ended
       if (rng.next() > 0.6) mood = rng.weighted(moodWeights);
       const sessionId = `${memberId}-s${s + 1}`;
       // The row: half popular titles, half from the mood genre; no duplicates, nothing already watched.
@@ -357,6 +357,7 @@ export function* simulateEvents(world: World, opts: SimulateOptions = {}): Gener
         else yield { userId: memberId, titleId: t.id, type: 'pause', ts: end, position: Math.round(frac * duration), duration, sessionId };
         clock = end;
       }
+      ts = Math.max(ts, clock);
     }
   }
 }

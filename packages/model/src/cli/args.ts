@@ -50,7 +50,7 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
                          export; synthetic: optional "seed=1,members=1000,titles=2000")
   --format F             movielens | sasrec | csv | store | synthetic (default synthetic)
   --seed N               training seed (default 42)
-  --time-budget SEC      training wall-clock budget (default 1200)
+  --time-budget SEC      training wall-clock budget (default auto: 450 s per 100k interactions, 450..1500 s)
   --epochs N             maximum epochs (default 200)
   --model.KEY V          model override (maxLen, dim, layers, heads, ffnMult, dropout, temperature)
   --train.KEY V          training override (tokensPerBatch, learningRate, negatives, patience, ...)

@@ -1,0 +1,67 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from './setup-backend.ts';
+import { makeModelConfig } from '../src/config.ts';
+import { initParams, scoreItems } from '../src/model.ts';
+import { Rng } from '../src/rng.ts';
+import { loadModel, serializeModel } from '../src/artifact.ts';
+import { loadModelDir, readManifest, saveModelDir, sha256File } from '../src/artifact-node.ts';
+
+const cfg = makeModelConfig({ numItems: 20, numGenres: 2, numYearBuckets: 0, yearBucketStart: 0, yearBucketWidth: 5 }, { maxLen: 8, dim: 8, heads: 2, layers: 1 });
+const items = { ids: Array.from({ length: 20 }, (_, i) => `t${i + 1}`), genreNames: ['drama', 'romance'], genres: Array.from({ length: 20 }, (_, i) => [i % 2]) };
+const genreRows = () => {
+  const g = new Float32Array(21 * 2);
+  for (let i = 1; i <= 20; i++) g[i * 2 + ((i - 1) % 2)] = 1;
+  return g;
+};
+
+describe('artifact', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  it('save -> load gives identical scores, manifest lists sha256 of every file', async () => {
+    const r = new Rng(11);
+    const params = initParams(cfg, { genres: genreRows() }, () => r.normal());
+    const dir = mkdtempSync(path.join(tmpdir(), 'mq-art-'));
+    const manifest = await saveModelDir(dir, { config: cfg, params, items, metrics: { note: 'test' } });
+    expect(manifest.formatVersion).toBe(1);
+    expect(manifest.version).toMatch(/-[0-9a-f]{12}$/);
+    for (const f of manifest.files) expect(sha256File(path.join(dir, f.path))).toBe(f.sha256);
+    expect(readManifest(dir).weights.map((w) => w.name)).toContain('item.id');
+    const h = { items: [1, 5, 9] };
+    const before = await scoreItems(params, cfg, h);
+    const m = await loadModelDir(dir);
+    const after = await m.score(h);
+    expect(Array.from(after)).toEqual(Array.from(before));
+    const recs = await m.recommend(m.toHistory([{ titleId: 't1' }, { titleId: 't5' }, { titleId: 'unknown' }]), 3);
+    expect(recs).toHaveLength(3);
+    expect(recs.map((x) => x.id)).not.toContain('t1');
+    const cold = m.coldItemEmbedding({ genres: ['romance'] });
+    expect(cold.shape).toEqual([8]);
+    cold.dispose();
+    m.dispose();
+    Object.values(params).forEach((t) => t.dispose());
+  });
+
+  it('rejects a corrupted weight file', async () => {
+    const r = new Rng(12);
+    const params = initParams(cfg, { genres: genreRows() }, () => r.normal());
+    const { manifest, files } = await serializeModel({ config: cfg, params, items });
+    const bad = files.get('weights.bin')!.slice();
+    bad[17] ^= 0xff;
+    const n = tf.memory().numTensors;
+    await expect(loadModel(manifest, async () => bad)).rejects.toThrow(/sha256 mismatch/);
+    await expect(loadModel(manifest, async () => bad.slice(4))).rejects.toThrow(/bytes/);
+    expect(tf.memory().numTensors).toBe(n);
+    const dir = mkdtempSync(path.join(tmpdir(), 'mq-art-'));
+    await saveModelDir(dir, { config: cfg, params, items });
+    const f = path.join(dir, 'weights.bin');
+    const b = readFileSync(f);
+    b[3] ^= 1;
+    writeFileSync(f, b);
+    await expect(loadModelDir(dir)).rejects.toThrow(/sha256 mismatch/);
+    Object.values(params).forEach((t) => t.dispose());
+  });
+});

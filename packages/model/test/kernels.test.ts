@@ -1,0 +1,70 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from './setup-backend.ts';
+import { Rng } from '../src/rng.ts';
+
+const rnd = (shape: number[], seed: number) => {
+  const r = new Rng(seed);
+  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r.normal());
+};
+
+async function onBoth<T>(f: () => tf.Tensor): Promise<[Float32Array, Float32Array]> {
+  await useBackend('cpu');
+  const a = f();
+  const va = a.dataSync().slice() as Float32Array;
+  a.dispose();
+  await useBackend('wasm');
+  const b = f();
+  const vb = b.dataSync().slice() as Float32Array;
+  b.dispose();
+  return [va, vb];
+}
+
+function expectClose(a: Float32Array, b: Float32Array, tol = 1e-4) {
+  expect(a.length).toBe(b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(a[i]!)));
+  expect(worst).toBeLessThan(tol);
+}
+
+describe('wasm kernels match the cpu backend', () => {
+  beforeAll(() => useBackend('wasm'));
+  const cases: [string, number[], number[], boolean, boolean][] = [
+    ['2d', [7, 5], [5, 3], false, false],
+    ['transposeA', [5, 7], [5, 3], true, false],
+    ['transposeB', [7, 5], [3, 5], false, true],
+    ['both', [5, 7], [3, 5], true, true],
+    ['batched 4d', [2, 3, 6, 4], [2, 3, 4, 5], false, false],
+    ['batched transposeB', [2, 3, 6, 4], [2, 3, 5, 4], false, true],
+    ['batched transposeA', [4, 6, 3], [4, 6, 5], true, false],
+    ['broadcast a', [1, 6, 4], [3, 4, 5], false, false],
+    ['broadcast b', [3, 6, 4], [4, 5], false, false],
+  ];
+  it.each(cases)('matMul %s', async (_n, sa, sb, ta, tb) => {
+    const A = rnd(sa, 1);
+    const B = rnd(sb, 2);
+    const [x, y] = await onBoth(() => tf.matMul(tf.tensor(A, sa), tf.tensor(B, sb), ta, tb));
+    expectClose(x, y);
+  });
+  it('gather rows (and its UnsortedSegmentSum gradient)', async () => {
+    const table = rnd([9, 4], 3);
+    const ids = [3, 0, 8, 3, 3, 1];
+    const up = rnd([6, 4], 4);
+    const [x, y] = await onBoth(() => tf.gather(tf.tensor2d(table, [9, 4]), tf.tensor1d(ids, 'int32')));
+    expectClose(x, y);
+    const [g1, g2] = await onBoth(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d(ids, 'int32')), tf.tensor2d(up, [6, 4]))))(tf.tensor2d(table, [9, 4])));
+    expectClose(g1, g2);
+    // rows 3 got three updates, row 2 none
+    expect(g2[2 * 4]).toBe(0);
+    expect(g2[3 * 4]).toBeCloseTo(up[0]! + up[3 * 4]! + up[4 * 4]!, 5);
+  });
+  it('matMul gradients', async () => {
+    const A = rnd([2, 5, 3], 5);
+    const B = rnd([2, 4, 3], 6);
+    const f = () => tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.matMul(a, b, false, true))))([tf.tensor(A, [2, 5, 3]), tf.tensor(B, [2, 4, 3])]);
+    const [ga1, ga2] = await onBoth(() => f()[0]!);
+    const [gb1, gb2] = await onBoth(() => f()[1]!);
+    expectClose(ga1, ga2);
+    expectClose(gb1, gb2);
+  });
+});

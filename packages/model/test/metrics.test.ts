@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { fullRank, hitRate, ndcg, rankAmong, reciprocalRank, summarizeRanks } from '../src/metrics.ts';
+
+describe('metrics', () => {
+  it('hand-computed values', () => {
+    expect(ndcg(0)).toBe(1);
+    expect(ndcg(1)).toBeCloseTo(1 / Math.log2(3), 12);
+    expect(ndcg(9)).toBeCloseTo(1 / Math.log2(11), 12);
+    expect(ndcg(10)).toBe(0);
+    expect(hitRate(9)).toBe(1);
+    expect(hitRate(10)).toBe(0);
+    expect(reciprocalRank(3)).toBe(0.25);
+    const m = summarizeRanks([0, 1, 20]);
+    expect(m.hr10).toBeCloseTo(2 / 3, 12);
+    expect(m.ndcg10).toBeCloseTo((1 + 1 / Math.log2(3)) / 3, 12);
+    expect(m.mrr).toBeCloseTo((1 + 0.5 + 1 / 21) / 3, 12);
+  });
+  it('full rank skips padding, the target and excluded items; ties count half', () => {
+    const scores = [-Infinity, 0.9, 0.5, 0.7, 0.5, 0.1];
+    expect(fullRank(scores, 2, new Set())).toBe(2 + 0.5); // 1 and 3 above, 4 tied
+    expect(fullRank(scores, 2, new Set([1, 4]))).toBe(1);
+    expect(fullRank(scores, 1, new Set())).toBe(0);
+  });
+  it('rank among sampled candidates', () => {
+    const scores = [0, 0.3, 0.2, 0.9, 0.3];
+    expect(rankAmong(scores, 1, [2, 3, 4])).toBe(1.5);
+    expect(rankAmong(scores, 3, [1, 2, 4])).toBe(0);
+  });
+});

@@ -1,0 +1,83 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from './setup-backend.ts';
+import { makeModelConfig } from '../src/config.ts';
+import { disposeState, encodeHistory, encodeStep, emptyState, initParams, scoreItems, stateEmbedding, userEmbedding, type Params } from '../src/model.ts';
+import { Rng } from '../src/rng.ts';
+
+const cfg = makeModelConfig({ numItems: 50, numGenres: 3, numYearBuckets: 4, yearBucketStart: 1990, yearBucketWidth: 5 }, { maxLen: 12, dim: 16, heads: 2 });
+const meta = () => {
+  const genres = new Float32Array(51 * 3);
+  const year = new Int32Array(51);
+  for (let i = 1; i <= 50; i++) {
+    genres[i * 3 + (i % 3)] = 1;
+    year[i] = 1 + (i % 3);
+  }
+  return { genres, year };
+};
+const make = (seed: number): Params => {
+  const r = new Rng(seed);
+  return initParams(cfg, meta(), () => r.normal());
+};
+const dispose = (p: Params) => Object.values(p).forEach((t) => t.dispose());
+const hist = { items: [3, 7, 7, 12, 40, 2, 9], events: [2, 3, 2, 1, 2, 3, 2], fracs: [1, 5, 2, 0, 3, 5, 1] };
+
+describe('model', () => {
+  beforeAll(() => useBackend('wasm'));
+
+  it('same seed -> same weights and scores; different seed -> different', async () => {
+    const a = make(7);
+    const b = make(7);
+    const c = make(8);
+    for (const k of Object.keys(a)) expect(Array.from(a[k]!.dataSync())).toEqual(Array.from(b[k]!.dataSync()));
+    const sa = await scoreItems(a, cfg, hist);
+    const sb = await scoreItems(b, cfg, hist);
+    const sc = await scoreItems(c, cfg, hist);
+    expect(Array.from(sa)).toEqual(Array.from(sb));
+    expect(Array.from(sa)).not.toEqual(Array.from(sc));
+    expect(sa[0]).toBe(-Infinity);
+    [a, b, c].forEach(dispose);
+  });
+
+  it('incremental encoder equals the full encoder within 1e-4', () => {
+    const p = make(3);
+    const full = userEmbedding(p, cfg, hist);
+    const s = encodeHistory(p, cfg, hist);
+    const inc = stateEmbedding(s);
+    const x = full.dataSync();
+    const y = inc.dataSync();
+    for (let i = 0; i < x.length; i++) expect(Math.abs(x[i]! - y[i]!)).toBeLessThan(1e-4);
+    // and one more step equals a full encode of the longer history
+    const s2 = encodeStep(p, cfg, s, 5, 2, 4);
+    const full2 = userEmbedding(p, cfg, { items: [...hist.items, 5], events: [...hist.events, 2], fracs: [...hist.fracs, 4] });
+    const e2 = stateEmbedding(s2);
+    const a2 = full2.dataSync();
+    const b2 = e2.dataSync();
+    for (let i = 0; i < a2.length; i++) expect(Math.abs(a2[i]! - b2[i]!)).toBeLessThan(1e-4);
+    expect(s2.length).toBe(hist.items.length + 1);
+    [full, inc, full2, e2].forEach((t) => t.dispose());
+    disposeState(s2);
+    dispose(p);
+  });
+
+  it('only the last maxLen tokens matter', async () => {
+    const p = make(4);
+    const long = { items: Array.from({ length: 30 }, (_, i) => 1 + ((i * 7) % 50)) };
+    const a = await scoreItems(p, cfg, long);
+    const b = await scoreItems(p, cfg, { items: long.items.slice(-cfg.maxLen) });
+    expect(Array.from(a)).toEqual(Array.from(b));
+    expect(() => encodeStep(p, cfg, { ...emptyState(), length: cfg.maxLen }, 1)).toThrow(/full/);
+    dispose(p);
+  });
+
+  it('scoring leaks no tensors', async () => {
+    const p = make(5);
+    await scoreItems(p, cfg, hist); // warm-up (the causal mask cache is kept on purpose)
+    const before = tf.memory().numTensors;
+    await scoreItems(p, cfg, hist);
+    userEmbedding(p, cfg, hist).dispose();
+    disposeState(encodeHistory(p, cfg, hist));
+    expect(tf.memory().numTensors).toBe(before);
+    dispose(p);
+  });
+});
