@@ -149,7 +149,8 @@ export async function loadModel(manifest: Manifest, getFile: (path: string) => P
     if (w.shape.join(',') !== s.shape.join(',') || w.dtype !== s.dtype) throw new Error(`loadModel: weight ${s.name} has [${w.shape}] ${w.dtype}, expected [${s.shape}] ${s.dtype}`);
     const file = files.get(w.file);
     if (!file) throw new Error(`loadModel: weight ${s.name} refers to unknown file ${w.file}`);
-    const copy = file.slice(w.offset, w.offset + w.bytes); // aligned copy
+    const copy = new Uint8Array(w.bytes); // aligned copy (also detaches from Node's pooled Buffers)
+    copy.set(file.subarray(w.offset, w.offset + w.bytes));
     const view = s.dtype === 'int32' ? new Int32Array(copy.buffer) : new Float32Array(copy.buffer);
     params[s.name] = tf.tensor(view, s.shape, s.dtype);
   }

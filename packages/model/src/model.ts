@@ -344,7 +344,7 @@ export function encodeStep(p: Params, c: ModelConfig, state: EncoderState, item:
 export function encodeHistory(p: Params, c: ModelConfig, h: History): EncoderState {
   const n = h.items.length;
   const off = Math.max(0, n - c.maxLen);
-  const table = itemTable(p, c);
+  const table = tf.tidy(() => itemTable(p, c));
   let s = emptyState();
   for (let j = off; j < n; j++) s = encodeStep(p, c, s, h.items[j]!, h.events?.[j] ?? 0, h.fracs?.[j] ?? 0, table);
   table.dispose();

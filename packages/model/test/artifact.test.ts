@@ -19,7 +19,7 @@ const genreRows = () => {
 };
 
 describe('artifact', () => {
-  beforeAll(() => useBackend('wasm'));
+  beforeAll(() => useBackend('wasm'), 120_000);
 
   it('save -> load gives identical scores, manifest lists sha256 of every file', async () => {
     const r = new Rng(11);

@@ -28,7 +28,7 @@ function expectClose(a: Float32Array, b: Float32Array, tol = 1e-4) {
 }
 
 describe('wasm kernels match the cpu backend', () => {
-  beforeAll(() => useBackend('wasm'));
+  beforeAll(() => useBackend('wasm'), 120_000);
   const cases: [string, number[], number[], boolean, boolean][] = [
     ['2d', [7, 5], [5, 3], false, false],
     ['transposeA', [5, 7], [5, 3], true, false],

@@ -23,7 +23,7 @@ const dispose = (p: Params) => Object.values(p).forEach((t) => t.dispose());
 const hist = { items: [3, 7, 7, 12, 40, 2, 9], events: [2, 3, 2, 1, 2, 3, 2], fracs: [1, 5, 2, 0, 3, 5, 1] };
 
 describe('model', () => {
-  beforeAll(() => useBackend('wasm'));
+  beforeAll(() => useBackend('wasm'), 120_000);
 
   it('same seed -> same weights and scores; different seed -> different', async () => {
     const a = make(7);

@@ -8,7 +8,7 @@ import { evaluate, modelScorer } from '../src/eval.ts';
 import { mostPop } from '../src/baselines.ts';
 
 describe('training smoke test (tiny synthetic world, fixed seed)', () => {
-  beforeAll(() => useBackend('wasm'));
+  beforeAll(() => useBackend('wasm'), 120_000);
 
   it('beats MostPop on full-ranking NDCG@10 and is deterministic', async () => {
     const d = buildDataset(await syntheticRawData({ seed: 5, titles: 300, members: 300, sessionsPerMember: 15 }));
