@@ -8,6 +8,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { SCHEMA_VERSION, uuidv7, type MarqueeEvent } from '@marquee/core';
 import { startServerProcess } from '../server/src/process.ts';
@@ -34,6 +35,22 @@ function makeEvents(n: number): MarqueeEvent[] {
     if (type === 'play_start') return { ...common, type };
     return { ...common, type, position: i % 3600, duration: 3600 };
   }) as MarqueeEvent[];
+}
+
+// node:http with keep-alive: the load generator shares this 2-core machine with the server, and fetch (undici)
+// costs several times more CPU per request.
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+function post(url: string, body: string): Promise<{ status: number; json: { accepted: number } }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString()) }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -72,9 +89,9 @@ try {
     await pool(
       bodies.map((body) => async () => {
         const start = performance.now();
-        const res = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        const r = (await res.json()) as { accepted: number };
-        if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${JSON.stringify(r)}`);
+        // A reused keep-alive socket can be closed under us; resending is safe since the server deduplicates.
+        const { status, json: r } = await post(`${server.url}/v1/events`, body).catch(() => post(`${server.url}/v1/events`, body));
+        if (status !== 200) throw new Error(`HTTP ${status}: ${JSON.stringify(r)}`);
         latencies.push(performance.now() - start);
         accepted += r.accepted;
       }),
@@ -90,6 +107,7 @@ try {
   const stored = ((await countRes.json()) as { count: number }).count;
   const peak = server.peakRssMb();
   await server.stop();
+  agent.destroy();
 
   // The store alone: same rows, same batch sizes and concurrency, same dedup (no HTTP, JSON or validation).
   const store = await DuckDbEventStore.open(join(dataDir, 'alone'));

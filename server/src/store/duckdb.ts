@@ -5,6 +5,8 @@ import type { MarqueeEvent } from '@marquee/core';
 import { MIGRATIONS } from './migrations.ts';
 import type { AppendResult, EventStore } from './types.ts';
 
+const STAGING = 'staging';
+
 interface PendingAppend {
   events: readonly MarqueeEvent[];
   receivedAt: number;
@@ -19,6 +21,10 @@ interface PendingAppend {
  * (rebuilt from the table at open). Requests that arrive while a write is running are committed together in the
  * next one (group commit), so throughput grows with concurrency instead of paying one commit per request.
  * Memory cost: roughly 100 bytes per stored id.
+ *
+ * The appender's flush is synchronous, and a flush to the file waits for the disk with the event loop blocked.
+ * So rows are appended to an in-memory staging table (no disk), then moved to `events` by an INSERT that DuckDB
+ * runs off the main thread: requests keep being parsed and validated while the commit waits for the disk.
  */
 export class DuckDbEventStore implements EventStore {
   private readonly seen = new Set<string>();
@@ -43,6 +49,7 @@ export class DuckDbEventStore implements EventStore {
     const conn = await instance.connect();
     const store = new DuckDbEventStore(instance, conn);
     await store.migrate();
+    await conn.run(`ATTACH ':memory:' AS ${STAGING}; CREATE TABLE ${STAGING}.pending (received_at BIGINT, payload VARCHAR)`);
     await store.loadSeenIds();
     return store;
   }
@@ -103,7 +110,7 @@ export class DuckDbEventStore implements EventStore {
     const fresh = new Set<string>();
     const results: AppendResult[] = [];
     try {
-      this.appender ??= await this.conn.createAppender('events');
+      this.appender ??= await this.conn.createAppender('pending', 'main', STAGING);
       const a = this.appender;
       for (const { events, receivedAt } of group) {
         let accepted = 0;
@@ -115,12 +122,15 @@ export class DuckDbEventStore implements EventStore {
         }
         results.push({ accepted, duplicates: events.length - accepted });
       }
-      // One flush, one commit for the whole group: only after it may the ids count as stored.
-      a.flushSync();
+      a.flushSync(); // into memory: fast
+      // One commit for the whole group, waited for off the main thread: only after it may the ids count as stored.
+      await this.conn.run(`INSERT INTO events SELECT received_at, payload FROM ${STAGING}.pending`);
     } catch (err) {
       this.dropAppender();
       for (const p of group) p.reject(err);
       return;
+    } finally {
+      await this.conn.run(`DELETE FROM ${STAGING}.pending`).catch(() => {});
     }
     for (const id of fresh) this.seen.add(id);
     group.forEach((p, i) => p.resolve(results[i]));

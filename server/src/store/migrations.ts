@@ -19,7 +19,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       CREATE TABLE events (
         received_at BIGINT NOT NULL,
-        payload     JSON NOT NULL
+        payload     VARCHAR NOT NULL
       );
       CREATE VIEW events_v AS
       SELECT
