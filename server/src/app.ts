@@ -6,6 +6,8 @@ import { eventRoutes } from './routes/events.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { modelRoutes } from './routes/models.ts';
 import type { ModelRegistry } from './models/registry.ts';
+import { candidateRoutes } from './routes/candidates.ts';
+import type { CandidateService } from './candidates/service.ts';
 import { jsonError } from './errors.ts';
 
 export interface AppOptions {
@@ -18,6 +20,8 @@ export interface AppOptions {
   corsOrigins: readonly string[];
   /** Published models; without it the model routes answer 404. */
   models?: ModelRegistry;
+  /** Candidate generation and the catalog; without it those routes answer 404. */
+  candidates?: CandidateService;
   now?: () => number;
 }
 
@@ -41,7 +45,13 @@ export function createApp(opts: AppOptions): Hono {
   );
 
   app.get('/healthz', (c) => c.json({ ok: true }));
-  app.route('/v1/events', eventRoutes({ store: opts.store, writeKeys: new Set(opts.writeKeys), now: opts.now ?? Date.now }));
+  app.route('/v1/events', eventRoutes({
+      store: opts.store,
+      writeKeys: new Set(opts.writeKeys),
+      now: opts.now ?? Date.now,
+      onStored: opts.candidates ? (events) => opts.candidates!.aggregates.observe(events) : undefined,
+    }));
+  if (opts.candidates) app.route('/v1', candidateRoutes(opts.candidates));
   if (opts.models) app.route('/v1/models', modelRoutes(opts.models));
   app.route('/v1/admin', adminRoutes({ store: opts.store, adminToken: opts.adminToken }));
 

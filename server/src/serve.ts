@@ -5,16 +5,24 @@ import { loadConfig } from './config.ts';
 import { DuckDbEventStore } from './store/duckdb.ts';
 import { ModelRegistry } from './models/registry.ts';
 import { join } from 'node:path';
+import { Catalog } from './catalog.ts';
+import { ENGAGEMENT_TYPES, LiveAggregates } from './candidates/aggregates.ts';
+import { CandidateService } from './candidates/service.ts';
 
 const config = loadConfig();
 const store = await DuckDbEventStore.open(config.dataDir);
 const models = new ModelRegistry(join(config.dataDir, 'models'));
-const app = createApp({ store, models, ...config });
+const aggregates = new LiveAggregates();
+aggregates.observe(await store.scan(ENGAGEMENT_TYPES));
+const candidates = new CandidateService(await Catalog.load(config.dataDir), aggregates, models);
+await candidates.refresh();
+const app = createApp({ store, models, candidates, ...config });
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   console.log(`Marquee API listening on http://${config.host}:${info.port}`);
   console.log(`  DATA_DIR=${config.dataDir}  WRITE_KEYS=${config.writeKeys.join(',')}  ADMIN_TOKEN=${config.adminToken}`);
   console.log(`  CORS_ORIGINS=${config.corsOrigins.join(',')}`);
+  console.log(`  catalog: ${candidates.catalog.titles.length} titles; events replayed: ${aggregates.observed}; model: ${candidates.embeddings?.version ?? 'none'}`);
 });
 
 let stopping = false;

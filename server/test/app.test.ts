@@ -78,6 +78,7 @@ describe('POST /v1/events', () => {
     const failing: EventStore = {
       append: async () => { throw new Error('disk full'); },
       count: async () => 0,
+      scan: async () => [],
       close: async () => {},
     };
     const { post } = setup(failing);

@@ -13,6 +13,8 @@ import { jsonError } from '../errors.ts';
 
 export interface EventRoutesOptions {
   store: EventStore;
+  /** Told about every newly stored event (after the commit), e.g. to update live aggregates. */
+  onStored?: (events: readonly MarqueeEvent[]) => void;
   writeKeys: ReadonlySet<string>;
   now: () => number;
 }
@@ -22,7 +24,7 @@ export interface EventRoutesOptions {
  * store has committed. `text/plain` is accepted beside JSON because sendBeacon and no-preflight fetches send it;
  * for the same reason the write key may come as `?key=`.
  */
-export function eventRoutes({ store, writeKeys, now }: EventRoutesOptions): Hono {
+export function eventRoutes({ store, writeKeys, now, onStored }: EventRoutesOptions): Hono {
   const app = new Hono();
   app.post(
     '/',
@@ -62,7 +64,9 @@ export function eventRoutes({ store, writeKeys, now }: EventRoutesOptions): Hono
       let stored = { accepted: 0, duplicates: 0 };
       if (valid.length > 0) {
         try {
-          stored = await store.append(valid, now());
+          const result = await store.append(valid, now());
+          stored = { accepted: result.accepted, duplicates: result.duplicates };
+          onStored?.(result.fresh);
         } catch (err) {
           console.error('event store append failed:', err);
           c.header('Retry-After', '1');

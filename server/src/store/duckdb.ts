@@ -113,14 +113,14 @@ export class DuckDbEventStore implements EventStore {
       this.appender ??= await this.conn.createAppender('pending', 'main', STAGING);
       const a = this.appender;
       for (const { events, receivedAt } of group) {
-        let accepted = 0;
+        const stored: MarqueeEvent[] = [];
         for (const e of events) {
           if (this.seen.has(e.id) || fresh.has(e.id)) continue;
           fresh.add(e.id);
           appendRow(a, e, receivedAt);
-          accepted++;
+          stored.push(e);
         }
-        results.push({ accepted, duplicates: events.length - accepted });
+        results.push({ accepted: stored.length, duplicates: events.length - stored.length, fresh: stored });
       }
       a.flushSync(); // into memory: fast
       // One commit for the whole group, waited for off the main thread: only after it may the ids count as stored.
@@ -150,6 +150,15 @@ export class DuckDbEventStore implements EventStore {
     await this.writer;
     const r = await this.conn.runAndReadAll('SELECT count(*) FROM events');
     return Number(r.getRows()[0][0]);
+  }
+
+  async scan(types: readonly MarqueeEvent['type'][]): Promise<MarqueeEvent[]> {
+    if (types.length === 0) return [];
+    const rows = await this.query(
+      `SELECT payload FROM events_v WHERE type IN (${types.map((_, i) => `$${i + 1}`).join(', ')}) ORDER BY ts`,
+      [...types],
+    );
+    return rows.map((r) => JSON.parse(r.payload as string) as MarqueeEvent);
   }
 
   /** Read-only SQL for analytics and the trainer's store importer. */

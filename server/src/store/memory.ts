@@ -6,17 +6,21 @@ export class MemoryEventStore implements EventStore {
   readonly events = new Map<string, MarqueeEvent & { receivedAt: number }>();
 
   async append(events: readonly MarqueeEvent[], receivedAt: number): Promise<AppendResult> {
-    let accepted = 0;
+    const fresh: MarqueeEvent[] = [];
     for (const e of events) {
       if (this.events.has(e.id)) continue;
       this.events.set(e.id, { ...e, receivedAt });
-      accepted++;
+      fresh.push(e);
     }
-    return { accepted, duplicates: events.length - accepted };
+    return { accepted: fresh.length, duplicates: events.length - fresh.length, fresh };
   }
 
   async count(): Promise<number> {
     return this.events.size;
+  }
+
+  async scan(types: readonly MarqueeEvent['type'][]): Promise<MarqueeEvent[]> {
+    return [...this.events.values()].filter((e) => types.includes(e.type)).sort((a, b) => a.ts - b.ts);
   }
 
   async close(): Promise<void> {}

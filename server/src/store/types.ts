@@ -5,6 +5,8 @@ export interface AppendResult {
   accepted: number;
   /** Events whose id was already stored (a resent batch), or repeated within the call: stored once. */
   duplicates: number;
+  /** The events this call stored (not the duplicates): what live aggregates should count. */
+  fresh: readonly MarqueeEvent[];
 }
 
 /**
@@ -16,5 +18,7 @@ export interface AppendResult {
 export interface EventStore {
   append(events: readonly MarqueeEvent[], receivedAt: number): Promise<AppendResult>;
   count(): Promise<number>;
+  /** Stored events of these types, oldest first: to rebuild live aggregates at start. */
+  scan(types: readonly MarqueeEvent['type'][]): Promise<MarqueeEvent[]>;
   close(): Promise<void>;
 }

@@ -1,0 +1,82 @@
+/**
+ * The live model's item embeddings as a plain matrix, for retrieval by inner product with a user embedding the
+ * device computed. Titles outside the model's vocabulary (new arrivals) get the model's metadata embedding
+ * (genres, year), so they can be retrieved from their first day.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { loadModel, type Manifest } from '@marquee/model';
+import type { Catalog } from '../catalog.ts';
+import type { Scored } from './aggregates.ts';
+
+export class EmbeddingIndex {
+  private constructor(
+    readonly version: string,
+    readonly dim: number,
+    /** Row-major [titles.length, dim], L2-normalised. */
+    private readonly matrix: Float32Array,
+    private readonly titles: string[],
+    /** Titles embedded from metadata only (not in the model's vocabulary). */
+    readonly cold: ReadonlySet<string>,
+  ) {}
+
+  static async build(manifest: Manifest, getFile: (path: string) => Promise<Uint8Array>, catalog: Catalog): Promise<EmbeddingIndex> {
+    if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
+    const model = await loadModel(manifest, getFile);
+    try {
+      const d = model.config.dim;
+      const table = model.itemEmbeddings();
+      const known = await table.data();
+      table.dispose();
+      const titles: string[] = [];
+      const rows: Float32Array[] = [];
+      const cold = new Set<string>();
+      for (const t of catalog.titles) {
+        const i = model.itemIndex(t.id);
+        if (i !== undefined) {
+          rows.push(Float32Array.from(known.subarray(i * d, (i + 1) * d)));
+        } else {
+          const e = model.coldItemEmbedding({ genres: t.genres, year: t.year });
+          rows.push(normalize(Float32Array.from(await e.data())));
+          e.dispose();
+          cold.add(t.id);
+        }
+        titles.push(t.id);
+      }
+      const matrix = new Float32Array(titles.length * d);
+      rows.forEach((r, k) => matrix.set(r, k * d));
+      return new EmbeddingIndex(manifest.version, d, matrix, titles, cold);
+    } finally {
+      model.dispose();
+    }
+  }
+
+  /** A title's embedding (a copy), or undefined if the title is not in the catalog. */
+  vector(titleId: string): Float32Array | undefined {
+    const r = this.titles.indexOf(titleId);
+    return r < 0 ? undefined : this.matrix.slice(r * this.dim, (r + 1) * this.dim);
+  }
+
+  /** The k titles with the largest inner product with `user`, optionally only among `only`. */
+  nearest(user: ArrayLike<number>, k: number, only?: (titleId: string) => boolean): Scored[] {
+    const d = this.dim;
+    const scores = new Float32Array(this.titles.length);
+    for (let r = 0; r < this.titles.length; r++) {
+      let s = 0;
+      const o = r * d;
+      for (let j = 0; j < d; j++) s += this.matrix[o + j] * user[j];
+      scores[r] = s;
+    }
+    const order: number[] = [];
+    for (let r = 0; r < this.titles.length; r++) if (!only || only(this.titles[r])) order.push(r);
+    order.sort((a, b) => scores[b] - scores[a] || a - b);
+    return order.slice(0, k).map((r) => ({ titleId: this.titles[r], score: scores[r] }));
+  }
+}
+
+function normalize(v: Float32Array): Float32Array {
+  let n = 0;
+  for (const x of v) n += x * x;
+  n = Math.sqrt(n) || 1;
+  return v.map((x) => x / n);
+}

@@ -1,0 +1,58 @@
+/**
+ * The titles the service can recommend, with metadata and artwork variants. From `DATA_DIR/catalog.json` when a
+ * deployment provides one (`{titles: CatalogTitle[]}`), else the seeded synthetic world's catalog.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createWorld } from '@marquee/core/synthetic';
+
+export interface CatalogTitle {
+  id: string;
+  name: string;
+  genres: string[];
+  year: number;
+  runtimeMin: number;
+  artworks: { id: string; themes: string[] }[];
+}
+
+export class Catalog {
+  readonly byId: ReadonlyMap<string, CatalogTitle>;
+  /** Newest first (year, then catalog order): the "new arrivals". */
+  readonly newest: readonly CatalogTitle[];
+  readonly byGenre: ReadonlyMap<string, readonly CatalogTitle[]>;
+
+  constructor(readonly titles: readonly CatalogTitle[]) {
+    this.byId = new Map(titles.map((t) => [t.id, t]));
+    this.newest = [...titles].sort((a, b) => b.year - a.year);
+    const byGenre = new Map<string, CatalogTitle[]>();
+    for (const t of titles) for (const g of t.genres) byGenre.set(g, [...(byGenre.get(g) ?? []), t]);
+    this.byGenre = byGenre;
+  }
+
+  static synthetic(opts: { seed?: number; titles?: number } = {}): Catalog {
+    const world = createWorld({ seed: opts.seed ?? 1, titles: opts.titles ?? 2000, members: 1 });
+    return new Catalog(
+      world.titles.map((t) => ({
+        id: t.id,
+        name: t.name,
+        genres: [...t.genres],
+        year: t.year,
+        runtimeMin: t.runtimeMin,
+        artworks: t.artworks.map((a) => ({ id: a.id, themes: [...a.themes] })),
+      })),
+    );
+  }
+
+  static async load(dataDir: string): Promise<Catalog> {
+    const path = join(dataDir, 'catalog.json');
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch {
+      return Catalog.synthetic();
+    }
+    const parsed = JSON.parse(text) as { titles?: CatalogTitle[] };
+    if (!Array.isArray(parsed.titles) || parsed.titles.length === 0) throw new Error(`${path}: expected {titles: [...]}`);
+    return new Catalog(parsed.titles);
+  }
+}

@@ -1,0 +1,164 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { GENRES } from '@marquee/core/synthetic';
+import { initParams, makeModelConfig, serializeModel, yearBucket, Rng } from '@marquee/model';
+import { createApp } from '../src/app.ts';
+import { Catalog } from '../src/catalog.ts';
+import { LiveAggregates } from '../src/candidates/aggregates.ts';
+import { generateCandidates } from '../src/candidates/generate.ts';
+import { CandidateService } from '../src/candidates/service.ts';
+import { ModelRegistry } from '../src/models/registry.ts';
+import { MemoryEventStore } from '../src/store/memory.ts';
+import { makeEvent } from './helpers.ts';
+
+const DAY = 86_400_000;
+const play = (member: string, titleId: string, ts = Date.now()) =>
+  makeEvent({ type: 'play_start', titleId, userId: member, anonymousId: undefined, ts } as never);
+
+describe('LiveAggregates', () => {
+  it('counts plays, not impressions, and each event once', () => {
+    const agg = new LiveAggregates();
+    agg.observe([play('m1', 'a'), play('m2', 'a'), play('m1', 'b'), makeEvent({ type: 'impression', titleId: 'c', row: 'r', position: 0 } as never)]);
+    expect(agg.popular(10)).toEqual([{ titleId: 'a', score: 2 }, { titleId: 'b', score: 1 }]);
+  });
+
+  it('ranks recent plays above old ones in trending, with the configured half-life', () => {
+    const now = Date.UTC(2026, 0, 10);
+    const agg = new LiveAggregates({ trendingHalfLifeMs: DAY });
+    agg.observe([play('m1', 'old', now - 3 * DAY), play('m2', 'old', now - 3 * DAY), play('m3', 'old', now - 3 * DAY), play('m4', 'new', now)]);
+    const [first, second] = agg.trending(2, now);
+    expect(first).toMatchObject({ titleId: 'new' });
+    expect(first.score).toBeCloseTo(1, 6);
+    expect(second.score).toBeCloseTo(3 / 8, 6); // three plays, three half-lives ago
+    expect(agg.popular(1)[0].titleId).toBe('old');
+  });
+
+  it('finds titles watched by the same members, normalised by popularity', () => {
+    const agg = new LiveAggregates();
+    // x is watched by everyone; b is watched exactly by the people who watch a.
+    const events = [];
+    for (let m = 0; m < 10; m++) events.push(play(`m${m}`, 'x'));
+    for (let m = 0; m < 3; m++) events.push(play(`m${m}`, 'a'), play(`m${m}`, 'b'));
+    agg.observe(events);
+    const similar = agg.similar('a', 2);
+    expect(similar[0].titleId).toBe('b');
+    expect(similar[0].score).toBeCloseTo(1, 6);
+    expect(similar[1].titleId).toBe('x');
+    expect(similar[1].score).toBeLessThan(similar[0].score);
+  });
+});
+
+describe('generateCandidates', () => {
+  const catalog = Catalog.synthetic({ titles: 300 });
+  const ids = catalog.titles.map((t) => t.id);
+
+  it('tags every candidate with its sources, never proposes what was just watched, and respects the limit', () => {
+    const agg = new LiveAggregates();
+    const events = [];
+    for (let m = 0; m < 40; m++) for (let k = 0; k < 5; k++) events.push(play(`m${m}`, ids[(m * 7 + k * 13) % 120]));
+    agg.observe(events);
+    const recent = [ids[0], ids[13]];
+    const out = generateCandidates({ catalog, aggregates: agg }, { recentTitleIds: recent, limit: 150 });
+    expect(out.length).toBe(150);
+    expect(new Set(out.map((c) => c.titleId)).size).toBe(150);
+    for (const c of out) {
+      expect(recent).not.toContain(c.titleId);
+      expect(c.sources.length).toBeGreaterThan(0);
+    }
+    const sources = new Set(out.flatMap((c) => c.sources.map((s) => s.source)));
+    for (const s of ['similar', 'popular', 'trending', 'genre', 'new']) expect(sources).toContain(s);
+    const similar = out.flatMap((c) => c.sources).filter((s) => s.source === 'similar');
+    expect(similar.every((s) => recent.includes(s.because!))).toBe(true);
+  });
+
+  it('still fills the page on an empty store (a first visit to a new deployment)', () => {
+    const out = generateCandidates({ catalog, aggregates: new LiveAggregates() }, { recentTitleIds: [], limit: 100 });
+    expect(out.length).toBe(100);
+  });
+});
+
+describe('POST /v1/candidates with a published model', () => {
+  const dirs: string[] = [];
+  afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+  /** A small untrained model over the first 200 of 300 titles: the other 100 are "new arrivals" (cold). */
+  async function setup() {
+    const catalog = Catalog.synthetic({ titles: 300 });
+    const known = catalog.titles.slice(0, 200);
+    const genreNames: string[] = [...GENRES];
+    const yb = { numYearBuckets: 12, yearBucketStart: 1950, yearBucketWidth: 7 };
+    const config = makeModelConfig({ numItems: known.length, numGenres: genreNames.length, ...yb }, { maxLen: 20, dim: 16, layers: 1, heads: 2 });
+    const V = known.length + 1;
+    const genres = new Float32Array(V * genreNames.length);
+    const year = new Int32Array(V);
+    known.forEach((t, i) => {
+      for (const g of t.genres) genres[(i + 1) * genreNames.length + genreNames.indexOf(g)] = 1 / t.genres.length;
+      year[i + 1] = yearBucket(t.year, yb.yearBucketStart, yb.yearBucketWidth, yb.numYearBuckets);
+    });
+    const rng = new Rng(7);
+    const params = initParams(config, { genres, year }, () => rng.normal());
+    const { manifest, files } = await serializeModel({ config, params, items: { ids: known.map((t) => t.id), genreNames } });
+    const dir = await mkdtemp(join(tmpdir(), 'marquee-cand-'));
+    dirs.push(dir);
+    for (const [path, bytes] of files) await writeFile(join(dir, path), bytes);
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    const registry = new ModelRegistry(join(dir, 'registry'));
+    await registry.publish(dir);
+    const service = new CandidateService(catalog, new LiveAggregates(), registry);
+    const index = await service.refresh();
+    const app = createApp({ store: new MemoryEventStore(), writeKeys: ['wk'], adminToken: 'a', corsOrigins: [], candidates: service, models: registry });
+    const post = (body: unknown) => app.request('/v1/candidates', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    return { app, post, index: index!, catalog, manifest };
+  }
+
+  it('retrieves by the device embedding, cold titles included through their metadata', async () => {
+    const { post, index, catalog } = await setup();
+    expect(index.cold.size).toBe(100);
+    const coldTitle = catalog.titles[250];
+    expect(index.cold.has(coldTitle.id)).toBe(true);
+    // A device whose taste is exactly this new title's metadata embedding gets it among the first proposals.
+    const res = await post({ userEmbedding: Array.from(index.vector(coldTitle.id)!), limit: 50 });
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body.modelVersion).toMatch(/.+/);
+    type C = { titleId: string; sources: { source: string; score: number }[] };
+    const embedded = (body.candidates as C[]).filter((c) => c.sources.some((s) => s.source === 'embedding'));
+    const top = embedded.filter((c) => c.sources.find((s) => s.source === 'embedding')!.score > 0.999);
+    expect(top.map((c) => c.titleId)).toContain(coldTitle.id); // cosine 1 with itself (ties: same genres and year)
+    expect(embedded.map((c) => c.titleId)).toEqual(index.nearest(index.vector(coldTitle.id)!, embedded.length).map((s) => s.titleId));
+    expect((body.candidates as C[]).some((c) => c.sources.some((s) => s.source === 'new'))).toBe(true);
+  });
+
+  it('answers a wrong embedding size and a bad body with 400', async () => {
+    const { post, app } = await setup();
+    const wrong = await post({ userEmbedding: [1, 2, 3] });
+    expect(wrong.status).toBe(400);
+    expect((await wrong.json()).detail).toMatch(/16/);
+    expect((await post({ limit: 0 })).status).toBe(400);
+    expect((await app.request('/v1/candidates', { method: 'POST', body: '{' })).status).toBe(400);
+  });
+
+  it('serves the catalog', async () => {
+    const { app } = await setup();
+    const all = await (await app.request('/v1/catalog')).json();
+    expect(all.titles).toHaveLength(300);
+    const one = await (await app.request(`/v1/catalog/${all.titles[5].id}`)).json();
+    expect(one.artworks.length).toBeGreaterThanOrEqual(3);
+    expect((await app.request('/v1/catalog/nope')).status).toBe(404);
+  });
+
+  it('updates live aggregates from ingested events, once per event', async () => {
+    const { app, post } = await setup();
+    const events = [play('m1', 't001'), play('m1', 't002'), play('m2', 't001'), play('m2', 't002')];
+    const send = () => app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ writeKey: 'wk', events }) });
+    await send();
+    await send(); // a resend must not count twice
+    const body = await (await post({ recentTitleIds: ['t001'], limit: 20 })).json();
+    const t2 = body.candidates.find((c: { titleId: string }) => c.titleId === 't002');
+    expect(t2.sources).toContainEqual({ source: 'similar', score: 1, because: 't001' });
+    const popular = body.candidates.find((c: { titleId: string }) => c.titleId === 't002').sources;
+    expect(popular.find((s: { source: string }) => s.source === 'popular')?.score ?? 2).toBe(2);
+  });
+});
