@@ -3,3 +3,5 @@ export * from './ingest.ts';
 export * from './uuid.ts';
 export * from './backoff.ts';
 export * from './batch.ts';
+export * from './rank.ts';
+export * from './page.ts';
