@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test as base, expect, type Page } from '@playwright/test';
 import { startServerProcess, type ServerProcess } from '../server/src/process.ts';
+import { ModelRegistry } from '../server/src/models/registry.ts';
 
 export const DEMO_ORIGIN = 'http://127.0.0.1:4173';
 export const ADMIN_TOKEN = 'e2e-admin';
@@ -26,6 +27,15 @@ export class Api {
       WRITE_KEYS: 'dev-write-key',
       CORS_ORIGINS: DEMO_ORIGIN,
     });
+  }
+
+  /** Publishes a model artifact into this server's data directory, as `npm run publish-model` does. */
+  async publishModel(artifactDir: string): Promise<string> {
+    return (await this.registry.publish(artifactDir)).version;
+  }
+
+  get registry(): ModelRegistry {
+    return new ModelRegistry(join(this.dataDir, 'models'));
   }
 
   get url(): string {

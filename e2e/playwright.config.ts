@@ -11,6 +11,7 @@ export default defineConfig({
   testDir: '.',
   timeout: 90_000,
   expect: { timeout: 20_000 },
+  globalSetup: './global-setup.ts',
   workers: 1, // two cores, and tests start servers of their own
   retries: 0,
   reporter: process.env.CI ? [['list']] : [['list']],

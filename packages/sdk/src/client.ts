@@ -3,7 +3,7 @@
  */
 import * as Comlink from 'comlink';
 import type { EventInput } from '@marquee/core';
-import { BACKEND_ORDER, type BackendReport, type SyncStats, type WorkerApi, type WorkerOptions } from './protocol.ts';
+import { BACKEND_ORDER, type BackendReport, type HistoryStep, type ModelStatus, type SyncStats, type WorkerApi, type WorkerOptions } from './protocol.ts';
 
 export interface PersonalizerOptions {
   /** Base URL of the Marquee API; defaults to the page's origin. */
@@ -37,6 +37,13 @@ export interface Personalizer {
   onStats(fn: (s: SyncStats) => void): () => void;
   /** Which tfjs backend the worker got, and why others were passed over. */
   backend(): Promise<BackendReport>;
+  /** The foundation model on this device: which version serves, what is downloading, the last error. */
+  modelStatus(): Promise<ModelStatus>;
+  onModelStatus(fn: (s: ModelStatus) => void): () => void;
+  /** Checks for a newer published model now, and resolves when it serves (or was refused). */
+  updateModel(): Promise<ModelStatus>;
+  /** Model scores for titles given a history (null for titles the model does not know). */
+  scoreTitles(titleIds: string[], history: HistoryStep[]): Promise<(number | null)[]>;
   close(): Promise<void>;
 }
 
@@ -102,6 +109,16 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
       };
     },
     backend: () => call(() => remote.backend()),
+    modelStatus: () => call(() => remote.modelStatus()),
+    onModelStatus(fn) {
+      let active = true;
+      void call(() => remote.subscribeModel(Comlink.proxy((s: ModelStatus) => active && fn(s))));
+      return () => {
+        active = false;
+      };
+    },
+    updateModel: () => call(() => remote.updateModel()),
+    scoreTitles: (titleIds, history) => call(() => remote.scoreTitles(titleIds, history)),
     async close() {
       document.removeEventListener('visibilitychange', onHide);
       removeEventListener('pagehide', onPageHide);

@@ -1,2 +1,2 @@
 export { createPersonalizer, type Personalizer, type PersonalizerOptions } from './client.ts';
-export type { BackendName, BackendReport, SyncStats } from './protocol.ts';
+export type { BackendName, BackendReport, HistoryStep, ModelStatus, SyncStats } from './protocol.ts';

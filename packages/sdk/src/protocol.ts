@@ -56,6 +56,26 @@ export interface BackendReport {
   initMs: number;
 }
 
+export interface ModelStatus {
+  /** none: nothing published or cached yet; loading: first download; ready: a model serves; failed: none could load. */
+  state: 'none' | 'loading' | 'ready' | 'failed';
+  /** The version serving now. */
+  version?: string;
+  from?: 'cache' | 'network';
+  /** A newer version on its way: bytes loaded of total. */
+  downloading?: { version: string; loaded: number; total: number };
+  /** The last problem (a refused artifact, an unreachable server); the serving model, if any, is unaffected. */
+  error?: string;
+}
+
+/** One step of a viewing history, oldest first, as the model reads it. */
+export interface HistoryStep {
+  titleId: string;
+  event?: 'impression' | 'play' | 'complete';
+  /** Watched fraction 0..1. */
+  fraction?: number;
+}
+
 export interface WorkerApi {
   init(options: WorkerOptions): Promise<void>;
   track(input: EventInput): Promise<string>;
@@ -64,5 +84,11 @@ export interface WorkerApi {
   /** The callback is a comlink proxy; it receives stats whenever they change. */
   subscribe(onStats: (s: SyncStats) => void): Promise<void>;
   backend(): Promise<BackendReport>;
+  modelStatus(): Promise<ModelStatus>;
+  subscribeModel(onStatus: (s: ModelStatus) => void): Promise<void>;
+  /** Looks for a newer published model now (it is also checked at start). */
+  updateModel(): Promise<ModelStatus>;
+  /** The model's score (cosine of user and title embeddings) for each title, null for titles it does not know. */
+  scoreTitles(titleIds: string[], history: HistoryStep[]): Promise<(number | null)[]>;
   close(): Promise<void>;
 }

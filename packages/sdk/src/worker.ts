@@ -6,7 +6,8 @@ import { SCHEMA_VERSION, uuidv7, type EventInput, type MarqueeEvent } from '@mar
 import { openDatabase, type Database } from './db.ts';
 import { Outbox } from './outbox.ts';
 import { Sender } from './sync.ts';
-import type { BackendReport, SyncStats, WorkerApi, WorkerOptions } from './protocol.ts';
+import type { BackendReport, ModelStatus, SyncStats, WorkerApi, WorkerOptions } from './protocol.ts';
+import type { ModelManager } from './model-manager.ts';
 
 const ANONYMOUS_ID = 'anonymousId';
 
@@ -16,6 +17,9 @@ let outbox: Outbox;
 let sender: Sender;
 let anonymousId: string;
 let backendReport: Promise<BackendReport> | undefined;
+let ml: Promise<typeof import('./ml.ts')> | undefined;
+let models: Promise<ModelManager> | undefined;
+const modelSubscribers: ((s: ModelStatus) => void)[] = [];
 const subscribers: ((s: SyncStats) => void)[] = [];
 let emitTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -86,8 +90,17 @@ const api: WorkerApi = {
         if (n > 0) void sender.flush();
       });
     }, Math.max(1000, opts.batchMaxAgeMs));
-    backendReport = import('./backend.ts').then((m) => m.selectBackend(opts.backends));
+    ml = import('./ml.ts');
+    backendReport = ml.then((m) => m.selectBackend(opts.backends));
     backendReport.catch(() => {});
+    // Tensors live on the chosen backend: the model loads after the choice.
+    models = Promise.all([ml, backendReport]).then(async ([m]) => {
+      const manager = new m.ModelManager(options.endpoint.replace(/\/$/, ''), db, (s) => modelSubscribers.forEach((fn) => fn(s)));
+      await manager.loadCached();
+      void manager.update();
+      return manager;
+    });
+    models.catch(() => {});
   },
 
   async track(input: EventInput) {
@@ -123,10 +136,36 @@ const api: WorkerApi = {
     return backendReport;
   },
 
+  async modelStatus() {
+    return (await requireModels()).status;
+  },
+
+  async subscribeModel(onStatus) {
+    modelSubscribers.push(onStatus);
+    onStatus((await requireModels()).status);
+  },
+
+  async updateModel() {
+    const m = await requireModels();
+    await m.update();
+    return m.status;
+  },
+
+  async scoreTitles(titleIds, history) {
+    const [m, manager] = await Promise.all([ml!, requireModels()]);
+    if (!manager.current) throw new Error(`no model loaded (${manager.status.state}${manager.status.error ? `: ${manager.status.error}` : ''})`);
+    return m.scoreTitles(manager.current, titleIds, history);
+  },
+
   async close() {
     await sender.close();
     db.close();
   },
 };
+
+function requireModels(): Promise<ModelManager> {
+  if (!models) return Promise.reject(new Error('worker not initialised'));
+  return models;
+}
 
 Comlink.expose(api);

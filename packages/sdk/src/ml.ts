@@ -1,0 +1,18 @@
+/**
+ * Everything that needs tfjs, behind one dynamic import so the worker's event path never waits for it.
+ */
+import type { LoadedModel } from '@marquee/model';
+import type { HistoryStep } from './protocol.ts';
+
+export { selectBackend } from './backend.ts';
+export { ModelManager } from './model-manager.ts';
+
+export async function scoreTitles(model: LoadedModel, titleIds: string[], history: HistoryStep[]): Promise<(number | null)[]> {
+  const h = model.toHistory(history);
+  if (h.items.length === 0) throw new RangeError('scoreTitles: the history has no title the model knows');
+  const scores = await model.score(h);
+  return titleIds.map((id) => {
+    const i = model.itemIndex(id);
+    return i === undefined ? null : scores[i];
+  });
+}

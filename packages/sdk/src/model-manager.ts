@@ -1,0 +1,127 @@
+/**
+ * The foundation model on the device: download with progress, sha256 check (by loadModel, before any tensor is
+ * made), Cache API storage per version, and an atomic switch. The model in use is replaced only by a new one that
+ * loaded completely; a broken download leaves the current model serving.
+ */
+import { loadModel, type LoadedModel, type Manifest } from '@marquee/model';
+import type { Database } from './db.ts';
+import type { ModelStatus } from './protocol.ts';
+
+const CACHE = 'marquee-models-v1';
+const CURRENT = 'model:manifest';
+
+export class ModelManager {
+  private model: LoadedModel | null = null;
+  private updating: Promise<void> | null = null;
+  status: ModelStatus = { state: 'none' };
+
+  constructor(
+    private readonly endpoint: string,
+    private readonly db: Database,
+    private readonly onStatus: (s: ModelStatus) => void,
+  ) {}
+
+  get current(): LoadedModel | null {
+    return this.model;
+  }
+
+  private set(s: ModelStatus): void {
+    this.status = s;
+    this.onStatus(s);
+  }
+
+  /** The model this device used last, from the local cache: serves offline and before the network answers. */
+  async loadCached(): Promise<void> {
+    const manifest = (await this.db.get('meta', CURRENT)) as Manifest | undefined;
+    if (!manifest || this.model) return;
+    try {
+      const cache = await caches.open(CACHE);
+      const model = await loadModel(manifest, async (path) => {
+        const hit = await cache.match(this.url(manifest.version, path));
+        if (!hit) throw new Error(`${path} is not cached`);
+        return hit.arrayBuffer();
+      });
+      this.swap(model, 'cache');
+    } catch (err) {
+      this.set({ ...this.status, state: this.model ? 'ready' : 'none', error: `cached model unusable: ${(err as Error).message}` });
+    }
+  }
+
+  /** Looks for a newer published model and switches to it once it is downloaded and verified. */
+  update(): Promise<void> {
+    this.updating ??= this.doUpdate().finally(() => (this.updating = null));
+    return this.updating;
+  }
+
+  private async doUpdate(): Promise<void> {
+    let manifest: Manifest;
+    try {
+      const res = await fetch(`${this.endpoint}/v1/models/latest`, { cache: 'no-cache' });
+      if (res.status === 404) return; // nothing published yet
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      manifest = (await res.json()) as Manifest;
+    } catch (err) {
+      this.set({ ...this.status, error: `cannot reach the model server: ${(err as Error).message}` });
+      return;
+    }
+    if (manifest.version === this.model?.manifest.version) return;
+    const total = manifest.files.reduce((n, f) => n + f.bytes, 0);
+    let loaded = 0;
+    const progress = () => this.set({ ...this.status, state: this.model ? 'ready' : 'loading', downloading: { version: manifest.version, loaded, total } });
+    progress();
+    try {
+      const cache = await caches.open(CACHE);
+      const files = new Map<string, ArrayBuffer>();
+      const fresh: string[] = [];
+      for (const f of manifest.files) {
+        const url = this.url(manifest.version, f.path);
+        const hit = await cache.match(url);
+        const bytes = hit ? await hit.arrayBuffer() : await download(url, (n) => ((loaded += n), progress()));
+        if (hit) loaded += bytes.byteLength;
+        else fresh.push(f.path);
+        files.set(f.path, bytes);
+        progress();
+      }
+      const model = await loadModel(manifest, async (path) => files.get(path)!);
+      // Verified: only now keep the files and make this version current.
+      for (const path of fresh) await cache.put(this.url(manifest.version, path), new Response(files.get(path)));
+      await this.db.put('meta', manifest, CURRENT);
+      this.swap(model, 'network');
+    } catch (err) {
+      this.set({ ...this.status, state: this.model ? 'ready' : 'failed', downloading: undefined, error: `model ${manifest.version} refused: ${(err as Error).message}` });
+    }
+  }
+
+  private swap(model: LoadedModel, from: 'cache' | 'network'): void {
+    const old = this.model;
+    this.model = model;
+    this.set({ state: 'ready', version: model.manifest.version, from, error: undefined });
+    old?.dispose();
+  }
+
+  private url(version: string, path: string): string {
+    return `${this.endpoint}/v1/models/${encodeURIComponent(version)}/${encodeURIComponent(path)}`;
+  }
+}
+
+async function download(url: string, onBytes: (n: number) => void): Promise<ArrayBuffer> {
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new Error(`${url}: HTTP ${res.status}`);
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+    onBytes(value.byteLength);
+  }
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
+  return out.buffer;
+}
