@@ -1,5 +1,5 @@
 /** The worker's tfjs backend: WebGPU under SwiftShader when the flag is on, a clean fallback when it is not. */
-import { test, expect, openDemo, trackMany, IMPRESSIONS_PER_LOAD } from './fixtures.ts';
+import { test, expect, openDemo, trackMany, impressions } from './fixtures.ts';
 
 test('the worker gets webgpu on a software adapter and says so', async ({ page, api }) => {
   await openDemo(page, api.url);
@@ -17,7 +17,7 @@ test('without WebGPU the worker falls back and events still flow @no-webgpu', as
   expect(['webgl', 'wasm', 'cpu']).toContain(report.name);
   expect(report.tried[0]).toMatchObject({ name: 'webgpu', ok: false });
   await trackMany(page, 20);
-  await api.expectCount(IMPRESSIONS_PER_LOAD + 20);
+  await api.expectCount(async () => (await impressions(page)) + 20);
 });
 
 test('a forced backend list is honoured', async ({ page, api }) => {

@@ -12,8 +12,6 @@ import { ModelRegistry } from '../server/src/models/registry.ts';
 
 export const DEMO_ORIGIN = 'http://127.0.0.1:4173';
 export const ADMIN_TOKEN = 'e2e-admin';
-/** Impressions the demo tracks on each load (one per card in its grid). */
-export const IMPRESSIONS_PER_LOAD = 48;
 
 export class Api {
   server!: ServerProcess;
@@ -55,11 +53,15 @@ export class Api {
     return ((await res.json()) as { count: number }).count;
   }
 
-  /** Waits for the store to reach `n`, then checks it stays there (nothing late, nothing twice). */
-  async expectCount(n: number, settleMs = 1500): Promise<void> {
-    await expect.poll(() => this.count(), { timeout: 30_000, intervals: [100, 250, 500] }).toBe(n);
+  /**
+   * Waits for the store to reach `n` (a number, or computed again at each poll, since pages track impressions of
+   * what they show as they render), then checks it stays there: nothing late, nothing twice.
+   */
+  async expectCount(n: number | (() => Promise<number>), settleMs = 1500): Promise<void> {
+    const want = typeof n === 'number' ? async () => n : n;
+    await expect.poll(async () => (await this.count()) - (await want()), { timeout: 30_000, intervals: [100, 250, 500] }).toBe(0);
     await new Promise((r) => setTimeout(r, settleMs));
-    expect(await this.count()).toBe(n);
+    expect(await this.count()).toBe(await want());
   }
 }
 
@@ -115,8 +117,11 @@ export class ChaosProxy {
 export async function openDemo(page: Page, apiUrl: string, extra: Record<string, string> = {}): Promise<void> {
   const q = new URLSearchParams({ api: apiUrl, maxAgeMs: '300', retryMaxMs: '1500', ...extra });
   await page.goto(`/?${q}`);
-  await page.waitForFunction(() => typeof window.marquee !== 'undefined');
+  await page.waitForFunction(() => window.demo?.pages > 0);
 }
+
+/** Impressions the demo page has tracked so far (one per title and row it rendered). */
+export const impressions = (page: Page) => page.evaluate(() => window.demo.impressions);
 
 /** Tracks `n` progress events from the page through the SDK; resolves when all are stored on the device. */
 export async function trackMany(page: Page, n: number, titleId = 'title-0001'): Promise<string[]> {

@@ -1,9 +1,9 @@
 /**
- * The demo embeds the SDK as a web player would: a grid of titles, a player that reports playback, and a live
- * view of the SDK's outbox and sync state. `window.marquee` is the personalizer, for the curious and for tests.
+ * The demo embeds the SDK as a streaming site would: the homepage the worker builds, a player that reports
+ * playback (which re-ranks the page on the device), and live views of the sync and of the model.
+ * `window.marquee` is the personalizer and `window.demo` a few counters, for the curious and for tests.
  */
-import { createPersonalizer, type Personalizer, type SyncStats } from '@marquee/sdk';
-import { createWorld, type Title } from '@marquee/core/synthetic';
+import { createPersonalizer, type HomePage, type PageTitle, type Personalizer, type SyncStats } from '@marquee/sdk';
 
 const params = new URLSearchParams(location.search);
 const marquee = createPersonalizer({
@@ -14,56 +14,101 @@ const marquee = createPersonalizer({
   retry: { baseMs: 200, maxMs: Number(params.get('retryMaxMs') ?? 5000) },
   backends: (params.get('backends')?.split(',') as never) ?? undefined,
 });
+const demo = { impressions: 0, pages: 0, page: null as HomePage | null };
 declare global {
   interface Window {
     marquee: Personalizer;
+    demo: typeof demo;
   }
 }
 window.marquee = marquee;
+window.demo = demo;
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
-const titles = createWorld({ members: 1 }).titles.slice(0, 48);
-const ROW = 'All titles';
 const TIME_SCALE = 60; // one real second plays one minute, so a whole film fits a demo
 
-// Catalog grid: one impression per card shown.
-const hue = (t: Title) => (t.index * 47) % 360;
-$('#catalog').append(
-  ...titles.map((t, position) => {
-    const card = document.createElement('button');
-    card.className = 'card';
-    card.dataset.title = t.id;
-    card.setAttribute('aria-pressed', 'false');
-    card.innerHTML = `<div class="art" style="background:linear-gradient(135deg,hsl(${hue(t)} 60% 35%),hsl(${hue(t) + 40} 60% 15%))"></div>
-      <div class="meta">${t.year} · ${t.genres.join(', ')} · ${t.runtimeMin} min</div>`;
-    card.querySelector('.art')!.textContent = t.name;
-    card.addEventListener('click', () => select(t));
-    void marquee.impression({ titleId: t.id, row: ROW, position, artwork: { artworkId: t.artworks[0].id, propensity: 1 } });
-    return card;
-  }),
-);
+// ---- The homepage -------------------------------------------------------------------------------------------
+const shown = new Set<string>(); // one impression per title and row per page view
+const hue = (t: PageTitle) => [...t.titleId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 7);
 
-// The player: positions and durations in seconds, as a real player reports them.
-let current: Title | null = null;
+function card(t: PageTitle, row: string, position: number): HTMLElement {
+  const el = document.createElement('button');
+  el.className = 'card';
+  el.dataset.title = t.titleId;
+  el.dataset.genres = t.genres.join(',');
+  el.setAttribute('aria-pressed', String(t.titleId === current?.titleId));
+  el.innerHTML = `<div class="art" style="background:linear-gradient(135deg,hsl(${hue(t)} 60% 35%),hsl(${hue(t) + 40} 60% 15%))"></div>
+    <div class="meta"></div>`;
+  el.querySelector('.art')!.textContent = t.name;
+  el.querySelector('.meta')!.textContent = `${t.year} · ${t.genres.join(', ')} · ${t.artwork.themes.join(', ')}`;
+  el.title = `score ${t.score.toFixed(3)} · artwork ${t.artwork.artworkId}`;
+  el.addEventListener('click', () => select(t));
+  const key = `${row}/${t.titleId}`;
+  if (!shown.has(key)) {
+    shown.add(key);
+    demo.impressions++;
+    void marquee.impression({ titleId: t.titleId, row, position, artwork: { artworkId: t.artwork.artworkId, propensity: t.artwork.propensity } });
+  }
+  return el;
+}
+
+function render(page: HomePage) {
+  demo.page = page;
+  demo.pages++;
+  const home = $('#home');
+  home.replaceChildren(
+    ...page.rows.map((r) => {
+      const section = document.createElement('section');
+      section.className = 'row';
+      section.dataset.row = r.id;
+      section.dataset.kind = r.kind;
+      section.innerHTML = '<h2></h2><p class="reason"></p><div class="cards"></div>';
+      section.querySelector('h2')!.textContent = r.title;
+      section.querySelector('.reason')!.textContent = r.reason;
+      section.querySelector('.cards')!.append(...r.items.map((t, i) => card(t, r.title, i)));
+      return section;
+    }),
+  );
+  if (page.rows.length === 0) home.innerHTML = '<p class="empty">Nothing to show yet.</p>';
+  home.setAttribute('aria-busy', 'false');
+  $('#debug-model').textContent = page.modelVersion ?? 'none (popularity only)';
+  $('#debug-encode').textContent = page.encode;
+  const src = Object.entries(page.candidates.sources).map(([k, v]) => `${k} ${v}`).join(', ');
+  $('#debug-candidates').textContent = `${page.candidates.count} from ${page.candidates.from}${src ? ` (${src})` : ''}`;
+  const t = page.timings;
+  $('#debug-timings').textContent = `encode ${t.encodeMs} · candidates ${t.candidatesMs} · score ${t.scoreMs} · rows ${t.composeMs} · total ${t.totalMs} ms`;
+  $('#debug-rows').replaceChildren(...page.rows.map((r) => Object.assign(document.createElement('li'), { textContent: `${r.title}: ${r.reason}` })));
+}
+
+async function refresh() {
+  try {
+    render(await marquee.homepage());
+  } catch (err) {
+    $('#home').innerHTML = '';
+    $('#home').append(Object.assign(document.createElement('p'), { className: 'empty', textContent: `No page: ${(err as Error).message}` }));
+  }
+}
+marquee.onPage(render);
+
+// ---- The player: positions and durations in seconds, as a real player reports them -------------------------
+let current: PageTitle | null = null;
+let runtime = 0;
 let position = 0;
 let playing: ReturnType<typeof setInterval> | null = null;
 let sinceHeartbeat = 0;
-const duration = () => (current ? current.runtimeMin * 60 : 0);
 const fmt = (s: number) => `${Math.floor(s / 60)}:${String(Math.floor(s % 60)).padStart(2, '0')}`;
 
-function render() {
+function renderPlayer() {
   $('#now-playing').textContent = current ? `${current.name}${playing ? ' ▶' : ''}` : 'Pick a title';
-  $('#clock').textContent = `${fmt(position)} / ${fmt(duration())}`;
+  $('#clock').textContent = `${fmt(position)} / ${fmt(runtime)}`;
   const seek = $<HTMLInputElement>('#seek');
-  seek.max = String(duration());
+  seek.max = String(runtime);
   seek.value = String(position);
   seek.disabled = !current;
   $<HTMLButtonElement>('#play').disabled = !current || !!playing;
   $<HTMLButtonElement>('#pause').disabled = !playing;
   $<HTMLButtonElement>('#complete').disabled = !current;
-  for (const card of document.querySelectorAll<HTMLElement>('.card')) {
-    card.setAttribute('aria-pressed', String(card.dataset.title === current?.id));
-  }
+  for (const el of document.querySelectorAll<HTMLElement>('.card')) el.setAttribute('aria-pressed', String(el.dataset.title === current?.titleId));
 }
 
 function stop() {
@@ -71,62 +116,72 @@ function stop() {
   playing = null;
 }
 
-function select(t: Title) {
-  if (current && playing) void marquee.pause({ titleId: current.id, position, duration: duration() });
+async function select(t: PageTitle) {
+  if (current && playing) void marquee.pause({ titleId: current.titleId, position, duration: runtime });
   stop();
   current = t;
   position = 0;
-  render();
+  runtime = 5400;
+  renderPlayer();
 }
 
 $('#play').addEventListener('click', () => {
   if (!current) return;
   const t = current;
-  void marquee.playStart({ titleId: t.id, artwork: { artworkId: t.artworks[0].id, propensity: 1 } });
+  void marquee.playStart({ titleId: t.titleId, artwork: { artworkId: t.artwork.artworkId, propensity: t.artwork.propensity } });
   playing = setInterval(() => {
-    position = Math.min(duration(), position + TIME_SCALE);
+    position = Math.min(runtime, position + TIME_SCALE);
     sinceHeartbeat += TIME_SCALE;
     if (sinceHeartbeat >= 300) {
       sinceHeartbeat = 0;
-      void marquee.progress({ titleId: t.id, position, duration: duration() });
+      void marquee.progress({ titleId: t.titleId, position, duration: runtime });
     }
-    if (position >= duration()) complete();
-    render();
+    if (position >= runtime) complete();
+    renderPlayer();
   }, 1000);
-  render();
+  renderPlayer();
 });
 
 $('#pause').addEventListener('click', () => {
   if (!current) return;
   stop();
-  void marquee.pause({ titleId: current.id, position, duration: duration() });
-  render();
+  void marquee.pause({ titleId: current.titleId, position, duration: runtime });
+  renderPlayer();
 });
 
 $('#seek').addEventListener('change', (e) => {
   if (!current) return;
   position = Number((e.target as HTMLInputElement).value);
-  void marquee.progress({ titleId: current.id, position, duration: duration() });
-  render();
+  void marquee.progress({ titleId: current.titleId, position, duration: runtime });
+  renderPlayer();
 });
 
 function complete() {
   if (!current) return;
   stop();
-  position = duration();
-  void marquee.complete({ titleId: current.id, position, duration: duration() });
-  render();
+  position = runtime;
+  void marquee.complete({ titleId: current.titleId, position, duration: runtime });
+  renderPlayer();
 }
 $('#complete').addEventListener('click', complete);
 $('#flush').addEventListener('click', () => void marquee.flush());
 
-// Live panel.
+// ---- Live panels ----------------------------------------------------------------------------------------------
 marquee.onStats((s: SyncStats) => {
   for (const el of document.querySelectorAll<HTMLElement>('[data-stat]')) {
     const key = el.dataset.stat as keyof SyncStats;
     el.textContent = key === 'online' ? (s.online ? 'online' : 'offline') : String(s[key] ?? 0);
   }
   $('#last-error').textContent = s.lastError ?? '';
+});
+let lastVersion: string | undefined;
+marquee.onModelStatus((s) => {
+  const dl = s.downloading ? ` · downloading ${s.downloading.version}: ${Math.round((100 * s.downloading.loaded) / Math.max(1, s.downloading.total))}%` : '';
+  $('#model-status').textContent = `model: ${s.version ?? s.state}${s.from ? ` (${s.from})` : ''}${dl}${s.error ? ` · ${s.error}` : ''}`;
+  if (s.version && s.version !== lastVersion) {
+    lastVersion = s.version;
+    void refresh(); // a new model: a new page
+  }
 });
 marquee.backend().then(
   (b) => {
@@ -137,4 +192,5 @@ marquee.backend().then(
     $('#backend').textContent = `none: ${err.message}`;
   },
 );
-render();
+void refresh();
+renderPlayer();

@@ -3,7 +3,7 @@
  */
 import * as Comlink from 'comlink';
 import type { EventInput } from '@marquee/core';
-import { BACKEND_ORDER, type BackendReport, type HistoryStep, type ModelStatus, type SyncStats, type WorkerApi, type WorkerOptions } from './protocol.ts';
+import { BACKEND_ORDER, type BackendReport, type HistoryStep, type HomePage, type ModelStatus, type SyncStats, type WorkerApi, type WorkerOptions } from './protocol.ts';
 
 export interface PersonalizerOptions {
   /** Base URL of the Marquee API; defaults to the page's origin. */
@@ -44,6 +44,13 @@ export interface Personalizer {
   updateModel(): Promise<ModelStatus>;
   /** Model scores for titles given a history (null for titles the model does not know). */
   scoreTitles(titleIds: string[], history: HistoryStep[]): Promise<(number | null)[]>;
+  /**
+   * The personalized homepage: rows of titles with their artwork and why each row exists. Built in the worker from
+   * the local history, the on-device model and the server's candidates (cached: it works offline too).
+   */
+  homepage(opts?: { refresh?: boolean }): Promise<HomePage>;
+  /** Called with a re-ranked page after each play or completion; returns an unsubscribe function. */
+  onPage(fn: (p: HomePage) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -119,6 +126,14 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     },
     updateModel: () => call(() => remote.updateModel()),
     scoreTitles: (titleIds, history) => call(() => remote.scoreTitles(titleIds, history)),
+    homepage: (opts) => call(() => remote.homepage(opts)),
+    onPage(fn) {
+      let active = true;
+      void call(() => remote.subscribePage(Comlink.proxy((p: HomePage) => active && fn(p))));
+      return () => {
+        active = false;
+      };
+    },
     async close() {
       document.removeEventListener('visibilitychange', onHide);
       removeEventListener('pagehide', onPageHide);

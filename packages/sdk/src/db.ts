@@ -16,18 +16,33 @@ export interface Counters {
   dropped: number;
 }
 
+/** One engagement event of this device's viewer, as the model's store importer reads it. */
+export interface HistoryRecord {
+  seq?: number;
+  titleId: string;
+  type: 'play_start' | 'progress' | 'pause' | 'complete';
+  ts: number;
+  position?: number;
+  duration?: number;
+}
+
 export interface MarqueeDB extends DBSchema {
   outbox: { key: number; value: OutboxRecord };
   meta: { key: string; value: unknown };
+  /** The viewer's own engagement history: stays on the device, feeds the model. */
+  history: { key: number; value: HistoryRecord };
 }
 
 export type Database = IDBPDatabase<MarqueeDB>;
 
 export function openDatabase(name: string): Promise<Database> {
-  return openDB<MarqueeDB>(name, 1, {
-    upgrade(db) {
-      db.createObjectStore('outbox', { keyPath: 'seq', autoIncrement: true });
-      db.createObjectStore('meta');
+  return openDB<MarqueeDB>(name, 2, {
+    upgrade(db, oldVersion) {
+      if (oldVersion < 1) {
+        db.createObjectStore('outbox', { keyPath: 'seq', autoIncrement: true });
+        db.createObjectStore('meta');
+      }
+      if (oldVersion < 2) db.createObjectStore('history', { keyPath: 'seq', autoIncrement: true });
     },
   });
 }

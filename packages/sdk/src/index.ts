@@ -1,2 +1,2 @@
 export { createPersonalizer, type Personalizer, type PersonalizerOptions } from './client.ts';
-export type { BackendName, BackendReport, HistoryStep, ModelStatus, SyncStats } from './protocol.ts';
+export type { BackendName, BackendReport, HistoryStep, HomePage, ModelStatus, PageRow, PageTitle, SyncStats } from './protocol.ts';

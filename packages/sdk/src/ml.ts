@@ -6,6 +6,9 @@ import type { HistoryStep } from './protocol.ts';
 
 export { selectBackend } from './backend.ts';
 export { ModelManager } from './model-manager.ts';
+export { IncrementalEncoder } from './encoder.ts';
+export { CatalogScorer } from './scorer.ts';
+export { Homepage } from './homepage.ts';
 
 export async function scoreTitles(model: LoadedModel, titleIds: string[], history: HistoryStep[]): Promise<(number | null)[]> {
   const h = model.toHistory(history);

@@ -19,6 +19,8 @@ export class ModelManager {
     private readonly endpoint: string,
     private readonly db: Database,
     private readonly onStatus: (s: ModelStatus) => void,
+    /** Disposes a replaced model; the worker defers it until no page build still uses it. */
+    private readonly retire: (old: LoadedModel) => void = (old) => old.dispose(),
   ) {}
 
   get current(): LoadedModel | null {
@@ -96,7 +98,7 @@ export class ModelManager {
     const old = this.model;
     this.model = model;
     this.set({ state: 'ready', version: model.manifest.version, from, error: undefined });
-    old?.dispose();
+    if (old) this.retire(old);
   }
 
   private url(version: string, path: string): string {

@@ -76,6 +76,36 @@ export interface HistoryStep {
   fraction?: number;
 }
 
+export interface PageTitle {
+  titleId: string;
+  name: string;
+  genres: string[];
+  year: number;
+  /** The artwork this viewer sees, and the probability it was chosen with (log it with the impression). */
+  artwork: { artworkId: string; themes: string[]; propensity: number };
+  score: number;
+}
+
+export interface PageRow {
+  id: string;
+  kind: 'continue' | 'top' | 'because' | 'trending' | 'genre';
+  title: string;
+  reason: string;
+  items: PageTitle[];
+}
+
+export interface HomePage {
+  rows: PageRow[];
+  modelVersion: string | null;
+  backend: string | null;
+  /** Where the candidates came from: the server now, or this device's cache (offline). */
+  candidates: { from: 'server' | 'cache' | 'catalog'; count: number; sources: Record<string, number>; ageMs: number };
+  /** How the viewer's embedding was brought up to date. */
+  encode: 'none' | 'append' | 'replace-last' | 'full' | 'no-model' | 'no-history';
+  timings: { encodeMs: number; candidatesMs: number; scoreMs: number; composeMs: number; totalMs: number };
+  builtAt: number;
+}
+
 export interface WorkerApi {
   init(options: WorkerOptions): Promise<void>;
   track(input: EventInput): Promise<string>;
@@ -90,5 +120,9 @@ export interface WorkerApi {
   updateModel(): Promise<ModelStatus>;
   /** The model's score (cosine of user and title embeddings) for each title, null for titles it does not know. */
   scoreTitles(titleIds: string[], history: HistoryStep[]): Promise<(number | null)[]>;
+  /** Builds the personalized homepage now (fresh candidates if the server answers, else the cached ones). */
+  homepage(opts?: { refresh?: boolean }): Promise<HomePage>;
+  /** Receives a new page after each play or completion, re-ranked on the device. */
+  subscribePage(onPage: (p: HomePage) => void): Promise<void>;
   close(): Promise<void>;
 }

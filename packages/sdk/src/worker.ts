@@ -8,6 +8,7 @@ import { Outbox } from './outbox.ts';
 import { Sender } from './sync.ts';
 import type { BackendReport, ModelStatus, SyncStats, WorkerApi, WorkerOptions } from './protocol.ts';
 import type { ModelManager } from './model-manager.ts';
+import type { Homepage } from './homepage.ts';
 
 const ANONYMOUS_ID = 'anonymousId';
 
@@ -19,6 +20,7 @@ let anonymousId: string;
 let backendReport: Promise<BackendReport> | undefined;
 let ml: Promise<typeof import('./ml.ts')> | undefined;
 let models: Promise<ModelManager> | undefined;
+let homepage: Promise<Homepage> | undefined;
 const modelSubscribers: ((s: ModelStatus) => void)[] = [];
 const subscribers: ((s: SyncStats) => void)[] = [];
 let emitTimer: ReturnType<typeof setTimeout> | null = null;
@@ -94,12 +96,19 @@ const api: WorkerApi = {
     backendReport = ml.then((m) => m.selectBackend(opts.backends));
     backendReport.catch(() => {});
     // Tensors live on the chosen backend: the model loads after the choice.
-    models = Promise.all([ml, backendReport]).then(async ([m]) => {
-      const manager = new m.ModelManager(options.endpoint.replace(/\/$/, ''), db, (s) => modelSubscribers.forEach((fn) => fn(s)));
+    const endpoint = options.endpoint.replace(/\/$/, '');
+    let backendName: string | null = null;
+    backendReport.then((b) => (backendName = b.name), () => {});
+    homepage = Promise.all([ml, backendReport]).then(async ([m]) => {
+      let page: Homepage | undefined;
+      const manager = new m.ModelManager(endpoint, db, (s) => modelSubscribers.forEach((fn) => fn(s)), (old) => page!.retire(old));
+      page = new m.Homepage(db, endpoint, m, manager, () => backendName);
       await manager.loadCached();
       void manager.update();
-      return manager;
+      return page;
     });
+    models = homepage.then((p) => p.models);
+    homepage.catch(() => {});
     models.catch(() => {});
   },
 
@@ -115,6 +124,7 @@ const api: WorkerApi = {
     } as MarqueeEvent;
     await outbox.add(event);
     sender.onTracked();
+    void homepage?.then((p) => p.record(event));
     changed();
     return event.id;
   },
@@ -157,11 +167,24 @@ const api: WorkerApi = {
     return m.scoreTitles(manager.current, titleIds, history);
   },
 
+  async homepage(opts) {
+    return (await requireHomepage()).build(opts);
+  },
+
+  async subscribePage(onPage) {
+    (await requireHomepage()).subscribe(onPage);
+  },
+
   async close() {
     await sender.close();
     db.close();
   },
 };
+
+function requireHomepage(): Promise<Homepage> {
+  if (!homepage) return Promise.reject(new Error('worker not initialised'));
+  return homepage;
+}
 
 function requireModels(): Promise<ModelManager> {
   if (!models) return Promise.reject(new Error('worker not initialised'));

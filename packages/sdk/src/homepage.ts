@@ -1,0 +1,251 @@
+/**
+ * The personalized homepage, built in the worker: the viewer's local history -> the model's user embedding
+ * (incremental) -> candidates from the server (cached for offline) -> model scores -> ranking blend -> rows.
+ * After a play or completion the page is re-ranked from the cached candidates at once, without the network.
+ */
+import { composePage, rankCandidates, type HistoryEntry, type MarqueeEvent } from '@marquee/core';
+import { fromStoreEvents, type Interaction, type LoadedModel } from '@marquee/model';
+import type { Database, HistoryRecord } from './db.ts';
+import type { IncrementalEncoder, Token } from './encoder.ts';
+import type { ModelManager } from './model-manager.ts';
+import type { CatalogScorer } from './scorer.ts';
+import type { HomePage, PageRow } from './protocol.ts';
+
+type Ml = typeof import('./ml.ts');
+
+interface CatalogTitle {
+  id: string;
+  name: string;
+  genres: string[];
+  year: number;
+  runtimeMin: number;
+  artworks: { id: string; themes: string[] }[];
+}
+
+interface CandidateSet {
+  candidates: { titleId: string; sources: { source: string; score: number; because?: string }[] }[];
+  fetchedAt: number;
+  historyLength: number;
+}
+
+const CATALOG = 'catalog';
+const CANDIDATES = 'candidates';
+/** Candidates are refetched when older than this, or after this many new plays. */
+const CANDIDATES_MAX_AGE_MS = 5 * 60_000;
+const CANDIDATES_MAX_NEW_PLAYS = 3;
+const HISTORY_CAP = 5000;
+const ENGAGEMENT = new Set(['play_start', 'progress', 'pause', 'complete']);
+
+export class Homepage {
+  private catalog: CatalogTitle[] | null = null;
+  private byId = new Map<string, CatalogTitle>();
+  private history: HistoryRecord[] | null = null;
+  private candidates: CandidateSet | null = null;
+  private encoder: IncrementalEncoder | null = null;
+  private scorer: CatalogScorer | null = null;
+  private modelInUse: LoadedModel | null = null;
+  /** Builds run one at a time; a replaced model is disposed after the build that may still use it. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly subscribers: ((p: HomePage) => void)[] = [];
+
+  constructor(
+    private readonly db: Database,
+    private readonly endpoint: string,
+    private readonly ml: Ml,
+    readonly models: ModelManager,
+    private readonly backend: () => string | null,
+  ) {}
+
+  /** For ModelManager: dispose a replaced model once no build uses it. */
+  retire = (old: LoadedModel): void => {
+    this.queue = this.queue.then(() => old.dispose());
+  };
+
+  subscribe(fn: (p: HomePage) => void): void {
+    this.subscribers.push(fn);
+  }
+
+  /** Records the viewer's own engagement; a play, pause or completion re-ranks the page for subscribers. */
+  async record(e: MarqueeEvent): Promise<void> {
+    if (!ENGAGEMENT.has(e.type) || !('titleId' in e)) return;
+    const rec: HistoryRecord = { titleId: e.titleId, type: e.type as HistoryRecord['type'], ts: e.ts };
+    if ('duration' in e) Object.assign(rec, { position: e.position, duration: e.duration });
+    await this.loadHistory();
+    const seq = await this.db.add('history', rec);
+    this.history!.push({ ...rec, seq });
+    if (this.history!.length > HISTORY_CAP) {
+      const old = this.history!.splice(0, this.history!.length - HISTORY_CAP);
+      const tx = this.db.transaction('history', 'readwrite');
+      for (const r of old) void tx.store.delete(r.seq!);
+      await tx.done;
+    }
+    if (this.subscribers.length && (e.type === 'play_start' || e.type === 'pause' || e.type === 'complete')) {
+      const page = await this.build({ refresh: false });
+      for (const fn of this.subscribers) fn(page);
+    }
+  }
+
+  build(opts: { refresh?: boolean } = {}): Promise<HomePage> {
+    const run = this.queue.then(() => this.doBuild(opts.refresh ?? true));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async doBuild(refresh: boolean): Promise<HomePage> {
+    const t0 = performance.now();
+    const catalog = await this.loadCatalog();
+    const history = await this.loadHistory();
+    const interactions = (await fromStoreEvents(history.map((h) => ({ ...h, userId: 'me' })))).interactions;
+
+    // 1. The viewer's embedding, brought up to date incrementally.
+    const model = this.models.current;
+    if (model !== this.modelInUse) this.useModel(model, catalog);
+    let encode: HomePage['encode'] = model ? 'no-history' : 'no-model';
+    let user = null;
+    if (model && this.encoder) {
+      const h = model.toHistory(interactions.map((i) => ({ titleId: i.item, event: i.event as 'play' | 'complete', fraction: i.fraction })));
+      const tokens: Token[] = Array.from(h.items, (item, k) => ({ item, event: h.events![k], frac: h.fracs![k] }));
+      if (tokens.length > 0) {
+        encode = this.encoder.update(tokens);
+        user = this.encoder.embedding();
+      }
+    }
+    const t1 = performance.now();
+
+    // 2. Candidates: from the server when stale, else (or offline) the cached set.
+    const recent = [...new Set(interactions.map((i) => i.item).reverse())].slice(0, 20).reverse();
+    let from: HomePage['candidates']['from'] = 'cache';
+    const cached = this.candidates ?? ((await this.db.get('meta', CANDIDATES)) as CandidateSet | undefined) ?? null;
+    const stale = !cached || Date.now() - cached.fetchedAt > CANDIDATES_MAX_AGE_MS || interactions.length - cached.historyLength >= CANDIDATES_MAX_NEW_PLAYS;
+    let set = cached;
+    if (refresh || stale) {
+      try {
+        const embedding = user ? Array.from(await user.data()) : undefined;
+        const res = await fetch(`${this.endpoint}/v1/candidates`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ recentTitleIds: recent, userEmbedding: embedding, limit: 1000 }),
+        });
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        const body = (await res.json()) as { candidates: CandidateSet['candidates'] };
+        set = { candidates: body.candidates, fetchedAt: Date.now(), historyLength: interactions.length };
+        await this.db.put('meta', set, CANDIDATES);
+        from = 'server';
+      } catch {
+        // Offline or server down: the cached candidates (or the cached catalog) still make a page.
+      }
+    }
+    if (!set) {
+      set = { candidates: catalog.map((t) => ({ titleId: t.id, sources: [] })), fetchedAt: 0, historyLength: 0 };
+      from = 'catalog';
+    }
+    this.candidates = set;
+    const t2 = performance.now();
+
+    // 3. Scores and the ranking blend.
+    const ids = set.candidates.map((c) => c.titleId);
+    const scores = user && this.scorer ? await this.scorer.score(user, ids) : null;
+    user?.dispose();
+    const completed = new Set(interactions.filter((i) => i.event === 'complete').map((i) => i.item));
+    const ranked = rankCandidates(
+      set.candidates.map((c, k) => ({
+        titleId: c.titleId,
+        modelScore: scores && Number.isFinite(scores[k]) ? scores[k] : undefined,
+        popularity: c.sources.find((s) => s.source === 'popular')?.score,
+        trending: c.sources.find((s) => s.source === 'trending')?.score,
+      })),
+      { exclude: completed },
+    );
+    const t3 = performance.now();
+
+    // 4. Rows.
+    const sourcesOf = new Map(set.candidates.map((c) => [c.titleId, c.sources]));
+    const entries = historyEntries(interactions, this.byId);
+    const rows = composePage(
+      ranked.map((r) => ({ ...r, sources: sourcesOf.get(r.titleId) ?? [] })),
+      entries,
+      (id) => this.byId.get(id),
+    );
+    const scoreOf = new Map(ranked.map((r) => [r.titleId, r.score]));
+    const page: HomePage = {
+      rows: rows.map((r): PageRow => ({
+        id: r.id,
+        kind: r.kind,
+        title: r.title,
+        reason: r.reason,
+        items: r.titleIds.filter((id) => this.byId.has(id)).map((id) => this.present(id, scoreOf.get(id) ?? 0)),
+      })),
+      modelVersion: model?.manifest.version ?? null,
+      backend: this.backend(),
+      candidates: { from, count: set.candidates.length, sources: countSources(set), ageMs: set.fetchedAt ? Date.now() - set.fetchedAt : -1 },
+      encode,
+      timings: {
+        encodeMs: round(t1 - t0),
+        candidatesMs: round(t2 - t1),
+        scoreMs: round(t3 - t2),
+        composeMs: round(performance.now() - t3),
+        totalMs: round(performance.now() - t0),
+      },
+      builtAt: Date.now(),
+    };
+    return page;
+  }
+
+  /** Artwork: the title's first variant until the artwork bandit chooses (logged with propensity 1). */
+  private present(id: string, score: number) {
+    const t = this.byId.get(id)!;
+    const art = t.artworks[0];
+    return { titleId: id, name: t.name, genres: t.genres, year: t.year, artwork: { artworkId: art?.id ?? '', themes: art?.themes ?? [], propensity: 1 }, score };
+  }
+
+  private useModel(model: LoadedModel | null, catalog: CatalogTitle[]): void {
+    this.encoder?.dispose();
+    this.scorer?.dispose();
+    this.encoder = model ? new this.ml.IncrementalEncoder(model) : null;
+    this.scorer = model ? new this.ml.CatalogScorer(model, catalog) : null;
+    this.modelInUse = model;
+  }
+
+  private async loadCatalog(): Promise<CatalogTitle[]> {
+    if (this.catalog) return this.catalog;
+    try {
+      const res = await fetch(`${this.endpoint}/v1/catalog`);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      this.catalog = ((await res.json()) as { titles: CatalogTitle[] }).titles;
+      await this.db.put('meta', this.catalog, CATALOG);
+    } catch (err) {
+      this.catalog = ((await this.db.get('meta', CATALOG)) as CatalogTitle[] | undefined) ?? null;
+      if (!this.catalog) throw new Error(`no catalog: the server is unreachable (${(err as Error).message}) and none is cached yet`);
+    }
+    this.byId = new Map(this.catalog.map((t) => [t.id, t]));
+    return this.catalog;
+  }
+
+  private async loadHistory(): Promise<HistoryRecord[]> {
+    this.history ??= await this.db.getAll('history');
+    return this.history;
+  }
+}
+
+function historyEntries(interactions: readonly Interaction[], byId: Map<string, unknown>): HistoryEntry[] {
+  const last = new Map<string, HistoryEntry>();
+  for (const i of interactions) {
+    if (!byId.has(i.item)) continue;
+    const prev = last.get(i.item);
+    last.set(i.item, {
+      titleId: i.item,
+      lastTs: i.ts,
+      fraction: Math.max(prev?.fraction ?? 0, i.fraction ?? 0),
+      completed: (prev?.completed ?? false) || i.event === 'complete',
+    });
+  }
+  return [...last.values()];
+}
+
+function countSources(set: CandidateSet): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of set.candidates) for (const s of c.sources) out[s.source] = (out[s.source] ?? 0) + 1;
+  return out;
+}
+
+const round = (x: number) => Math.round(x * 100) / 100;
