@@ -80,3 +80,21 @@ test('with the server gone, a reload still shows a personalized page from the ca
   await expect(page.locator('section.row[data-kind="continue"]')).toBeVisible();
   await api.start(api.server.port);
 });
+
+test('1,000 re-ranks leave the worker holding no more tensors', async ({ page, api }) => {
+  const version = await api.publishModel(`${ARTIFACTS}home`);
+  await openDemo(page, api.url, { backends: 'wasm' });
+  await ready(page, version);
+  await homepage(page);
+  await page.evaluate(() => window.marquee.playStart({ titleId: 't0003' }));
+  await homepage(page, false);
+  const before = await page.evaluate(() => window.marquee.memory());
+  await page.evaluate(async () => {
+    for (let i = 0; i < 1000; i++) {
+      if (i % 100 === 0) await window.marquee.progress({ titleId: 't0003', position: i * 5, duration: 5400 });
+      await window.marquee.homepage({ refresh: false });
+    }
+  });
+  const after = await page.evaluate(() => window.marquee.memory());
+  expect(after.numTensors).toBe(before.numTensors);
+});

@@ -51,6 +51,8 @@ export interface Personalizer {
   homepage(opts?: { refresh?: boolean }): Promise<HomePage>;
   /** Called with a re-ranked page after each play or completion; returns an unsubscribe function. */
   onPage(fn: (p: HomePage) => void): () => void;
+  /** tfjs memory in the worker: live tensors and bytes. */
+  memory(): Promise<{ numTensors: number; numBytes: number }>;
   close(): Promise<void>;
 }
 
@@ -127,6 +129,7 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     updateModel: () => call(() => remote.updateModel()),
     scoreTitles: (titleIds, history) => call(() => remote.scoreTitles(titleIds, history)),
     homepage: (opts) => call(() => remote.homepage(opts)),
+    memory: () => call(() => remote.memory()),
     onPage(fn) {
       let active = true;
       void call(() => remote.subscribePage(Comlink.proxy((p: HomePage) => active && fn(p))));

@@ -21,9 +21,12 @@ export class IncrementalEncoder {
   private state: EncoderState = emptyState();
   private tokens: Token[] = [];
   private readonly table: tf.Tensor2D;
+  /** Without item metadata the table is the model's own id embedding, which is not ours to dispose. */
+  private readonly ownsTable: boolean;
 
   constructor(private readonly model: LoadedModel) {
     this.table = tf.tidy(() => itemTable(model.params, model.config));
+    this.ownsTable = !Object.values(model.params).includes(this.table);
   }
 
   /** Brings the cached state to `next` (the whole history, oldest first); says how much work that took. */
@@ -80,6 +83,6 @@ export class IncrementalEncoder {
 
   dispose(): void {
     disposeState(this.state);
-    this.table.dispose();
+    if (this.ownsTable) this.table.dispose();
   }
 }

@@ -4,6 +4,8 @@
 import type { LoadedModel } from '@marquee/model';
 import type { HistoryStep } from './protocol.ts';
 
+import { tf } from './backend.ts';
+
 export { selectBackend } from './backend.ts';
 export { ModelManager } from './model-manager.ts';
 export { IncrementalEncoder } from './encoder.ts';
@@ -18,4 +20,10 @@ export async function scoreTitles(model: LoadedModel, titleIds: string[], histor
     const i = model.itemIndex(id);
     return i === undefined ? null : scores[i];
   });
+}
+
+/** Tensor bookkeeping, for the debug drawer and leak tests. */
+export function memory(): { numTensors: number; numBytes: number } {
+  const m = tf.memory();
+  return { numTensors: m.numTensors, numBytes: m.numBytes };
 }

@@ -124,5 +124,7 @@ export interface WorkerApi {
   homepage(opts?: { refresh?: boolean }): Promise<HomePage>;
   /** Receives a new page after each play or completion, re-ranked on the device. */
   subscribePage(onPage: (p: HomePage) => void): Promise<void>;
+  /** Live tensors and bytes held by tfjs in the worker (flat over time, or something leaks). */
+  memory(): Promise<{ numTensors: number; numBytes: number }>;
   close(): Promise<void>;
 }

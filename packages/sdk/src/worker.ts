@@ -167,6 +167,10 @@ const api: WorkerApi = {
     return m.scoreTitles(manager.current, titleIds, history);
   },
 
+  async memory() {
+    return (await ml!).memory();
+  },
+
   async homepage(opts) {
     return (await requireHomepage()).build(opts);
   },
