@@ -2,7 +2,7 @@
 import { test, expect, openDemo, trackMany, impressions } from './fixtures.ts';
 
 test('the worker gets webgpu on a software adapter and says so', async ({ page, api }) => {
-  await openDemo(page, api.url);
+  await openDemo(page, api.url, { choice: 'first' });
   const report = await page.evaluate(() => window.marquee.backend());
   expect(report.name).toBe('webgpu');
   expect(report.adapterArchitecture).toBe('swiftshader');
@@ -24,4 +24,20 @@ test('a forced backend list is honoured', async ({ page, api }) => {
   await openDemo(page, api.url, { backends: 'wasm,cpu' });
   const report = await page.evaluate(() => window.marquee.backend());
   expect(report.name).toBe('wasm');
+});
+
+test('auto: the ranking path is measured on every backend, the fastest kept and cached', async ({ page, api }) => {
+  await openDemo(page, api.url);
+  const first = await page.evaluate(() => window.marquee.backend());
+  expect(first.chosenBy).toBe('measured');
+  const timings = first.timings!;
+  const measured = Object.keys(timings);
+  expect(measured).toEqual(expect.arrayContaining(['webgpu', 'wasm', 'cpu']));
+  const fastest = Object.entries(timings).sort((a, b) => a[1]! - b[1]!)[0][0];
+  expect(first.name).toBe(fastest);
+  console.log(`re-rank probe (ms): ${JSON.stringify(timings)} -> ${first.name}`);
+  await page.reload();
+  await page.waitForFunction(() => window.demo?.pages > 0);
+  const again = await page.evaluate(() => window.marquee.backend());
+  expect(again).toMatchObject({ name: first.name, chosenBy: 'cached' });
 });

@@ -13,6 +13,7 @@ const marquee = createPersonalizer({
   batch: { maxAgeMs: Number(params.get('maxAgeMs') ?? 1000) },
   retry: { baseMs: 200, maxMs: Number(params.get('retryMaxMs') ?? 5000) },
   backends: (params.get('backends')?.split(',') as never) ?? undefined,
+  backendChoice: params.get('choice') === 'first' ? 'first' : 'auto',
 });
 const demo = { impressions: 0, pages: 0, page: null as HomePage | null };
 declare global {
@@ -185,7 +186,9 @@ marquee.onModelStatus((s) => {
 });
 marquee.backend().then(
   (b) => {
+    const timings = b.timings ? ` · ${Object.entries(b.timings).map(([k, v]) => `${k} ${v} ms`).join(', ')}` : '';
     $('#backend').textContent = `${b.name}${b.softwareAdapter ? ' (software adapter)' : ''}`;
+    $('#backend').title = `chosen: ${b.chosenBy}${timings}`;
     $('#backend').dataset.name = b.name;
   },
   (err: Error) => {

@@ -13,6 +13,7 @@ import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName, BackendReport } from './protocol.ts';
+import { probeRankingPath } from './probe.ts';
 
 // Served by the app's bundler from our own origin: nothing is fetched from a CDN.
 setWasmPaths({
@@ -44,9 +45,40 @@ async function works(): Promise<boolean> {
   return values[2] === 6;
 }
 
+/** Starts the first backend of `preferred` that works here. */
 export async function selectBackend(preferred: readonly BackendName[]): Promise<BackendReport> {
   const start = performance.now();
   const tried: BackendReport['tried'] = [];
+  const report = await firstWorking(preferred, tried);
+  return { ...report, tried, initMs: Math.round(performance.now() - start), chosenBy: 'first-working' };
+}
+
+/**
+ * Measures the ranking path on every backend of `candidates` that starts, and keeps the fastest. A software WebGPU
+ * adapter is measured like any other, not assumed fast.
+ */
+export async function measureBackends(candidates: readonly BackendName[]): Promise<BackendReport> {
+  const start = performance.now();
+  const tried: BackendReport['tried'] = [];
+  const timings: Partial<Record<BackendName, number>> = {};
+  let best: Omit<BackendReport, 'tried' | 'initMs' | 'chosenBy'> | null = null;
+  for (const name of candidates) {
+    const got = await firstWorking([name], tried).catch(() => null);
+    if (!got) continue;
+    try {
+      timings[name] = +(await probeRankingPath()).rerankMs.toFixed(3);
+    } catch (err) {
+      tried.push({ name, ok: false, reason: `probe failed: ${(err as Error).message}` });
+      continue;
+    }
+    if (!best || timings[name]! < timings[best.name]!) best = got;
+  }
+  if (!best) throw new Error(`no tfjs backend works here: ${tried.map((t) => `${t.name} (${t.reason})`).join(', ')}`);
+  await tf.setBackend(best.name);
+  return { ...best, tried, timings, initMs: Math.round(performance.now() - start), chosenBy: 'measured' };
+}
+
+async function firstWorking(preferred: readonly BackendName[], tried: BackendReport['tried']): Promise<Omit<BackendReport, 'tried' | 'initMs' | 'chosenBy'>> {
   for (const name of preferred) {
     let adapter: GpuAdapterInfo | null = null;
     try {
@@ -68,14 +100,7 @@ export async function selectBackend(preferred: readonly BackendName[]): Promise<
       }
       tried.push({ name, ok: true });
       const architecture = adapter?.architecture;
-      return {
-        name,
-        adapterArchitecture: architecture,
-        adapterVendor: adapter?.vendor,
-        softwareAdapter: architecture === 'swiftshader',
-        tried,
-        initMs: Math.round(performance.now() - start),
-      };
+      return { name, adapterArchitecture: architecture, adapterVendor: adapter?.vendor, softwareAdapter: architecture === 'swiftshader' };
     } catch (err) {
       tried.push({ name, ok: false, reason: (err as Error).message });
     }

@@ -14,7 +14,10 @@ export interface PersonalizerOptions {
   outboxCapacity?: number;
   batch?: { maxEvents?: number; maxBytes?: number; maxAgeMs?: number };
   retry?: { baseMs?: number; maxMs?: number };
+  /** tfjs backends to consider (default webgpu, webgl, wasm, cpu). */
   backends?: WorkerOptions['backends'];
+  /** 'auto' (default): measure the ranking path on each and keep the fastest, once per device; 'first': first that works. */
+  backendChoice?: WorkerOptions['backendChoice'];
   dbName?: string;
 }
 
@@ -87,6 +90,7 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     retryBaseMs: options.retry?.baseMs ?? 500,
     retryMaxMs: options.retry?.maxMs ?? 60_000,
     backends: options.backends ?? BACKEND_ORDER,
+    backendChoice: options.backendChoice ?? 'auto',
     dbName: options.dbName ?? 'marquee',
   });
   const call = <T>(fn: () => Promise<T>) => ready.then(fn);

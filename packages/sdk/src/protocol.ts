@@ -22,8 +22,10 @@ export interface WorkerOptions {
   batchMaxAgeMs: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  /** Backends to try, in order. */
+  /** Backends to consider. */
   backends: readonly BackendName[];
+  /** 'auto': measure them on the first run and keep the fastest (cached); 'first': the first that works, in order. */
+  backendChoice: 'auto' | 'first';
   /** Name of the IndexedDB database, so two apps on one origin keep separate outboxes. */
   dbName: string;
 }
@@ -54,6 +56,10 @@ export interface BackendReport {
   /** Every backend tried before this one and why it was passed over. */
   tried: { name: BackendName; ok: boolean; reason?: string }[];
   initMs: number;
+  /** measured: the fastest ranking path of this run; cached: measured on an earlier run; first-working: forced order. */
+  chosenBy: 'measured' | 'cached' | 'first-working';
+  /** Median ms of one re-rank per backend, when measured. */
+  timings?: Partial<Record<BackendName, number>>;
 }
 
 export interface ModelStatus {

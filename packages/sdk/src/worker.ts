@@ -93,7 +93,7 @@ const api: WorkerApi = {
       });
     }, Math.max(1000, opts.batchMaxAgeMs));
     ml = import('./ml.ts');
-    backendReport = ml.then((m) => m.selectBackend(opts.backends));
+    backendReport = ml.then((m) => m.chooseBackend(db, opts));
     backendReport.catch(() => {});
     // Tensors live on the chosen backend: the model loads after the choice.
     const endpoint = options.endpoint.replace(/\/$/, '');

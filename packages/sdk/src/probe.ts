@@ -1,0 +1,57 @@
+/**
+ * The ranking path, timed: what the homepage does on every re-rank (one incremental encoder step, then scores for
+ * the candidates), on whatever backend is active. Used to choose the backend on the first run, and by
+ * `npm run bench:browser` with the real model.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface PathTimings {
+  /** Median ms of one re-rank: one attention step over a 50-token cache plus scoring `candidates` titles. */
+  rerankMs: number;
+  samples: number[];
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * A model-shaped workload (d=64, 2 layers, 4 heads, 50 cached positions, 2,000 titles) with fixed shapes, so
+ * it can run before any model is downloaded and compares backends on the work that matters.
+ */
+export async function probeRankingPath(opts: { candidates?: number; runs?: number } = {}): Promise<PathTimings> {
+  const d = 64;
+  const H = 4;
+  const T = 50;
+  const n = opts.candidates ?? 1000;
+  const runs = opts.runs ?? 8;
+  const w = tf.tidy(() => ({
+    qkv: tf.randomNormal([2, d, 3 * d], 0, 0.1),
+    ffn: tf.randomNormal([2, d, d], 0, 0.1),
+    keys: tf.randomNormal([2, H, T, d / H]),
+    table: tf.randomNormal([2000, d]),
+    idx: tf.tensor1d(Int32Array.from({ length: n }, (_, i) => (i * 7) % 2000), 'int32'),
+  }));
+  const once = async () => {
+    const s = tf.tidy(() => {
+      let x: tf.Tensor = tf.randomNormal([1, d]);
+      for (let l = 0; l < 2; l++) {
+        const qkv = tf.matMul(x, tf.gather(w.qkv, l));
+        const q = tf.reshape(tf.slice(qkv, [0, 0], [1, d]), [H, 1, d / H]);
+        const k = tf.reshape(tf.slice(w.keys, [l, 0, 0, 0], [1, H, T, d / H]), [H, T, d / H]);
+        const att = tf.softmax(tf.matMul(q, k, false, true));
+        x = tf.add(x, tf.matMul(tf.reshape(tf.matMul(att, k), [1, d]), tf.gather(w.ffn, l)));
+      }
+      return tf.matMul(tf.gather(w.table, w.idx), tf.reshape(x, [d, 1]));
+    });
+    await s.data(); // an async read, as the homepage does: never dataSync
+    s.dispose();
+  };
+  for (let i = 0; i < 2; i++) await once(); // compile kernels, warm caches
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await once();
+    samples.push(performance.now() - t0);
+  }
+  tf.dispose(Object.values(w));
+  return { rerankMs: median(samples), samples };
+}
