@@ -2,8 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { GENRES } from '@marquee/core/synthetic';
-import { initParams, makeModelConfig, serializeModel, yearBucket, Rng } from '@marquee/model';
+import { randomModelArtifact } from '../../packages/model/src/testing.ts';
 import { createApp } from '../src/app.ts';
 import { Catalog } from '../src/catalog.ts';
 import { LiveAggregates } from '../src/candidates/aggregates.ts';
@@ -86,20 +85,7 @@ describe('POST /v1/candidates with a published model', () => {
   /** A small untrained model over the first 200 of 300 titles: the other 100 are "new arrivals" (cold). */
   async function setup() {
     const catalog = Catalog.synthetic({ titles: 300 });
-    const known = catalog.titles.slice(0, 200);
-    const genreNames: string[] = [...GENRES];
-    const yb = { numYearBuckets: 12, yearBucketStart: 1950, yearBucketWidth: 7 };
-    const config = makeModelConfig({ numItems: known.length, numGenres: genreNames.length, ...yb }, { maxLen: 20, dim: 16, layers: 1, heads: 2 });
-    const V = known.length + 1;
-    const genres = new Float32Array(V * genreNames.length);
-    const year = new Int32Array(V);
-    known.forEach((t, i) => {
-      for (const g of t.genres) genres[(i + 1) * genreNames.length + genreNames.indexOf(g)] = 1 / t.genres.length;
-      year[i + 1] = yearBucket(t.year, yb.yearBucketStart, yb.yearBucketWidth, yb.numYearBuckets);
-    });
-    const rng = new Rng(7);
-    const params = initParams(config, { genres, year }, () => rng.normal());
-    const { manifest, files } = await serializeModel({ config, params, items: { ids: known.map((t) => t.id), genreNames } });
+    const { manifest, files } = await randomModelArtifact(catalog.titles.slice(0, 200), { dim: 16, maxLen: 20, layers: 1, heads: 2, seed: 7 });
     const dir = await mkdtemp(join(tmpdir(), 'marquee-cand-'));
     dirs.push(dir);
     for (const [path, bytes] of files) await writeFile(join(dir, path), bytes);
@@ -160,5 +146,18 @@ describe('POST /v1/candidates with a published model', () => {
     expect(t2.sources).toContainEqual({ source: 'similar', score: 1, because: 't001' });
     const popular = body.candidates.find((c: { titleId: string }) => c.titleId === 't002').sources;
     expect(popular.find((s: { source: string }) => s.source === 'popular')?.score ?? 2).toBe(2);
+  });
+});
+
+describe('LiveAggregates over years', () => {
+  it('keeps trending finite and ordered however far time runs', () => {
+    const agg = new LiveAggregates({ trendingHalfLifeMs: DAY, t0: Date.UTC(2025, 0, 1) });
+    const start = Date.UTC(2030, 0, 1); // ~1,800 half-lives after t0: exp would overflow without rebasing
+    agg.observe([play('m1', 'a', start), play('m2', 'a', start), play('m3', 'a', start), play('m4', 'b', start + DAY)]);
+    const [a, b] = agg.trending(2, start + DAY);
+    expect(a).toMatchObject({ titleId: 'a' });
+    expect(a.score).toBeCloseTo(1.5, 6); // three plays one half-life ago
+    expect(b).toMatchObject({ titleId: 'b' });
+    expect(b.score).toBeCloseTo(1, 6);
   });
 });

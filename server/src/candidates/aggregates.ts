@@ -4,7 +4,8 @@
  *
  * Trending uses forward decay: an event at time t adds exp(lambda * (t - t0)) to its title's score. Every score
  * decays at the same rate, so the ranking at any later time equals the ranking by these sums, and no timer has to
- * touch every title. (Rebase t0 if the process lives for hundreds of half-lives.)
+ * touch every title. When the weights grow large the reference time moves forward and every score is scaled down
+ * once (rebase), so they never overflow however long the process lives.
  */
 import type { MarqueeEvent } from '@marquee/core';
 
@@ -18,6 +19,9 @@ export interface AggregateOptions {
 
 /** What counts as engagement: starting or finishing a title, not being shown it. */
 const ENGAGEMENT: Partial<Record<MarqueeEvent['type'], number>> = { play_start: 1, complete: 1 };
+/** exp(300) is ~1e130: far from overflow, and a rebase every 300 / ln 2 ~ 430 half-lives is cheap. */
+const MAX_EXPONENT = 300;
+
 export const ENGAGEMENT_TYPES = Object.keys(ENGAGEMENT) as MarqueeEvent['type'][];
 
 export interface Scored {
@@ -32,8 +36,10 @@ export class LiveAggregates {
   private readonly recent = new Map<string, string[]>();
   private readonly lambda: number;
   private readonly recentPerMember: number;
-  private readonly t0: number;
+  private t0: number;
   private sortedCache = new Map<'plays' | 'trend', Scored[]>();
+  /** Titles whose scores changed since each cached list was built. */
+  private touched = { plays: new Set<string>(), trend: new Set<string>() };
   /** Events observed so far. */
   observed = 0;
 
@@ -50,6 +56,7 @@ export class LiveAggregates {
       const title = e.titleId;
       const member = e.userId ?? e.anonymousId!;
       this.plays.set(title, (this.plays.get(title) ?? 0) + 1);
+      if (this.lambda * (e.ts - this.t0) > MAX_EXPONENT) this.rebase(e.ts);
       this.trend.set(title, (this.trend.get(title) ?? 0) + Math.exp(this.lambda * (e.ts - this.t0)));
       const history = this.recent.get(member) ?? [];
       if (!history.includes(title)) {
@@ -61,8 +68,17 @@ export class LiveAggregates {
         if (history.length > this.recentPerMember) history.shift();
         this.recent.set(member, history);
       }
-      this.sortedCache.clear();
+      this.touched.plays.add(title);
+      this.touched.trend.add(title);
     }
+  }
+
+  /** Moves the reference time to `t0`: every trending score is multiplied by the same factor, order unchanged. */
+  private rebase(t0: number): void {
+    const factor = Math.exp(-this.lambda * (t0 - this.t0));
+    for (const [title, score] of this.trend) this.trend.set(title, score * factor);
+    this.t0 = t0;
+    this.sortedCache.delete('trend');
   }
 
   private bump(a: string, b: string): void {
@@ -71,13 +87,37 @@ export class LiveAggregates {
     row.set(b, (row.get(b) ?? 0) + 1);
   }
 
+  /**
+   * Titles by descending score (ties by id). Scores only grow and untouched titles keep their relative order, so a
+   * cached list is repaired in O(n + t log t) for t touched titles: drop them, sort them, merge them back in. A full
+   * sort only when most titles changed (start-up replay).
+   */
   private sorted(kind: 'plays' | 'trend'): Scored[] {
+    const src = kind === 'plays' ? this.plays : this.trend;
+    const touched = this.touched[kind];
     let list = this.sortedCache.get(kind);
-    if (!list) {
-      const src = kind === 'plays' ? this.plays : this.trend;
-      list = [...src].map(([titleId, score]) => ({ titleId, score })).sort((a, b) => b.score - a.score || (a.titleId < b.titleId ? -1 : 1));
-      this.sortedCache.set(kind, list);
+    if (list && touched.size === 0) return list;
+    if (!list || touched.size > src.size / 4) {
+      list = [...src].map(([titleId, score]) => ({ titleId, score })).sort(byScore);
+    } else {
+      const fresh = [...touched].map((titleId) => ({ titleId, score: src.get(titleId)! })).sort(byScore);
+      const merged: Scored[] = new Array(src.size);
+      let i = 0;
+      let j = 0;
+      let o = 0;
+      while (i < list.length || j < fresh.length) {
+        if (i < list.length && touched.has(list[i].titleId)) {
+          i++;
+          continue;
+        }
+        if (j >= fresh.length || (i < list.length && byScore(list[i], fresh[j]) <= 0)) merged[o++] = list[i++];
+        else merged[o++] = fresh[j++];
+      }
+      merged.length = o;
+      list = merged;
     }
+    touched.clear();
+    this.sortedCache.set(kind, list);
     return list;
   }
 
@@ -112,4 +152,8 @@ export class LiveAggregates {
   recentOf(member: string): readonly string[] {
     return this.recent.get(member) ?? [];
   }
+}
+
+function byScore(a: Scored, b: Scored): number {
+  return b.score - a.score || (a.titleId < b.titleId ? -1 : a.titleId > b.titleId ? 1 : 0);
 }

@@ -10,6 +10,8 @@ import type { Catalog } from '../catalog.ts';
 import type { Scored } from './aggregates.ts';
 
 export class EmbeddingIndex {
+  private readonly rows: Map<string, number>;
+
   private constructor(
     readonly version: string,
     readonly dim: number,
@@ -18,7 +20,9 @@ export class EmbeddingIndex {
     private readonly titles: string[],
     /** Titles embedded from metadata only (not in the model's vocabulary). */
     readonly cold: ReadonlySet<string>,
-  ) {}
+  ) {
+    this.rows = new Map(titles.map((t, r) => [t, r]));
+  }
 
   static async build(manifest: Manifest, getFile: (path: string) => Promise<Uint8Array>, catalog: Catalog): Promise<EmbeddingIndex> {
     if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
@@ -53,25 +57,73 @@ export class EmbeddingIndex {
 
   /** A title's embedding (a copy), or undefined if the title is not in the catalog. */
   vector(titleId: string): Float32Array | undefined {
-    const r = this.titles.indexOf(titleId);
-    return r < 0 ? undefined : this.matrix.slice(r * this.dim, (r + 1) * this.dim);
+    const r = this.rows.get(titleId);
+    return r === undefined ? undefined : this.matrix.slice(r * this.dim, (r + 1) * this.dim);
   }
 
-  /** The k titles with the largest inner product with `user`, optionally only among `only`. */
-  nearest(user: ArrayLike<number>, k: number, only?: (titleId: string) => boolean): Scored[] {
+  /** The k titles with the largest inner product with `user`, optionally only among the titles `only`. */
+  nearest(user: ArrayLike<number>, k: number, only?: Iterable<string>): Scored[] {
     const d = this.dim;
-    const scores = new Float32Array(this.titles.length);
-    for (let r = 0; r < this.titles.length; r++) {
-      let s = 0;
-      const o = r * d;
-      for (let j = 0; j < d; j++) s += this.matrix[o + j] * user[j];
-      scores[r] = s;
+    const u = Float32Array.from({ length: d }, (_, j) => user[j]);
+    let rows: Int32Array;
+    if (only) {
+      const rs: number[] = [];
+      for (const id of only) {
+        const r = this.rows.get(id);
+        if (r !== undefined) rs.push(r);
+      }
+      rows = Int32Array.from(rs);
+    } else {
+      rows = new Int32Array(this.titles.length);
+      for (let r = 0; r < rows.length; r++) rows[r] = r;
     }
-    const order: number[] = [];
-    for (let r = 0; r < this.titles.length; r++) if (!only || only(this.titles[r])) order.push(r);
-    order.sort((a, b) => scores[b] - scores[a] || a - b);
-    return order.slice(0, k).map((r) => ({ titleId: this.titles[r], score: scores[r] }));
+    const scores = new Float32Array(rows.length);
+    const m = this.matrix;
+    for (let i = 0; i < rows.length; i++) {
+      let s = 0;
+      const o = rows[i] * d;
+      for (let j = 0; j < d; j++) s += m[o + j] * u[j];
+      scores[i] = s;
+    }
+    // Top k by (score desc, row asc) with a bounded min-heap: O(n log k) instead of sorting all n.
+    const top = topK(rows.length, Math.min(k, rows.length), (a, b) => scores[a] - scores[b] || rows[b] - rows[a]);
+    return top.map((i) => ({ titleId: this.titles[rows[i]], score: scores[i] }));
   }
+}
+
+/**
+ * Indices 0..n-1 of the k greatest elements under `cmp` (cmp(a, b) > 0 when a ranks above b), best first.
+ */
+export function topK(n: number, k: number, cmp: (a: number, b: number) => number): number[] {
+  if (k <= 0) return [];
+  const heap: number[] = []; // min-heap under cmp: heap[0] is the weakest kept
+  const down = (i: number) => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && cmp(heap[l], heap[m]) < 0) m = l;
+      if (r < heap.length && cmp(heap[r], heap[m]) < 0) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m], heap[i]];
+      i = m;
+    }
+  };
+  for (let x = 0; x < n; x++) {
+    if (heap.length < k) {
+      heap.push(x);
+      for (let i = heap.length - 1; i > 0; ) {
+        const p = (i - 1) >> 1;
+        if (cmp(heap[i], heap[p]) >= 0) break;
+        [heap[i], heap[p]] = [heap[p], heap[i]];
+        i = p;
+      }
+    } else if (cmp(x, heap[0]) > 0) {
+      heap[0] = x;
+      down(0);
+    }
+  }
+  return heap.sort((a, b) => cmp(b, a));
 }
 
 function normalize(v: Float32Array): Float32Array {

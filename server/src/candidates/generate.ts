@@ -4,7 +4,7 @@
  */
 import type { Catalog } from '../catalog.ts';
 import type { LiveAggregates } from './aggregates.ts';
-import type { EmbeddingIndex } from './embeddings.ts';
+import { topK, type EmbeddingIndex } from './embeddings.ts';
 
 export type SourceName = 'popular' | 'trending' | 'similar' | 'embedding' | 'genre' | 'new';
 
@@ -68,18 +68,17 @@ export function generateCandidates(ctx: CandidateContext, req: CandidateRequest)
   for (const id of req.recentTitleIds) for (const g of catalog.byId.get(id)?.genres ?? []) genreWeight.set(g, (genreWeight.get(g) ?? 0) + 1);
   const topGenres = [...genreWeight].sort((a, b) => b[1] - a[1]).slice(0, 3);
   for (const [genre, weight] of topGenres) {
-    const titles = [...(catalog.byGenre.get(genre) ?? [])]
-      .map((t) => ({ t, plays: aggregates.playsOf(t.id) }))
-      .sort((a, b) => b.plays - a.plays || b.t.year - a.t.year)
-      .slice(0, Math.ceil(quota('genre') / topGenres.length) + seen.size);
-    for (const { t, plays } of titles) add('genre', t.id, weight * (1 + plays), genre);
+    const pool = catalog.byGenre.get(genre) ?? [];
+    const plays = pool.map((t) => aggregates.playsOf(t.id));
+    // Only the top few are needed: select them (O(n log k)) rather than sort the whole genre; ties keep catalog order.
+    const top = topK(pool.length, Math.min(pool.length, Math.ceil(quota('genre') / topGenres.length) + seen.size), (a, b) => plays[a] - plays[b] || pool[a].year - pool[b].year || b - a);
+    for (const i of top) add('genre', pool[i].id, weight * (1 + plays[i]), genre);
   }
 
   // New arrivals: ranked by the model's metadata embedding when the device sent an embedding, else by recency.
   const fresh = catalog.newest.slice(0, quota('new') * 4);
   if (embeddings && req.userEmbedding) {
-    const ids = new Set(fresh.map((t) => t.id));
-    for (const s of embeddings.nearest(req.userEmbedding, quota('new'), (id) => ids.has(id))) add('new', s.titleId, s.score);
+    for (const s of embeddings.nearest(req.userEmbedding, quota('new'), fresh.map((t) => t.id))) add('new', s.titleId, s.score);
   } else {
     for (const t of fresh.slice(0, quota('new'))) add('new', t.id, t.year);
   }

@@ -14,8 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { randomFillSync } from 'node:crypto';
-import { SCHEMA_VERSION, createUuidV7Generator, type MarqueeEvent } from '@marquee/core';
+import { SCHEMA_VERSION, uuidv7, type MarqueeEvent } from '@marquee/core';
 import { createWorld, simulateEvents, WORLD_DEFAULTS, type SyntheticEvent, type World, type WorldConfig } from '@marquee/core/synthetic';
 import type { ItemMeta, ModelOverrides, StoreEvent, TrainConfig } from '@marquee/model';
 import { Catalog } from '../catalog.ts';
@@ -53,23 +52,9 @@ export interface BootstrapResult {
   seconds: number;
 }
 
-/**
- * UUIDv7 ids with random bits drawn from a pooled buffer: `crypto.getRandomValues` per id (as `uuidv7()` does) costs
- * ~12 us on Node 20 here, which made seeding 600k events take 20 s more; pooled it is ~1.7 us.
- */
-const pool = new Uint8Array(16 * 4096);
-let poolAt = pool.length;
-const seedId = createUuidV7Generator(Date.now, (n) => {
-  if (poolAt + n > pool.length) {
-    randomFillSync(pool);
-    poolAt = 0;
-  }
-  return pool.subarray(poolAt, (poolAt += n));
-});
-
 /** One synthetic-world event as the SDK would have sent it: UUIDv7 id, member id as userId, the world's session. */
 export function toMarqueeEvent(e: SyntheticEvent): MarqueeEvent {
-  const base = { id: seedId(), ts: e.ts, schemaVersion: SCHEMA_VERSION as typeof SCHEMA_VERSION, sessionId: e.sessionId, userId: e.userId, titleId: e.titleId };
+  const base = { id: uuidv7(), ts: e.ts, schemaVersion: SCHEMA_VERSION as typeof SCHEMA_VERSION, sessionId: e.sessionId, userId: e.userId, titleId: e.titleId };
   const artwork = e.artworkId && e.propensity ? { artwork: { artworkId: e.artworkId, propensity: e.propensity } } : {};
   switch (e.type) {
     case 'impression':
@@ -143,15 +128,8 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
 
   log(`bootstrap: no published model in ${registry.dir}; preparing one (seed, train, publish)`);
   // Loaded only now, so that a start with a live model stays quick.
-  const [{ DuckDbEventStore }, { buildDataset, fromStoreEvents, leaveOneOut, summarize }, { fit, initNodeBackend, saveModelDir }, { progressReporter }, { itemsForManifest }] =
-    await Promise.all([
-      import('../store/duckdb.ts'),
-      import('@marquee/model'),
-      import('@marquee/model/node'),
-      // Not exported by @marquee/model/node (yet): the trainer's own progress line and manifest item table.
-      import('../../../packages/model/src/progress.ts'),
-      import('../../../packages/model/src/pipeline.ts'),
-    ]);
+  const [{ DuckDbEventStore }, { buildDataset, fromStoreEvents, leaveOneOut, summarize }, { fit, initNodeBackend, saveModelDir, progressReporter, itemsForManifest }] =
+    await Promise.all([import('../store/duckdb.ts'), import('@marquee/model'), import('@marquee/model/node')]);
   const store = await DuckDbEventStore.open(opts.dataDir);
   let seeded = 0;
   let events: number;
