@@ -15,7 +15,20 @@ const marquee = createPersonalizer({
   backends: (params.get('backends')?.split(',') as never) ?? undefined,
   backendChoice: params.get('choice') === 'first' ? 'first' : 'auto',
 });
-const demo = { impressions: 0, pages: 0, page: null as HomePage | null };
+const demo = {
+  impressions: 0,
+  pages: 0,
+  page: null as HomePage | null,
+  /** ms from navigation to the first page ranked by the model. */
+  firstPersonalizedMs: null as number | null,
+  /** Main-thread tasks over 50 ms since load: the SDK should cause none. */
+  longTasks: 0,
+};
+try {
+  new PerformanceObserver((list) => (demo.longTasks += list.getEntries().length)).observe({ type: 'longtask', buffered: true });
+} catch {
+  // Long-task timing is not available in every browser.
+}
 declare global {
   interface Window {
     marquee: Personalizer;
@@ -56,6 +69,7 @@ function card(t: PageTitle, row: string, position: number): HTMLElement {
 function render(page: HomePage) {
   demo.page = page;
   demo.pages++;
+  if (page.modelVersion && demo.firstPersonalizedMs === null) demo.firstPersonalizedMs = Math.round(performance.now());
   const home = $('#home');
   home.replaceChildren(
     ...page.rows.map((r) => {

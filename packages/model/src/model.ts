@@ -181,8 +181,14 @@ function embed(p: Params, c: ModelConfig, table: tf.Tensor2D, batch: TokenBatch)
   return tf.add(x, tf.slice(p['pos']!, [0, 0], [T, c.dim])) as tf.Tensor3D; // + pos[t]
 }
 
+/** Per-layer keys and values [B, H, T, dh], collected by `forward` when asked (for the incremental encoder). */
+interface KvCollector {
+  keys: tf.Tensor4D[];
+  values: tf.Tensor4D[];
+}
+
 /** One transformer block on [B, T, d]. */
-function block(p: Params, c: ModelConfig, l: number, x: tf.Tensor3D, seed?: () => number): tf.Tensor3D {
+function block(p: Params, c: ModelConfig, l: number, x: tf.Tensor3D, seed?: () => number, kv?: KvCollector): tf.Tensor3D {
   const [B, T, d] = x.shape;
   const H = c.heads;
   const dh = d / H;
@@ -196,6 +202,8 @@ function block(p: Params, c: ModelConfig, l: number, x: tf.Tensor3D, seed?: () =
   const q = proj(0) as tf.Tensor4D;
   const kk = proj(1) as tf.Tensor4D;
   const v = proj(2) as tf.Tensor4D;
+  kv?.keys.push(kk);
+  kv?.values.push(v);
   let att = tf.mul(tf.matMul(q, kk, false, true), 1 / Math.sqrt(dh)); // [B, H, T, T]
   att = tf.softmax(tf.add(att, causalMask(T)));
   const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, d]); // [B*T, d]
@@ -208,10 +216,10 @@ function block(p: Params, c: ModelConfig, l: number, x: tf.Tensor3D, seed?: () =
 }
 
 /** Hidden states [B, T, d] (after the final LayerNorm, not normalised). `table` lets callers reuse one item table. */
-export function forward(p: Params, c: ModelConfig, batch: TokenBatch, opts: ForwardOptions = {}, table?: tf.Tensor2D): tf.Tensor3D {
+export function forward(p: Params, c: ModelConfig, batch: TokenBatch, opts: ForwardOptions = {}, table?: tf.Tensor2D, kv?: KvCollector): tf.Tensor3D {
   const tbl = table ?? itemTable(p, c, opts.idKeep);
   let x = drop(embed(p, c, tbl, batch), c.dropout, opts.seed?.()) as tf.Tensor3D;
-  for (let l = 0; l < c.layers; l++) x = block(p, c, l, x, opts.seed);
+  for (let l = 0; l < c.layers; l++) x = block(p, c, l, x, opts.seed, kv);
   return layerNorm(x, p['lnf.g']!, p['lnf.b']!) as tf.Tensor3D;
 }
 
@@ -340,15 +348,26 @@ export function encodeStep(p: Params, c: ModelConfig, state: EncoderState, item:
   return { length: t + 1, keys: next.keys, values: next.values, last: next.last };
 }
 
-/** Encode a whole history token by token (the last maxLen tokens). */
+/**
+ * Encode a whole history (its last maxLen tokens) in one batched pass, keeping every layer's keys and values: the
+ * same state `encodeStep` builds token by token, at the cost of one forward pass instead of one per token.
+ */
 export function encodeHistory(p: Params, c: ModelConfig, h: History): EncoderState {
-  const n = h.items.length;
-  const off = Math.max(0, n - c.maxLen);
-  const table = tf.tidy(() => itemTable(p, c));
-  let s = emptyState();
-  for (let j = off; j < n; j++) s = encodeStep(p, c, s, h.items[j]!, h.events?.[j] ?? 0, h.fracs?.[j] ?? 0, table);
-  table.dispose();
-  return s;
+  if (h.items.length === 0) return emptyState();
+  const { batch } = packHistories(c, [h]);
+  const T = batch.T;
+  const H = c.heads;
+  const dh = c.dim / H;
+  const out = tf.tidy(() => {
+    const kv: KvCollector = { keys: [], values: [] };
+    const x = forward(p, c, batch, {}, undefined, kv); // [1, T, d]
+    return {
+      keys: kv.keys.map((k) => tf.reshape(k, [H, T, dh]) as tf.Tensor3D),
+      values: kv.values.map((v) => tf.reshape(v, [H, T, dh]) as tf.Tensor3D),
+      last: tf.reshape(tf.slice(x, [0, T - 1, 0], [1, 1, c.dim]), [c.dim]) as tf.Tensor1D,
+    };
+  });
+  return { length: T, keys: out.keys, values: out.values, last: out.last };
 }
 
 /** Normalised user embedding [d] from an incremental state. */

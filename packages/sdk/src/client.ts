@@ -54,6 +54,8 @@ export interface Personalizer {
   homepage(opts?: { refresh?: boolean }): Promise<HomePage>;
   /** Called with a re-ranked page after each play or completion; returns an unsubscribe function. */
   onPage(fn: (p: HomePage) => void): () => void;
+  /** Times the on-device path with the model in use: encode, update after one event, rank, a whole page. */
+  benchmark(runs?: number): ReturnType<WorkerApi['benchmark']>;
   /** tfjs memory in the worker: live tensors and bytes. */
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   close(): Promise<void>;
@@ -134,6 +136,7 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     scoreTitles: (titleIds, history) => call(() => remote.scoreTitles(titleIds, history)),
     homepage: (opts) => call(() => remote.homepage(opts)),
     memory: () => call(() => remote.memory()),
+    benchmark: (runs) => call(() => remote.benchmark(runs)),
     onPage(fn) {
       let active = true;
       void call(() => remote.subscribePage(Comlink.proxy((p: HomePage) => active && fn(p))));

@@ -2,10 +2,10 @@
  * The viewer's embedding, kept up to date incrementally. Keys and values of past positions stay cached (the
  * model's EncoderState), so one new play costs one position, and a play whose watched fraction changed costs one
  * position too (the last one is recomputed). Anything else (an older token changed, the window slid past maxLen,
- * a new model) re-encodes.
+ * a new model) re-encodes the window in one batched pass that fills the same cache.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { disposeState, emptyState, encodeStep, itemTable, stateEmbedding, type EncoderState, type LoadedModel } from '@marquee/model';
+import { disposeState, emptyState, encodeHistory, encodeStep, itemTable, stateEmbedding, type EncoderState, type LoadedModel } from '@marquee/model';
 
 export interface Token {
   item: number;
@@ -49,8 +49,8 @@ export class IncrementalEncoder {
       kind = 'replace-last';
     } else {
       disposeState(this.state);
-      this.state = emptyState();
-      for (const t of window) this.step(t);
+      const { params, config } = this.model;
+      this.state = encodeHistory(params, config, { items: window.map((t) => t.item), events: window.map((t) => t.event), fracs: window.map((t) => t.frac) });
       kind = 'full';
     }
     this.tokens = window.slice();

@@ -11,6 +11,7 @@ import type { Database } from './db.ts';
 import type { BackendReport, WorkerOptions } from './protocol.ts';
 
 export { probeRankingPath } from './probe.ts';
+export { benchmarkPath } from './bench.ts';
 
 const CHOICE = 'backend:choice';
 

@@ -130,6 +130,8 @@ export interface WorkerApi {
   homepage(opts?: { refresh?: boolean }): Promise<HomePage>;
   /** Receives a new page after each play or completion, re-ranked on the device. */
   subscribePage(onPage: (p: HomePage) => void): Promise<void>;
+  /** Times encode, incremental update, ranking and a whole page with the model in use (for bench:browser). */
+  benchmark(runs?: number): Promise<import('./bench.ts').PathBenchmark>;
   /** Live tensors and bytes held by tfjs in the worker (flat over time, or something leaks). */
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   close(): Promise<void>;

@@ -167,6 +167,12 @@ const api: WorkerApi = {
     return m.scoreTitles(manager.current, titleIds, history);
   },
 
+  async benchmark(runs) {
+    const [m, manager] = await Promise.all([ml!, requireModels()]);
+    if (!manager.current) throw new Error('no model loaded');
+    return m.benchmarkPath(manager.current, runs);
+  },
+
   async memory() {
     return (await ml!).memory();
   },
