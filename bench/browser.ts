@@ -103,12 +103,17 @@ async function measure(browser: Browser, query: string): Promise<{ result?: Back
   await page.goto(url);
   await page.waitForFunction(() => window.demo?.firstPersonalizedMs != null, null, { timeout: 120_000 });
   const cold = await page.evaluate(() => window.demo.firstPersonalizedMs!);
-  const report = await page.evaluate(() => window.marquee.backend());
+  let report = await page.evaluate(() => window.marquee.backend());
   let longTasks = await page.evaluate(() => window.demo.longTasks);
+  if (report.chosenBy === 'provisional') {
+    // Automatic choice on a first run: wait for the measurement beside it, which the next visit uses.
+    await page.waitForFunction(async () => (await window.marquee.backend()).nextRun !== undefined, null, { timeout: 180_000, polling: 500 });
+  }
   // A later visit: model and backend choice come from this profile's caches.
   await page.reload();
   await page.waitForFunction(() => window.demo?.firstPersonalizedMs != null, null, { timeout: 60_000 });
   const warm = await page.evaluate(() => window.demo.firstPersonalizedMs!);
+  report = await page.evaluate(() => window.marquee.backend());
   const t: Timings = await page.evaluate((runs) => window.marquee.benchmark(runs), Number(args.runs));
   longTasks += await page.evaluate(() => window.demo.longTasks);
   return {

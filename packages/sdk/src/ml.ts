@@ -14,10 +14,14 @@ export { probeRankingPath } from './probe.ts';
 export { benchmarkPath } from './bench.ts';
 
 const CHOICE = 'backend:choice';
+/** The first page comes first: the measurement starts this long after a first run's backend is up. */
+const PROBE_DELAY_MS = 3000;
 
 /**
- * 'first': the first backend that works, in the given order. 'auto': the fastest ranking path measured on this
- * device, measured once and cached (re-measured if the cached one stops working or the candidates change).
+ * 'first': the first backend that works, in the given order. 'auto': the backend measured fastest on this device,
+ * cached. On the first run nothing is measured yet: pages start at once on a provisional backend (wasm, predictable
+ * on any CPU) while a separate worker measures them all; later runs use the winner. Re-measured when the cached
+ * one stops working or the candidate list changes.
  */
 export async function chooseBackend(db: Database, opts: Pick<WorkerOptions, 'backends' | 'backendChoice'>): Promise<BackendReport> {
   if (opts.backendChoice === 'first' || opts.backends.length === 1) return selectBackend(opts.backends);
@@ -27,9 +31,30 @@ export async function chooseBackend(db: Database, opts: Pick<WorkerOptions, 'bac
     const again = await selectBackend([cached.name]).catch(() => null);
     if (again) return { ...again, chosenBy: 'cached', timings: cached.timings };
   }
-  const measured = await measureBackends(opts.backends);
-  await db.put('meta', { ...measured, key }, CHOICE);
-  return measured;
+  const order = opts.backends.includes('wasm') ? ['wasm' as const, ...opts.backends.filter((b) => b !== 'wasm')] : opts.backends;
+  const report: BackendReport = { ...(await selectBackend(order)), chosenBy: 'provisional' };
+  setTimeout(() => measureInBackground(db, opts.backends, key, report), PROBE_DELAY_MS);
+  return report;
+}
+
+function measureInBackground(db: Database, backends: WorkerOptions['backends'], key: string, report: BackendReport): void {
+  const probe = new Worker(new URL('./probe-worker.ts', import.meta.url), { type: 'module', name: 'marquee-probe' });
+  probe.onmessage = async (e: MessageEvent<{ ok: boolean; report?: BackendReport; error?: string }>) => {
+    probe.terminate();
+    if (!e.data.ok || !e.data.report) {
+      report.probeError = e.data.error;
+      return;
+    }
+    await db.put('meta', { ...e.data.report, key }, CHOICE);
+    // Seen by later backend() calls: what was measured, and what the next run will use.
+    report.timings = e.data.report.timings;
+    report.nextRun = e.data.report.name;
+  };
+  probe.onerror = (e) => {
+    probe.terminate();
+    report.probeError = e.message || 'probe worker failed';
+  };
+  probe.postMessage({ backends: [...backends] });
 }
 export { ModelManager } from './model-manager.ts';
 export { IncrementalEncoder } from './encoder.ts';

@@ -56,10 +56,16 @@ export interface BackendReport {
   /** Every backend tried before this one and why it was passed over. */
   tried: { name: BackendName; ok: boolean; reason?: string }[];
   initMs: number;
-  /** measured: the fastest ranking path of this run; cached: measured on an earlier run; first-working: forced order. */
-  chosenBy: 'measured' | 'cached' | 'first-working';
-  /** Median ms of one re-rank per backend, when measured. */
+  /**
+   * cached: measured fastest on an earlier run; provisional: the first run, while the measurement runs beside it;
+   * measured: measured in this run; first-working: the caller's order, no measurement.
+   */
+  chosenBy: 'cached' | 'provisional' | 'measured' | 'first-working';
+  /** Median ms of one re-rank per backend, once measured. */
   timings?: Partial<Record<BackendName, number>>;
+  /** After a first run's measurement: the backend later runs will use. */
+  nextRun?: BackendName;
+  probeError?: string;
 }
 
 export interface ModelStatus {
