@@ -6,14 +6,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createWorld } from '@marquee/core/synthetic';
 
-export interface CatalogTitle {
-  id: string;
-  name: string;
-  genres: string[];
-  year: number;
-  runtimeMin: number;
-  artworks: { id: string; themes: string[] }[];
-}
+import type { CatalogTitle } from '@marquee/core';
+
+export type { CatalogTitle };
 
 export class Catalog {
   readonly byId: ReadonlyMap<string, CatalogTitle>;

@@ -5,3 +5,4 @@ export * from './backoff.ts';
 export * from './batch.ts';
 export * from './rank.ts';
 export * from './page.ts';
+export type * from './catalog.ts';

@@ -96,6 +96,14 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     dbName: options.dbName ?? 'marquee',
   });
   const call = <T>(fn: () => Promise<T>) => ready.then(fn);
+  /** Hands the worker a callback (a comlink proxy); the returned function stops deliveries to `fn`. */
+  const listen = <T>(subscribe: (cb: (v: T) => void) => Promise<void>, fn: (v: T) => void) => {
+    let active = true;
+    void call(() => subscribe(Comlink.proxy((v: T) => active && fn(v))));
+    return () => {
+      active = false;
+    };
+  };
   const track = (e: EventInput) => call(() => remote.track(e));
 
   // The page may be closing: hand what is queued to a keepalive request. Anything it misses stays queued.
@@ -116,34 +124,16 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     track,
     flush: () => call(() => remote.flush()),
     stats: () => call(() => remote.stats()),
-    onStats(fn) {
-      let active = true;
-      void call(() => remote.subscribe(Comlink.proxy((s: SyncStats) => active && fn(s))));
-      return () => {
-        active = false;
-      };
-    },
+    onStats: (fn) => listen((cb) => remote.subscribe(cb), fn),
     backend: () => call(() => remote.backend()),
     modelStatus: () => call(() => remote.modelStatus()),
-    onModelStatus(fn) {
-      let active = true;
-      void call(() => remote.subscribeModel(Comlink.proxy((s: ModelStatus) => active && fn(s))));
-      return () => {
-        active = false;
-      };
-    },
+    onModelStatus: (fn) => listen((cb) => remote.subscribeModel(cb), fn),
     updateModel: () => call(() => remote.updateModel()),
     scoreTitles: (titleIds, history) => call(() => remote.scoreTitles(titleIds, history)),
     homepage: (opts) => call(() => remote.homepage(opts)),
     memory: () => call(() => remote.memory()),
     benchmark: (runs) => call(() => remote.benchmark(runs)),
-    onPage(fn) {
-      let active = true;
-      void call(() => remote.subscribePage(Comlink.proxy((p: HomePage) => active && fn(p))));
-      return () => {
-        active = false;
-      };
-    },
+    onPage: (fn) => listen((cb) => remote.subscribePage(cb), fn),
     async close() {
       document.removeEventListener('visibilitychange', onHide);
       removeEventListener('pagehide', onPageHide);

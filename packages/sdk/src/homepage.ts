@@ -3,7 +3,7 @@
  * (incremental) -> candidates from the server (cached for offline) -> model scores -> ranking blend -> rows.
  * After a play or completion the page is re-ranked from the cached candidates at once, without the network.
  */
-import { composePage, rankCandidates, type HistoryEntry, type MarqueeEvent } from '@marquee/core';
+import { composePage, rankCandidates, type CatalogTitle, type HistoryEntry, type MarqueeEvent } from '@marquee/core';
 import { fromStoreEvents, type Interaction, type LoadedModel } from '@marquee/model';
 import type { Database, HistoryRecord } from './db.ts';
 import type { IncrementalEncoder, Token } from './encoder.ts';
@@ -12,15 +12,6 @@ import type { CatalogScorer } from './scorer.ts';
 import type { HomePage, PageRow } from './protocol.ts';
 
 type Ml = typeof import('./ml.ts');
-
-interface CatalogTitle {
-  id: string;
-  name: string;
-  genres: string[];
-  year: number;
-  runtimeMin: number;
-  artworks: { id: string; themes: string[] }[];
-}
 
 interface CandidateSet {
   candidates: { titleId: string; sources: { source: string; score: number; because?: string }[] }[];
