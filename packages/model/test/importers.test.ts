@@ -1,3 +1,4 @@
+// Hand-written 5-line fixtures in MovieLens's u.data/u.item formats (invented values, not the shared dataset).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseMovieLens } from '../src/data/movielens.ts';
@@ -11,7 +12,7 @@ import { EVENT_INDEX, fractionBucket } from '../src/data/types.ts';
 const fx = (p: string, enc: BufferEncoding = 'utf8') => readFileSync(new URL(`./fixtures/${p}`, import.meta.url), enc);
 
 describe('movielens', () => {
-  const raw = parseMovieLens(fx('ml/u.data'), fx('ml/u.item', 'latin1'));
+  const raw = parseMovieLens(fx('ml/ratings-fixture.tsv'), fx('ml/items-fixture.psv', 'latin1'));
   const d = buildDataset(raw);
   it('orders each user chronologically and keeps metadata', () => {
     const u1 = d.seqs.find((s) => s.user === '1')!;
