@@ -9,7 +9,7 @@ const proxy = { '/v1': api, '/healthz': api };
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   server: { port: 5173, strictPort: true, host: '127.0.0.1', proxy },
-  preview: { port: 4173, strictPort: true, host: '127.0.0.1', proxy },
+  preview: { port: Number(process.env.DEMO_PREVIEW_PORT ?? 4173), strictPort: true, host: '127.0.0.1', proxy },
   worker: { format: 'es' },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4000 },
 });

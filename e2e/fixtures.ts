@@ -10,7 +10,7 @@ import { test as base, expect, type Page } from '@playwright/test';
 import { startServerProcess, type ServerProcess } from '../server/src/process.ts';
 import { ModelRegistry } from '../server/src/models/registry.ts';
 
-export const DEMO_ORIGIN = 'http://127.0.0.1:4173';
+export const DEMO_ORIGIN = `http://127.0.0.1:${process.env.DEMO_PREVIEW_PORT ?? 4173}`;
 export const ADMIN_TOKEN = 'e2e-admin';
 
 export class Api {

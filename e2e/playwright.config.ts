@@ -5,6 +5,9 @@ import { defineConfig } from '@playwright/test';
  * the binary. The demo is built once and served by `vite preview`; each test starts its own API process.
  */
 const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** The demo's preview port; set DEMO_PREVIEW_PORT to run two checkouts' suites side by side. */
+const demoPort = Number(process.env.DEMO_PREVIEW_PORT ?? 4173);
+const demoUrl = `http://127.0.0.1:${demoPort}`;
 const baseArgs = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 export default defineConfig({
@@ -15,12 +18,13 @@ export default defineConfig({
   workers: 1, // two cores, and tests start servers of their own
   retries: 0,
   reporter: process.env.CI ? [['list']] : [['list']],
-  use: { baseURL: 'http://127.0.0.1:4173', trace: 'off' },
+  use: { baseURL: demoUrl, trace: 'off' },
   webServer: {
     command: 'npx vite build --config demo/vite.config.ts --logLevel warn && npx vite preview --config demo/vite.config.ts',
     cwd: '..',
-    url: 'http://127.0.0.1:4173',
-    reuseExistingServer: !process.env.CI,
+    url: demoUrl,
+    // Always a fresh build: a preview left running by an earlier run (or another checkout) would serve stale code.
+    reuseExistingServer: false,
     timeout: 180_000,
   },
   projects: [
