@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMovieLens } from '../src/data/movielens.ts';
 import { parseSasrec } from '../src/data/sasrec.ts';
 import { parseCsv } from '../src/data/csv.ts';
-import { fromStoreEvents, parseStoreJsonl } from '../src/data/store.ts';
+import { fromStoreEvents, parseStoreJsonl, type StoreEventType } from '../src/data/store.ts';
 import { buildDataset, summarize } from '../src/data/dataset.ts';
 import { leaveOneOut } from '../src/data/split.ts';
 import { EVENT_INDEX, fractionBucket } from '../src/data/types.ts';
@@ -74,6 +74,21 @@ describe('store events', () => {
       { user: 'm1', item: 't1', ts: 1000, event: 'impression' },
       { user: 'm1', item: 't1', ts: 2000, event: 'play', fraction: 0.55 },
       { user: 'a9', item: 't2', ts: Date.parse('2025-01-01T00:00:00Z'), event: 'complete', fraction: 1 },
+    ]);
+  });
+  it('one token per (title, viewing): a resumed title is not its own next target; the final fraction wins', async () => {
+    const ev = (type: StoreEventType, ts: number, titleId: string, position?: number) => ({ userId: 'm', titleId, type, ts, position, duration: position === undefined ? undefined : 100 });
+    const raw = await fromStoreEvents([
+      ev('play_start', 1, 'a'), ev('progress', 2, 'a', 70), ev('pause', 3, 'a', 30), // rewound before pausing
+      ev('play_start', 4, 'b'), ev('pause', 5, 'b', 20),
+      ev('play_start', 6, 'a'), ev('progress', 7, 'a', 40), // resumes the open viewing of a
+      ev('play_start', 8, 'b'), ev('complete', 9, 'b', 100),
+      ev('play_start', 10, 'b'), // a re-watch after completion is a new viewing
+    ]);
+    expect(raw.interactions).toEqual([
+      { user: 'm', item: 'a', ts: 1, event: 'play', fraction: 0.4 },
+      { user: 'm', item: 'b', ts: 4, event: 'complete', fraction: 1 },
+      { user: 'm', item: 'b', ts: 10, event: 'play', fraction: 0 },
     ]);
   });
   it('accepts async iterables', async () => {
