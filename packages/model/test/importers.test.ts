@@ -98,3 +98,15 @@ describe('store events', () => {
     expect((await fromStoreEvents(gen())).interactions).toHaveLength(1);
   });
 });
+
+describe('synthetic spec', () => {
+  it('parses numeric options and the sparse preset; rejects unknown presets', async () => {
+    const { parseSyntheticSpec, syntheticRawData } = await import('../src/data/synthetic.ts');
+    expect(parseSyntheticSpec('seed=7,members=20')).toEqual({ seed: 7, members: 20 });
+    expect(parseSyntheticSpec('synthetic:preset=sparse,members=40,titles=300')).toEqual({ preset: 'sparse', members: 40, titles: 300 });
+    expect(() => parseSyntheticSpec('preset=dense')).toThrow(/unknown preset/);
+    const raw = await syntheticRawData(parseSyntheticSpec('preset=sparse,members=40,titles=300'));
+    expect(new Set(raw.interactions.map((i) => i.user)).size).toBe(40);
+    expect(raw.items?.size).toBe(300);
+  });
+});
