@@ -20,7 +20,7 @@ const MODELS: Record<string, string[]> = {
   home: ['--data', 'synthetic:members=500', '--seed', '1', '--time-budget', '40'],
 };
 
-/** Every source file the trained artifact depends on: the model package and the synthetic world. */
+/** Every source file a trained artifact depends on: the model package and the synthetic world it learns. */
 function codeHash(): string {
   const h = createHash('sha256');
   const walk = (dir: string): void => {
@@ -31,7 +31,7 @@ function codeHash(): string {
     }
   };
   walk(join(ROOT, 'packages/model/src'));
-  walk(join(ROOT, 'packages/core/src'));
+  walk(join(ROOT, 'packages/core/src/synthetic'));
   return h.digest('hex').slice(0, 12);
 }
 
