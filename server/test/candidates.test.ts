@@ -95,7 +95,7 @@ describe('POST /v1/candidates with a published model', () => {
     const service = new CandidateService(catalog, new LiveAggregates(), registry);
     const index = await service.refresh();
     const app = createApp({ store: new MemoryEventStore(), writeKeys: ['wk'], adminToken: 'a', corsOrigins: [], candidates: service, models: registry });
-    const post = (body: unknown) => app.request('/v1/candidates', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (body: unknown) => app.request('/v1/candidates', { method: 'POST', headers: { 'content-type': 'application/json', 'x-marquee-key': 'wk' }, body: JSON.stringify(body) });
     return { app, post, index: index!, catalog, manifest };
   }
 
@@ -123,7 +123,7 @@ describe('POST /v1/candidates with a published model', () => {
     expect(wrong.status).toBe(400);
     expect((await wrong.json()).detail).toMatch(/16/);
     expect((await post({ limit: 0 })).status).toBe(400);
-    expect((await app.request('/v1/candidates', { method: 'POST', body: '{' })).status).toBe(400);
+    expect((await app.request('/v1/candidates', { method: 'POST', headers: { 'content-type': 'application/json', 'x-marquee-key': 'wk' }, body: '{' })).status).toBe(400);
   });
 
   it('serves the catalog', async () => {

@@ -1,14 +1,26 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import type { MarqueeEvent } from '@marquee/core';
 import { MIGRATIONS } from './migrations.ts';
-import type { AppendResult, EventStore } from './types.ts';
+import type { AppendResult, EngagementRow, EventStore, StoreHealth, StoreRecovery } from './types.ts';
+import { UuidSet } from './uuid-set.ts';
+import { HighWaterMark } from './high-water.ts';
+import { QUARANTINE_SWEEP } from './quarantine.ts';
 
 const STAGING = 'staging';
 /** How long a small group waits for company, and the size at which it stops waiting. */
 const GROUP_LINGER_MS = 2;
 const GROUP_TARGET_EVENTS = 2000;
+/** A readiness probe is a real write; repeated `/readyz` calls within this window reuse its answer. */
+const HEALTH_CACHE_MS = 2000;
+
+export interface DuckDbStoreOptions {
+  /** Where start-up findings go (WAL replay, quarantined rows, lost events). Default: console.error. */
+  log?: (line: string) => void;
+  /** DuckDB's buffer pool limit (`memory_limit`), so reading millions of rows at start does not keep them all. */
+  memoryLimit?: string;
+}
 
 interface PendingAppend {
   events: readonly MarqueeEvent[];
@@ -23,14 +35,24 @@ interface PendingAppend {
  * Exactly-once without a unique index: every write goes through one writer that holds the set of stored ids
  * (rebuilt from the table at open). Requests that arrive while a write is running are committed together in the
  * next one (group commit), so throughput grows with concurrency instead of paying one commit per request.
- * Memory cost: roughly 100 bytes per stored id.
+ * The ids live in a typed-array hash set of 128-bit values (~21-43 bytes per id, no JS object per id).
+ *
+ * Start-up never dies on a bad row: rows that cannot be read back (malformed JSON such as a lone surrogate written
+ * by an older version, no UUID id, no numeric ts) move to the `quarantine` table, counted and logged. After every
+ * commit the number of stored events is written beside the database (`events.highwater`); a store that opens with
+ * fewer events than that lost acknowledged ones (a cut write-ahead log) and says so.
  *
  * The appender's flush is synchronous, and a flush to the file waits for the disk with the event loop blocked.
  * So rows are appended to an in-memory staging table (no disk), then moved to `events` by an INSERT that DuckDB
  * runs off the main thread: requests keep being parsed and validated while the commit waits for the disk.
  */
 export class DuckDbEventStore implements EventStore {
-  private readonly seen = new Set<string>();
+  private seen = new UuidSet();
+  private highWater: HighWaterMark | null = null;
+  /** Events stored (events + quarantine) as far as this process knows: what the high-water file records. */
+  private total = 0;
+  private lastHealth: { at: number; health: StoreHealth } | null = null;
+  recovery: StoreRecovery = { walBytes: 0, quarantined: 0, stored: 0, highWater: null, lost: 0 };
   private queue: PendingAppend[] = [];
   private writer: Promise<void> | null = null;
   private appender: DuckDBAppender | null = null;
@@ -42,18 +64,36 @@ export class DuckDbEventStore implements EventStore {
   ) {}
 
   /** Opens (creating if needed) `<dataDir>/events.duckdb`, or an in-memory database for `':memory:'`. */
-  static async open(dataDir: string): Promise<DuckDbEventStore> {
+  static async open(dataDir: string, opts: DuckDbStoreOptions = {}): Promise<DuckDbEventStore> {
+    const log = opts.log ?? ((line: string) => console.error(line));
     let path = ':memory:';
+    let walBytes = 0;
     if (dataDir !== ':memory:') {
       await mkdir(dataDir, { recursive: true });
       path = join(dataDir, 'events.duckdb');
+      walBytes = await stat(`${path}.wal`).then((s) => s.size, () => 0);
+      if (walBytes > 0) log(`event store: replaying ${walBytes} bytes of write-ahead log (the last run did not stop cleanly)`);
     }
-    const instance = await DuckDBInstance.create(path);
+    const instance = await DuckDBInstance.create(path, opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {});
     const conn = await instance.connect();
     const store = new DuckDbEventStore(instance, conn);
     await store.migrate();
     await conn.run(`ATTACH ':memory:' AS ${STAGING}; CREATE TABLE ${STAGING}.pending (received_at BIGINT, payload VARCHAR)`);
-    await store.loadSeenIds();
+    await store.loadSeenIds(log);
+    store.recovery.walBytes = walBytes;
+    if (dataDir !== ':memory:') {
+      store.highWater = new HighWaterMark(join(dataDir, 'events.highwater'));
+      const mark = await store.highWater.read();
+      store.recovery.highWater = mark;
+      if (mark !== null && mark > store.total) {
+        store.recovery.lost = mark - store.total;
+        log(`event store: ${store.recovery.lost} acknowledged events are missing: ${mark} were stored before, ${store.total} are now (write-ahead log cut short?)`);
+      }
+      store.highWater.set(store.total);
+    }
+    if (walBytes > 0 || store.recovery.quarantined > 0) {
+      log(`event store: recovered, ${store.total} events stored (${store.recovery.quarantined} quarantined at this start)`);
+    }
     return store;
   }
 
@@ -82,9 +122,41 @@ export class DuckDbEventStore implements EventStore {
     }
   }
 
-  private async loadSeenIds(): Promise<void> {
-    const reader = await this.conn.runAndReadAll("SELECT payload->>'$.id' FROM events");
-    for (const [id] of reader.getRows()) this.seen.add(id as string);
+  /**
+   * Streams every stored id into the set, a chunk at a time. A row that cannot be read (the query itself is made
+   * so it cannot fail on one) sends the table through the quarantine sweep once, then the start goes on.
+   */
+  private async loadSeenIds(log: (line: string) => void): Promise<void> {
+    const count = Number((await this.conn.runAndReadAll('SELECT count(*) FROM events')).getRows()[0][0]);
+    this.seen = new UuidSet(count + 1024);
+    // Only a row every later query can read yields its id: valid JSON with a numeric ts and a type.
+    const result = await this.conn.stream(`SELECT CASE WHEN json_valid(payload) AND TRY_CAST((payload->>'$.ts') AS BIGINT)
+      IS NOT NULL AND (payload->>'$.type') IS NOT NULL THEN (payload->>'$.id') END FROM events`);
+    let unreadable = 0;
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      for (const id of chunk.getColumnValues(0)) {
+        if (typeof id === 'string' && UuidSet.isUuid(id)) this.seen.add(id);
+        else unreadable++;
+      }
+    }
+    if (unreadable > 0) {
+      const before = await this.countRows('quarantine');
+      await this.conn.run(QUARANTINE_SWEEP);
+      this.recovery.quarantined = (await this.countRows('quarantine')) - before;
+      const reasons = await this.conn.runAndReadAll(
+        'SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason',
+      );
+      const summary = reasons.getRows().map(([r, n]) => `${String(n)} ${String(r)}`).join(', ');
+      log(`event store: moved ${this.recovery.quarantined} unreadable rows to the quarantine table (all quarantined so far: ${summary})`);
+    }
+    this.total = (await this.countRows('events')) + (await this.countRows('quarantine'));
+    this.recovery.stored = this.total;
+  }
+
+  private async countRows(table: 'events' | 'quarantine'): Promise<number> {
+    return Number((await this.conn.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0][0]);
   }
 
   append(events: readonly MarqueeEvent[], receivedAt: number): Promise<AppendResult> {
@@ -138,6 +210,8 @@ export class DuckDbEventStore implements EventStore {
       await this.conn.run(`DELETE FROM ${STAGING}.pending`).catch(() => {});
     }
     for (const id of fresh) this.seen.add(id);
+    this.total += fresh.size;
+    this.highWater?.set(this.total);
     group.forEach((p, i) => p.resolve(results[i]));
   }
 
@@ -166,6 +240,46 @@ export class DuckDbEventStore implements EventStore {
     return rows.map((r) => JSON.parse(r.payload as string) as MarqueeEvent);
   }
 
+  async *scanEngagement(types: readonly MarqueeEvent['type'][]): AsyncIterable<EngagementRow[]> {
+    if (types.length === 0) return;
+    await this.writer;
+    // No ORDER BY: DuckDB keeps insertion (arrival) order by default, and sorting millions of rows costs memory.
+    const result = await this.conn.stream(
+      `SELECT type, title_id, member_id, ts, received_at FROM events_v
+       WHERE type IN (${types.map((_, i) => `$${i + 1}`).join(', ')}) AND title_id IS NOT NULL AND member_id IS NOT NULL`,
+      [...types],
+    );
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const rows: EngagementRow[] = [];
+      for (const [type, titleId, memberId, ts, receivedAt] of chunk.getRows()) {
+        // Typed by the view's columns; checked anyway, since a stored row may come from an older version.
+        if (!isOneOf(types, type) || typeof titleId !== 'string' || typeof memberId !== 'string') continue;
+        rows.push({ type, titleId, memberId, ts: Number(ts), receivedAt: Number(receivedAt) });
+      }
+      yield rows;
+    }
+  }
+
+  async health(): Promise<StoreHealth> {
+    const t = Date.now();
+    if (this.lastHealth && t - this.lastHealth.at < HEALTH_CACHE_MS) return this.lastHealth.health;
+    let health: StoreHealth;
+    if (this.closed) health = { ok: false, reason: 'store is closed' };
+    else {
+      await this.writer;
+      try {
+        await this.conn.run('UPDATE health_probe SET probed_at = $1', [t]);
+        health = { ok: true };
+      } catch (err) {
+        health = { ok: false, reason: (err as Error).message };
+      }
+    }
+    this.lastHealth = { at: t, health };
+    return health;
+  }
+
   /** Read-only SQL for analytics and the trainer's store importer. */
   async query(sql: string, params: (string | number)[] = []): Promise<Record<string, unknown>[]> {
     await this.writer;
@@ -181,7 +295,12 @@ export class DuckDbEventStore implements EventStore {
     this.appender = null;
     this.conn.closeSync();
     this.instance.closeSync();
+    await this.highWater?.flush();
   }
+}
+
+function isOneOf<T extends string>(options: readonly T[], value: unknown): value is T {
+  return typeof value === 'string' && (options as readonly string[]).includes(value);
 }
 
 function appendRow(a: DuckDBAppender, e: MarqueeEvent, receivedAt: number): void {

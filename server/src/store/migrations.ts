@@ -40,4 +40,18 @@ export const MIGRATIONS: readonly Migration[] = [
         payload
       FROM events;`,
   },
+  {
+    // Versions 2..9 belong to the store's own safety work; other features use 20+ (the runner accepts gaps).
+    version: 2,
+    name: 'quarantine and health probe',
+    sql: `
+      CREATE TABLE quarantine (
+        received_at    BIGINT,
+        payload        VARCHAR,
+        reason         VARCHAR NOT NULL,
+        quarantined_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+      );
+      CREATE TABLE health_probe (probed_at BIGINT NOT NULL);
+      INSERT INTO health_probe VALUES (0);`,
+  },
 ];
