@@ -143,7 +143,8 @@ export class LiveAggregates {
   trending(k: number, now = Date.now()): Scored[] {
     // Never scale up: if the clock reads earlier than the reference time, scores are read at the reference time,
     // so every score stays at most (count x e^300) and finite.
-    const scale = Math.exp(-this.lambda * Math.max(0, now - this.t0));
+    const elapsed = now - this.t0;
+    const scale = elapsed > 0 ? Math.exp(-this.lambda * elapsed) : 1;
     return this.sorted('trend').slice(0, k).map((s) => ({ titleId: s.titleId, score: s.score * scale }));
   }
 

@@ -263,18 +263,16 @@ export class DuckDbEventStore implements EventStore {
   }
 
   async health(): Promise<StoreHealth> {
+    if (this.closed) return { ok: false, reason: 'store is closed' };
     const t = Date.now();
     if (this.lastHealth && t - this.lastHealth.at < HEALTH_CACHE_MS) return this.lastHealth.health;
     let health: StoreHealth;
-    if (this.closed) health = { ok: false, reason: 'store is closed' };
-    else {
-      await this.writer;
-      try {
-        await this.conn.run('UPDATE health_probe SET probed_at = $1', [t]);
-        health = { ok: true };
-      } catch (err) {
-        health = { ok: false, reason: (err as Error).message };
-      }
+    await this.writer;
+    try {
+      await this.conn.run('UPDATE health_probe SET probed_at = $1', [t]);
+      health = { ok: true };
+    } catch (err) {
+      health = { ok: false, reason: (err as Error).message };
     }
     this.lastHealth = { at: t, health };
     return health;
