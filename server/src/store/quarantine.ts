@@ -4,6 +4,9 @@
  * surrogate makes the JSON malformed for DuckDB, and every query over the row then fails) or from writes outside
  * the API. Nothing is deleted: the payload stays in `quarantine` for an operator to look at.
  *
+ * Only rows without id words are looked at: every row the store wrote itself has them (migration 3); rows without
+ * come from older versions or from writes outside the API, and get their words (BACKFILL_ID_WORDS) once they pass.
+ *
  * CASE evaluates its branches only for the rows its condition selects, so no JSON function runs on malformed JSON.
  */
 const UUID_RE = `'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'`;
@@ -17,10 +20,25 @@ const REASON = `CASE
 
 export const QUARANTINE_SWEEP = `
   BEGIN TRANSACTION;
-  CREATE TEMP TABLE unreadable AS SELECT rowid AS rid, ${REASON} AS reason FROM events;
+  CREATE TEMP TABLE unreadable AS SELECT rowid AS rid, ${REASON} AS reason FROM events WHERE id_w0 IS NULL;
   DELETE FROM unreadable WHERE reason IS NULL;
   INSERT INTO quarantine (received_at, payload, reason)
     SELECT e.received_at, e.payload, u.reason FROM events e JOIN unreadable u ON e.rowid = u.rid;
   DELETE FROM events WHERE rowid IN (SELECT rid FROM unreadable);
   DROP TABLE unreadable;
   COMMIT;`;
+
+/** The id's four 32-bit words from the JSON id, for rows that passed the sweep. */
+const word = (i: number) => `('0x' || substr(replace(payload->>'$.id', '-', ''), ${i * 8 + 1}, 8))::UINTEGER`;
+export const BACKFILL_ID_WORDS = `
+  UPDATE events SET id_w0 = ${word(0)}, id_w1 = ${word(1)}, id_w2 = ${word(2)}, id_w3 = ${word(3)}
+  WHERE id_w0 IS NULL`;
+
+/** Engagement rows (see COMPACT_TYPES in duckdb.ts) of the rows that passed the sweep, before they get words. */
+export const BACKFILL_ENGAGEMENT = `
+  INSERT INTO engagement
+  SELECT received_at, ts, type, title_id, member_id FROM (
+    SELECT received_at, (payload->>'$.ts')::BIGINT AS ts, payload->>'$.type' AS type, payload->>'$.titleId' AS title_id,
+           coalesce(payload->>'$.userId', payload->>'$.anonymousId') AS member_id
+    FROM events WHERE id_w0 IS NULL)
+  WHERE type IN ('play_start', 'complete') AND title_id IS NOT NULL AND member_id IS NOT NULL`;

@@ -40,12 +40,47 @@ export class UuidSet {
 
   has(id: string): boolean {
     if (!this.parse(id)) return false;
-    return this.find(this.slots, this.mask) !== -1 || (this.isNil() && this.hasNil);
+    return this.isNil() ? this.hasNil : this.find(this.slots, this.mask) !== -1;
   }
 
   /** Adds `id`; false when it was already there. Throws on a string that is not a UUID. */
   add(id: string): boolean {
     if (!this.parse(id)) throw new TypeError(`not a UUID: ${JSON.stringify(id.slice(0, 64))}`);
+    return this.addParsed();
+  }
+
+  /** Whether a UUID given as its four 32-bit words (most significant first) is in the set. */
+  hasWords(w0: number, w1: number, w2: number, w3: number): boolean {
+    const w = this.words;
+    w[0] = w0;
+    w[1] = w1;
+    w[2] = w2;
+    w[3] = w3;
+    return this.isNil() ? this.hasNil : this.find(this.slots, this.mask) !== -1;
+  }
+
+  /** Adds a UUID given as its four 32-bit words, most significant first (as the store keeps them). */
+  addWords(w0: number, w1: number, w2: number, w3: number): boolean {
+    const w = this.words;
+    w[0] = w0;
+    w[1] = w1;
+    w[2] = w2;
+    w[3] = w3;
+    return this.addParsed();
+  }
+
+  /** The four 32-bit words of `id`, most significant first, or null when it is not a UUID. */
+  static words(id: string): [number, number, number, number] | null {
+    if (id.length !== 36 || !UUID.test(id)) return null;
+    return [
+      parseInt(id.slice(0, 8), 16),
+      parseInt(id.slice(9, 13) + id.slice(14, 18), 16),
+      parseInt(id.slice(19, 23) + id.slice(24, 28), 16),
+      parseInt(id.slice(28, 36), 16),
+    ];
+  }
+
+  private addParsed(): boolean {
     if (this.isNil()) {
       const added = !this.hasNil;
       this.hasNil = true;
@@ -59,12 +94,9 @@ export class UuidSet {
   }
 
   private parse(id: string): boolean {
-    if (id.length !== 36 || !UUID.test(id)) return false;
-    const w = this.words;
-    w[0] = parseInt(id.slice(0, 8), 16);
-    w[1] = parseInt(id.slice(9, 13) + id.slice(14, 18), 16);
-    w[2] = parseInt(id.slice(19, 23) + id.slice(24, 28), 16);
-    w[3] = parseInt(id.slice(28, 36), 16);
+    const words = UuidSet.words(id);
+    if (!words) return false;
+    this.words.set(words);
     return true;
   }
 
