@@ -6,7 +6,7 @@ import { MIGRATIONS } from './migrations.ts';
 import type { AppendResult, EngagementRow, EventStore, StoreHealth, StoreRecovery } from './types.ts';
 import { UuidSet } from './uuid-set.ts';
 import { HighWaterMark } from './high-water.ts';
-import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, QUARANTINE_SWEEP } from './quarantine.ts';
+import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, COMMIT_FROM_STAGING, QUARANTINE_SWEEP } from './quarantine.ts';
 
 const STAGING = 'staging';
 /** How long a small group waits for company, and the size at which it stops waiting. */
@@ -61,7 +61,6 @@ export class DuckDbEventStore implements EventStore {
   private queue: PendingAppend[] = [];
   private writer: Promise<void> | null = null;
   private appender: DuckDBAppender | null = null;
-  private engagementAppender: DuckDBAppender | null = null;
   private closed = false;
 
   private constructor(
@@ -84,8 +83,7 @@ export class DuckDbEventStore implements EventStore {
     const conn = await instance.connect();
     const store = new DuckDbEventStore(instance, conn);
     await store.migrate();
-    await conn.run(`ATTACH ':memory:' AS ${STAGING}; CREATE TABLE ${STAGING}.pending (received_at BIGINT, payload VARCHAR, id_w0 UINTEGER, id_w1 UINTEGER, id_w2 UINTEGER, id_w3 UINTEGER);
-       CREATE TABLE ${STAGING}.engagement (received_at BIGINT, ts BIGINT, type VARCHAR, title_id VARCHAR, member_id VARCHAR)`);
+    await conn.run(`ATTACH ':memory:' AS ${STAGING}; CREATE TABLE ${STAGING}.pending (received_at BIGINT, payload VARCHAR, id_w0 UINTEGER, id_w1 UINTEGER, id_w2 UINTEGER, id_w3 UINTEGER, engaged BOOLEAN)`);
     await store.loadSeenIds(log);
     store.recovery.walBytes = walBytes;
     if (dataDir !== ':memory:') {
@@ -193,9 +191,7 @@ export class DuckDbEventStore implements EventStore {
     const results: AppendResult[] = [];
     try {
       this.appender ??= await this.conn.createAppender('pending', 'main', STAGING);
-      this.engagementAppender ??= await this.conn.createAppender('engagement', 'main', STAGING);
       const a = this.appender;
-      const g = this.engagementAppender;
       for (const { events, receivedAt } of group) {
         const stored: MarqueeEvent[] = [];
         for (const e of events) {
@@ -204,20 +200,17 @@ export class DuckDbEventStore implements EventStore {
           if (this.seen.hasWords(...words) || fresh.has(e.id)) continue;
           fresh.set(e.id, words);
           appendRow(a, e, receivedAt, words);
-          if (COMPACT_TYPES.includes(e.type) && 'titleId' in e) appendEngagement(g, e, e.titleId, receivedAt);
           stored.push(e);
         }
         results.push({ accepted: stored.length, duplicates: events.length - stored.length, fresh: stored });
       }
       a.flushSync(); // into memory: fast
-      g.flushSync();
       // One commit for the whole group, waited for off the main thread: only after it may the ids count as stored.
       try {
         await this.conn.run(
+          // The engagement copy is derived here, by DuckDB's threads, not by the JS thread that parses requests.
           `BEGIN TRANSACTION;
-           INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3)
-           SELECT received_at, payload, id_w0, id_w1, id_w2, id_w3 FROM ${STAGING}.pending;
-           INSERT INTO engagement SELECT * FROM ${STAGING}.engagement;
+           ${COMMIT_FROM_STAGING(`${STAGING}.pending`)};
            COMMIT`,
         );
       } catch (err) {
@@ -229,7 +222,7 @@ export class DuckDbEventStore implements EventStore {
       for (const p of group) p.reject(err);
       return;
     } finally {
-      await this.conn.run(`DELETE FROM ${STAGING}.pending; DELETE FROM ${STAGING}.engagement`).catch(() => {});
+      await this.conn.run(`DELETE FROM ${STAGING}.pending`).catch(() => {});
     }
     for (const words of fresh.values()) this.seen.addWords(...words);
     this.total += fresh.size;
@@ -238,16 +231,13 @@ export class DuckDbEventStore implements EventStore {
   }
 
   private dropAppender(): void {
-    for (const appender of [this.appender, this.engagementAppender]) {
-      try {
-        appender?.clear();
-        appender?.closeSync();
-      } catch {
-        // The appender is unusable after a failed flush; a fresh one is made on the next write.
-      }
+    try {
+      this.appender?.clear();
+      this.appender?.closeSync();
+    } catch {
+      // The appender is unusable after a failed flush; a fresh one is made on the next write.
     }
     this.appender = null;
-    this.engagementAppender = null;
   }
 
   async count(): Promise<number> {
@@ -323,8 +313,6 @@ export class DuckDbEventStore implements EventStore {
     await this.writer;
     this.appender?.closeSync();
     this.appender = null;
-    this.engagementAppender?.closeSync();
-    this.engagementAppender = null;
     this.conn.closeSync();
     this.instance.closeSync();
     await this.highWater?.flush();
@@ -335,18 +323,11 @@ function isOneOf<T extends string>(options: readonly T[], value: unknown): value
   return typeof value === 'string' && (options as readonly string[]).includes(value);
 }
 
-function appendEngagement(g: DuckDBAppender, e: MarqueeEvent, titleId: string, receivedAt: number): void {
-  g.appendBigInt(BigInt(receivedAt));
-  g.appendBigInt(BigInt(e.ts));
-  g.appendVarchar(e.type);
-  g.appendVarchar(titleId);
-  g.appendVarchar(e.userId ?? e.anonymousId ?? '');
-  g.endRow();
-}
-
+/** The payload, the id words (computed anyway for dedup) and whether the row also goes to `engagement`. */
 function appendRow(a: DuckDBAppender, e: MarqueeEvent, receivedAt: number, words: readonly number[]): void {
   a.appendBigInt(BigInt(receivedAt));
   a.appendVarchar(JSON.stringify(e));
   for (const w of words) a.appendUInteger(w);
+  a.appendBoolean(COMPACT_TYPES.includes(e.type));
   a.endRow();
 }

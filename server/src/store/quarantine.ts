@@ -42,3 +42,15 @@ export const BACKFILL_ENGAGEMENT = `
            coalesce(payload->>'$.userId', payload->>'$.anonymousId') AS member_id
     FROM events WHERE id_w0 IS NULL)
   WHERE type IN ('play_start', 'complete') AND title_id IS NOT NULL AND member_id IS NOT NULL`;
+
+/**
+ * The write path's INSERTs from the staging table: the events with their id words (computed by the writer for
+ * dedup), and the engagement copy of the rows it marked (plays and completions), extracted from the payload by SQL.
+ */
+export const COMMIT_FROM_STAGING = (staging: string) => `
+  INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3)
+  SELECT received_at, payload, id_w0, id_w1, id_w2, id_w3 FROM ${staging};
+  INSERT INTO engagement
+  SELECT received_at, f[4]::BIGINT, f[1], f[2], coalesce(f[3], f[5]) FROM (
+    SELECT received_at, json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.ts', '$.anonymousId']) AS f
+    FROM ${staging} WHERE engaged)`;
