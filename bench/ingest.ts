@@ -99,6 +99,8 @@ if (STORED > 0) {
     rss_per_event_bytes: rss === undefined ? null : Math.round((rss * 2 ** 20) / STORED),
   };
   log(`start-up on ${STORED} stored events: ${startup.startup_s} s; RSS ${startup.rss_after_start_mb} MB = ${startup.rss_per_event_bytes} bytes per stored event`);
+  for (let i = 0; i < 100 && !/started in/.test(server.output()); i++) await new Promise((r) => setTimeout(r, 50));
+  log(`  server: ${server.output().match(/started in [^\n]*/)?.[0] ?? '(no start-up line)'}`);
 }
 const results: Record<string, { events_per_s: number; p50_ms: number; p99_ms: number }> = {};
 let sent = 0;

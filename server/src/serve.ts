@@ -15,8 +15,10 @@ assertSafeSecrets(config);
 const started = performance.now();
 const store = await DuckDbEventStore.open(config.dataDir, { memoryLimit: config.duckdbMemoryLimit });
 const models = new ModelRegistry(join(config.dataDir, 'models'));
+const storeS = (performance.now() - started) / 1000;
 const aggregates = new LiveAggregates();
 await replayAggregates(store, aggregates);
+const replayS = (performance.now() - started) / 1000 - storeS;
 const candidates = new CandidateService(await Catalog.load(config.dataDir), aggregates, models);
 await candidates.refresh();
 const app = createApp({ store, models, candidates, ...config });
@@ -29,7 +31,7 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   const { perKey, perIp, tsPastMs, tsFutureMs } = config.limits;
   console.log(`  limits: ${perKey.perSecond}/s (burst ${perKey.burst}) per key, ${perIp.perSecond}/s (burst ${perIp.burst}) per address; ts window -${tsPastMs / 1000} s .. +${tsFutureMs / 1000} s`);
   console.log(`  catalog: ${candidates.catalog.titles.length} titles; events stored: ${store.recovery.stored}; events replayed: ${aggregates.observed}; model: ${candidates.embeddings?.version ?? 'none'}`);
-  console.log(`  started in ${startupS.toFixed(2)} s; rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB`);
+  console.log(`  started in ${startupS.toFixed(2)} s (store open ${storeS.toFixed(2)} s, aggregates replay ${replayS.toFixed(2)} s); rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB`);
 });
 
 let stopping = false;

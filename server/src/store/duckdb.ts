@@ -151,8 +151,11 @@ export class DuckDbEventStore implements EventStore {
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
-      const [w0, w1, w2, w3] = [0, 1, 2, 3].map((c) => chunk.getColumnValues(c));
-      for (let i = 0; i < chunk.rowCount; i++) this.seen.addWords(Number(w0[i]), Number(w1[i]), Number(w2[i]), Number(w3[i]));
+      // Column vectors read in place (typed arrays underneath): no array of values per chunk, no object per row.
+      const [w0, w1, w2, w3] = [0, 1, 2, 3].map((c) => chunk.getColumnVector(c));
+      for (let i = 0; i < chunk.rowCount; i++) {
+        this.seen.addWords(Number(w0.getItem(i)), Number(w1.getItem(i)), Number(w2.getItem(i)), Number(w3.getItem(i)));
+      }
     }
     this.total = count + (await this.countRows('quarantine'));
     this.recovery.stored = this.total;
@@ -275,10 +278,16 @@ export class DuckDbEventStore implements EventStore {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
       const rows: EngagementRow[] = [];
-      for (const [type, titleId, memberId, ts, receivedAt] of chunk.getRows()) {
+      const [typeV, titleV, memberV, tsV, receivedV] = [0, 1, 2, 3, 4].map((c) => chunk.getColumnVector(c));
+      for (let i = 0; i < chunk.rowCount; i++) {
+        const type = typeV.getItem(i);
+        const titleId = titleV.getItem(i);
+        const memberId = memberV.getItem(i);
         // Typed by the query's columns; checked anyway, since a stored row may come from an older version.
         if (!isOneOf(types, type) || typeof titleId !== 'string' || typeof memberId !== 'string') continue;
-        rows.push({ type, titleId, memberId, ts: ts === null ? Number(receivedAt) : Number(ts), receivedAt: Number(receivedAt) });
+        const receivedAt = Number(receivedV.getItem(i));
+        const ts = tsV.getItem(i);
+        rows.push({ type, titleId, memberId, ts: ts === null ? receivedAt : Number(ts), receivedAt });
       }
       yield rows;
     }
