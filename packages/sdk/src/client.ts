@@ -3,6 +3,7 @@
  */
 import * as Comlink from 'comlink';
 import type { EventInput } from '@marquee/core';
+import type { IdentityApi } from './identity.ts';
 import { BACKEND_ORDER, type BackendReport, type HistoryStep, type HomePage, type ModelStatus, type SyncStats, type WorkerApi, type WorkerOptions } from './protocol.ts';
 
 export interface PersonalizerOptions {
@@ -24,15 +25,18 @@ export interface PersonalizerOptions {
 type Title = { titleId: string; artwork?: EventInput<'impression'>['artwork']; experiments?: EventInput['experiments'] };
 type Playback = Title & { position: number; duration: number };
 
-export interface Personalizer {
-  impression(e: Title & { row: string; position: number }): Promise<string>;
-  playStart(e: Title): Promise<string>;
-  progress(e: Playback): Promise<string>;
-  pause(e: Playback): Promise<string>;
-  complete(e: Playback): Promise<string>;
-  custom(name: string, props?: Record<string, unknown>): Promise<string>;
-  /** Any event; resolves with its id once it is stored on the device. */
-  track(e: EventInput): Promise<string>;
+/** The event's id once it is stored on the device; null while the viewer has opted out (nothing is stored to send). */
+type Tracked = Promise<string | null>;
+
+export interface Personalizer extends IdentityApi {
+  impression(e: Title & { row: string; position: number }): Tracked;
+  playStart(e: Title): Tracked;
+  progress(e: Playback): Tracked;
+  pause(e: Playback): Tracked;
+  complete(e: Playback): Tracked;
+  custom(name: string, props?: Record<string, unknown>): Tracked;
+  /** Any event; resolves with its id once it is stored on the device. Rejects an invalid event, naming the problem. */
+  track(e: EventInput): Tracked;
   /** Sends what is queued now (unless offline or backing off) and resolves with the stats after. */
   flush(): Promise<SyncStats>;
   stats(): Promise<SyncStats>;
@@ -134,6 +138,12 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     memory: () => call(() => remote.memory()),
     benchmark: (runs) => call(() => remote.benchmark(runs)),
     onPage: (fn) => listen((cb) => remote.subscribePage(cb), fn),
+    identify: (userId) => call(() => remote.identify(userId)),
+    setProfile: (profileId) => call(() => remote.setProfile(profileId)),
+    reset: () => call(() => remote.reset()),
+    optOut: (opts) => call(() => remote.optOut(opts)),
+    optIn: () => call(() => remote.optIn()),
+    identity: () => call(() => remote.identity()),
     async close() {
       document.removeEventListener('visibilitychange', onHide);
       removeEventListener('pagehide', onPageHide);

@@ -3,6 +3,7 @@
  * The facade (client.ts) and the worker (worker.ts) both type themselves against this file.
  */
 import type { EventInput } from '@marquee/core';
+import type { IdentityApi } from './identity.ts';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -118,9 +119,10 @@ export interface HomePage {
   builtAt: number;
 }
 
-export interface WorkerApi {
+export interface WorkerApi extends IdentityApi {
   init(options: WorkerOptions): Promise<void>;
-  track(input: EventInput): Promise<string>;
+  /** The event's id once it is queued; null when the viewer opted out (nothing is queued or sent). */
+  track(input: EventInput): Promise<string | null>;
   flush(opts?: { keepalive?: boolean }): Promise<SyncStats>;
   stats(): Promise<SyncStats>;
   /** The callback is a comlink proxy; it receives stats whenever they change. */
