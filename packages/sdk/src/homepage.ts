@@ -63,6 +63,8 @@ export class Homepage {
       this.catalog = null; // cached again in `db`, so this profile's page also works offline
     });
     this.queue = switched.catch(() => {});
+    // Subscribers see the new viewer's page without asking.
+    if (this.subscribers.length) void switched.then(() => this.build({ refresh: true })).then((p) => this.subscribers.forEach((fn) => fn(p)), () => {});
     return switched;
   }
 

@@ -196,25 +196,23 @@ export class Viewer implements IdentityApi {
   }
 
   /**
-   * Sign-out: what is queued is sent first, then every profile database on this device is deleted and the viewer
-   * becomes a new anonymous one. Consent is kept. Events that could not be sent (offline) stay queued.
+   * Sign-out: every profile database on this device is deleted and the viewer becomes a new anonymous one; what is
+   * queued (the member's last events included) is sent first. Consent is kept. Events that cannot be sent now
+   * (offline) stay queued until they are.
    */
   reset(): Promise<IdentityState> {
     return this.serial(async () => {
-      await this.deps.flush().catch(() => {});
       // The page lets go of the profile first: nothing can write to a database being deleted.
       const neutral = await openDatabase(nonPersonalDatabaseName(this.deps.dbName));
       await this.page?.useDatabase(neutral);
       const old = this.pageDb;
       this.pageDb = neutral;
-      if (old !== neutral) old.close();
-      for (const p of this.record.profiles) await deleteDB(profileDatabaseName(this.deps.dbName, p));
-      await this.save({
-        anonymousId: uuidv7(),
-        profileId: DEFAULT_PROFILE,
-        profiles: [DEFAULT_PROFILE],
-        consent: this.record.consent,
-      });
+      old.close();
+      const profiles = this.record.profiles;
+      // New events are the new viewer's from here on; the flush then sends the member's last ones.
+      await this.save({ anonymousId: uuidv7(), profileId: DEFAULT_PROFILE, profiles: [DEFAULT_PROFILE], consent: this.record.consent });
+      await this.deps.flush().catch(() => {});
+      for (const p of profiles) await deleteDB(profileDatabaseName(this.deps.dbName, p));
       await this.repoint();
       if (this.pageDb !== neutral) neutral.close();
       return this.identity();
