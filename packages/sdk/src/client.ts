@@ -3,8 +3,8 @@
  */
 import * as Comlink from 'comlink';
 import type { EventInput } from '@marquee/core';
-import type { IdentityApi } from './identity.ts';
-import { BACKEND_ORDER, type BackendReport, type HistoryStep, type HomePage, type ModelStatus, type SyncStats, type WorkerApi, type WorkerOptions } from './protocol.ts';
+import { crossOriginWorker } from './cross-origin-worker.ts';
+import { BACKEND_ORDER, type IdentityApi, type BackendReport, type HistoryStep, type HomePage, type ModelStatus, type SyncStats, type WorkerApi, type WorkerOptions } from './protocol.ts';
 
 export interface PersonalizerOptions {
   /** Base URL of the Marquee API; defaults to the page's origin. */
@@ -20,6 +20,13 @@ export interface PersonalizerOptions {
   /** 'auto' (default): measure the ranking path on each and keep the fastest, once per device; 'first': first that works. */
   backendChoice?: WorkerOptions['backendChoice'];
   dbName?: string;
+  /**
+   * Where the packed SDK's files (worker.js, chunks/, wasm/) are hosted when not served by the app's bundler, e.g.
+   * `https://cdn.example.com/marquee-sdk/0.1.0/`. The host must send CORS headers. Default: next to this module.
+   */
+  assetsBaseUrl?: string;
+  /** URL prefix of the tfjs wasm binaries, when only those are hosted elsewhere. */
+  wasmPaths?: string;
 }
 
 type Title = { titleId: string; artwork?: EventInput<'impression'>['artwork']; experiments?: EventInput['experiments'] };
@@ -82,7 +89,9 @@ function tabSessionId(): string {
 
 export function createPersonalizer(options: PersonalizerOptions): Personalizer {
   if (!options?.writeKey) throw new TypeError('createPersonalizer: writeKey is required');
-  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'marquee' });
+  const worker = options.assetsBaseUrl
+    ? crossOriginWorker(new URL('worker.js', options.assetsBaseUrl.replace(/\/?$/, '/')).href, 'marquee')
+    : new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'marquee' });
   const remote = Comlink.wrap<WorkerApi>(worker);
   const ready = remote.init({
     endpoint: options.endpoint ?? '',
@@ -98,6 +107,7 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     backends: options.backends ?? BACKEND_ORDER,
     backendChoice: options.backendChoice ?? 'auto',
     dbName: options.dbName ?? 'marquee',
+    wasmPaths: options.wasmPaths,
   });
   const call = <T>(fn: () => Promise<T>) => ready.then(fn);
   /** Hands the worker a callback (a comlink proxy); the returned function stops deliveries to `fn`. */

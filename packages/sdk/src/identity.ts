@@ -29,6 +29,7 @@ import {
   type MarqueeEvent,
 } from '@marquee/core';
 import { openDatabase, type Database } from './db.ts';
+import type { IdentityApi } from './protocol.ts';
 
 const IDENTITY = 'identity';
 /** Where earlier SDK versions kept the anonymous id: carried over so a viewer keeps their id after an upgrade. */
@@ -55,20 +56,6 @@ export interface ViewerDeps {
   flush(): Promise<void>;
 }
 
-/** The lifecycle calls of the worker API (see protocol.ts). */
-export interface IdentityApi {
-  /** An anonymous viewer signed in as `userId`: the device's history becomes theirs; an alias event tells the server. */
-  identify(userId: string): Promise<IdentityState>;
-  /** Switches to a profile of the household (letters, digits, '_' and '-'): its own history and page caches. */
-  setProfile(profileId: string): Promise<IdentityState>;
-  /** Sign-out: sends what is queued, deletes every profile's data on the device, starts a new anonymous id. */
-  reset(): Promise<IdentityState>;
-  /** No tracking (persisted), outbox cleared; `{personalization: true}` keeps personalizing from the device only. */
-  optOut(opts?: { personalization?: boolean }): Promise<IdentityState>;
-  optIn(): Promise<IdentityState>;
-  /** Who the viewer is now and what they allow. */
-  identity(): Promise<IdentityState>;
-}
 
 type Schema<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false; error: Parameters<typeof describeIssues>[0] } };
 
