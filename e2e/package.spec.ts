@@ -111,6 +111,25 @@ test.afterAll(async () => {
   if (project) await rm(project, { recursive: true, force: true });
 });
 
+test('the packed types check a TypeScript player strictly, with no dependency to install', async () => {
+  await writeFile(
+    join(project, 'app.ts'),
+    `import { createPersonalizer, type HomePage, type IdentityState } from '@marquee/sdk';
+const m = createPersonalizer({ writeKey: 'wk', backends: ['wasm'] });
+const id: string | null = await m.playStart({ titleId: 't1', artwork: { artworkId: 'a', propensity: 0.5 } });
+// @ts-expect-error a progress event needs a position and a duration
+await m.track({ type: 'progress', titleId: 't1' });
+const who: IdentityState = await m.optOut({ personalization: true });
+const page: HomePage = await m.homepage();
+console.log(id, who.consent.tracking, page.rows[0]?.items[0]?.artwork.propensity);
+`,
+  );
+  const tsconfig = { compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', strict: true, skipLibCheck: false, noEmit: true, lib: ['ES2023', 'DOM'], types: [] }, files: ['app.ts'] };
+  await writeFile(join(project, 'tsconfig.json'), JSON.stringify(tsconfig));
+  // Throws with tsc's errors if the declarations are missing, wrong, or reach for a package that is not there.
+  await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: project });
+});
+
 for (const [how, path] of [
   ['built with Vite', '/dist/index.html'],
   ['a plain <script type="module"> page', '/plain.html'],

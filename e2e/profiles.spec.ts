@@ -100,3 +100,36 @@ test('two profiles in one browser get two pages; sign-out leaves nothing of the 
   const history = Object.values(left).flatMap((json) => (JSON.parse(json) as { store: string; all: unknown[] }[]).filter((s) => s.store === 'history').flatMap((s) => s.all));
   expect(history).toEqual([]);
 });
+
+test('after optOut nothing is queued or sent, across a reload, until optIn', async ({ page, api }) => {
+  await openDemo(page, api.url, { backends: 'wasm' });
+  await page.evaluate(() => window.marquee.flush());
+  await api.expectCount(await page.evaluate(() => window.demo.impressions), 500);
+  const base = await api.count();
+  // Queued while offline, then the viewer opts out: it is dropped, never sent.
+  await page.context().setOffline(true);
+  expect(await page.evaluate(() => window.marquee.playStart({ titleId: 't0001' }))).not.toBeNull();
+  expect((await stats(page)).outbox).toBeGreaterThan(0);
+  await page.evaluate(() => window.marquee.optOut());
+  expect((await stats(page)).outbox).toBe(0);
+  await page.context().setOffline(false);
+  const state = await page.evaluate(async () => {
+    const ids = [await window.marquee.playStart({ titleId: 't0002' }), await window.marquee.custom('rated', { stars: 5 })];
+    return { ids, stats: await window.marquee.flush(), identity: await window.marquee.identity() };
+  });
+  expect(state.ids).toEqual([null, null]);
+  expect(state.stats.outbox).toBe(0);
+  expect(state.identity.consent).toEqual({ tracking: false, personalization: false });
+  await page.reload();
+  await page.waitForFunction(() => window.demo?.pages > 0); // renders (impressions are not tracked either)
+  expect((await page.evaluate(() => window.marquee.identity())).consent.tracking).toBe(false);
+  expect(await page.evaluate(() => window.marquee.progress({ titleId: 't0003', position: 1, duration: 10 }))).toBeNull();
+  await page.evaluate(() => window.marquee.flush());
+  await api.expectCount(base, 1000);
+
+  await page.evaluate(() => window.marquee.optIn());
+  const id = await page.evaluate(() => window.marquee.playStart({ titleId: 't0004' }));
+  expect(id).toMatch(/^[0-9a-f-]{36}$/);
+  await page.evaluate(() => window.marquee.flush());
+  await expect.poll(() => api.count()).toBeGreaterThan(base);
+});
