@@ -98,8 +98,9 @@ export class Viewer implements IdentityApi {
     if (deps.userId !== undefined) record = { ...record, userId: parse(UserIdSchema, deps.userId, 'createPersonalizer: userId') };
     await tx.store.put(record, IDENTITY);
     await tx.done;
-    const viewer = new Viewer(deps, record, await openPageDb(deps.dbName, record));
-    return viewer;
+    const pageDb = await openPageDb(deps.dbName, record);
+    if (!stored.success) await moveLegacyHistory(deps.db, pageDb);
+    return new Viewer(deps, record, pageDb);
   }
 
   get tracking(): boolean {
@@ -264,6 +265,23 @@ export class Viewer implements IdentityApi {
     this.queue = run.catch(() => {});
     return run;
   }
+}
+
+/**
+ * Earlier SDK versions kept one history (and the page caches) in the device database: it becomes the default
+ * profile's, so an upgrade loses nothing, and a later reset() finds it where it deletes.
+ */
+async function moveLegacyHistory(device: Database, profile: Database): Promise<void> {
+  const old = await device.getAll('history');
+  if (old.length > 0) {
+    const tx = profile.transaction('history', 'readwrite');
+    for (const { seq: _, ...rec } of old) void tx.store.add(rec);
+    await tx.done;
+  }
+  const tx = device.transaction(['history', 'meta'], 'readwrite');
+  void tx.objectStore('history').clear();
+  for (const key of ['candidates', 'catalog']) void tx.objectStore('meta').delete(key);
+  await tx.done;
 }
 
 function pageDbName(dbName: string, r: IdentityRecord): string {

@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EventSchema, type MarqueeEvent } from '@marquee/core';
 import { openDatabase, type Database } from '../src/db.ts';
 import { Viewer, type PageTarget } from '../src/identity.ts';
@@ -137,6 +137,32 @@ describe('identity lifecycle', () => {
     expect(d.viewer.tracking).toBe(true);
     expect(d.page.shareHistory).toBe(true);
     expect((await d.reopen()).personalization).toBe(true);
+  });
+
+  it('an upgrade from one shared history moves it into the default profile', async () => {
+    const dbName = `identity-legacy-${++n}`;
+    const legacy = await openDatabase(dbName);
+    await legacy.put('meta', 'anon-from-v1', 'anonymousId');
+    await legacy.put('meta', { candidates: [] }, 'candidates');
+    await legacy.add('history', { titleId: 't-old', type: 'complete', ts: 1 });
+    const viewer = await Viewer.open({ db: legacy, dbName, sessionId: 's', enqueue: async () => {}, flush: async () => {} });
+    expect((await viewer.identity()).anonymousId).toBe('anon-from-v1');
+    expect((await viewer.pageDatabase.getAll('history')).map((h) => h.titleId)).toEqual(['t-old']);
+    expect(await legacy.count('history')).toBe(0);
+    expect(await legacy.get('meta', 'candidates')).toBeUndefined();
+  });
+
+  it('other tabs follow a change: an opt-out in one stops tracking in the other', async () => {
+    const a = await device();
+    const b = await Viewer.open({ db: await openDatabase(a.dbName), dbName: a.dbName, sessionId: 'tab-2', enqueue: async () => {}, flush: async () => {} });
+    expect(b.tracking).toBe(true);
+    await a.viewer.optOut();
+    await vi.waitFor(() => expect(b.tracking).toBe(false));
+    await a.viewer.setProfile('kids');
+    await vi.waitFor(() => expect(b.pageDatabase.name).toBe(`${a.dbName}:non-personal`)); // not personalized: no profile db
+    await a.viewer.optIn();
+    await vi.waitFor(() => expect(b.pageDatabase.name).toBe(`${a.dbName}:profile:kids`));
+    b.close();
   });
 
   it('the app-given userId wins over the stored one', async () => {
