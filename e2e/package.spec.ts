@@ -21,7 +21,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const MAIN_JS = `
 import { createPersonalizer } from '@marquee/sdk';
 
-const marquee = createPersonalizer({ endpoint: '', writeKey: 'dev-write-key', backends: ['wasm'], batch: { maxAgeMs: 200 } });
+const assetsBaseUrl = new URLSearchParams(location.search).get('assets') ?? undefined;
+const marquee = createPersonalizer({ endpoint: '', writeKey: 'dev-write-key', backends: ['wasm'], batch: { maxAgeMs: 200 }, assetsBaseUrl });
 
 async function render() {
   const page = await marquee.homepage();
@@ -60,8 +61,9 @@ const HTML = (head: string) => `<!doctype html><html><head><meta charset="utf-8"
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
 
 /** Serves `dir` and passes /v1 to the API, so the player calls its own origin as a real site would. */
-async function serve(dir: string, api: () => string): Promise<{ url: string; server: Server }> {
+async function serve(dir: string, api: () => string, cors = false): Promise<{ url: string; server: Server }> {
   const server = createServer(async (req, res) => {
+    if (cors) res.setHeader('access-control-allow-origin', '*');
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     if (path.startsWith('/v1/')) {
       const target = new URL(req.url!, api());
@@ -133,16 +135,26 @@ console.log(id, who.consent.tracking, page.rows[0]?.items[0]?.artwork.propensity
 for (const [how, path] of [
   ['built with Vite', '/dist/index.html'],
   ['a plain <script type="module"> page', '/plain.html'],
+  ['hosted on another origin (assetsBaseUrl)', '/cdn.html'],
 ] as const) {
   test(`the packed SDK, ${how}, tracks events and renders a homepage from a fresh project`, async ({ page, api }) => {
     const version = await api.publishModel(`${ARTIFACTS}home`);
     const site = await serve(project, () => api.url);
+    // A "CDN": the same files from another origin, with CORS. The page takes the SDK, its worker, chunks and
+    // binaries from there, and talks to the API on its own origin.
+    const cdn = await serve(project, () => api.url, true);
+    const sdkOnCdn = `${cdn.url}/node_modules/@marquee/sdk/`;
+    await writeFile(join(project, 'cdn.html'), HTML(`<script type="importmap">{"imports":{"@marquee/sdk":"${sdkOnCdn}index.js"}}</script>`));
     const requests: string[] = [];
-    page.on('request', (r) => requests.push(new URL(r.url()).pathname));
+    const origins: string[] = [];
+    page.on('request', (r) => {
+      requests.push(new URL(r.url()).pathname);
+      origins.push(r.url());
+    });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     try {
-      await page.goto(`${site.url}${path}`);
+      await page.goto(`${site.url}${path}${path === '/cdn.html' ? `?assets=${encodeURIComponent(sdkOnCdn)}` : ''}`);
       await page.waitForFunction(() => 'player' in window);
       await expect.poll(() => page.evaluate(() => (window as never as Player).player.marquee.modelStatus().then((s) => s.version)), { timeout: 60_000 }).toBe(version);
       const played = await page.evaluate(async () => {
@@ -165,9 +177,15 @@ for (const [how, path] of [
       expect(requests.some((p) => p.endsWith('.wasm'))).toBe(true);
       expect(requests.filter((p) => /webgl|webgpu/.test(p))).toEqual([]);
       expect(errors).toEqual([]);
+      if (path === '/cdn.html') {
+        const fromCdn = origins.filter((u) => u.startsWith(cdn.url));
+        for (const file of ['/index.js', '/worker.js', '.wasm']) expect(fromCdn.some((u) => u.endsWith(file)), file).toBe(true);
+      }
     } finally {
-      site.server.closeAllConnections();
-      site.server.close();
+      for (const s of [site, cdn]) {
+        s.server.closeAllConnections();
+        s.server.close();
+      }
     }
   });
 }

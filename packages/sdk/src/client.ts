@@ -94,7 +94,8 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     : new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'marquee' });
   const remote = Comlink.wrap<WorkerApi>(worker);
   const ready = remote.init({
-    endpoint: options.endpoint ?? '',
+    // Absolute: a worker started from a blob URL (assetsBaseUrl) cannot resolve a relative one.
+    endpoint: options.endpoint ? new URL(options.endpoint, location.href).href.replace(/\/$/, '') : location.origin,
     writeKey: options.writeKey,
     userId: options.userId,
     sessionId: tabSessionId(),
