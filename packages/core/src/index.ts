@@ -8,3 +8,4 @@ export * from './batch.ts';
 export * from './rank.ts';
 export * from './page.ts';
 export type * from './catalog.ts';
+export * from './identity.ts';
