@@ -173,3 +173,6 @@ export function assignAll(experiments: readonly Experiment[], unitId: string, no
 
 /** The experiment's baseline variant. */
 export const controlOf = (e: Experiment) => e.control ?? e.variants[0]!.id;
+
+/** An admin edit: the new list of experiments and the document version it was made against. */
+export const ExperimentsEditSchema = z.object({ baseVersion: z.number().int().nonnegative(), experiments: z.array(z.unknown()) });

@@ -10,3 +10,4 @@ export * from './experiments.ts';
 export * from './stats.ts';
 export * from './diversity.ts';
 export * from './interleave.ts';
+export * from './experiment-results.ts';
