@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { composeDiversePage, composePage, creditPlays, mmrOrder, teamDraft, type TitleInfo } from '../src/index.ts';
+import { composeDiversePage, composePage, creditPlays, mmrOrder, teamDraft, type PageCandidate, type TitleInfo } from '../src/index.ts';
 
 const info: Record<string, TitleInfo> = {
   a: { name: 'A', genres: ['crime'] },
@@ -24,7 +24,7 @@ describe('composeDiversePage', () => {
   // 30 crime titles ranked above 30 of other genres: what a new viewer saw after three crime plays.
   const genres = ['comedy', 'drama', 'romance', 'sci-fi', 'family', 'western'];
   const catalog: Record<string, TitleInfo> = {};
-  const ranked = [];
+  const ranked: PageCandidate[] = [];
   for (let i = 0; i < 30; i++) {
     catalog[`c${i}`] = { name: `C${i}`, genres: ['crime'] };
     ranked.push({ titleId: `c${i}`, score: 1 - i / 100, sources: [{ source: 'trending' }] });
