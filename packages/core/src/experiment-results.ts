@@ -42,7 +42,8 @@ export const ExperimentResultsSchema = z.object({
   computedAt: z.number(),
   tookMs: z.number(),
   eventsScanned: z.number().optional(),
-  units: z.array(z.object({ variant: z.string(), exposed: z.number(), designWeight: z.number() })),
+  /** Exposed units per variant, the exposure events they logged (one per session), and the designed weight. */
+  units: z.array(z.object({ variant: z.string(), exposed: z.number(), exposureEvents: z.number(), designWeight: z.number() })),
   /** Units exposed to more than one variant (counted in their first): a bucketing or logging bug when > 0. */
   unitsInSeveralVariants: z.number(),
   srm: z.object({ chiSquare: z.number(), df: z.number(), pValue: z.number(), mismatch: z.boolean() }),

@@ -9,6 +9,7 @@ import { Sender } from './sync.ts';
 import type { BackendReport, ModelStatus, SyncStats, WorkerApi, WorkerOptions } from './protocol.ts';
 import type { ModelManager } from './model-manager.ts';
 import type { Homepage } from './homepage.ts';
+import { DeviceExperiments } from './experiments.ts';
 
 const ANONYMOUS_ID = 'anonymousId';
 
@@ -21,6 +22,7 @@ let backendReport: Promise<BackendReport> | undefined;
 let ml: Promise<typeof import('./ml.ts')> | undefined;
 let models: Promise<ModelManager> | undefined;
 let homepage: Promise<Homepage> | undefined;
+let experiments: DeviceExperiments;
 const modelSubscribers: ((s: ModelStatus) => void)[] = [];
 const subscribers: ((s: SyncStats) => void)[] = [];
 let emitTimer: ReturnType<typeof setTimeout> | null = null;
@@ -92,6 +94,9 @@ const api: WorkerApi = {
         if (n > 0) void sender.flush();
       });
     }, Math.max(1000, opts.batchMaxAgeMs));
+    // Experiments: assigned on the device from the server's definitions (cached for offline use).
+    experiments = new DeviceExperiments(db, opts.endpoint.replace(/\/$/, ''), opts.userId ?? anonymousId, opts.sessionId, (e) => api.track(e));
+    void experiments.load();
     ml = import('./ml.ts');
     backendReport = ml.then((m) => m.chooseBackend(db, opts));
     backendReport.catch(() => {});
@@ -103,6 +108,7 @@ const api: WorkerApi = {
       let page: Homepage | undefined;
       const manager = new m.ModelManager(endpoint, db, (s) => modelSubscribers.forEach((fn) => fn(s)), (old) => page!.retire(old));
       page = new m.Homepage(db, endpoint, m, manager, () => backendName);
+      page.useExperiments(experiments);
       await manager.loadCached();
       void manager.update();
       return page;
@@ -183,6 +189,12 @@ const api: WorkerApi = {
 
   async subscribePage(onPage) {
     (await requireHomepage()).subscribe(onPage);
+  },
+
+  async variant(id, opts) {
+    const a = await experiments.variant(id);
+    if (a && opts?.expose) await experiments.expose([a]);
+    return a;
   },
 
   async close() {

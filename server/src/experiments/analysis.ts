@@ -24,6 +24,7 @@ export function analyse(e: Experiment, rows: readonly UnitRow[], opts: { alpha?:
   const arm = (v: string) => byVariant.get(v)!;
 
   const alwaysValid = (d: ReturnType<typeof welch>, controlValue: number) => {
+    if (!(d.se > 0)) return { ci: d.ci, pValue: d.pValue };
     const tau = Math.abs(controlValue) * MSPRT_RELATIVE_TAU;
     const s = sequentialTest(d, tau > 0 ? tau * tau : Math.max(d.se * d.se, 1e-12), alpha);
     return { ci: s.ci, pValue: s.pValue };
@@ -56,7 +57,8 @@ export function analyse(e: Experiment, rows: readonly UnitRow[], opts: { alpha?:
       metric,
       kind: 'proportion',
       arms: variants.map((v) => ({ variant: v, n: values(v).length, value: moments(values(v)).mean })),
-      vsControl: treatments.map((t) => {
+      // Units whose day has not ended yet are not counted; a comparison needs two units per arm.
+      vsControl: treatments.filter((t) => mc.n > 1 && values(t).length > 1).map((t) => {
         const d = welch(mc, moments(values(t)), alpha);
         return { variant: t, fixedHorizon: plain(d), alwaysValid: alwaysValid(d, mc.mean) };
       }),
@@ -96,7 +98,7 @@ export function analyse(e: Experiment, rows: readonly UnitRow[], opts: { alpha?:
     control,
     computedAt: opts.computedAt ?? Date.now(),
     tookMs: opts.tookMs ?? 0,
-    units: variants.map((v, i) => ({ variant: v, exposed: exposed[i]!, designWeight: e.variants[i]!.weight })),
+    units: variants.map((v, i) => ({ variant: v, exposed: exposed[i]!, exposureEvents: arm(v).reduce((n, r) => n + r.exposures, 0), designWeight: e.variants[i]!.weight })),
     unitsInSeveralVariants: rows.filter((r) => r.nVariants > 1).length,
     srm: { chiSquare: srm.chiSquare, df: srm.df, pValue: srm.pValue, mismatch: srm.mismatch },
     metrics: enough

@@ -24,6 +24,8 @@ export interface UnitRow {
   variant: string;
   /** Distinct variants this unit was exposed to (1 unless something is wrong). */
   nVariants: number;
+  /** Exposure events logged for the unit (one per session by the SDK's rule). */
+  exposures: number;
   t0: number;
   plays: number;
   impressions: number;
@@ -36,18 +38,28 @@ export interface UnitRow {
   day7: number | null;
 }
 
+/** Copies events not yet in analytics_events (migration 40), parsing each payload once. */
+const CATCH_UP_SQL = `
+INSERT INTO analytics_events
+SELECT src_rowid, coalesce(f[1], f[2]), f[3]::BIGINT, f[4], f[5], f[6],
+       CASE WHEN f[4] IN ('progress', 'pause', 'complete') THEN f[7]::DOUBLE END, f[8]::DOUBLE, f[9], f[10], f[11]
+FROM (
+  SELECT rowid AS src_rowid,
+         json_extract_string(payload, ['$.userId', '$.anonymousId', '$.ts', '$.type', '$.sessionId', '$.titleId', '$.position',
+                                       '$.duration', '$.name', '$.experiments[0].experiment', '$.experiments[0].variant']) AS f
+  FROM events
+  WHERE rowid > (SELECT last_rowid FROM analytics_watermark))`;
+const WATERMARK_SQL = 'UPDATE analytics_watermark SET last_rowid = (SELECT coalesce(max(src_rowid), -1) FROM analytics_events)';
+
 const UNIT_SQL = `
 WITH x AS (
-  SELECT member_id AS unit,
-         arg_min(payload->>'$.experiments[0].variant', ts) AS variant,
-         count(DISTINCT payload->>'$.experiments[0].variant') AS n_variants,
-         min(ts) AS t0
-  FROM events_v
-  WHERE type = 'custom' AND (payload->>'$.name') = $name AND (payload->>'$.experiments[0].experiment') = $experiment
+  SELECT member_id AS unit, arg_min(variant, ts) AS variant, count(DISTINCT variant) AS n_variants, count(*) AS exposures, min(ts) AS t0
+  FROM analytics_events
+  WHERE type = 'custom' AND name = $name AND experiment = $experiment
   GROUP BY 1),
 ev AS (
   SELECT x.unit, x.t0, e.ts, e.type, e.session_id, e.title_id, e.position, e.duration
-  FROM events_v e JOIN x ON e.member_id = x.unit
+  FROM analytics_events e JOIN x ON e.member_id = x.unit
   WHERE e.ts >= x.t0 - ${PRE_PERIOD_MS}),
 counts AS (
   SELECT unit,
@@ -66,7 +78,7 @@ w AS (
          count(*) FILTER (WHERE post AND frac >= ${QUALITY_FRACTION}) AS quality,
          coalesce(sum(pos) FILTER (WHERE NOT post), 0) / 3600 AS pre_hours
   FROM watch GROUP BY unit)
-SELECT x.unit, x.variant, x.n_variants, x.t0,
+SELECT x.unit, x.variant, x.n_variants, x.exposures, x.t0,
        coalesce(c.plays, 0) AS plays, coalesce(c.impressions, 0) AS impressions, coalesce(c.pre_plays, 0) AS pre_plays,
        coalesce(c.d1, 0) AS d1, coalesce(c.d7, 0) AS d7,
        coalesce(w.hours, 0) AS hours, coalesce(w.quality, 0) AS quality, coalesce(w.pre_hours, 0) AS pre_hours
@@ -77,6 +89,9 @@ const eligible = (t0: number, day: number, now: number, came: number) => (t0 + (
 
 export async function experimentUnits(store: EventStore, experiment: string, now: number): Promise<UnitRow[]> {
   if (store instanceof DuckDbEventStore) {
+    // Catch up first: the first call on a large store pays for the copy once (about 1 s per 200k events here).
+    await store.query(CATCH_UP_SQL);
+    await store.query(WATERMARK_SQL);
     const sql = UNIT_SQL.replace('$name', '$1').replace('$experiment', '$2');
     const rows = await store.query(sql, [EXPOSURE_EVENT, experiment]);
     return rows.map((r) => {
@@ -85,6 +100,7 @@ export async function experimentUnits(store: EventStore, experiment: string, now
         unit: String(r.unit),
         variant: String(r.variant),
         nVariants: Number(r.n_variants),
+        exposures: Number(r.exposures),
         t0,
         plays: Number(r.plays),
         impressions: Number(r.impressions),
@@ -103,22 +119,23 @@ export async function experimentUnits(store: EventStore, experiment: string, now
 /** The same definitions over events in memory. */
 export function unitsFromEvents(events: readonly MarqueeEvent[], experiment: string, now: number): UnitRow[] {
   const member = (e: MarqueeEvent) => (e.userId ?? e.anonymousId)!;
-  const exposures = new Map<string, { variant: string; t0: number; variants: Set<string> }>();
+  const exposures = new Map<string, { variant: string; t0: number; variants: Set<string>; count: number }>();
   for (const e of events) {
     if (e.type !== 'custom' || e.name !== EXPOSURE_EVENT) continue;
     const x = e.experiments?.[0];
     if (!x || x.experiment !== experiment) continue;
     const u = member(e);
     const cur = exposures.get(u);
-    if (!cur) exposures.set(u, { variant: x.variant, t0: e.ts, variants: new Set([x.variant]) });
+    if (!cur) exposures.set(u, { variant: x.variant, t0: e.ts, variants: new Set([x.variant]), count: 1 });
     else {
+      cur.count++;
       cur.variants.add(x.variant);
       if (e.ts < cur.t0) Object.assign(cur, { variant: x.variant, t0: e.ts });
     }
   }
   const rows = new Map<string, UnitRow & { d1raw: number; d7raw: number; watch: Map<string, { pos: number; frac: number; post: boolean }> }>();
   for (const [unit, x] of exposures) {
-    rows.set(unit, { unit, variant: x.variant, nVariants: x.variants.size, t0: x.t0, plays: 0, impressions: 0, qualityPlays: 0, viewingHours: 0, prePlays: 0, preViewingHours: 0, day1: null, day7: null, d1raw: 0, d7raw: 0, watch: new Map() });
+    rows.set(unit, { unit, variant: x.variant, nVariants: x.variants.size, exposures: x.count, t0: x.t0, plays: 0, impressions: 0, qualityPlays: 0, viewingHours: 0, prePlays: 0, preViewingHours: 0, day1: null, day7: null, d1raw: 0, d7raw: 0, watch: new Map() });
   }
   for (const e of events) {
     const r = rows.get(member(e));
