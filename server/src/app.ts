@@ -71,7 +71,7 @@ export function createApp(opts: AppOptions): Hono {
     }));
   if (opts.candidates) app.route('/v1', candidateRoutes(opts.candidates, guard));
   if (opts.models) app.route('/v1/models', modelRoutes(opts.models));
-  app.route('/v1/experiments', experimentRoutes({ store: opts.store, definitions: opts.experiments ?? new ExperimentDefinitions(null), adminToken: opts.adminToken, now: opts.now ?? Date.now }));
+  app.route('/v1/experiments', experimentRoutes({ store: opts.store, definitions: opts.experiments ?? new ExperimentDefinitions(null), adminToken: opts.adminToken, now }));
   app.route('/v1/admin', adminRoutes({ store: opts.store, adminToken: opts.adminToken }));
 
   app.notFound((c) => jsonError(c, 404, 'not found'));
