@@ -8,6 +8,7 @@ export * from './batch.ts';
 export * from './rank.ts';
 export * from './page.ts';
 export type * from './catalog.ts';
+export * from './identity.ts';
 export * from './experiments.ts';
 export * from './stats.ts';
 export * from './diversity.ts';

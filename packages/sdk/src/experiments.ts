@@ -28,7 +28,8 @@ export class DeviceExperiments {
   constructor(
     private readonly db: Database,
     private readonly endpoint: string,
-    private readonly unitId: string,
+    /** The unit: userId, else anonymousId; asked each time, since identify() and reset() change it. */
+    private readonly unit: () => string | Promise<string>,
     private readonly sessionId: string,
     private readonly track: (e: EventInput) => Promise<unknown>,
     private readonly now: () => number = Date.now,
@@ -59,7 +60,7 @@ export class DeviceExperiments {
 
   async assignments(): Promise<Assignment[]> {
     await this.ready();
-    return assignAll(this.definitions, this.unitId, this.now());
+    return assignAll(this.definitions, await this.unit(), this.now());
   }
 
   async variant(id: string): Promise<Assignment | null> {
@@ -77,7 +78,7 @@ export class DeviceExperiments {
   expose(assignments: readonly Assignment[]): Promise<void> {
     if (assignments.length === 0) return this.exposing;
     this.exposing = this.exposing.then(async () => {
-      const key = `exposed:${this.sessionId}`;
+      const key = `exposed:${this.sessionId}:${await this.unit()}`;
       const logged = ((await this.db.get('meta', key)) as Record<string, string> | undefined) ?? {};
       const fresh = assignments.filter((a) => logged[a.experiment] !== a.variant);
       if (fresh.length === 0) return;

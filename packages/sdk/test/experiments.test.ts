@@ -24,7 +24,7 @@ afterEach(() => vi.unstubAllGlobals());
 
 function device(db: Awaited<ReturnType<typeof freshDb>>, unit: string, session: string) {
   const tracked: EventInput[] = [];
-  const x = new DeviceExperiments(db, 'http://api', unit, session, async (e) => void tracked.push(e));
+  const x = new DeviceExperiments(db, 'http://api', () => unit, session, async (e) => void tracked.push(e));
   return { x, tracked };
 }
 
