@@ -48,6 +48,23 @@ export class Api {
     await this.start(port);
   }
 
+  /** The ids the server stored, oldest first. */
+  async storedIds(): Promise<string[]> {
+    const res = await fetch(`${this.url}/v1/admin/events/ids?limit=1000000`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    return ((await res.json()) as { ids: string[] }).ids;
+  }
+
+  /**
+   * Exactly once, by identity rather than by count (one lost event and one extra would cancel out in a count): the
+   * server stored each of these ids once and nothing else.
+   */
+  async expectStoredExactly(sent: readonly string[]): Promise<void> {
+    const stored = await this.storedIds();
+    expect(new Set(sent).size, 'the page got one id per event').toBe(sent.length);
+    expect(new Set(stored).size, 'no id stored twice').toBe(stored.length);
+    expect([...stored].sort()).toEqual([...sent].sort());
+  }
+
   async count(): Promise<number> {
     const res = await fetch(`${this.url}/v1/admin/events/count`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     return ((await res.json()) as { count: number }).count;
@@ -119,6 +136,9 @@ export async function openDemo(page: Page, apiUrl: string, extra: Record<string,
   await page.goto(`/?${q}`);
   await page.waitForFunction(() => window.demo?.pages > 0);
 }
+
+/** The ids of every event the demo page has tracked so far, in order. */
+export const trackedIds = (page: Page) => page.evaluate(() => window.demo.trackedIds);
 
 /** Impressions the demo page has tracked so far (one per title and row it rendered). */
 export const impressions = (page: Page) => page.evaluate(() => window.demo.impressions);

@@ -1,8 +1,9 @@
 /**
- * Events tracked in the page reach the store exactly once, whatever happens on the way: checked through the
- * admin count of a real API process with a real DuckDB directory.
+ * Events tracked in the page reach the store exactly once, whatever happens on the way: checked against a real API
+ * process with a real DuckDB directory, by count and then by identity (the ids the page got back against the ids
+ * the server stored).
  */
-import { test, expect, openDemo, trackMany, stats, impressions } from './fixtures.ts';
+import { test, expect, openDemo, trackMany, stats, impressions, trackedIds } from './fixtures.ts';
 
 test('a normal session: every event arrives once, the panel shows it', async ({ page, api }) => {
   await openDemo(page, api.url);
@@ -19,6 +20,7 @@ test('a normal session: every event arrives once, the panel shows it', async ({ 
   await expect(page.locator('[data-stat="acknowledged"]')).toHaveText(String(await expected()));
   await expect(page.locator('[data-stat="outbox"]')).toHaveText('0');
   await expect(page.locator('[data-stat="dropped"]')).toHaveText('0');
+  await api.expectStoredExactly(await trackedIds(page));
 });
 
 test('offline for a while, then back online', async ({ page, context, api }) => {
@@ -35,6 +37,7 @@ test('offline for a while, then back online', async ({ page, context, api }) => 
   await context.setOffline(false);
   await api.expectCount(async () => (await shown()) + 60);
   expect((await stats(page)).outbox).toBe(0);
+  await api.expectStoredExactly(await trackedIds(page));
 });
 
 test('the page reloaded while events are queued', async ({ page, api, chaos }) => {
@@ -44,11 +47,13 @@ test('the page reloaded while events are queued', async ({ page, api, chaos }) =
   chaos.failWith(503);
   await trackMany(page, 80);
   expect((await stats(page)).outbox).toBeGreaterThanOrEqual(80);
+  const beforeReload = await trackedIds(page);
   await page.reload();
   await page.waitForFunction(() => window.demo?.pages > 0);
   expect(await api.count()).toBe(firstLoad);
   chaos.heal();
   await api.expectCount(async () => firstLoad + (await impressions(page)) + 80);
+  await api.expectStoredExactly([...beforeReload, ...(await trackedIds(page))]);
 });
 
 test('the server answering 500 for a while', async ({ page, api, chaos }) => {
@@ -63,6 +68,7 @@ test('the server answering 500 for a while', async ({ page, api, chaos }) => {
   chaos.heal();
   await api.expectCount(async () => (await impressions(page)) + 120);
   expect((await stats(page)).retrying).toBe(0);
+  await api.expectStoredExactly(await trackedIds(page));
 });
 
 test('the server killed and restarted mid-stream', async ({ page, api }) => {
@@ -77,6 +83,7 @@ test('the server killed and restarted mid-stream', async ({ page, api }) => {
   await api.crashAndRestart(1000);
   await streaming;
   await api.expectCount(async () => (await impressions(page)) + 300);
+  await api.expectStoredExactly(await trackedIds(page));
 });
 
 test('two tabs tracking at once', async ({ context, api }) => {
@@ -84,4 +91,5 @@ test('two tabs tracking at once', async ({ context, api }) => {
   await Promise.all([openDemo(a, api.url), openDemo(b, api.url)]);
   await Promise.all([trackMany(a, 200, 'title-0001'), trackMany(b, 200, 'title-0002')]);
   await api.expectCount(async () => (await impressions(a)) + (await impressions(b)) + 400);
+  await api.expectStoredExactly([...(await trackedIds(a)), ...(await trackedIds(b))]);
 });

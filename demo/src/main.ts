@@ -23,7 +23,25 @@ const demo = {
   firstPersonalizedMs: null as number | null,
   /** Main-thread tasks over 50 ms since load: the SDK should cause none. */
   longTasks: 0,
+  /** Every event id the SDK gave back, in order: the end-to-end tests compare them with the ids the server stored. */
+  trackedIds: [] as string[],
 };
+const recordingIds =
+  <A extends unknown[]>(send: (...args: A) => Promise<string | null>) =>
+  async (...args: A): Promise<string | null> => {
+    const id = await send(...args);
+    if (id) demo.trackedIds.push(id);
+    return id;
+  };
+Object.assign(marquee, {
+  impression: recordingIds(marquee.impression),
+  playStart: recordingIds(marquee.playStart),
+  progress: recordingIds(marquee.progress),
+  pause: recordingIds(marquee.pause),
+  complete: recordingIds(marquee.complete),
+  custom: recordingIds(marquee.custom),
+  track: recordingIds(marquee.track),
+});
 try {
   new PerformanceObserver((list) => (demo.longTasks += list.getEntries().length)).observe({ type: 'longtask', buffered: true });
 } catch {

@@ -9,6 +9,8 @@ import type { ModelRegistry } from './models/registry.ts';
 import { candidateRoutes } from './routes/candidates.ts';
 import type { CandidateService } from './candidates/service.ts';
 import { jsonError } from './errors.ts';
+import { experimentRoutes } from './routes/experiments.ts';
+import { ExperimentDefinitions } from './experiments/definitions.ts';
 import { healthRoutes } from './routes/health.ts';
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.ts';
 import { TokenBuckets } from './middleware/rate-limit/index.ts';
@@ -26,6 +28,8 @@ export interface AppOptions {
   models?: ModelRegistry;
   /** Candidate generation and the catalog; without it those routes answer 404. */
   candidates?: CandidateService;
+  /** Experiment definitions (DATA_DIR/experiments.json); default: in memory, empty. */
+  experiments?: ExperimentDefinitions;
   now?: () => number;
   /** Rate limits and the accepted event-time window; defaults in `limits.ts`. */
   limits?: Partial<ApiLimits>;
@@ -67,6 +71,7 @@ export function createApp(opts: AppOptions): Hono {
     }));
   if (opts.candidates) app.route('/v1', candidateRoutes(opts.candidates, guard));
   if (opts.models) app.route('/v1/models', modelRoutes(opts.models));
+  app.route('/v1/experiments', experimentRoutes({ store: opts.store, definitions: opts.experiments ?? new ExperimentDefinitions(null), adminToken: opts.adminToken, now }));
   app.route('/v1/admin', adminRoutes({ store: opts.store, adminToken: opts.adminToken }));
 
   app.notFound((c) => jsonError(c, 404, 'not found'));

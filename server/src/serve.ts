@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Catalog } from './catalog.ts';
 import { LiveAggregates } from './candidates/aggregates.ts';
 import { CandidateService } from './candidates/service.ts';
+import { ExperimentDefinitions } from './experiments/definitions.ts';
 import { replayAggregates } from './candidates/replay.ts';
 
 const config = loadConfig();
@@ -21,7 +22,9 @@ await replayAggregates(store, aggregates);
 const replayS = (performance.now() - started) / 1000 - storeS;
 const candidates = new CandidateService(await Catalog.load(config.dataDir), aggregates, models);
 await candidates.refresh();
-const app = createApp({ store, models, candidates, ...config });
+const experiments = ExperimentDefinitions.inDataDir(config.dataDir);
+await experiments.read(); // a broken experiments.json stops the start with the reason
+const app = createApp({ store, models, candidates, experiments, ...config });
 const startupS = (performance.now() - started) / 1000;
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {

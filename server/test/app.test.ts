@@ -37,6 +37,18 @@ describe('POST /v1/events', () => {
     expect(await count()).toBe(4);
   });
 
+  it('lists the stored ids to an operator, oldest first', async () => {
+    const { app, post } = setup();
+    const events = [makeEvent(), makeEvent(), makeEvent()];
+    await post({ writeKey: 'wk', events });
+    await post({ writeKey: 'wk', events });
+    const ids = (q = '') => app.request(`/v1/admin/events/ids${q}`, { headers: { authorization: 'Bearer admin' } });
+    expect(await (await ids()).json()).toEqual({ ids: events.map((e) => e.id) });
+    expect(await (await ids('?limit=2')).json()).toEqual({ ids: events.slice(0, 2).map((e) => e.id) });
+    expect((await ids('?limit=0')).status).toBe(400);
+    expect((await app.request('/v1/admin/events/ids')).status).toBe(401);
+  });
+
   it('rejects invalid events with index and reason and keeps the valid ones', async () => {
     const { post, count } = setup();
     const bad = { ...makeEvent(), position: -5 };
@@ -88,6 +100,7 @@ describe('POST /v1/events', () => {
     const failing: EventStore = {
       append: async () => { throw new Error('disk full'); },
       count: async () => 0,
+      ids: async () => [],
       scan: async () => [],
       close: async () => {},
     };

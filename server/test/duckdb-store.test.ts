@@ -37,6 +37,8 @@ describe('DuckDbEventStore', () => {
     const reopened = await DuckDbEventStore.open(dir);
     expect(await reopened.append(events.slice(0, 10), Date.now())).toMatchObject({ accepted: 0, duplicates: 10, fresh: [] });
     expect(await reopened.count()).toBe(50);
+    expect(await reopened.ids(1000)).toEqual(events.map((e) => e.id));
+    expect(await reopened.ids(3)).toEqual(events.slice(0, 3).map((e) => e.id));
     await reopened.close();
   });
 

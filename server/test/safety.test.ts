@@ -229,6 +229,7 @@ describe('case 6: /healthz is alive, /readyz says whether the service can work',
         return inner.append(events, at);
       },
       count: () => inner.count(),
+      ids: (n) => inner.ids(n),
       scan: (t) => inner.scan(t),
       close: () => inner.close(),
     };

@@ -9,3 +9,8 @@ export * from './rank.ts';
 export * from './page.ts';
 export type * from './catalog.ts';
 export * from './identity.ts';
+export * from './experiments.ts';
+export * from './stats.ts';
+export * from './diversity.ts';
+export * from './interleave.ts';
+export * from './experiment-results.ts';

@@ -24,7 +24,7 @@ export const RANK_WEIGHTS = Object.freeze({ model: 1, popularity: 0.15, trending
 export interface RankOptions {
   /** Titles the viewer finished: not proposed again. */
   exclude?: ReadonlySet<string>;
-  weights?: Readonly<typeof RANK_WEIGHTS>;
+  weights?: Readonly<{ model: number; popularity: number; trending: number }>;
 }
 
 export function rankCandidates(candidates: readonly RankInput[], opts: RankOptions = {}): Ranked[] {

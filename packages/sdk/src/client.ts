@@ -2,7 +2,7 @@
  * The main-thread SDK: a thin facade over the worker. It never imports tfjs or idb; every call is one message.
  */
 import * as Comlink from 'comlink';
-import type { EventInput } from '@marquee/core';
+import type { Assignment, EventInput } from '@marquee/core';
 import { crossOriginWorker } from './cross-origin-worker.ts';
 import { BACKEND_ORDER, type IdentityApi, type BackendReport, type HistoryStep, type HomePage, type ModelStatus, type SyncStats, type WorkerApi, type WorkerOptions } from './protocol.ts';
 
@@ -69,6 +69,11 @@ export interface Personalizer extends IdentityApi {
   benchmark(runs?: number): ReturnType<WorkerApi['benchmark']>;
   /** tfjs memory in the worker: live tensors and bytes. */
   memory(): Promise<{ numTensors: number; numBytes: number }>;
+  /**
+   * This viewer's variant of an experiment, assigned on the device (offline too), or null outside it. Pass
+   * `{expose: true}` when the host page applies it, to log the exposure (once per experiment per session).
+   */
+  variant(id: string, opts?: { expose?: boolean }): Promise<Assignment | null>;
   close(): Promise<void>;
 }
 
@@ -149,6 +154,7 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     memory: () => call(() => remote.memory()),
     benchmark: (runs) => call(() => remote.benchmark(runs)),
     onPage: (fn) => listen((cb) => remote.subscribePage(cb), fn),
+    variant: (id, opts) => call(() => remote.variant(id, opts)),
     identify: (userId) => call(() => remote.identify(userId)),
     setProfile: (profileId) => call(() => remote.setProfile(profileId)),
     reset: () => call(() => remote.reset()),

@@ -3,13 +3,14 @@
  * (incremental) -> candidates from the server (cached for offline) -> model scores -> ranking blend -> rows.
  * After a play or completion the page is re-ranked from the cached candidates at once, without the network.
  */
-import { WRITE_KEY_HEADER, composePage, rankCandidates, type CatalogTitle, type HistoryEntry, type MarqueeEvent } from '@marquee/core';
+import { WRITE_KEY_HEADER, composeDiversePage, rankCandidates, type CatalogTitle, type HistoryEntry, type MarqueeEvent } from '@marquee/core';
 import { fromStoreEvents, type Interaction, type LoadedModel } from '@marquee/model';
 import type { Database, HistoryRecord } from './db.ts';
 import type { IncrementalEncoder, Token } from './encoder.ts';
 import type { ModelManager } from './model-manager.ts';
 import type { CatalogScorer } from './scorer.ts';
 import type { HomePage, PageRow } from './protocol.ts';
+import type { DeviceExperiments } from './experiments.ts';
 
 type Ml = typeof import('./ml.ts');
 
@@ -40,6 +41,7 @@ export class Homepage {
   private readonly subscribers: ((p: HomePage) => void)[] = [];
   /** Whether the candidates request may carry the viewer's recent titles and embedding (off after optOut). */
   shareHistory = true;
+  private experiments: DeviceExperiments | null = null;
 
   constructor(
     private db: Database,
@@ -68,6 +70,11 @@ export class Homepage {
     // Subscribers see the new viewer's page without asking.
     if (this.subscribers.length) void switched.then(() => this.build({ refresh: true })).then((p) => this.subscribers.forEach((fn) => fn(p)), () => {});
     return switched;
+  }
+
+  /** Page experiments: their variants' ranking weights, row and diversity policies shape the page. */
+  useExperiments(x: DeviceExperiments): void {
+    this.experiments = x;
   }
 
   subscribe(fn: (p: HomePage) => void): void {
@@ -151,7 +158,8 @@ export class Homepage {
     this.candidates = set;
     const t2 = performance.now();
 
-    // 3. Scores and the ranking blend.
+    // 3. Scores and the ranking blend (an experiment's variant may change the weights).
+    const exp = this.experiments ? await this.experiments.pageParams() : null;
     const ids = set.candidates.map((c) => c.titleId);
     const scores = user && this.scorer ? await this.scorer.score(user, ids) : null;
     user?.dispose();
@@ -163,17 +171,19 @@ export class Homepage {
         popularity: c.sources.find((s) => s.source === 'popular')?.score,
         trending: c.sources.find((s) => s.source === 'trending')?.score,
       })),
-      { exclude: completed },
+      { exclude: completed, weights: exp?.params.rankWeights },
     );
     const t3 = performance.now();
 
     // 4. Rows.
     const sourcesOf = new Map(set.candidates.map((c) => [c.titleId, c.sources]));
     const entries = historyEntries(interactions, this.byId);
-    const rows = composePage(
+    const rows = composeDiversePage(
       ranked.map((r) => ({ ...r, sources: sourcesOf.get(r.titleId) ?? [] })),
       entries,
       (id) => this.byId.get(id),
+      exp?.params.rowPolicy,
+      exp?.params.diversity,
     );
     const scoreOf = new Map(ranked.map((r) => [r.titleId, r.score]));
     const page: HomePage = {
@@ -197,6 +207,10 @@ export class Homepage {
       },
       builtAt: Date.now(),
     };
+    if (exp?.assignments.length) {
+      page.experiments = exp.assignments.map((a) => ({ experiment: a.experiment, variant: a.variant }));
+      void this.experiments!.expose(exp.assignments);
+    }
     return page;
   }
 

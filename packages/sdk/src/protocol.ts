@@ -2,7 +2,7 @@
  * Everything that crosses between the main thread and the worker: plain, structured-cloneable data only.
  * The facade (client.ts) and the worker (worker.ts) both type themselves against this file.
  */
-import type { EventInput, IdentityState } from '@marquee/core';
+import type { Assignment, EventInput, Exposure, IdentityState } from '@marquee/core';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -118,6 +118,8 @@ export interface HomePage {
   encode: 'none' | 'append' | 'replace-last' | 'full' | 'no-model' | 'no-history';
   timings: { encodeMs: number; candidatesMs: number; scoreMs: number; composeMs: number; totalMs: number };
   builtAt: number;
+  /** The experiments whose variant shaped this page (their exposure is logged once per session). */
+  experiments?: Exposure[];
 }
 
 /** The identity lifecycle (identity.ts in the worker); the facade offers the same calls. */
@@ -174,5 +176,7 @@ export interface WorkerApi extends IdentityApi {
   benchmark(runs?: number): Promise<PathBenchmark>;
   /** Live tensors and bytes held by tfjs in the worker (flat over time, or something leaks). */
   memory(): Promise<{ numTensors: number; numBytes: number }>;
+  /** This unit's variant of an experiment (null when outside it); `expose` logs the exposure (once per session). */
+  variant(id: string, opts?: { expose?: boolean }): Promise<Assignment | null>;
   close(): Promise<void>;
 }

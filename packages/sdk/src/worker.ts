@@ -10,6 +10,7 @@ import type { BackendReport, ModelStatus, SyncStats, WorkerApi, WorkerOptions } 
 import type { ModelManager } from './model-manager.ts';
 import type { Homepage } from './homepage.ts';
 import { Viewer } from './identity.ts';
+import { DeviceExperiments } from './experiments.ts';
 
 let options: WorkerOptions;
 let db: Database;
@@ -21,6 +22,7 @@ let backendReport: Promise<BackendReport> | undefined;
 let ml: Promise<typeof import('./ml.ts')> | undefined;
 let models: Promise<ModelManager> | undefined;
 let homepage: Promise<Homepage> | undefined;
+let experiments: DeviceExperiments;
 const modelSubscribers: ((s: ModelStatus) => void)[] = [];
 const subscribers: ((s: SyncStats) => void)[] = [];
 let emitTimer: ReturnType<typeof setTimeout> | null = null;
@@ -87,6 +89,12 @@ const api: WorkerApi = {
         if (n > 0) void sender.flush();
       });
     }, Math.max(1000, opts.batchMaxAgeMs));
+    // Experiments: assigned on the device from the server's definitions (cached for offline use).
+    experiments = new DeviceExperiments(db, opts.endpoint.replace(/\/$/, ''), async () => {
+      const who = await viewer.identity();
+      return who.userId ?? who.anonymousId;
+    }, opts.sessionId, (e) => api.track(e));
+    void experiments.load();
     ml = import('./ml.ts');
     backendReport = ml.then((m) => m.chooseBackend(db, opts));
     backendReport.catch(() => {});
@@ -99,6 +107,7 @@ const api: WorkerApi = {
       const manager = new m.ModelManager(endpoint, db, (s) => modelSubscribers.forEach((fn) => fn(s)), (old) => page!.retire(old));
       page = new m.Homepage(viewer.pageDatabase, endpoint, m, manager, () => backendName, options.writeKey);
       await viewer.attach(page);
+      page.useExperiments(experiments);
       await manager.loadCached();
       void manager.update();
       return page;
@@ -176,6 +185,12 @@ const api: WorkerApi = {
 
   async subscribePage(onPage) {
     (await requireHomepage()).subscribe(onPage);
+  },
+
+  async variant(id, opts) {
+    const a = await experiments.variant(id);
+    if (a && opts?.expose) await experiments.expose([a]);
+    return a;
   },
 
   async close() {

@@ -249,6 +249,12 @@ export class DuckDbEventStore implements EventStore {
     return Number(r.getRows()[0][0]);
   }
 
+  async ids(limit: number): Promise<string[]> {
+    await this.writer;
+    const r = await this.conn.runAndReadAll("SELECT payload->>'$.id' FROM events ORDER BY received_at LIMIT $1", [limit]);
+    return r.getRows().map((row) => String(row[0]));
+  }
+
   async scan(types: readonly MarqueeEvent['type'][]): Promise<MarqueeEvent[]> {
     if (types.length === 0) return [];
     const rows = await this.query(

@@ -19,6 +19,10 @@ export class MemoryEventStore implements EventStore {
     return this.events.size;
   }
 
+  async ids(limit: number): Promise<string[]> {
+    return [...this.events.keys()].slice(0, limit);
+  }
+
   async scan(types: readonly MarqueeEvent['type'][]): Promise<MarqueeEvent[]> {
     return [...this.events.values()].filter((e) => types.includes(e.type)).sort((a, b) => a.ts - b.ts);
   }

@@ -76,4 +76,28 @@ export const MIGRATIONS: readonly Migration[] = [
         member_id   VARCHAR NOT NULL
       );`,
   },
+  {
+    // Experiments (40..49): a typed, narrow copy of the events for analysis, filled incrementally by
+    // server/src/experiments/units.ts. Extracting fields from the JSON payload costs ~1.7 us per field and row
+    // here, so the results of an experiment over 1M events cannot be computed from events_v in 2 s; from typed
+    // columns they can. The store only ever appends, so rowid marks what has been copied.
+    version: 40,
+    name: 'analytics_events',
+    sql: `
+      CREATE TABLE analytics_events (
+        src_rowid  BIGINT NOT NULL,
+        member_id  VARCHAR,
+        ts         BIGINT,
+        type       VARCHAR,
+        session_id VARCHAR,
+        title_id   VARCHAR,
+        position   DOUBLE,
+        duration   DOUBLE,
+        name       VARCHAR,
+        experiment VARCHAR,
+        variant    VARCHAR
+      );
+      CREATE TABLE analytics_watermark (last_rowid BIGINT NOT NULL);
+      INSERT INTO analytics_watermark VALUES (-1);`,
+  },
 ];

@@ -18,6 +18,8 @@ export interface AppendResult {
 export interface EventStore {
   append(events: readonly MarqueeEvent[], receivedAt: number): Promise<AppendResult>;
   count(): Promise<number>;
+  /** The ids of stored events in arrival order, at most `limit`: for operators and exactly-once checks. */
+  ids(limit: number): Promise<string[]>;
   /** Stored events of these types, oldest first: to rebuild live aggregates at start. */
   scan(types: readonly MarqueeEvent['type'][]): Promise<MarqueeEvent[]>;
   close(): Promise<void>;

@@ -1,0 +1,94 @@
+/**
+ * Experiments on the device (worker side): the server's active definitions, fetched and cached in IndexedDB so
+ * assignment works offline; assignment by the pure bucketing in core (the same answer as the server's); the
+ * variant's page parameters for the homepage; and the exposure event, once per (unit, experiment) per session,
+ * logged when the variant is applied to what the viewer sees.
+ */
+import {
+  ActiveExperimentsSchema, assignAll, EXPOSURE_EVENT,
+  type Assignment, type EventInput, type Experiment, type Exposure, type VariantParams,
+} from '@marquee/core';
+import type { Database } from './db.ts';
+
+const CACHE_KEY = 'experiments';
+/** Parameters the homepage applies; an experiment with any of them in any variant is a page experiment. */
+const PAGE_KEYS = ['rankWeights', 'rowPolicy', 'diversity', 'interleaveWith'] as const;
+
+export interface PageExperiments {
+  /** Merged parameters of the page experiments this unit is in (document order; layers keep them apart). */
+  params: VariantParams;
+  assignments: Assignment[];
+}
+
+export class DeviceExperiments {
+  private definitions: Experiment[] = [];
+  private loaded: Promise<void> | null = null;
+  private exposing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly db: Database,
+    private readonly endpoint: string,
+    /** The unit: userId, else anonymousId; asked each time, since identify() and reset() change it. */
+    private readonly unit: () => string | Promise<string>,
+    private readonly sessionId: string,
+    private readonly track: (e: EventInput) => Promise<unknown>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Fetches the active definitions (falls back to the cached ones offline). Safe to call again to refresh. */
+  load(): Promise<void> {
+    this.loaded = this.fetchDefinitions();
+    return this.loaded;
+  }
+
+  private async fetchDefinitions(): Promise<void> {
+    try {
+      const res = await fetch(`${this.endpoint}/v1/experiments`);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const parsed = ActiveExperimentsSchema.parse(await res.json());
+      this.definitions = parsed.experiments;
+      await this.db.put('meta', parsed, CACHE_KEY);
+    } catch {
+      const cached = ActiveExperimentsSchema.safeParse(await this.db.get('meta', CACHE_KEY));
+      this.definitions = cached.success ? cached.data.experiments : [];
+    }
+  }
+
+  private async ready(): Promise<void> {
+    await (this.loaded ?? this.load());
+  }
+
+  async assignments(): Promise<Assignment[]> {
+    await this.ready();
+    return assignAll(this.definitions, await this.unit(), this.now());
+  }
+
+  async variant(id: string): Promise<Assignment | null> {
+    return (await this.assignments()).find((a) => a.experiment === id) ?? null;
+  }
+
+  async pageParams(): Promise<PageExperiments> {
+    await this.ready();
+    const page = new Set(this.definitions.filter((e) => e.variants.some((v) => PAGE_KEYS.some((k) => v.params[k] !== undefined))).map((e) => e.id));
+    const assignments = (await this.assignments()).filter((a) => page.has(a.experiment));
+    return { params: Object.assign({}, ...assignments.map((a) => a.params)) as VariantParams, assignments };
+  }
+
+  /** Logs `$exposure` for each assignment not yet logged in this session (serialised: no double logging). */
+  expose(assignments: readonly Assignment[]): Promise<void> {
+    if (assignments.length === 0) return this.exposing;
+    this.exposing = this.exposing.then(async () => {
+      const key = `exposed:${this.sessionId}:${await this.unit()}`;
+      const logged = ((await this.db.get('meta', key)) as Record<string, string> | undefined) ?? {};
+      const fresh = assignments.filter((a) => logged[a.experiment] !== a.variant);
+      if (fresh.length === 0) return;
+      for (const a of fresh) {
+        const exposure: Exposure = { experiment: a.experiment, variant: a.variant };
+        await this.track({ type: 'custom', name: EXPOSURE_EVENT, props: { bucket: a.bucket }, experiments: [exposure] });
+        logged[a.experiment] = a.variant;
+      }
+      await this.db.put('meta', logged, key);
+    }).catch(() => {});
+    return this.exposing;
+  }
+}

@@ -1,0 +1,127 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ActiveExperimentsSchema, ExperimentResultsSchema, ExperimentSchema, EXPOSURE_EVENT, type Experiment } from '@marquee/core';
+import { createApp } from '../src/app.ts';
+import { MemoryEventStore } from '../src/store/memory.ts';
+import { DuckDbEventStore } from '../src/store/duckdb.ts';
+import { ExperimentDefinitions } from '../src/experiments/definitions.ts';
+import { experimentUnits, unitsFromEvents } from '../src/experiments/units.ts';
+import { simulateExperimentEvents } from '../src/experiments/simulate.ts';
+import { makeEvent } from './helpers.ts';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+const EXP = {
+  id: 'rank-weights',
+  surface: 'ranking',
+  traffic: 1,
+  variants: [
+    { id: 'control', weight: 1, params: {} },
+    { id: 'pop-heavy', weight: 1, params: { rankWeights: { model: 0.5, popularity: 1, trending: 0.5 } } },
+  ],
+};
+const NOW = Date.UTC(2026, 2, 1);
+const auth = { authorization: 'Bearer admin' };
+
+function setup(store = new MemoryEventStore(), definitions = new ExperimentDefinitions(null, () => NOW)) {
+  const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], experiments: definitions, now: () => NOW });
+  const put = (baseVersion: number, experiments: unknown[]) =>
+    app.request('/v1/experiments/admin', { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ baseVersion, experiments }) });
+  const results = async (id: string) => app.request(`/v1/experiments/${id}/results`, { headers: auth });
+  return { app, put, results, store };
+}
+
+describe('experiment definitions', () => {
+  it('are edited through the admin route with a version, kept on disk, and served to devices', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'marquee-exp-'));
+    dirs.push(dir);
+    const { app, put } = setup(new MemoryEventStore(), new ExperimentDefinitions(join(dir, 'experiments.json'), () => NOW));
+    const v1 = await put(0, [EXP]);
+    expect(v1.status).toBe(200);
+    expect((await v1.json()).version).toBe(1);
+    // An edit made against an old version is refused, not merged silently.
+    const stale = await put(0, [EXP]);
+    expect(stale.status).toBe(409);
+    const bad = await put(1, [{ ...EXP, traffic: 2 }]);
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).detail).toMatch(/traffic/);
+    expect((await app.request('/v1/experiments/admin')).status).toBe(401);
+
+    const pub = await app.request('/v1/experiments');
+    const active = ActiveExperimentsSchema.parse(await pub.json());
+    expect(active.experiments.map((e) => e.id)).toEqual(['rank-weights']);
+    expect((await app.request('/v1/experiments', { headers: { 'if-none-match': pub.headers.get('etag')! } })).status).toBe(304);
+    const onDisk = JSON.parse(await readFile(join(dir, 'experiments.json'), 'utf8'));
+    expect(onDisk.version).toBe(1);
+    // A stopped experiment is no longer sent to devices.
+    await put(1, [{ ...EXP, stop: NOW - 1, start: NOW - 10 }]);
+    expect(ActiveExperimentsSchema.parse(await (await app.request('/v1/experiments')).json()).experiments).toEqual([]);
+    expect((await new ExperimentDefinitions(join(dir, 'experiments.json')).read()).version).toBe(2);
+  });
+});
+
+describe('GET /v1/experiments/:id/results', () => {
+  it('finds a planted +30% effect on plays, with CUPED narrower than raw, and no SRM', async () => {
+    const { put, results, store } = setup();
+    await put(0, [EXP]);
+    const e = ExperimentSchema.parse(EXP);
+    await store.append(simulateExperimentEvents(e, { units: 800, effect: { 'pop-heavy': 1.3 }, seed: 3 }), NOW);
+    const res = await results('rank-weights');
+    expect(res.status).toBe(200);
+    const r = ExperimentResultsSchema.parse(await res.json());
+    expect(r.units.map((u) => u.variant)).toEqual(['control', 'pop-heavy']);
+    expect(r.units[0]!.exposed + r.units[1]!.exposed).toBe(800);
+    expect(r.srm.mismatch).toBe(false);
+    expect(r.unitsInSeveralVariants).toBe(0);
+    const plays = r.metrics.find((m) => m.metric === 'plays_per_unit')!;
+    const vs = plays.vsControl[0]!;
+    expect(vs.fixedHorizon.relative!).toBeGreaterThan(0.15);
+    expect(vs.fixedHorizon.relative!).toBeLessThan(0.45);
+    expect(vs.fixedHorizon.ci[0]).toBeGreaterThan(0);
+    expect(vs.cuped!.widthRatio).toBeLessThan(0.9);
+    // The always-valid interval pays for peeking: it is wider than the fixed-horizon one.
+    expect(vs.alwaysValid.ci[1] - vs.alwaysValid.ci[0]).toBeGreaterThan(vs.fixedHorizon.ci[1] - vs.fixedHorizon.ci[0]);
+    expect(r.metrics.map((m) => m.metric)).toEqual(['plays_per_unit', 'quality_plays_per_unit', 'viewing_hours_per_unit', 'homepage_take_rate', 'day1_return', 'day7_return']);
+    expect(r.inference.alwaysValid).toMatch(/mixture SPRT/);
+  });
+
+  it('flags a planted sample-ratio mismatch', async () => {
+    const { put, results, store } = setup();
+    await put(0, [EXP]);
+    await store.append(simulateExperimentEvents(ExperimentSchema.parse(EXP), { units: 800, seed: 4, dropExposures: { variant: 'pop-heavy', share: 0.7 } }), NOW);
+    const r = ExperimentResultsSchema.parse(await (await results('rank-weights')).json());
+    expect(r.srm.mismatch).toBe(true);
+    expect(r.srm.pValue).toBeLessThan(0.001);
+  });
+
+  it('answers 404 for an unknown experiment and 401 without the token', async () => {
+    const { app, results } = setup();
+    expect((await results('nope')).status).toBe(404);
+    expect((await app.request('/v1/experiments/nope/results')).status).toBe(401);
+  });
+});
+
+describe('unit rows', () => {
+  it('DuckDB SQL and the in-memory definitions agree', async () => {
+    const e: Experiment = ExperimentSchema.parse(EXP);
+    const events = simulateExperimentEvents(e, { units: 200, seed: 5, effect: { 'pop-heavy': 1.1 } });
+    // A unit seen in both variants is counted in its first and reported.
+    events.push(makeEvent({ type: 'custom', name: EXPOSURE_EVENT, userId: 'sim000000', anonymousId: undefined, ts: Date.UTC(2026, 1, 20), experiments: [{ experiment: e.id, variant: 'zzz' }] } as never));
+    const store = await DuckDbEventStore.open(':memory:');
+    await store.append(events, NOW);
+    const sql = await experimentUnits(store, e.id, NOW);
+    const js = unitsFromEvents(events, e.id, NOW);
+    await store.close();
+    expect(sql.length).toBe(200);
+    expect(sql.map((r) => ({ ...r, viewingHours: r.viewingHours.toFixed(9), preViewingHours: r.preViewingHours.toFixed(9) }))).toEqual(
+      js.map((r) => ({ ...r, viewingHours: r.viewingHours.toFixed(9), preViewingHours: r.preViewingHours.toFixed(9) })),
+    );
+    expect(sql.filter((r) => r.nVariants > 1).map((r) => r.unit)).toEqual(['sim000000']);
+    expect(sql.some((r) => r.plays > 0 && r.prePlays > 0 && r.qualityPlays > 0 && r.day1 !== null)).toBe(true);
+  });
+});
