@@ -6,3 +6,4 @@ export * from './batch.ts';
 export * from './rank.ts';
 export * from './page.ts';
 export type * from './catalog.ts';
+export * as artwork from './artwork/index.ts';
