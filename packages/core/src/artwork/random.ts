@@ -4,6 +4,8 @@
  * a Thompson-sampling propensity can be recomputed from the log.
  */
 
+import { SeededRandom } from '../synthetic/index.ts';
+
 /** FNV-1a, 32 bit, over the UTF-16 code units of a string. */
 export function fnv1a32(s: string): number {
   let h = 0x811c9dc5;
@@ -14,23 +16,10 @@ export function fnv1a32(s: string): number {
   return h >>> 0;
 }
 
-/** mulberry32 with a cached second Box-Muller normal. */
-export class Rng {
-  private s: number;
+/** The synthetic world's mulberry32 stream, with the second Box-Muller normal kept (Thompson draws many). */
+export class Rng extends SeededRandom {
   private spare = NaN;
-  constructor(seed: number) {
-    this.s = (seed >>> 0) ^ 0x9e3779b9;
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  normal(): number {
+  override normal(): number {
     if (!Number.isNaN(this.spare)) {
       const v = this.spare;
       this.spare = NaN;
