@@ -9,6 +9,8 @@ import type { ModelRegistry } from './models/registry.ts';
 import { candidateRoutes } from './routes/candidates.ts';
 import type { CandidateService } from './candidates/service.ts';
 import { jsonError } from './errors.ts';
+import { artworkRoutes } from './routes/artwork.ts';
+import type { ArtworkAggregates } from './artwork/logs.ts';
 
 export interface AppOptions {
   store: EventStore;
@@ -22,6 +24,8 @@ export interface AppOptions {
   models?: ModelRegistry;
   /** Candidate generation and the catalog; without it those routes answer 404. */
   candidates?: CandidateService;
+  /** Artwork priors and OPE (needs `candidates` for the catalog); without it those routes answer 404. */
+  artwork?: ArtworkAggregates;
   now?: () => number;
 }
 
@@ -49,8 +53,14 @@ export function createApp(opts: AppOptions): Hono {
       store: opts.store,
       writeKeys: new Set(opts.writeKeys),
       now: opts.now ?? Date.now,
-      onStored: opts.candidates ? (events) => opts.candidates!.aggregates.observe(events) : undefined,
+      onStored: opts.candidates || opts.artwork ? (events) => {
+        opts.candidates?.aggregates.observe(events);
+        opts.artwork?.observe(events);
+      } : undefined,
     }));
+  if (opts.artwork && opts.candidates) {
+    app.route('/v1', artworkRoutes({ aggregates: opts.artwork, store: opts.store, catalog: opts.candidates.catalog.byId, adminToken: opts.adminToken, now: opts.now ?? Date.now }));
+  }
   if (opts.candidates) app.route('/v1', candidateRoutes(opts.candidates));
   if (opts.models) app.route('/v1/models', modelRoutes(opts.models));
   app.route('/v1/admin', adminRoutes({ store: opts.store, adminToken: opts.adminToken }));

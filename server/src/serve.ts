@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Catalog } from './catalog.ts';
 import { ENGAGEMENT_TYPES, LiveAggregates } from './candidates/aggregates.ts';
 import { CandidateService } from './candidates/service.ts';
+import { ArtworkAggregates } from './artwork/logs.ts';
 
 const config = loadConfig();
 const store = await DuckDbEventStore.open(config.dataDir);
@@ -16,7 +17,9 @@ const aggregates = new LiveAggregates();
 aggregates.observe(await store.scan(ENGAGEMENT_TYPES));
 const candidates = new CandidateService(await Catalog.load(config.dataDir), aggregates, models);
 await candidates.refresh();
-const app = createApp({ store, models, candidates, ...config });
+const artwork = new ArtworkAggregates();
+artwork.observe(await store.scan(['impression', 'play_start', 'progress', 'pause', 'complete']));
+const app = createApp({ store, models, candidates, artwork, ...config });
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   console.log(`Marquee API listening on http://${config.host}:${info.port}`);

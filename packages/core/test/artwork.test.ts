@@ -200,6 +200,11 @@ describe('off-policy estimators on a hand-computed log', () => {
     expect(e.value).toBeCloseTo(0.5, 12);
     expect(e.ess).toBe(2);
     expect(e.note).toMatch(/not uniformly random/);
+    // Wilson interval for 1 success in 2: centre (0.5 + z^2/4) / (1 + z^2/2), never the collapsed normal one.
+    const z2 = 1.959963984540054 ** 2;
+    const half = (1.959963984540054 * Math.sqrt(0.25 / 2 + z2 / 16)) / (1 + z2 / 2);
+    expect(e.ciLow).toBeCloseTo(0.5 - half, 9);
+    expect(e.ciHigh).toBeCloseTo(0.5 + half, 9);
   });
   it('rejects a decision whose action is not among its actions', () => {
     expect(aw.LoggedDecisionSchema.safeParse({ actions: acts, action: 2, propensity: 0.5, reward: 0 }).success).toBe(false);

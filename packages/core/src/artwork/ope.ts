@@ -3,8 +3,8 @@
  * from decisions another (logging) policy made, with a 95% interval and the effective sample size.
  *
  * Intervals use the normal approximation (estimate +- 1.96 standard errors): the per-decision terms of IPS and DR
- * are i.i.d. means; SNIPS's standard error comes from the delta method for a ratio; replay's from the matched
- * rewards. With heavy-tailed weights (a low-propensity log) the approximation is optimistic: read the effective
+ * are i.i.d. means; SNIPS's standard error comes from the delta method for a ratio; replay's interval is Wilson's
+ * for binary rewards (normal otherwise). With heavy-tailed weights (a low-propensity log) the approximation is optimistic: read the effective
  * sample size beside it.
  */
 import { z } from 'zod';
@@ -139,7 +139,18 @@ export function replay(log: readonly LoggedDecision[], target: TargetPolicy, see
   });
   if (kept.length === 0) return summary('replay', NaN, NaN, 0, log.length, 'no logged decision matched the target');
   const { mean, se } = meanSe(kept);
-  return summary('replay', mean, se, kept.length, log.length, uniform ? undefined : 'the log is not uniformly random: replay is biased here');
+  const note = uniform ? undefined : 'the log is not uniformly random: replay is biased here';
+  const e = summary('replay', mean, se, kept.length, log.length, note);
+  if (kept.every((r) => r === 0 || r === 1)) {
+    // Binary rewards: the Wilson interval, which stays honest at 0 or 1 successes where the normal one collapses.
+    const m = kept.length;
+    const z2 = Z95 * Z95;
+    const centre = (mean + z2 / (2 * m)) / (1 + z2 / m);
+    const half = (Z95 * Math.sqrt((mean * (1 - mean)) / m + z2 / (4 * m * m))) / (1 + z2 / m);
+    e.ciLow = Math.max(0, centre - half);
+    e.ciHigh = Math.min(1, centre + half);
+  }
+  return e;
 }
 
 /** A direct model: predicted reward of an action in a decision. */
