@@ -1,5 +1,6 @@
 /**
- * `npm run bench:artwork [-- --json] [-- --members 2000] [-- --sessions 8] [-- --seed 1] [-- --skip-clickbait]`
+ * `npm run bench:artwork [-- --json] [-- --members 2000] [-- --sessions 8] [-- --seed 1] [-- --skip-clickbait]
+ *   [-- --policies uniform,thompson,...] [-- --config '{"priorPrecision":16}']`
  *
  * The artwork bandit on the synthetic world, with feedback: each policy runs through the same seeded world (same
  * members, sessions, rows; the artwork shown and so the plays differ), learning from its own quality plays, with the
@@ -30,6 +31,8 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     'skip-clickbait': { type: 'boolean', default: false },
     policies: { type: 'string', default: 'uniform,population,epsilon-greedy,linucb,thompson,oracle' },
+    /** JSON overrides of the bandit config, e.g. '{"priorPrecision":16}' (validated). */
+    config: { type: 'string', default: '{}' },
   },
 });
 const log = (...a: unknown[]) => console.error(...a);
@@ -40,10 +43,11 @@ const worldConfig = { seed: Number(args.seed), members: Number(args.members), ti
 const world = createWorld(worldConfig);
 log(`artwork bench: ${worldConfig.members} members, ${worldConfig.titles} titles, ~${worldConfig.sessionsPerMember} sessions each, seed ${worldConfig.seed}`);
 
+const overrides = aw.BanditConfigSchema.partial().parse(JSON.parse(args.config));
 const results = new Map<string, SimResult>();
 for (const p of args.policies.split(',') as SimPolicy[]) {
   const t0 = performance.now();
-  const r = simulatePolicy(world, { policy: p });
+  const r = simulatePolicy(world, { policy: p, config: overrides });
   results.set(p, r);
   log(`  ${p.padEnd(15)} ${r.impressions} impressions  quality plays/1k: realised ${per1k(r.qualityPlays, r.impressions)}, expected ${per1k(r.expectedQualityPlays, r.impressions)}  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
@@ -75,8 +79,8 @@ for (const [name, r] of results) {
 let clickbait: Record<string, unknown> | null = null;
 if (!args['skip-clickbait']) {
   const cbWorld = createWorld(worldConfig, { clickbait: true });
-  const byClicks = simulatePolicy(cbWorld, { policy: 'thompson', reward: aw.CLICK });
-  const byQuality = simulatePolicy(cbWorld, { policy: 'thompson', reward: aw.QUALITY_PLAY });
+  const byClicks = simulatePolicy(cbWorld, { policy: 'thompson', reward: aw.CLICK, config: overrides });
+  const byQuality = simulatePolicy(cbWorld, { policy: 'thompson', reward: aw.QUALITY_PLAY, config: overrides });
   const uniCb = simulatePolicy(cbWorld, { policy: 'uniform' });
   const row = (r: SimResult) => ({
     clickbait_share: r3(r.clickbaitShown / Math.max(1, r.clickbaitEligible)),

@@ -28,6 +28,7 @@ export const ArtworkChoiceSchema = z.object({
   artworkId: id,
   propensity: z.number().gt(0).lte(1),
   policy: z.string().max(LIMITS.nameLength).optional(),
+  policyVersion: z.string().max(LIMITS.nameLength).optional(),
 });
 
 const base = z.object({
@@ -40,7 +41,8 @@ const base = z.object({
   experiments: z.array(ExposureSchema).max(50).optional(),
 });
 
-const titleEvent = base.extend({ titleId: id, artwork: ArtworkChoiceSchema.optional() });
+/** `impressionId`: on plays and completions, the id of the impression event they came from (artwork attribution). */
+const titleEvent = base.extend({ titleId: id, artwork: ArtworkChoiceSchema.optional(), impressionId: id.optional() });
 const playback = titleEvent.extend({ position: seconds, duration: seconds.positive() });
 
 export const ImpressionSchema = titleEvent.extend({

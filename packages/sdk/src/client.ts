@@ -19,9 +19,11 @@ export interface PersonalizerOptions {
   /** 'auto' (default): measure the ranking path on each and keep the fastest, once per device; 'first': first that works. */
   backendChoice?: WorkerOptions['backendChoice'];
   dbName?: string;
+  /** The artwork bandit: policy (default 'thompson') and how long a title keeps its artwork (default 7 days). */
+  artwork?: WorkerOptions['artwork'];
 }
 
-type Title = { titleId: string; artwork?: EventInput<'impression'>['artwork']; experiments?: EventInput['experiments'] };
+type Title = { titleId: string; artwork?: EventInput<'impression'>['artwork']; experiments?: EventInput['experiments']; impressionId?: string };
 type Playback = Title & { position: number; duration: number };
 
 export interface Personalizer {
@@ -94,6 +96,7 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     backends: options.backends ?? BACKEND_ORDER,
     backendChoice: options.backendChoice ?? 'auto',
     dbName: options.dbName ?? 'marquee',
+    artwork: options.artwork,
   });
   const call = <T>(fn: () => Promise<T>) => ready.then(fn);
   /** Hands the worker a callback (a comlink proxy); the returned function stops deliveries to `fn`. */

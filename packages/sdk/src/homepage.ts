@@ -10,6 +10,7 @@ import type { IncrementalEncoder, Token } from './encoder.ts';
 import type { ModelManager } from './model-manager.ts';
 import type { CatalogScorer } from './scorer.ts';
 import type { HomePage, PageRow } from './protocol.ts';
+import type { ArtworkChooser } from './artwork.ts';
 
 type Ml = typeof import('./ml.ts');
 
@@ -38,6 +39,8 @@ export class Homepage {
   /** Builds run one at a time; a replaced model is disposed after the build that may still use it. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly subscribers: ((p: HomePage) => void)[] = [];
+  /** The artwork bandit; without it every card shows its title's first artwork. */
+  artwork: ArtworkChooser | null = null;
 
   constructor(
     private readonly db: Database,
@@ -131,6 +134,7 @@ export class Homepage {
       from = 'catalog';
     }
     this.candidates = set;
+    await this.artwork?.prepare(catalog); // state once, priors when stale: network time, like the candidates
     const t2 = performance.now();
 
     // 3. Scores and the ranking blend.
@@ -158,14 +162,17 @@ export class Homepage {
       (id) => this.byId.get(id),
     );
     const scoreOf = new Map(ranked.map((r) => [r.titleId, r.score]));
+    const t4 = performance.now();
+    const pageRows = rows.map((r): PageRow => ({
+      id: r.id,
+      kind: r.kind,
+      title: r.title,
+      reason: r.reason,
+      items: r.titleIds.filter((id) => this.byId.has(id)).map((id) => this.present(id, scoreOf.get(id) ?? 0)),
+    }));
+    const artworkMs = performance.now() - t4;
     const page: HomePage = {
-      rows: rows.map((r): PageRow => ({
-        id: r.id,
-        kind: r.kind,
-        title: r.title,
-        reason: r.reason,
-        items: r.titleIds.filter((id) => this.byId.has(id)).map((id) => this.present(id, scoreOf.get(id) ?? 0)),
-      })),
+      rows: pageRows,
       modelVersion: model?.manifest.version ?? null,
       backend: this.backend(),
       candidates: { from, count: set.candidates.length, sources: countSources(set), ageMs: set.fetchedAt ? Date.now() - set.fetchedAt : -1 },
@@ -174,19 +181,21 @@ export class Homepage {
         encodeMs: round(t1 - t0),
         candidatesMs: round(t2 - t1),
         scoreMs: round(t3 - t2),
-        composeMs: round(performance.now() - t3),
+        composeMs: round(t4 - t3),
         totalMs: round(performance.now() - t0),
+        artworkMs: round(artworkMs),
       },
       builtAt: Date.now(),
     };
     return page;
   }
 
-  /** Artwork: the title's first variant until the artwork bandit chooses (logged with propensity 1). */
+  /** Artwork: the bandit's choice, or the title's first variant without one (logged with propensity 1). */
   private present(id: string, score: number) {
     const t = this.byId.get(id)!;
     const art = t.artworks[0];
-    return { titleId: id, name: t.name, genres: t.genres, year: t.year, artwork: { artworkId: art?.id ?? '', themes: art?.themes ?? [], propensity: 1 }, score };
+    const artwork = this.artwork?.present(t) ?? { artworkId: art?.id ?? '', themes: art?.themes ?? [], propensity: 1 };
+    return { titleId: id, name: t.name, genres: t.genres, year: t.year, artwork, score };
   }
 
   private useModel(model: LoadedModel | null, catalog: CatalogTitle[]): void {

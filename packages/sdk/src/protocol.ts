@@ -28,6 +28,8 @@ export interface WorkerOptions {
   backendChoice: 'auto' | 'first';
   /** Name of the IndexedDB database, so two apps on one origin keep separate outboxes. */
   dbName: string;
+  /** Artwork bandit settings (see ArtworkChooser); defaults from @marquee/core/artwork BANDIT_DEFAULTS. */
+  artwork?: { policy?: 'thompson' | 'linucb' | 'epsilon-greedy' | 'population' | 'uniform'; stickinessMs?: number };
 }
 
 export interface SyncStats {
@@ -94,8 +96,31 @@ export interface PageTitle {
   genres: string[];
   year: number;
   /** The artwork this viewer sees, and the probability it was chosen with (log it with the impression). */
-  artwork: { artworkId: string; themes: string[]; propensity: number };
+  artwork: PageArtwork;
   score: number;
+}
+
+/** The artwork bandit's choice for a card (see artwork.ts): log artworkId, propensity, policy and policyVersion. */
+export interface PageArtwork {
+  artworkId: string;
+  themes: string[];
+  propensity: number;
+  policy?: string;
+  policyVersion?: string;
+  debug?: ArtworkDebug;
+}
+
+/** What a card's artwork choice rests on, for the debug drawer. */
+export interface ArtworkDebug {
+  /** Kept from an earlier choice (stickiness) rather than chosen now. */
+  sticky: boolean;
+  chosenAt: number;
+  /** Settled impressions the viewer's taste has learned from. */
+  updates: number;
+  /** Each artwork: population rate, posterior mean score, probability of being chosen (fresh choices only). */
+  artworks: { artworkId: string; themes: string[]; rate: number; score: number; probability: number | null }[];
+  /** The viewer's strongest learned theme tastes (posterior mean, sd). */
+  taste: { theme: string; mean: number; sd: number }[];
 }
 
 export interface PageRow {
@@ -114,7 +139,7 @@ export interface HomePage {
   candidates: { from: 'server' | 'cache' | 'catalog'; count: number; sources: Record<string, number>; ageMs: number };
   /** How the viewer's embedding was brought up to date. */
   encode: 'none' | 'append' | 'replace-last' | 'full' | 'no-model' | 'no-history';
-  timings: { encodeMs: number; candidatesMs: number; scoreMs: number; composeMs: number; totalMs: number };
+  timings: { encodeMs: number; candidatesMs: number; scoreMs: number; composeMs: number; totalMs: number; artworkMs?: number };
   builtAt: number;
 }
 

@@ -9,6 +9,7 @@ import { Sender } from './sync.ts';
 import type { BackendReport, ModelStatus, SyncStats, WorkerApi, WorkerOptions } from './protocol.ts';
 import type { ModelManager } from './model-manager.ts';
 import type { Homepage } from './homepage.ts';
+import { ArtworkChooser } from './artwork.ts';
 
 const ANONYMOUS_ID = 'anonymousId';
 
@@ -103,6 +104,7 @@ const api: WorkerApi = {
       let page: Homepage | undefined;
       const manager = new m.ModelManager(endpoint, db, (s) => modelSubscribers.forEach((fn) => fn(s)), (old) => page!.retire(old));
       page = new m.Homepage(db, endpoint, m, manager, () => backendName);
+      page.artwork = new ArtworkChooser(db, endpoint, options.userId ?? anonymousId, options.artwork);
       await manager.loadCached();
       void manager.update();
       return page;
@@ -124,6 +126,7 @@ const api: WorkerApi = {
     } as MarqueeEvent;
     await outbox.add(event);
     sender.onTracked();
+    void homepage?.then((p) => p.artwork?.record(event));
     void homepage?.then((p) => p.record(event));
     changed();
     return event.id;
