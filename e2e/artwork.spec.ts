@@ -66,6 +66,7 @@ test('two viewers of opposite artwork taste converge to different artworks for t
   const darkA = common.filter((t) => t.artwork.themes.includes(DARK)).length;
   const darkB = common.filter((t) => byTitleB.get(t.titleId)!.artwork.themes.includes(DARK)).length;
   const differ = common.filter((t) => byTitleB.get(t.titleId)!.artwork.artworkId !== t.artwork.artworkId).length;
+  console.log(`artwork selection in the worker for a page of ${items(pageA).length} cards: ${pageA.timings.artworkMs} ms (viewer A), ${pageB.timings.artworkMs} ms (viewer B)`);
   console.log(`common titles with a dark and another artwork: ${common.length}; dark shown to A ${darkA}, to B ${darkB}; different artwork ${differ}`);
   expect(common.length).toBeGreaterThanOrEqual(5);
   expect(darkA / common.length).toBeGreaterThan(0.6);
