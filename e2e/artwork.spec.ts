@@ -33,17 +33,17 @@ async function playFromCard(page: Page, titleId: string): Promise<void> {
   await page.locator('#pause').click();
 }
 
-async function learn(page: Page, likes: Likes, rounds: number, perRound: number): Promise<number> {
+/** Plays `plays` titles the viewer likes, one at a time, each picked from the page as it is rendered now. */
+async function learn(page: Page, likes: Likes, plays: number): Promise<number> {
   const played = new Set<string>();
-  for (let r = 0; r < rounds; r++) {
+  for (let tries = 0; played.size < plays && tries < plays * 3; tries++) {
     const p = (await page.evaluate(() => window.demo.page)) as HomePage;
-    const picks = items(p).filter((t) => likes(t) && !played.has(t.titleId) && t.artwork.propensity < 1).slice(0, perRound);
-    for (const t of picks) {
-      const before = await page.evaluate(() => window.demo.pages);
-      await playFromCard(page, t.titleId);
-      played.add(t.titleId);
-      await expect.poll(() => page.evaluate(() => window.demo.pages)).toBeGreaterThan(before); // re-ranked, re-rendered
-    }
+    const pick = items(p).find((t) => likes(t) && !played.has(t.titleId) && t.artwork.propensity < 1);
+    if (!pick) break;
+    const before = await page.evaluate(() => window.demo.pages);
+    await playFromCard(page, pick.titleId);
+    played.add(pick.titleId);
+    await expect.poll(() => page.evaluate(() => window.demo.pages)).toBeGreaterThan(before); // re-ranked, re-rendered
   }
   return played.size;
 }
@@ -52,10 +52,10 @@ test('two viewers of opposite artwork taste converge to different artworks for t
   test.setTimeout(240_000);
   const a = await viewer(browser, api.url, 'viewer-dark');
   const b = await viewer(browser, api.url, 'viewer-light');
-  const playedA = await learn(a, likesDark, 4, 3);
-  const playedB = await learn(b, avoidsDark, 4, 3);
-  expect(playedA).toBeGreaterThanOrEqual(6);
-  expect(playedB).toBeGreaterThanOrEqual(6);
+  const playedA = await learn(a, likesDark, 16);
+  const playedB = await learn(b, avoidsDark, 16);
+  expect(playedA).toBeGreaterThanOrEqual(10);
+  expect(playedB).toBeGreaterThanOrEqual(10);
 
   const pageA = (await a.evaluate(() => window.marquee.homepage({ refresh: false }))) as HomePage;
   const pageB = (await b.evaluate(() => window.marquee.homepage({ refresh: false }))) as HomePage;
@@ -69,8 +69,10 @@ test('two viewers of opposite artwork taste converge to different artworks for t
   console.log(`artwork selection in the worker for a page of ${items(pageA).length} cards: ${pageA.timings.artworkMs} ms (viewer A), ${pageB.timings.artworkMs} ms (viewer B)`);
   console.log(`common titles with a dark and another artwork: ${common.length}; dark shown to A ${darkA}, to B ${darkB}; different artwork ${differ}`);
   expect(common.length).toBeGreaterThanOrEqual(5);
-  expect(darkA / common.length).toBeGreaterThan(0.6);
-  expect(darkB / common.length).toBeLessThan(0.3);
+  // Thompson sampling still explores, so not every card follows the taste; the two viewers must clearly part ways.
+  expect(darkA / common.length).toBeGreaterThan(0.55);
+  expect(darkB / common.length).toBeLessThan(0.35);
+  expect((darkA - darkB) / common.length).toBeGreaterThan(0.3);
   expect(differ / common.length).toBeGreaterThan(0.5);
   // The drawer explains a card: the chosen artwork, its propensity, the policy and the learned taste.
   await a.locator(`section.row .card[data-title="${common[0]!.titleId}"]`).first().hover();

@@ -45,7 +45,7 @@ const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as
 const TIME_SCALE = 60; // one real second plays one minute, so a whole film fits a demo
 
 // ---- The homepage -------------------------------------------------------------------------------------------
-const shown = new Set<string>(); // one impression per title and row per page view
+const shown = new Set<string>(); // one impression per title, row and artwork per page view
 const impressionIds = new Map<string, Promise<string>>(); // a play references the impression it came from
 const hue = (t: PageTitle) => [...t.titleId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 7);
 
@@ -65,7 +65,7 @@ function card(t: PageTitle, row: string, position: number): HTMLElement {
   el.querySelector('.meta')!.textContent = `${t.year} · ${t.genres.join(', ')} · ${t.artwork.themes.join(', ')}`;
   el.title = `score ${t.score.toFixed(3)} · artwork ${t.artwork.artworkId}`;
   el.addEventListener('click', () => select(t));
-  const key = `${row}/${t.titleId}`;
+  const key = `${row}/${t.titleId}/${t.artwork.artworkId}`; // a new artwork on the card is a new impression
   if (!shown.has(key)) {
     shown.add(key);
     demo.impressions++;
