@@ -34,6 +34,8 @@ export class ArtworkChooser {
   private loading: Promise<void> | null = null;
   private titles = new Map<string, CatalogTitle>();
   private saveQueue: Promise<void> = Promise.resolve();
+  /** The debug drawer's taste summary, computed once per posterior rather than per card. */
+  private topTaste: { post: aw.TastePosterior; top: ArtworkDebug['taste'] } | null = null;
 
   constructor(
     private readonly db: Database,
@@ -101,13 +103,16 @@ export class ArtworkChooser {
     const feats = b.features(title);
     const mean = b.posterior.mean;
     const scores = feats.map((x, k) => rates[k]! + x.reduce((s, v, i) => s + v * mean[i]!, 0));
-    const top = b.tasteSummary(aw.ARTWORK_THEMES).filter((t) => t.mean !== 0).sort((x, y) => Math.abs(y.mean) - Math.abs(x.mean)).slice(0, 4);
+    if (this.topTaste?.post !== b.posterior) {
+      const top = b.tasteSummary(aw.ARTWORK_THEMES).filter((t) => t.mean !== 0).sort((x, y) => Math.abs(y.mean) - Math.abs(x.mean)).slice(0, 4);
+      this.topTaste = { post: b.posterior, top: top.map((t) => ({ theme: t.theme, mean: round(t.mean), sd: round(t.sd) })) };
+    }
     return {
       sticky: d.sticky,
       chosenAt: d.chosenAt,
       updates: b.taste.n,
       artworks: title.artworks.map((a, k) => ({ artworkId: a.id, themes: a.themes, rate: round(rates[k]!), score: round(scores[k]!), probability: d.selection ? round(d.selection.probabilities[k]!) : null })),
-      taste: top.map((t) => ({ theme: t.theme, mean: round(t.mean), sd: round(t.sd) })),
+      taste: this.topTaste.top,
     };
   }
 
