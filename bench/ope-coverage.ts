@@ -91,7 +91,11 @@ for (let rep = 0; rep < REPS; rep++) {
       s.bias += (e.value - truth[name]!) / REPS;
     }
   }
-  if ((rep + 1) % 10 === 0) log(`  ${rep + 1}/${REPS} repetitions (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  if ((rep + 1) % 10 === 0) {
+    // Coverage so far, so that a run cut short still says something.
+    const so = Object.entries(stats).map(([name, byEst]) => `${name} ${estimators.map((e) => `${e} ${byEst[e]!.covered}/${rep + 1}`).join(' ')}`).join(' | ');
+    log(`  ${rep + 1}/${REPS} repetitions (${((performance.now() - t0) / 1000).toFixed(0)} s): ${so}`);
+  }
 }
 const out: Record<string, unknown> = {};
 for (const [name, byEst] of Object.entries(stats)) {
