@@ -46,7 +46,7 @@ const TIME_SCALE = 60; // one real second plays one minute, so a whole film fits
 
 // ---- The homepage -------------------------------------------------------------------------------------------
 const shown = new Set<string>(); // one impression per title, row and artwork per page view
-const impressionIds = new Map<string, Promise<string>>(); // a play references the impression it came from
+const impressionIds = new Map<string, Promise<string | null>>(); // a play references the impression it came from
 const hue = (t: PageTitle) => [...t.titleId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 7);
 
 function card(t: PageTitle, row: string, position: number): HTMLElement {
@@ -155,7 +155,7 @@ $('#play').addEventListener('click', () => {
   const t = current;
   const { artworkId, propensity, policy, policyVersion } = t.artwork;
   void (impressionIds.get(t.titleId) ?? Promise.resolve(undefined)).then((impressionId) =>
-    marquee.playStart({ titleId: t.titleId, artwork: { artworkId, propensity, policy, policyVersion }, impressionId }),
+    marquee.playStart({ titleId: t.titleId, artwork: { artworkId, propensity, policy, policyVersion }, impressionId: impressionId ?? undefined }),
   );
   playing = setInterval(() => {
     position = Math.min(runtime, position + TIME_SCALE);

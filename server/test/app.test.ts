@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { INGEST_LIMITS } from '@marquee/core';
+import { INGEST_LIMITS, SCHEMA_VERSION, uuidv7 } from '@marquee/core';
 import { createApp } from '../src/app.ts';
 import { MemoryEventStore } from '../src/store/memory.ts';
 import type { EventStore } from '../src/store/types.ts';
@@ -49,6 +49,16 @@ describe('POST /v1/events', () => {
     expect(await count()).toBe(2);
   });
 
+  it('stores an alias event (identify) and refuses one that does not name the anonymous id', async () => {
+    const { post, count } = setup();
+    const alias = (anonymousId?: string) => ({ id: uuidv7(), ts: Date.now(), schemaVersion: SCHEMA_VERSION, sessionId: 's', type: 'alias', userId: 'member-42', anonymousId });
+    const res = await post({ writeKey: 'wk', events: [alias('anon-1'), alias()] });
+    const body = await res.json();
+    expect(body.accepted).toBe(1);
+    expect(body.rejected).toEqual([{ index: 1, reason: expect.stringContaining('anonymousId') }]);
+    expect(await count()).toBe(1);
+  });
+
   it('takes the write key from ?key= and text/plain bodies (sendBeacon)', async () => {
     const { post } = setup();
     const res = await post({ events: [makeEvent()] }, { type: 'text/plain;charset=UTF-8', query: '?key=wk' });
@@ -62,7 +72,7 @@ describe('POST /v1/events', () => {
     ['a wrong content type', { writeKey: 'wk', events: [makeEvent()] }, { type: 'application/x-www-form-urlencoded' }, 415],
     ['an empty batch', { writeKey: 'wk', events: [] }, {}, 400],
     ['events that is not an array', { writeKey: 'wk', events: 'x' }, {}, 400],
-    ['a JSON array body', [1, 2], {}, 400],
+    ['a JSON array body', [1, 2], { query: '?key=wk' }, 400],
     ['too many events', { writeKey: 'wk', events: Array.from({ length: INGEST_LIMITS.maxEventsPerBatch + 1 }, () => ({})) }, {}, 413],
     ['an oversized body', null, { raw: JSON.stringify({ writeKey: 'wk', events: ['x'.repeat(INGEST_LIMITS.maxBodyBytes)] }) }, 413],
   ])('answers %s with a JSON 4xx', async (_name, body, init, status) => {

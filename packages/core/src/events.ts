@@ -4,6 +4,7 @@
  * it has, so the server can keep accepting old SDKs after the schema grows.
  */
 import { z } from 'zod';
+import { jsonBoundsProblem, wellFormedString } from './well-formed.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -12,9 +13,14 @@ export const LIMITS = {
   idLength: 128,
   nameLength: 200,
   customPropsBytes: 4096,
+  /** Nesting of custom props below the top object, and their keys plus array items at all levels together. */
+  customPropsDepth: 5,
+  customPropsEntries: 100,
 } as const;
 
-const id = z.string().min(1).max(LIMITS.idLength);
+// Every string is well-formed Unicode: a lone surrogate stored once makes the row unreadable later.
+const id = wellFormedString(1, LIMITS.idLength);
+const name = wellFormedString(1, LIMITS.nameLength);
 const seconds = z.number().finite().nonnegative();
 
 /** Which variant of an experiment this viewer was exposed to when the event happened. */
@@ -27,17 +33,20 @@ export const ExposureSchema = z.object({ experiment: id, variant: id });
 export const ArtworkChoiceSchema = z.object({
   artworkId: id,
   propensity: z.number().gt(0).lte(1),
-  policy: z.string().max(LIMITS.nameLength).optional(),
-  policyVersion: z.string().max(LIMITS.nameLength).optional(),
+  policy: wellFormedString(0, LIMITS.nameLength).optional(),
+  policyVersion: wellFormedString(0, LIMITS.nameLength).optional(),
 });
 
 const base = z.object({
-  id: z.uuid({ version: 'v7' }),
+  // Canonical lower case before anything compares ids: `0190...ABC` and `0190...abc` are one event.
+  id: z.uuid({ version: 'v7' }).transform((s) => s.toLowerCase()),
   ts: z.number().int().positive(),
   schemaVersion: z.literal(SCHEMA_VERSION),
   sessionId: id,
   userId: id.optional(),
   anonymousId: id.optional(),
+  /** The viewer within the account (one of a household's profiles), when the player has set one. */
+  profileId: id.optional(),
   experiments: z.array(ExposureSchema).max(50).optional(),
 });
 
@@ -47,7 +56,7 @@ const playback = titleEvent.extend({ position: seconds, duration: seconds.positi
 
 export const ImpressionSchema = titleEvent.extend({
   type: z.literal('impression'),
-  row: z.string().min(1).max(LIMITS.nameLength),
+  row: name,
   position: z.number().int().nonnegative(),
 });
 export const PlayStartSchema = titleEvent.extend({ type: z.literal('play_start') });
@@ -56,14 +65,26 @@ export const PauseSchema = playback.extend({ type: z.literal('pause') });
 export const CompleteSchema = playback.extend({ type: z.literal('complete') });
 export const CustomSchema = base.extend({
   type: z.literal('custom'),
-  name: z.string().min(1).max(LIMITS.nameLength),
+  name,
   props: z
     .record(z.string(), z.unknown())
     .optional()
-    .refine((p) => p === undefined || JSON.stringify(p).length <= LIMITS.customPropsBytes, {
-      message: `props must serialize to at most ${LIMITS.customPropsBytes} bytes`,
+    .superRefine((p, ctx) => {
+      if (p === undefined) return;
+      const problem = jsonBoundsProblem(p, {
+        maxDepth: LIMITS.customPropsDepth,
+        maxEntries: LIMITS.customPropsEntries,
+        maxChars: LIMITS.customPropsBytes,
+      });
+      if (problem) ctx.addIssue({ code: 'custom', message: `props: ${problem}` });
     }),
 });
+
+/**
+ * An anonymous viewer signed in (`identify`): from now on their events carry `userId`, and this event tells the
+ * server that the earlier `anonymousId` was the same person, so their anonymous history joins the member's.
+ */
+export const AliasSchema = base.extend({ type: z.literal('alias'), userId: id, anonymousId: id });
 
 export const EventSchema = z
   .discriminatedUnion('type', [
@@ -73,6 +94,7 @@ export const EventSchema = z
     PauseSchema,
     CompleteSchema,
     CustomSchema,
+    AliasSchema,
   ])
   .refine((e) => e.userId !== undefined || e.anonymousId !== undefined, {
     message: 'an event needs a userId or an anonymousId',
@@ -85,7 +107,7 @@ export type Exposure = z.infer<typeof ExposureSchema>;
 export type ArtworkChoice = z.infer<typeof ArtworkChoiceSchema>;
 
 /** What the caller supplies for each event type; the SDK adds id, ts, schemaVersion and identity. */
-type Envelope = 'id' | 'ts' | 'schemaVersion' | 'sessionId' | 'userId' | 'anonymousId';
+type Envelope = 'id' | 'ts' | 'schemaVersion' | 'sessionId' | 'userId' | 'anonymousId' | 'profileId';
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type EventInput<T extends EventType = EventType> = DistributiveOmit<Extract<MarqueeEvent, { type: T }>, Envelope>;
 

@@ -1,9 +1,12 @@
 export * from './events.ts';
 export * from './ingest.ts';
+export * from './well-formed.ts';
+export * from './candidate-request.ts';
 export * from './uuid.ts';
 export * from './backoff.ts';
 export * from './batch.ts';
 export * from './rank.ts';
 export * from './page.ts';
 export type * from './catalog.ts';
+export * from './identity.ts';
 export * as artwork from './artwork/index.ts';

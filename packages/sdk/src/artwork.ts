@@ -37,17 +37,33 @@ export class ArtworkChooser {
   /** The debug drawer's taste summary, computed once per posterior rather than per card. */
   private topTaste: { post: aw.TastePosterior; top: ArtworkDebug['taste'] } | null = null;
 
+  private db: Database;
+  /** The seed identity: the viewer's (and profile's) own database name on this device. */
+  private viewer: string;
+
   constructor(
-    private readonly db: Database,
+    /** The current viewer's database: it changes on identify, reset or a profile switch, and the state with it. */
+    private readonly dbOf: () => Database,
     private readonly endpoint: string,
-    private readonly viewer: string,
     private readonly config: Partial<aw.BanditConfig> = {},
     private readonly reward: aw.RewardDefinition = aw.QUALITY_PLAY,
-  ) {}
+  ) {
+    this.db = dbOf();
+    this.viewer = this.db.name;
+  }
 
-  /** Loads the state once, and the priors when stale (offline: the cached ones). */
+  /** Loads the state once per viewer, and the priors when stale (offline: the cached ones). */
   async prepare(catalog: readonly CatalogTitle[]): Promise<void> {
     if (this.titles.size !== catalog.length) this.titles = new Map(catalog.map((t) => [t.id, t]));
+    if (this.dbOf() !== this.db) {
+      // Another viewer: nothing of the previous one's taste, assignments or pending rewards stays in memory.
+      this.db = this.dbOf();
+      this.viewer = this.db.name;
+      this.bandit = null;
+      this.pending = new Map();
+      this.priorsFetchedAt = 0;
+      this.loading = null;
+    }
     this.loading ??= this.load();
     await this.loading;
     if (Date.now() - this.priorsFetchedAt > PRIORS_MAX_AGE_MS) await this.fetchPriors();

@@ -6,6 +6,10 @@ import { ArtworkChooser } from '../src/artwork.ts';
 
 let n = 0;
 const freshDb = () => openDatabase(`artwork-${++n}`);
+const freshDbOf = async () => {
+  const db = await freshDb();
+  return () => db;
+};
 const realFetch = globalThis.fetch;
 afterEach(() => {
   globalThis.fetch = realFetch;
@@ -45,7 +49,7 @@ function servePriors() {
 describe('ArtworkChooser (worker side)', () => {
   it('starts a new viewer from the population priors and logs a propensity in (0, 1]', async () => {
     servePriors();
-    const c = new ArtworkChooser(await freshDb(), 'http://api.test', 'v1');
+    const c = new ArtworkChooser(await freshDbOf(), 'http://api.test');
     await c.prepare(catalog);
     const shown = catalog.slice(0, 40).map((t) => c.present(t, 1_000_000));
     for (const s of shown) {
@@ -60,7 +64,7 @@ describe('ArtworkChooser (worker side)', () => {
 
   it('keeps a card’s artwork within the stickiness window (no flicker across re-renders)', async () => {
     servePriors();
-    const c = new ArtworkChooser(await freshDb(), 'http://api.test', 'v1');
+    const c = new ArtworkChooser(await freshDbOf(), 'http://api.test');
     await c.prepare(catalog);
     const first = catalog.map((t) => c.present(t, 1_000_000).artworkId);
     const again = catalog.map((t) => c.present(t, 1_000_000 + 3_600_000).artworkId);
@@ -70,7 +74,7 @@ describe('ArtworkChooser (worker side)', () => {
   it('learns the viewer’s theme taste from quality plays, persists it, and uses it after a restart', async () => {
     servePriors();
     const db = await freshDb();
-    const c = new ArtworkChooser(db, 'http://api.test', 'v1', { stickinessMs: 0 });
+    const c = new ArtworkChooser(() => db, 'http://api.test', { stickinessMs: 0 });
     await c.prepare(catalog);
     // The viewer plays, for 20 minutes, every title shown with a dark artwork (a0), from impressions of a0.
     let ts = 1_000_000;
@@ -81,7 +85,7 @@ describe('ArtworkChooser (worker side)', () => {
       await c.record(event({ type: 'progress', titleId: t.id, ts: ts++, position: 1200, duration: 6000 }));
     }
     // A restarted worker reads the state back (parsed with its schema) and prefers dark over the population favourite.
-    const restarted = new ArtworkChooser(db, 'http://api.test', 'v1', { stickinessMs: 0 });
+    const restarted = new ArtworkChooser(() => db, 'http://api.test', { stickinessMs: 0 });
     await restarted.prepare(catalog);
     const later = catalog.slice(20, 60).map((t) => restarted.present(t, 2_000_000));
     const dark = later.filter((s) => s.themes.includes('dark')).length;
@@ -94,7 +98,7 @@ describe('ArtworkChooser (worker side)', () => {
 
   it('a click alone is not a reward', async () => {
     servePriors();
-    const c = new ArtworkChooser(await freshDb(), 'http://api.test', 'v1', { stickinessMs: 0 });
+    const c = new ArtworkChooser(await freshDbOf(), 'http://api.test', { stickinessMs: 0 });
     await c.prepare(catalog);
     await c.record(event({ type: 'impression', titleId: 't0', row: 'Top', position: 0, ts: 10, artwork: { artworkId: 't0-a0', propensity: 0.2 } }));
     await c.record(event({ type: 'play_start', titleId: 't0', ts: 11 }));
