@@ -23,7 +23,8 @@ const replayS = (performance.now() - started) / 1000 - storeS;
 const candidates = new CandidateService(await Catalog.load(config.dataDir), aggregates, models);
 await candidates.refresh();
 const artwork = new ArtworkAggregates();
-artwork.observe(await store.scan(['impression', 'play_start', 'progress', 'pause', 'complete']));
+// Not replayed from the store at start: that needs one object per stored impression (see README, artwork). The
+// priors count what arrives while the process runs.
 const app = createApp({ store, models, candidates, artwork, ...config });
 const startupS = (performance.now() - started) / 1000;
 

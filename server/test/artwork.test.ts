@@ -14,6 +14,8 @@ import { makeEvent } from './helpers.ts';
 const catalog = Catalog.synthetic({ titles: 50 });
 const title = catalog.titles[0]!;
 const [a1, a2] = title.artworks;
+/** Recent enough for the API's timestamp window, with room for a 20-minute play before now. */
+const T0 = Date.now() - 3_600_000;
 
 function setup() {
   const artwork = new ArtworkAggregates();
@@ -49,7 +51,7 @@ describe('artwork priors', () => {
     const before = await app.request('/v1/artwork/priors');
     expect(before.status).toBe(200);
     const etag0 = before.headers.get('etag');
-    await post(app, [...visit('u1', a1!.id, 0.5, 1_000_000, 1200), ...visit('u2', a1!.id, 0.5, 1_000_000, 60), ...visit('u3', a2!.id, 0.5, 1_000_000)]);
+    await post(app, [...visit('u1', a1!.id, 0.5, T0, 1200), ...visit('u2', a1!.id, 0.5, T0, 60), ...visit('u3', a2!.id, 0.5, T0)]);
     const res = await app.request('/v1/artwork/priors');
     const priors = aw.ArtworkPriorsSchema.parse(await res.json());
     expect(res.headers.get('etag')).not.toBe(etag0);
@@ -79,7 +81,7 @@ describe('admin OPE over the store’s own log', () => {
     for (let i = 0; i < 600; i++) {
       const k = i % K;
       const good = k === 0 ? i % 5 < 3 : i % 5 === 0;
-      events.push(...visit(`u${i}`, title.artworks[k]!.id, 1 / K, 1_000_000 + i, good ? 1200 : undefined));
+      events.push(...visit(`u${i}`, title.artworks[k]!.id, 1 / K, T0 + i, good ? 1200 : undefined));
     }
     for (let i = 0; i < events.length; i += 500) expect((await post(app, events.slice(i, i + 500))).status).toBe(200);
     const res = await app.request('/v1/admin/artwork/ope?target=uniform', { headers: { Authorization: 'Bearer admin' } });
