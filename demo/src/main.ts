@@ -4,6 +4,8 @@
  * `window.marquee` is the personalizer and `window.demo` a few counters, for the curious and for tests.
  */
 import { createPersonalizer, type HomePage, type PageTitle, type Personalizer, type SyncStats } from '@marquee/sdk';
+import { artworkSvg } from './artwork-svg.ts';
+import { showArtworkDebug } from './artwork-debug.ts';
 
 const params = new URLSearchParams(location.search);
 const marquee = createPersonalizer({
@@ -14,6 +16,7 @@ const marquee = createPersonalizer({
   retry: { baseMs: 200, maxMs: Number(params.get('retryMaxMs') ?? 5000) },
   backends: (params.get('backends')?.split(',') as never) ?? undefined,
   backendChoice: params.get('choice') === 'first' ? 'first' : 'auto',
+  artwork: params.has('artworkStickyMs') ? { stickinessMs: Number(params.get('artworkStickyMs')) } : undefined,
 });
 const demo = {
   impressions: 0,
@@ -60,7 +63,8 @@ const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as
 const TIME_SCALE = 60; // one real second plays one minute, so a whole film fits a demo
 
 // ---- The homepage -------------------------------------------------------------------------------------------
-const shown = new Set<string>(); // one impression per title and row per page view
+const shown = new Set<string>(); // one impression per title, row and artwork per page view
+const impressionIds = new Map<string, Promise<string | null>>(); // a play references the impression it came from
 const hue = (t: PageTitle) => [...t.titleId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 7);
 
 function card(t: PageTitle, row: string, position: number): HTMLElement {
@@ -69,17 +73,22 @@ function card(t: PageTitle, row: string, position: number): HTMLElement {
   el.dataset.title = t.titleId;
   el.dataset.genres = t.genres.join(',');
   el.setAttribute('aria-pressed', String(t.titleId === current?.titleId));
-  el.innerHTML = `<div class="art" style="background:linear-gradient(135deg,hsl(${hue(t)} 60% 35%),hsl(${hue(t) + 40} 60% 15%))"></div>
+  el.innerHTML = `<div class="art" style="background:linear-gradient(135deg,hsl(${hue(t)} 60% 35%),hsl(${hue(t) + 40} 60% 15%))">${artworkSvg(t.artwork.artworkId, t.artwork.themes)}<span class="name"></span></div>
     <div class="meta"></div>`;
-  el.querySelector('.art')!.textContent = t.name;
+  el.dataset.artwork = t.artwork.artworkId;
+  el.dataset.propensity = String(t.artwork.propensity);
+  el.querySelector('.art .name')!.textContent = t.name;
+  el.addEventListener('mouseenter', () => showArtworkDebug(t));
+  el.addEventListener('focus', () => showArtworkDebug(t));
   el.querySelector('.meta')!.textContent = `${t.year} · ${t.genres.join(', ')} · ${t.artwork.themes.join(', ')}`;
   el.title = `score ${t.score.toFixed(3)} · artwork ${t.artwork.artworkId}`;
   el.addEventListener('click', () => select(t));
-  const key = `${row}/${t.titleId}`;
+  const key = `${row}/${t.titleId}/${t.artwork.artworkId}`; // a new artwork on the card is a new impression
   if (!shown.has(key)) {
     shown.add(key);
     demo.impressions++;
-    void marquee.impression({ titleId: t.titleId, row, position, artwork: { artworkId: t.artwork.artworkId, propensity: t.artwork.propensity } });
+    const { artworkId, propensity, policy, policyVersion } = t.artwork;
+    impressionIds.set(t.titleId, marquee.impression({ titleId: t.titleId, row, position, artwork: { artworkId, propensity, policy, policyVersion } }));
   }
   return el;
 }
@@ -109,7 +118,7 @@ function render(page: HomePage) {
   const src = Object.entries(page.candidates.sources).map(([k, v]) => `${k} ${v}`).join(', ');
   $('#debug-candidates').textContent = `${page.candidates.count} from ${page.candidates.from}${src ? ` (${src})` : ''}`;
   const t = page.timings;
-  $('#debug-timings').textContent = `encode ${t.encodeMs} · candidates ${t.candidatesMs} · score ${t.scoreMs} · rows ${t.composeMs} · total ${t.totalMs} ms`;
+  $('#debug-timings').textContent = `encode ${t.encodeMs} · candidates ${t.candidatesMs} · score ${t.scoreMs} · rows ${t.composeMs} · artwork ${t.artworkMs ?? 0} · total ${t.totalMs} ms`;
   $('#debug-rows').replaceChildren(...page.rows.map((r) => Object.assign(document.createElement('li'), { textContent: `${r.title}: ${r.reason}` })));
 }
 
@@ -153,6 +162,7 @@ async function select(t: PageTitle) {
   if (current && playing) void marquee.pause({ titleId: current.titleId, position, duration: runtime });
   stop();
   current = t;
+  showArtworkDebug(t);
   position = 0;
   runtime = 5400;
   renderPlayer();
@@ -161,7 +171,10 @@ async function select(t: PageTitle) {
 $('#play').addEventListener('click', () => {
   if (!current) return;
   const t = current;
-  void marquee.playStart({ titleId: t.titleId, artwork: { artworkId: t.artwork.artworkId, propensity: t.artwork.propensity } });
+  const { artworkId, propensity, policy, policyVersion } = t.artwork;
+  void (impressionIds.get(t.titleId) ?? Promise.resolve(undefined)).then((impressionId) =>
+    marquee.playStart({ titleId: t.titleId, artwork: { artworkId, propensity, policy, policyVersion }, impressionId: impressionId ?? undefined }),
+  );
   playing = setInterval(() => {
     position = Math.min(runtime, position + TIME_SCALE);
     sinceHeartbeat += TIME_SCALE;

@@ -15,6 +15,8 @@ import { healthRoutes } from './routes/health.ts';
 import { DEFAULT_LIMITS, type ApiLimits } from './limits.ts';
 import { TokenBuckets } from './middleware/rate-limit/index.ts';
 import { WRITE_KEY_HEADER } from '@marquee/core';
+import { artworkRoutes } from './routes/artwork.ts';
+import type { ArtworkAggregates } from './artwork/logs.ts';
 
 export interface AppOptions {
   store: EventStore;
@@ -30,6 +32,8 @@ export interface AppOptions {
   candidates?: CandidateService;
   /** Experiment definitions (DATA_DIR/experiments.json); default: in memory, empty. */
   experiments?: ExperimentDefinitions;
+  /** Artwork priors and OPE (needs `candidates` for the catalog); without it those routes answer 404. */
+  artwork?: ArtworkAggregates;
   now?: () => number;
   /** Rate limits and the accepted event-time window; defaults in `limits.ts`. */
   limits?: Partial<ApiLimits>;
@@ -67,8 +71,14 @@ export function createApp(opts: AppOptions): Hono {
       tsPastMs: limits.tsPastMs,
       tsFutureMs: limits.tsFutureMs,
       onCommit: (err) => void (lastCommitError = err),
-      onStored: opts.candidates ? (events, receivedAt) => opts.candidates!.aggregates.observe(events, receivedAt) : undefined,
+      onStored: opts.candidates || opts.artwork ? (events, receivedAt) => {
+        opts.candidates?.aggregates.observe(events, receivedAt);
+        opts.artwork?.observe(events);
+      } : undefined,
     }));
+  if (opts.artwork && opts.candidates) {
+    app.route('/v1', artworkRoutes({ aggregates: opts.artwork, store: opts.store, catalog: opts.candidates.catalog.byId, adminToken: opts.adminToken, now }));
+  }
   if (opts.candidates) app.route('/v1', candidateRoutes(opts.candidates, guard));
   if (opts.models) app.route('/v1/models', modelRoutes(opts.models));
   app.route('/v1/experiments', experimentRoutes({ store: opts.store, definitions: opts.experiments ?? new ExperimentDefinitions(null), adminToken: opts.adminToken, now }));

@@ -10,6 +10,7 @@ import { LiveAggregates } from './candidates/aggregates.ts';
 import { CandidateService } from './candidates/service.ts';
 import { ExperimentDefinitions } from './experiments/definitions.ts';
 import { replayAggregates } from './candidates/replay.ts';
+import { ArtworkAggregates } from './artwork/logs.ts';
 
 const config = loadConfig();
 assertSafeSecrets(config);
@@ -24,7 +25,10 @@ const candidates = new CandidateService(await Catalog.load(config.dataDir), aggr
 await candidates.refresh();
 const experiments = ExperimentDefinitions.inDataDir(config.dataDir);
 await experiments.read(); // a broken experiments.json stops the start with the reason
-const app = createApp({ store, models, candidates, experiments, ...config });
+const artwork = new ArtworkAggregates();
+// Not replayed from the store at start: that needs one object per stored impression (see README, artwork). The
+// priors count what arrives while the process runs.
+const app = createApp({ store, models, candidates, experiments, artwork, ...config });
 const startupS = (performance.now() - started) / 1000;
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {

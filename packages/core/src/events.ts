@@ -34,6 +34,7 @@ export const ArtworkChoiceSchema = z.object({
   artworkId: id,
   propensity: z.number().gt(0).lte(1),
   policy: wellFormedString(0, LIMITS.nameLength).optional(),
+  policyVersion: wellFormedString(0, LIMITS.nameLength).optional(),
 });
 
 const base = z.object({
@@ -49,7 +50,8 @@ const base = z.object({
   experiments: z.array(ExposureSchema).max(50).optional(),
 });
 
-const titleEvent = base.extend({ titleId: id, artwork: ArtworkChoiceSchema.optional() });
+/** `impressionId`: on plays and completions, the id of the impression event they came from (artwork attribution). */
+const titleEvent = base.extend({ titleId: id, artwork: ArtworkChoiceSchema.optional(), impressionId: id.optional() });
 const playback = titleEvent.extend({ position: seconds, duration: seconds.positive() });
 
 export const ImpressionSchema = titleEvent.extend({

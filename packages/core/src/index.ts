@@ -14,3 +14,4 @@ export * from './stats.ts';
 export * from './diversity.ts';
 export * from './interleave.ts';
 export * from './experiment-results.ts';
+export * as artwork from './artwork/index.ts';

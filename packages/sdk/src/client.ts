@@ -27,9 +27,11 @@ export interface PersonalizerOptions {
   assetsBaseUrl?: string;
   /** URL prefix of the tfjs wasm binaries, when only those are hosted elsewhere. */
   wasmPaths?: string;
+  /** The artwork bandit: policy (default 'thompson') and how long a title keeps its artwork (default 7 days). */
+  artwork?: WorkerOptions['artwork'];
 }
 
-type Title = { titleId: string; artwork?: EventInput<'impression'>['artwork']; experiments?: EventInput['experiments'] };
+type Title = { titleId: string; artwork?: EventInput<'impression'>['artwork']; experiments?: EventInput['experiments']; impressionId?: string };
 type Playback = Title & { position: number; duration: number };
 
 /** The event's id once it is stored on the device; null while the viewer has opted out (nothing is stored to send). */
@@ -114,6 +116,7 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     backendChoice: options.backendChoice ?? 'auto',
     dbName: options.dbName ?? 'marquee',
     wasmPaths: options.wasmPaths,
+    artwork: options.artwork,
   });
   const call = <T>(fn: () => Promise<T>) => ready.then(fn);
   /** Hands the worker a callback (a comlink proxy); the returned function stops deliveries to `fn`. */

@@ -11,6 +11,7 @@ import type { ModelManager } from './model-manager.ts';
 import type { CatalogScorer } from './scorer.ts';
 import type { HomePage, PageRow } from './protocol.ts';
 import type { DeviceExperiments } from './experiments.ts';
+import type { ArtworkChooser } from './artwork.ts';
 
 type Ml = typeof import('./ml.ts');
 
@@ -42,6 +43,8 @@ export class Homepage {
   /** Whether the candidates request may carry the viewer's recent titles and embedding (off after optOut). */
   shareHistory = true;
   private experiments: DeviceExperiments | null = null;
+  /** The artwork bandit; without it every card shows its title's first artwork. */
+  artwork: ArtworkChooser | null = null;
 
   constructor(
     private db: Database,
@@ -156,6 +159,7 @@ export class Homepage {
       from = 'catalog';
     }
     this.candidates = set;
+    await this.artwork?.prepare(catalog); // state once, priors when stale: network time, like the candidates
     const t2 = performance.now();
 
     // 3. Scores and the ranking blend (an experiment's variant may change the weights).
@@ -186,14 +190,17 @@ export class Homepage {
       exp?.params.diversity,
     );
     const scoreOf = new Map(ranked.map((r) => [r.titleId, r.score]));
+    const t4 = performance.now();
+    const pageRows = rows.map((r): PageRow => ({
+      id: r.id,
+      kind: r.kind,
+      title: r.title,
+      reason: r.reason,
+      items: r.titleIds.filter((id) => this.byId.has(id)).map((id) => this.present(id, scoreOf.get(id) ?? 0)),
+    }));
+    const artworkMs = performance.now() - t4;
     const page: HomePage = {
-      rows: rows.map((r): PageRow => ({
-        id: r.id,
-        kind: r.kind,
-        title: r.title,
-        reason: r.reason,
-        items: r.titleIds.filter((id) => this.byId.has(id)).map((id) => this.present(id, scoreOf.get(id) ?? 0)),
-      })),
+      rows: pageRows,
       modelVersion: model?.manifest.version ?? null,
       backend: this.backend(),
       candidates: { from, count: set.candidates.length, sources: countSources(set), ageMs: set.fetchedAt ? Date.now() - set.fetchedAt : -1 },
@@ -202,8 +209,9 @@ export class Homepage {
         encodeMs: round(t1 - t0),
         candidatesMs: round(t2 - t1),
         scoreMs: round(t3 - t2),
-        composeMs: round(performance.now() - t3),
+        composeMs: round(t4 - t3),
         totalMs: round(performance.now() - t0),
+        artworkMs: round(artworkMs),
       },
       builtAt: Date.now(),
     };
@@ -214,11 +222,12 @@ export class Homepage {
     return page;
   }
 
-  /** Artwork: the title's first variant until the artwork bandit chooses (logged with propensity 1). */
+  /** Artwork: the bandit's choice, or the title's first variant without one (logged with propensity 1). */
   private present(id: string, score: number) {
     const t = this.byId.get(id)!;
     const art = t.artworks[0];
-    return { titleId: id, name: t.name, genres: t.genres, year: t.year, artwork: { artworkId: art?.id ?? '', themes: art?.themes ?? [], propensity: 1 }, score };
+    const artwork = this.artwork?.present(t) ?? { artworkId: art?.id ?? '', themes: art?.themes ?? [], propensity: 1 };
+    return { titleId: id, name: t.name, genres: t.genres, year: t.year, artwork, score };
   }
 
   private useModel(model: LoadedModel | null, catalog: CatalogTitle[]): void {

@@ -30,6 +30,8 @@ export interface WorkerOptions {
   dbName: string;
   /** URL prefix the tfjs wasm binaries are served from; default: next to the SDK's code, from the app's origin. */
   wasmPaths?: string;
+  /** Artwork bandit settings (see ArtworkChooser); defaults from @marquee/core/artwork BANDIT_DEFAULTS. */
+  artwork?: { policy?: 'thompson' | 'linucb' | 'epsilon-greedy' | 'population' | 'uniform'; stickinessMs?: number };
 }
 
 export interface SyncStats {
@@ -96,8 +98,31 @@ export interface PageTitle {
   genres: string[];
   year: number;
   /** The artwork this viewer sees, and the probability it was chosen with (log it with the impression). */
-  artwork: { artworkId: string; themes: string[]; propensity: number };
+  artwork: PageArtwork;
   score: number;
+}
+
+/** The artwork bandit's choice for a card (see artwork.ts): log artworkId, propensity, policy and policyVersion. */
+export interface PageArtwork {
+  artworkId: string;
+  themes: string[];
+  propensity: number;
+  policy?: string;
+  policyVersion?: string;
+  debug?: ArtworkDebug;
+}
+
+/** What a card's artwork choice rests on, for the debug drawer. */
+export interface ArtworkDebug {
+  /** Kept from an earlier choice (stickiness) rather than chosen now. */
+  sticky: boolean;
+  chosenAt: number;
+  /** Settled impressions the viewer's taste has learned from. */
+  updates: number;
+  /** Each artwork: population rate, posterior mean score, probability of being chosen (fresh choices only). */
+  artworks: { artworkId: string; themes: string[]; rate: number; score: number; probability: number | null }[];
+  /** The viewer's strongest learned theme tastes (posterior mean, sd). */
+  taste: { theme: string; mean: number; sd: number }[];
 }
 
 export interface PageRow {
@@ -116,7 +141,7 @@ export interface HomePage {
   candidates: { from: 'server' | 'cache' | 'catalog'; count: number; sources: Record<string, number>; ageMs: number };
   /** How the viewer's embedding was brought up to date. */
   encode: 'none' | 'append' | 'replace-last' | 'full' | 'no-model' | 'no-history';
-  timings: { encodeMs: number; candidatesMs: number; scoreMs: number; composeMs: number; totalMs: number };
+  timings: { encodeMs: number; candidatesMs: number; scoreMs: number; composeMs: number; totalMs: number; artworkMs?: number };
   builtAt: number;
   /** The experiments whose variant shaped this page (their exposure is logged once per session). */
   experiments?: Exposure[];

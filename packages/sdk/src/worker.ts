@@ -11,6 +11,7 @@ import type { ModelManager } from './model-manager.ts';
 import type { Homepage } from './homepage.ts';
 import { Viewer } from './identity.ts';
 import { DeviceExperiments } from './experiments.ts';
+import { ArtworkChooser } from './artwork.ts';
 
 let options: WorkerOptions;
 let db: Database;
@@ -108,6 +109,7 @@ const api: WorkerApi = {
       page = new m.Homepage(viewer.pageDatabase, endpoint, m, manager, () => backendName, options.writeKey);
       await viewer.attach(page);
       page.useExperiments(experiments);
+      page.artwork = new ArtworkChooser(() => viewer.pageDatabase, endpoint, options.artwork);
       await manager.loadCached();
       void manager.update();
       return page;
@@ -120,6 +122,7 @@ const api: WorkerApi = {
   async track(input: EventInput) {
     const event = viewer.stamp(input);
     if (viewer.tracking) await enqueue(event);
+    if (viewer.personalization) void homepage?.then((p) => p.artwork?.record(event));
     if (viewer.personalization) void homepage?.then((p) => p.record(event));
     return viewer.tracking ? event.id : null;
   },

@@ -9,7 +9,7 @@
  * - artworkAffinity(world, member, title, artwork): the artwork's additive effect on the play logit (theme taste);
  * - playProbability(world, member, title, artwork): P(play | impression) outside any mood.
  * Watch time depends on title affinity only, never on artwork, so a bandit rewarded by quality plays cannot win by
- * clickbait.
+ * clickbait; except in a world created with the `clickbait` option, whose clickbait artworks cut it short.
  */
 
 export const GENRES = Object.freeze([
@@ -47,10 +47,32 @@ export const WORLD_DEFAULTS: Readonly<WorldConfig> = Object.freeze({
   latentDim: 8,
 });
 
+/** 'clickbait' exists only in worlds created with the `clickbait` option. */
+export type ArtworkTheme = Theme | 'clickbait';
+
 export interface Artwork {
   id: string;
   titleId: string;
-  themes: Theme[];
+  themes: ArtworkTheme[];
+}
+
+/**
+ * A clickbait artwork raises everyone's chance to play (population-wide, so easy to learn) and lowers the watched
+ * fraction of the plays it causes: a bandit rewarded by clicks falls for it, one rewarded by quality plays must not.
+ */
+export interface ClickbaitOptions {
+  /** Share of titles that get one extra artwork themed 'clickbait'. */
+  share: number;
+  /** Added to the play logit when it is shown. */
+  playLift: number;
+  /** A play it caused stops at this share of what the member would otherwise have watched. */
+  watchFactor: number;
+}
+export const CLICKBAIT_DEFAULTS: Readonly<ClickbaitOptions> = Object.freeze({ share: 0.5, playLift: 1.2, watchFactor: 0.1 });
+
+/** Behaviour beyond the default world, each drawn from its own random stream so the default world never changes. */
+export interface WorldOptions {
+  clickbait?: Partial<ClickbaitOptions> | boolean;
 }
 
 export interface Title {
@@ -77,6 +99,7 @@ interface Truth {
   titleLatent: Float64Array[]; // per title [k]
   quality: Float64Array; // per title
   buzz: Float64Array; // per title, popularity of being shown
+  clickbait?: ClickbaitOptions;
 }
 
 export interface World {
@@ -136,7 +159,7 @@ const GENRE_THEMES: Partial<Record<Genre, Theme[]>> = {
   sports: ['action', 'ensemble'], fantasy: ['landscape', 'villain'],
 };
 
-export function createWorld(overrides: Partial<WorldConfig> = {}): World {
+export function createWorld(overrides: Partial<WorldConfig> = {}, options: WorldOptions = {}): World {
   const unknown = Object.keys(overrides).filter((k) => !(k in WORLD_DEFAULTS));
   if (unknown.length) throw new Error(`synthetic: unknown option(s) ${unknown.join(', ')}; valid: ${Object.keys(WORLD_DEFAULTS).join(', ')}`);
   const config = Object.freeze({ ...WORLD_DEFAULTS, ...overrides });
@@ -192,13 +215,19 @@ export function createWorld(overrides: Partial<WorldConfig> = {}): World {
     memberLatent.push(Float64Array.from({ length: k }, () => rng.normal()));
     activity[m] = Math.exp(rng.normal() * 0.5);
   }
+  let clickbait: ClickbaitOptions | undefined;
+  if (options.clickbait) {
+    clickbait = { ...CLICKBAIT_DEFAULTS, ...(options.clickbait === true ? {} : options.clickbait) };
+    const cb = new SeededRandom((config.seed ^ 0x5eedc11c) >>> 0); // its own stream: the rest of the world is unchanged
+    for (const t of titles) if (cb.next() < clickbait.share) t.artworks.push({ id: `${t.id}-cb`, titleId: t.id, themes: ['clickbait'] });
+  }
   return {
     config,
     titles,
     members,
     titleById: new Map(titles.map((t) => [t.id, t])),
     memberById: new Map(members.map((m) => [m.id, m])),
-    _truth: { genreTaste, themeTaste, memberLatent, activity, titleLatent, quality, buzz },
+    _truth: { genreTaste, themeTaste, memberLatent, activity, titleLatent, quality, buzz, clickbait },
   };
 }
 
@@ -236,7 +265,7 @@ export function artworkAffinity(world: World, memberId: string, titleId: string,
   if (!art) throw new Error(`synthetic: title ${titleId} has no artwork ${artworkId}`);
   const tt = world._truth.themeTaste[m.index]!;
   let s = 0;
-  for (const th of art.themes) s += tt[THEMES.indexOf(th)]!;
+  for (const th of art.themes) s += th === 'clickbait' ? (world._truth.clickbait?.playLift ?? 0) / 0.8 : tt[THEMES.indexOf(th)]!;
   return (0.8 * s) / art.themes.length;
 }
 
@@ -252,6 +281,33 @@ export function playProbability(world: World, memberId: string, titleId: string,
 export function expectedWatchFraction(world: World, memberId: string, titleId: string): number {
   const { m, t } = lookup(world, memberId, titleId);
   return sigmoid(1.5 * affinityLogit(world, m.index, t) + 0.5);
+}
+
+function watchFactor(world: World, t: Title, artworkId: string): number {
+  const cb = world._truth.clickbait;
+  if (!cb) return 1;
+  return t.artworks.find((a) => a.id === artworkId)?.themes.includes('clickbait') ? cb.watchFactor : 1;
+}
+
+/** Standard normal CDF (Abramowitz-Stegun 7.1.26 erf, error < 1.5e-7). */
+function normalCdf(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * z);
+  const erf = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-z * z);
+  return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf);
+}
+
+/**
+ * P(quality play | impression), outside any mood: the play probability times the chance that the play reaches
+ * `minSeconds` or `minFraction` of the runtime (the watched-fraction noise is N(0, 0.8) on the logit).
+ */
+export function qualityPlayProbability(world: World, memberId: string, titleId: string, artworkId: string, minSeconds = 900, minFraction = 0.25): number {
+  const { m, t } = lookup(world, memberId, titleId);
+  const f = Math.min(minFraction, minSeconds / (t.runtimeMin * 60)) / watchFactor(world, t, artworkId);
+  if (f >= 1) return 0;
+  const mu = 1.5 * affinityLogit(world, m.index, t) + 0.5;
+  const reach = 1 - normalCdf((Math.log(f / (1 - f)) - mu) / 0.8);
+  return playProbability(world, memberId, titleId, artworkId) * reach;
 }
 
 /** The k titles with the highest true affinity for a member (ground-truth recommendations). */
@@ -347,7 +403,7 @@ export function* simulateEvents(world: World, opts: SimulateOptions = {}): Gener
         const duration = t.runtimeMin * 60;
         clock += 2000;
         yield { userId: memberId, titleId: t.id, type: 'play_start', ts: clock, position: 0, duration, artworkId, propensity, sessionId };
-        const frac = sigmoid(1.5 * affinityLogit(world, m.index, t) + 0.5 + rng.normal() * 0.8);
+        const frac = sigmoid(1.5 * affinityLogit(world, m.index, t) + 0.5 + rng.normal() * 0.8) * watchFactor(world, t, artworkId);
         for (const q of [0.25, 0.5, 0.75]) {
           if (frac < q) break;
           yield { userId: memberId, titleId: t.id, type: 'progress', ts: clock + Math.round(q * duration * 1000), position: Math.round(q * duration), duration, sessionId };

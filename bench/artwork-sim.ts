@@ -1,0 +1,139 @@
+/**
+ * Runs an artwork policy through the synthetic world with feedback: each member's bandit sees the rewards of its own
+ * impressions as they settle, and the population priors are republished from the policy's own log every
+ * `priorsEvery` impressions (as the server's aggregates would be). Measures what a viewer cares about: quality plays
+ * per impression, realised and expected (the world's true probability of the artwork shown), by how many
+ * impressions the member had seen so far.
+ */
+import { artwork as aw } from '@marquee/core';
+import { qualityPlayProbability, simulateEvents, type Title, type World } from '@marquee/core/synthetic';
+
+export type SimPolicy = aw.PolicyName | 'oracle';
+
+export interface SimOptions {
+  policy: SimPolicy;
+  reward?: aw.RewardDefinition;
+  config?: Partial<aw.BanditConfig>;
+  priorsEvery?: number;
+  /** Impression-count buckets (upper bounds, inclusive) per member. */
+  buckets?: readonly number[];
+}
+
+export interface SimResult {
+  policy: string;
+  reward: string;
+  impressions: number;
+  plays: number;
+  qualityPlays: number;
+  /** Sum over impressions of the true P(quality play) of the artwork shown. */
+  expectedQualityPlays: number;
+  /** Impressions of titles that have a clickbait artwork, and how many showed it. */
+  clickbaitEligible: number;
+  clickbaitShown: number;
+  byBucket: { upTo: number; impressions: number; qualityPlays: number; expectedQualityPlays: number }[];
+  selectMs: number;
+}
+
+export const DEFAULT_BUCKETS = [10, 30, 60, 100, Infinity] as const;
+
+export function simulatePolicy(world: World, opts: SimOptions): SimResult {
+  const reward = opts.reward ?? aw.QUALITY_PLAY;
+  const buckets = opts.buckets ?? DEFAULT_BUCKETS;
+  const priorsEvery = opts.priorsEvery ?? 2000;
+  const counts = new aw.ArtworkCounts();
+  let priors = new aw.PriorRates(null);
+  let bandit: aw.ArtworkBandit | null = null;
+  let clock = 0;
+  let selectMs = 0;
+  const res: SimResult = {
+    policy: opts.policy,
+    reward: reward.kind,
+    impressions: 0,
+    plays: 0,
+    qualityPlays: 0,
+    expectedQualityPlays: 0,
+    clickbaitEligible: 0,
+    clickbaitShown: 0,
+    byBucket: buckets.map((upTo) => ({ upTo, impressions: 0, qualityPlays: 0, expectedQualityPlays: 0 })),
+    selectMs: 0,
+  };
+  interface Shown { title: Title; artworkId: string; bucket: number }
+  // The bandit learns from its own reward; the measurement always counts quality plays.
+  let learn = new aw.RewardJoiner<Shown>(reward);
+  let measure = new aw.RewardJoiner<Shown>(aw.QUALITY_PLAY);
+  let member = '';
+  let memberImpressions = 0;
+  const settleLearn = (s: { payload: Shown; reward: number }[]) => {
+    for (const { payload, reward: r } of s) bandit?.observe(payload.title, payload.artworkId, r);
+  };
+
+  const policy = (memberId: string, title: Title): { artworkId: string; propensity: number } => {
+    if (memberId !== member) {
+      settleLearn(learn.flush());
+      measure.flush();
+      learn = new aw.RewardJoiner<Shown>(reward);
+      measure = new aw.RewardJoiner<Shown>(aw.QUALITY_PLAY);
+      member = memberId;
+      memberImpressions = 0;
+      bandit = opts.policy === 'oracle' ? null : new aw.ArtworkBandit(memberId, { ...opts.config, policy: opts.policy }, undefined, priors);
+    }
+    if (opts.policy === 'oracle') {
+      let best = title.artworks[0]!.id;
+      let bp = -1;
+      for (const a of title.artworks) {
+        const p = qualityPlayProbability(world, memberId, title.id, a.id, reward.minSeconds, reward.minFraction);
+        if (p > bp) [bp, best] = [p, a.id];
+      }
+      return { artworkId: best, propensity: 1 };
+    }
+    settleLearn(learn.expire(clock));
+    bandit!.priors = priors;
+    const t0 = performance.now();
+    const d = bandit!.choose(title, clock);
+    selectMs += performance.now() - t0;
+    return { artworkId: d.artworkId, propensity: d.propensity };
+  };
+
+  for (const e of simulateEvents(world, { artworkPolicy: policy })) {
+    clock = e.ts;
+    const key = e.titleId;
+    if (e.type === 'impression') {
+      const title = world.titleById.get(e.titleId)!;
+      memberImpressions++;
+      const b = buckets.findIndex((u) => memberImpressions <= u);
+      const shown: Shown = { title, artworkId: e.artworkId!, bucket: b };
+      res.impressions++;
+      const eq = qualityPlayProbability(world, e.userId, e.titleId, e.artworkId!);
+      res.expectedQualityPlays += eq;
+      res.byBucket[b]!.impressions++;
+      res.byBucket[b]!.expectedQualityPlays += eq;
+      if (title.artworks.some((a) => a.themes.includes('clickbait'))) {
+        res.clickbaitEligible++;
+        if (title.artworks.find((a) => a.id === e.artworkId)?.themes.includes('clickbait')) res.clickbaitShown++;
+      }
+      counts.impression(e.titleId, e.artworkId!);
+      settleLearn(learn.impression(key, e.titleId, e.ts, shown));
+      measure.impression(key, e.titleId, e.ts, shown);
+      if (res.impressions % priorsEvery === 0) priors = new aw.PriorRates(counts.snapshot(reward, e.ts));
+      continue;
+    }
+    if (e.type === 'play_start') {
+      res.plays++;
+      if (e.artworkId) counts.play(e.titleId, e.artworkId);
+    }
+    const l = learn.engagement(key, e.type, e.ts, e.position, e.duration);
+    if (l) {
+      settleLearn([l]);
+      if (reward.kind === 'quality-play') counts.qualityPlay(e.titleId, l.payload.artworkId);
+    }
+    const m = measure.engagement(key, e.type, e.ts, e.position, e.duration);
+    if (m) {
+      res.qualityPlays++;
+      res.byBucket[m.payload.bucket]!.qualityPlays++;
+      if (reward.kind === 'play') counts.qualityPlay(e.titleId, m.payload.artworkId);
+    }
+  }
+  settleLearn(learn.flush());
+  res.selectMs = selectMs;
+  return res;
+}

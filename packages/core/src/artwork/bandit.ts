@@ -1,0 +1,91 @@
+/**
+ * One viewer's artwork bandit: the policy, the viewer's taste posterior, the population priors and the sticky
+ * assignments, in one object the worker and the benchmark both drive. Pure: no storage, no clock of its own.
+ */
+import { titleFeatures } from './features.ts';
+import { BANDIT_DEFAULTS, POLICY_VERSION, select, tasteDraws, type BanditConfig, type Selection } from './policies.ts';
+import { PriorRates } from './priors.ts';
+import { seedKeyFor, stillHolds, type ArtworkAssignment } from './sticky.ts';
+import { emptyTaste, posterior, updateTaste, type TastePosterior, type ViewerTaste } from './taste.ts';
+
+export interface BanditTitle {
+  id: string;
+  artworks: readonly { id: string; themes: readonly string[] }[];
+}
+
+export interface ArtworkDecision extends ArtworkAssignment {
+  /** True when an earlier assignment was kept (stickiness), false for a fresh choice. */
+  sticky: boolean;
+  /** The selection behind a fresh choice (scores, probabilities of every artwork); absent when kept. */
+  selection?: Selection & { artworkIds: string[]; rates: number[] };
+}
+
+export class ArtworkBandit {
+  readonly config: BanditConfig;
+  private post: TastePosterior | null = null;
+  private draws: { seedKey: string; post: TastePosterior; W: Float64Array } | null = null;
+  private readonly featureCache = new Map<string, Float64Array[]>();
+
+  constructor(
+    readonly viewer: string,
+    config: Partial<BanditConfig> = {},
+    public taste: ViewerTaste = emptyTaste(config.priorPrecision ?? BANDIT_DEFAULTS.priorPrecision),
+    public priors: PriorRates = new PriorRates(null),
+    readonly assignments: Map<string, ArtworkAssignment> = new Map(),
+  ) {
+    this.config = { ...BANDIT_DEFAULTS, ...config };
+  }
+
+  get posterior(): TastePosterior {
+    return (this.post ??= posterior(this.taste));
+  }
+
+  features(title: BanditTitle): Float64Array[] {
+    let f = this.featureCache.get(title.id);
+    if (!f || f.length !== title.artworks.length) this.featureCache.set(title.id, (f = titleFeatures(title.artworks)));
+    return f;
+  }
+
+  /** The artwork for this title now: the held assignment, or a fresh choice (which then holds). */
+  choose(title: BanditTitle, now: number): ArtworkDecision {
+    const ids = title.artworks.map((a) => a.id);
+    const held = this.assignments.get(title.id);
+    if (stillHolds(held, ids, this.config.policy, now, this.config.stickinessMs)) return { ...held, sticky: true };
+    const seedKey = seedKeyFor(this.viewer, now);
+    const rates = this.priors.rates(title.id, ids);
+    const personal = this.config.policy === 'thompson' || this.config.policy === 'linucb' || this.config.policy === 'epsilon-greedy';
+    const taste = personal ? this.posterior : undefined;
+    let draws: Float64Array | undefined;
+    if (this.config.policy === 'thompson') {
+      if (!this.draws || this.draws.seedKey !== seedKey || this.draws.post !== taste) this.draws = { seedKey, post: taste!, W: tasteDraws(this.config, taste, seedKey) };
+      draws = this.draws.W;
+    }
+    const sel = select(this.config, { features: this.features(title), rates, taste, seedKey, item: title.id, draws });
+    const a: ArtworkAssignment = {
+      titleId: title.id,
+      artworkId: ids[sel.index]!,
+      propensity: sel.propensity,
+      policy: this.config.policy,
+      policyVersion: POLICY_VERSION,
+      chosenAt: now,
+      seedKey,
+    };
+    this.assignments.set(title.id, a);
+    return { ...a, sticky: false, selection: { ...sel, artworkIds: ids, rates } };
+  }
+
+  /** A settled impression: the artwork shown and whether it earned the reward. */
+  observe(title: BanditTitle, artworkId: string, reward: number): void {
+    const k = title.artworks.findIndex((a) => a.id === artworkId);
+    if (k < 0) return;
+    this.taste = updateTaste(this.taste, this.features(title)[k]!, reward, this.priors.rate(title.id, artworkId));
+    this.post = null;
+  }
+
+  /** The viewer's learned taste per theme (posterior mean and sd), for the debug drawer. */
+  tasteSummary(themes: readonly string[]): { theme: string; mean: number; sd: number }[] {
+    const p = this.posterior;
+    const d = p.mean.length;
+    return themes.map((theme, i) => ({ theme, mean: p.mean[i]!, sd: Math.sqrt(this.config.noiseVar * p.inv[i * d + i]!) }));
+  }
+}

@@ -1,0 +1,212 @@
+/**
+ * Artwork selection policies, pure and deterministic given a seed. Each returns the chosen artwork, its exact
+ * propensity and the probability of every artwork (so a log can be replayed and a target policy evaluated offline).
+ *
+ * - uniform: 1/K each.
+ * - population: the population's best rate (non-contextual), epsilon-greedy; closed form.
+ * - epsilon-greedy: the viewer's posterior mean score, epsilon-greedy; closed form.
+ * - linucb: posterior mean + alpha * sd; deterministic (ties split evenly); closed form.
+ * - thompson (default): one draw of the viewer's taste from the posterior picks the artwork; the propensity is a
+ *   Monte-Carlo estimate over `thompsonDraws` (128) draws, the choosing draw included so it is never 0, from a stream
+ *   seeded by the decision's seed key (viewer and visit), so replaying the log with the viewer's state recomputes it.
+ *
+ * Scores are in reward-rate units: score = population rate + taste . centred theme features.
+ */
+import { z } from 'zod';
+import { FEATURE_DIM } from './features.ts';
+import { fnv1a32, Rng } from './random.ts';
+import { cholesky, type TastePosterior } from './taste.ts';
+
+export const POLICY_NAMES = ['thompson', 'linucb', 'epsilon-greedy', 'population', 'uniform'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+/** Bumped whenever a policy's choices or propensities change for the same inputs. */
+export const POLICY_VERSION = 'artwork-1';
+
+export const BanditConfigSchema = z.object({
+  policy: z.enum(POLICY_NAMES),
+  /** Reward noise variance (a ~20% quality-play rate has Bernoulli variance ~0.16). */
+  noiseVar: z.number().positive(),
+  /** Prior precision of the taste weights: prior sd = sqrt(noiseVar / priorPrecision). */
+  priorPrecision: z.number().positive(),
+  epsilon: z.number().min(0).max(1),
+  ucbAlpha: z.number().nonnegative(),
+  thompsonDraws: z.number().int().min(1).max(100_000),
+  /** A viewer's artwork for a title is kept this long once chosen. */
+  stickinessMs: z.number().int().nonnegative(),
+});
+export type BanditConfig = z.infer<typeof BanditConfigSchema>;
+
+export const BANDIT_DEFAULTS: Readonly<BanditConfig> = Object.freeze({
+  policy: 'thompson',
+  noiseVar: 0.15,
+  priorPrecision: 4,
+  epsilon: 0.1,
+  ucbAlpha: 1,
+  thompsonDraws: 128,
+  stickinessMs: 7 * 86_400_000,
+});
+
+export interface SelectionInput {
+  /** Centred features of each artwork (titleFeatures). */
+  features: readonly ArrayLike<number>[];
+  /** Population reward rate of each artwork (priors). */
+  rates: readonly number[];
+  /** The viewer's posterior; absent for a viewer the policy does not personalise (uniform, population). */
+  taste?: TastePosterior;
+  /** Identity of this decision (the viewer and the visit, see seedKeyFor): seeds every random draw. */
+  seedKey: string;
+  /** What is being chosen for (the title id): seeds the policy's own draws together with seedKey. */
+  item: string;
+  /** Thompson sampling's taste draws for this seedKey and posterior (tasteDraws), when the caller caches them. */
+  draws?: Float64Array;
+}
+
+export interface Selection {
+  index: number;
+  propensity: number;
+  /** Probability of each artwork under the policy (Monte-Carlo for Thompson). Sums to 1. */
+  probabilities: number[];
+  /** What the choice rests on: posterior mean scores, plus the UCB bonus for LinUCB. */
+  scores: number[];
+  bonus?: number[];
+}
+
+export function select(cfg: BanditConfig, input: SelectionInput): Selection {
+  const K = input.features.length;
+  if (K === 0) throw new RangeError('artwork selection: a title without artwork');
+  if (input.rates.length !== K) throw new RangeError(`artwork selection: ${K} artworks but ${input.rates.length} rates`);
+  const rng = new Rng(fnv1a32(`${input.seedKey}|${input.item}`));
+  const means = meanScores(input);
+  switch (cfg.policy) {
+    case 'uniform': {
+      const index = rng.int(K);
+      return { index, propensity: 1 / K, probabilities: new Array<number>(K).fill(1 / K), scores: means };
+    }
+    case 'population':
+      return epsilonGreedy(input.rates.slice(), cfg.epsilon, rng, means);
+    case 'epsilon-greedy':
+      return epsilonGreedy(means, cfg.epsilon, rng, means);
+    case 'linucb': {
+      const bonus = input.features.map((x) => cfg.ucbAlpha * Math.sqrt(cfg.noiseVar * quad(input.taste, x)));
+      const ucb = means.map((m, k) => m + bonus[k]!);
+      const best = argmaxSet(ucb);
+      const index = best[rng.int(best.length)]!;
+      const probabilities = ucb.map((_, k) => (best.includes(k) ? 1 / best.length : 0));
+      return { index, propensity: probabilities[index]!, probabilities, scores: means, bonus };
+    }
+    case 'thompson':
+      return thompson(cfg, input, means);
+  }
+}
+
+function meanScores(input: SelectionInput): number[] {
+  const mu = input.taste?.mean;
+  return input.features.map((x, k) => {
+    let s = input.rates[k]!;
+    if (mu) for (let i = 0; i < FEATURE_DIM; i++) s += mu[i]! * x[i]!;
+    return s;
+  });
+}
+
+/** x^T A^-1 x; with no posterior, the features carry no uncertainty. */
+function quad(taste: TastePosterior | undefined, x: ArrayLike<number>): number {
+  if (!taste) return 0;
+  let s = 0;
+  for (let i = 0; i < FEATURE_DIM; i++) {
+    if (x[i] === 0) continue;
+    for (let j = 0; j < FEATURE_DIM; j++) s += x[i]! * taste.inv[i * FEATURE_DIM + j]! * x[j]!;
+  }
+  return s;
+}
+
+/** Indices within 1e-12 of the maximum. */
+function argmaxSet(v: readonly number[]): number[] {
+  let m = -Infinity;
+  for (const x of v) if (x > m) m = x;
+  const out: number[] = [];
+  v.forEach((x, k) => {
+    if (x >= m - 1e-12) out.push(k);
+  });
+  return out;
+}
+
+function epsilonGreedy(values: number[], epsilon: number, rng: Rng, scores: number[]): Selection {
+  const K = values.length;
+  const best = argmaxSet(values);
+  const probabilities = values.map((_, k) => epsilon / K + (best.includes(k) ? (1 - epsilon) / best.length : 0));
+  const u = rng.next();
+  const index = u < epsilon ? rng.int(K) : best[rng.int(best.length)]!;
+  return { index, propensity: probabilities[index]!, probabilities, scores };
+}
+
+/**
+ * Taste draws for Thompson sampling: `thompsonDraws` samples of the viewer's taste from N(mean, noiseVar * A^-1), from
+ * the stream seeded by `seedKey`. One set serves every fresh choice of a visit (one posterior sample per round, as
+ * Thompson sampling prescribes), which keeps a 50-card page to one Cholesky and D x FEATURE_DIM normals.
+ */
+export function tasteDraws(cfg: BanditConfig, taste: TastePosterior | undefined, seedKey: string): Float64Array {
+  const d = FEATURE_DIM;
+  const D = cfg.thompsonDraws;
+  const inv = taste?.inv ?? priorInverse(cfg.priorPrecision);
+  const cov = new Float64Array(d * d);
+  for (let i = 0; i < d * d; i++) cov[i] = cfg.noiseVar * inv[i]!;
+  const L = cholesky(cov, d);
+  const rng = new Rng(fnv1a32(`thompson|${seedKey}`));
+  const out = new Float64Array(D * d);
+  const z = new Float64Array(d);
+  for (let k = 0; k < D; k++) {
+    for (let i = 0; i < d; i++) z[i] = rng.normal();
+    for (let i = 0; i < d; i++) {
+      let v = taste ? taste.mean[i]! : 0;
+      for (let j = 0; j <= i; j++) v += L[i * d + j]! * z[j]!;
+      out[k * d + i] = v;
+    }
+  }
+  return out;
+}
+
+/** Each draw scores every artwork (rate + draw . features); draw 0 chooses, all draws estimate the propensities. */
+function thompson(cfg: BanditConfig, input: SelectionInput, means: number[]): Selection {
+  const K = means.length;
+  if (K === 1) return { index: 0, propensity: 1, probabilities: [1], scores: means };
+  const d = FEATURE_DIM;
+  const D = cfg.thompsonDraws;
+  const W = input.draws ?? tasteDraws(cfg, input.taste, input.seedKey);
+  if (W.length !== D * d) throw new RangeError(`artwork selection: ${W.length / d} taste draws, the config says ${D}`);
+  const nz: number[][] = input.features.map((x) => {
+    const idx: number[] = [];
+    for (let i = 0; i < d; i++) if (x[i] !== 0) idx.push(i);
+    return idx;
+  });
+  const counts = new Array<number>(K).fill(0);
+  let chosen = 0;
+  for (let k = 0; k < D; k++) {
+    const off = k * d;
+    let best = 0;
+    let bestScore = -Infinity;
+    for (let a = 0; a < K; a++) {
+      const x = input.features[a]!;
+      let v = input.rates[a]!;
+      for (const i of nz[a]!) v += x[i]! * W[off + i]!;
+      if (v > bestScore) {
+        bestScore = v;
+        best = a;
+      }
+    }
+    counts[best]++;
+    if (k === 0) chosen = best;
+  }
+  const probabilities = counts.map((c) => c / D);
+  return { index: chosen, propensity: probabilities[chosen]!, probabilities, scores: means };
+}
+
+const priorCache = new Map<number, Float64Array>();
+function priorInverse(precision: number): Float64Array {
+  let inv = priorCache.get(precision);
+  if (!inv) {
+    inv = new Float64Array(FEATURE_DIM * FEATURE_DIM);
+    for (let i = 0; i < FEATURE_DIM; i++) inv[i * FEATURE_DIM + i] = 1 / precision;
+    priorCache.set(precision, inv);
+  }
+  return inv;
+}

@@ -1,0 +1,124 @@
+/**
+ * Population priors: what the server publishes (`GET /v1/artwork/priors`) from its live aggregates and the device
+ * caches with the catalog. A new viewer's scores are these rates, so they start from the population's best artwork.
+ *
+ * Rates are shrunk: an artwork's rate towards its title's, a title's towards the global rate, so an artwork shown
+ * five times does not look like a winner.
+ */
+import { z } from 'zod';
+import { RewardDefinitionSchema } from './reward.ts';
+
+const count = z.number().int().nonnegative();
+
+export const ArtworkStatsSchema = z.object({
+  titleId: z.string().min(1),
+  artworkId: z.string().min(1),
+  impressions: count,
+  plays: count,
+  qualityPlays: count,
+});
+export type ArtworkStats = z.infer<typeof ArtworkStatsSchema>;
+
+export const ArtworkPriorsSchema = z.object({
+  /** Changes whenever any count changes: the device refetches when it differs. */
+  version: z.string().min(1),
+  generatedAt: z.number().int().nonnegative(),
+  reward: RewardDefinitionSchema,
+  impressions: count,
+  rewards: count,
+  artworks: z.array(ArtworkStatsSchema),
+});
+export type ArtworkPriors = z.infer<typeof ArtworkPriorsSchema>;
+
+export interface Shrinkage {
+  /** Pseudo-impressions pulling an artwork towards its title's rate. */
+  artwork: number;
+  /** Pseudo-impressions pulling a title towards the global rate. */
+  title: number;
+  /** Rate assumed with no data at all. */
+  fallback: number;
+}
+export const SHRINKAGE_DEFAULTS: Readonly<Shrinkage> = Object.freeze({ artwork: 20, title: 50, fallback: 0.03 });
+
+/** Reward counts of the priors' reward kind. */
+const rewardOf = (s: ArtworkStats, kind: ArtworkPriors['reward']['kind']) => (kind === 'play' ? s.plays : s.qualityPlays);
+
+/** Rates per artwork id from priors, ready for selection; unknown artworks get their title's or the global rate. */
+export class PriorRates {
+  private readonly byArtwork = new Map<string, ArtworkStats>();
+  private readonly byTitle = new Map<string, { impressions: number; rewards: number }>();
+  readonly global: number;
+
+  constructor(
+    readonly priors: ArtworkPriors | null,
+    private readonly shrink: Shrinkage = SHRINKAGE_DEFAULTS,
+  ) {
+    const kind = priors?.reward.kind ?? 'quality-play';
+    for (const s of priors?.artworks ?? []) {
+      this.byArtwork.set(s.artworkId, s);
+      const t = this.byTitle.get(s.titleId) ?? { impressions: 0, rewards: 0 };
+      t.impressions += s.impressions;
+      t.rewards += rewardOf(s, kind);
+      this.byTitle.set(s.titleId, t);
+    }
+    this.global = priors && priors.impressions > 0 ? (priors.rewards + shrink.fallback * 100) / (priors.impressions + 100) : shrink.fallback;
+  }
+
+  titleRate(titleId: string): number {
+    const t = this.byTitle.get(titleId);
+    return t ? (t.rewards + this.shrink.title * this.global) / (t.impressions + this.shrink.title) : this.global;
+  }
+
+  rate(titleId: string, artworkId: string): number {
+    const tr = this.titleRate(titleId);
+    const s = this.byArtwork.get(artworkId);
+    if (!s) return tr;
+    const r = rewardOf(s, this.priors?.reward.kind ?? 'quality-play');
+    return (r + this.shrink.artwork * tr) / (s.impressions + this.shrink.artwork);
+  }
+
+  rates(titleId: string, artworkIds: readonly string[]): number[] {
+    return artworkIds.map((a) => this.rate(titleId, a));
+  }
+}
+
+/** Counts per (title, artwork), kept live by whoever sees the events (server aggregates, the benchmark). */
+export class ArtworkCounts {
+  private readonly stats = new Map<string, ArtworkStats>();
+  impressions = 0;
+  plays = 0;
+  qualityPlays = 0;
+  /** Bumped on every change: part of the published version. */
+  changes = 0;
+
+  private get(titleId: string, artworkId: string): ArtworkStats {
+    let s = this.stats.get(artworkId);
+    if (!s) this.stats.set(artworkId, (s = { titleId, artworkId, impressions: 0, plays: 0, qualityPlays: 0 }));
+    return s;
+  }
+  impression(titleId: string, artworkId: string): void {
+    this.get(titleId, artworkId).impressions++;
+    this.impressions++;
+    this.changes++;
+  }
+  play(titleId: string, artworkId: string): void {
+    this.get(titleId, artworkId).plays++;
+    this.plays++;
+    this.changes++;
+  }
+  qualityPlay(titleId: string, artworkId: string): void {
+    this.get(titleId, artworkId).qualityPlays++;
+    this.qualityPlays++;
+    this.changes++;
+  }
+  snapshot(reward: ArtworkPriors['reward'], now: number, versionPrefix = 'p'): ArtworkPriors {
+    return {
+      version: `${versionPrefix}${this.changes}`,
+      generatedAt: now,
+      reward,
+      impressions: this.impressions,
+      rewards: reward.kind === 'play' ? this.plays : this.qualityPlays,
+      artworks: [...this.stats.values()].map((s) => ({ ...s })),
+    };
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * The viewer's taste for artwork themes: a Bayesian linear regression, learned on the device from the viewer's own
+ * impressions and their rewards. Plain numbers so it can live in IndexedDB (ViewerTasteSchema) and travel in tests.
+ *
+ *   reward - populationRate(artwork) = taste . features(artwork) + noise,  noise ~ N(0, noiseVar)
+ *   prior: taste ~ N(0, noiseVar / priorPrecision * I)
+ *   posterior: A = priorPrecision * I + sum x x^T,  b = sum (reward - rate) x,  mean = A^-1 b,  cov = noiseVar * A^-1
+ */
+import { FEATURE_DIM } from './features.ts';
+
+export interface ViewerTaste {
+  /** Row-major FEATURE_DIM x FEATURE_DIM precision (unscaled by the noise). */
+  A: number[];
+  b: number[];
+  /** Updates so far. */
+  n: number;
+}
+
+export function emptyTaste(priorPrecision: number): ViewerTaste {
+  const d = FEATURE_DIM;
+  const A = new Array<number>(d * d).fill(0);
+  for (let i = 0; i < d; i++) A[i * d + i] = priorPrecision;
+  return { A, b: new Array<number>(d).fill(0), n: 0 };
+}
+
+/** One observed reward for an artwork shown with features x whose population rate was `rate`. Returns a new state. */
+export function updateTaste(t: ViewerTaste, x: ArrayLike<number>, reward: number, rate: number): ViewerTaste {
+  const d = FEATURE_DIM;
+  const A = t.A.slice();
+  const b = t.b.slice();
+  const y = reward - rate;
+  for (let i = 0; i < d; i++) {
+    const xi = x[i]!;
+    if (xi === 0) continue;
+    b[i] += y * xi;
+    for (let j = 0; j < d; j++) A[i * d + j] += xi * x[j]!;
+  }
+  return { A, b, n: t.n + 1 };
+}
+
+/** Cholesky factor (lower, row-major) of a symmetric positive-definite n x n matrix. */
+export function cholesky(m: ArrayLike<number>, n: number): Float64Array {
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = m[i * n + j]!;
+      for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
+      if (i === j) L[i * n + i] = Math.sqrt(Math.max(s, 1e-18));
+      else L[i * n + j] = s / L[j * n + j]!;
+    }
+  }
+  return L;
+}
+
+/** The posterior in the form selection needs: the mean and the inverse precision (covariance / noiseVar). */
+export interface TastePosterior {
+  mean: Float64Array;
+  /** A^-1, row-major. */
+  inv: Float64Array;
+  n: number;
+}
+
+export function posterior(t: ViewerTaste): TastePosterior {
+  const d = FEATURE_DIM;
+  const L = cholesky(t.A, d);
+  // inv = L^-T L^-1, column by column: solve L y = e_c, then L^T z = y.
+  const inv = new Float64Array(d * d);
+  const y = new Float64Array(d);
+  for (let c = 0; c < d; c++) {
+    for (let i = 0; i < d; i++) {
+      let s = i === c ? 1 : 0;
+      for (let k = 0; k < i; k++) s -= L[i * d + k]! * y[k]!;
+      y[i] = s / L[i * d + i]!;
+    }
+    for (let i = d - 1; i >= 0; i--) {
+      let s = y[i]!;
+      for (let k = i + 1; k < d; k++) s -= L[k * d + i]! * inv[k * d + c]!;
+      inv[i * d + c] = s / L[i * d + i]!;
+    }
+  }
+  const mean = new Float64Array(d);
+  for (let i = 0; i < d; i++) {
+    let s = 0;
+    for (let j = 0; j < d; j++) s += inv[i * d + j]! * t.b[j]!;
+    mean[i] = s;
+  }
+  return { mean, inv, n: t.n };
+}

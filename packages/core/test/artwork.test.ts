@@ -1,0 +1,251 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { artwork as aw } from '../src/index.ts';
+import { createWorld, playProbability, qualityPlayProbability, simulateEvents } from '../src/synthetic/index.ts';
+import cases from './artwork-cases.json' with { type: 'json' };
+
+const themesOf = (...t: string[][]) => t.map((themes, k) => ({ id: `a${k + 1}`, themes }));
+const cfg = (policy: aw.PolicyName, over: Partial<aw.BanditConfig> = {}): aw.BanditConfig => ({ ...aw.BANDIT_DEFAULTS, policy, ...over });
+
+describe('artwork features', () => {
+  it('one-hot over known themes, divided by their number; unknown tags ignored', () => {
+    const x = aw.artworkFeatures(['dark', 'villain', 'no-such-theme']);
+    expect(x[aw.themeIndex('dark')!]).toBe(0.5);
+    expect(x[aw.themeIndex('villain')!]).toBe(0.5);
+    expect(x.reduce((a, b) => a + b, 0)).toBe(1);
+  });
+  it('centres features within a title', () => {
+    const xs = aw.titleFeatures(themesOf(['dark'], ['bright'], ['dark', 'romance']));
+    for (let i = 0; i < aw.FEATURE_DIM; i++) expect(Math.abs(xs[0]![i]! + xs[1]![i]! + xs[2]![i]!)).toBeLessThan(1e-12);
+  });
+});
+
+describe('viewer taste (Bayesian linear regression)', () => {
+  it('update by hand: one quality play on a dark artwork', () => {
+    const x = aw.artworkFeatures(['dark']);
+    const t = aw.updateTaste(aw.emptyTaste(4), x, 1, 0.2);
+    const d = aw.themeIndex('dark')!;
+    expect(t.A[d * aw.FEATURE_DIM + d]).toBe(5);
+    expect(t.b[d]).toBeCloseTo(0.8, 12);
+    const p = aw.posterior(t);
+    expect(p.mean[d]).toBeCloseTo(0.16, 12); // 0.8 / 5
+    expect(p.inv[d * aw.FEATURE_DIM + d]).toBeCloseTo(0.2, 12);
+    expect(p.mean[aw.themeIndex('bright')!]).toBe(0);
+  });
+
+  it.each(cases.updates.map((c) => [c.name, c] as const))('golden update: %s', (_n, c) => {
+    let t = aw.emptyTaste(c.priorPrecision);
+    for (const u of c.steps) t = aw.updateTaste(t, aw.artworkFeatures(u.themes), u.reward, u.rate);
+    const p = aw.posterior(t);
+    expect(Array.from(p.mean, (v) => +v.toFixed(9))).toEqual(c.expectedMean);
+  });
+});
+
+describe('selection policies', () => {
+  const features = aw.titleFeatures(themesOf(['dark'], ['bright'], ['romance', 'close-up'], ['dark', 'villain']));
+  let taste = aw.emptyTaste(4);
+  for (let i = 0; i < 30; i++) taste = aw.updateTaste(taste, features[i % 2 ? 0 : 1]!, i % 3 === 0 ? 1 : 0, 0.2);
+  const post = aw.posterior(taste);
+  const rates = [0.2, 0.21, 0.19, 0.2];
+
+  it.each(aw.POLICY_NAMES.map((p) => [p]))('%s: probabilities sum to 1 and the propensity is the chosen one', (policy) => {
+    for (let s = 0; s < 50; s++) {
+      const sel = aw.select(cfg(policy), { features, rates, taste: post, seedKey: `v|${s}`, item: 't1' });
+      expect(sel.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+      expect(sel.propensity).toBe(sel.probabilities[sel.index]);
+      expect(sel.propensity).toBeGreaterThan(0);
+      expect(sel.propensity).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it.each([['thompson'], ['epsilon-greedy'], ['population'], ['uniform']] as const)('%s: choices follow the logged propensities', (policy) => {
+    const n = 3000;
+    const freq = [0, 0, 0, 0];
+    const meanP = [0, 0, 0, 0];
+    for (let s = 0; s < n; s++) {
+      const sel = aw.select(cfg(policy), { features, rates, taste: post, seedKey: `visit-${s}`, item: 't1' });
+      freq[sel.index]! += 1 / n;
+      sel.probabilities.forEach((p, k) => (meanP[k]! += p / n));
+    }
+    // 3 standard errors of a frequency over 3,000 draws is at most 0.027.
+    for (let k = 0; k < 4; k++) expect(Math.abs(freq[k]! - meanP[k]!)).toBeLessThan(0.03);
+    if (policy === 'thompson') expect(Math.max(...meanP)).toBeLessThan(0.99); // it explores
+  });
+
+  it('thompson: the same seed key recomputes the same choice and propensity (replay)', () => {
+    const a = aw.select(cfg('thompson'), { features, rates, taste: post, seedKey: 'm1|123', item: 't9' });
+    const b = aw.select(cfg('thompson'), { features, rates, taste: post, seedKey: 'm1|123', item: 't9' });
+    expect(b).toEqual(a);
+  });
+
+  it('epsilon-greedy propensities in closed form', () => {
+    const sel = aw.select(cfg('population', { epsilon: 0.2 }), { features, rates, seedKey: 'x', item: 'y' });
+    expect(sel.probabilities).toEqual([0.05, 0.05 + 0.8, 0.05, 0.05].map((p) => expect.closeTo(p, 12)));
+  });
+
+  it.each(cases.selections.map((c) => [c.name, c] as const))('golden selection: %s', (_n, c) => {
+    let t = aw.emptyTaste(aw.BANDIT_DEFAULTS.priorPrecision);
+    for (const u of c.updates) t = aw.updateTaste(t, aw.artworkFeatures(u.themes), u.reward, u.rate);
+    const sel = aw.select(cfg(c.policy as aw.PolicyName), { features: aw.titleFeatures(c.artworks), rates: c.rates, taste: aw.posterior(t), seedKey: c.seedKey, item: c.item });
+    expect({ index: sel.index, propensity: sel.propensity, probabilities: sel.probabilities.map((p) => +p.toFixed(9)) }).toEqual(c.expected);
+  });
+
+  it('a new viewer gets the population best under every personalised policy but Thompson, which explores around it', () => {
+    const fresh = new aw.ArtworkBandit('new');
+    const priors = new aw.ArtworkCounts();
+    for (let i = 0; i < 500; i++) priors.impression('t1', 'a2');
+    for (let i = 0; i < 200; i++) priors.qualityPlay('t1', 'a2');
+    for (const a of ['a1', 'a3', 'a4']) for (let i = 0; i < 500; i++) priors.impression('t1', a);
+    for (const a of ['a1', 'a3', 'a4']) for (let i = 0; i < 50; i++) priors.qualityPlay('t1', a);
+    fresh.priors = new aw.PriorRates(priors.snapshot(aw.QUALITY_PLAY, 0));
+    const title = { id: 't1', artworks: themesOf(['dark'], ['bright'], ['romance'], ['villain']) };
+    const d = fresh.choose(title, 0);
+    const p = d.selection!.probabilities;
+    expect(p.indexOf(Math.max(...p))).toBe(1);
+    expect(p[1]).toBeGreaterThan(0.5);
+    for (const policy of ['linucb', 'epsilon-greedy', 'population'] as const) {
+      const b = new aw.ArtworkBandit('new', { policy }, undefined, fresh.priors);
+      expect(b.choose(title, 0).selection!.probabilities[1]).toBeGreaterThan(0.9);
+    }
+  });
+});
+
+describe('stickiness', () => {
+  const title = { id: 't1', artworks: themesOf(['dark'], ['bright'], ['romance']) };
+  it('keeps a title’s artwork inside the window, chooses again after it', () => {
+    const b = new aw.ArtworkBandit('v', { policy: 'uniform', stickinessMs: 1000 });
+    const first = b.choose(title, 10_000);
+    expect(first.sticky).toBe(false);
+    for (let t = 10_001; t < 10_999; t += 97) {
+      const again = b.choose(title, t);
+      expect(again.sticky).toBe(true);
+      expect(again.artworkId).toBe(first.artworkId);
+      expect(again.propensity).toBe(first.propensity);
+    }
+    expect(b.choose(title, 11_000).sticky).toBe(false);
+  });
+});
+
+describe('reward: quality plays, not clicks', () => {
+  it('settles an impression with 1 at 15 minutes or 25% within the window, else 0', () => {
+    const j = new aw.RewardJoiner<string>(aw.QUALITY_PLAY);
+    j.impression('t1', 't1', 0, 'imp1');
+    expect(j.engagement('t1', 'play_start', 10, 0, 6000)).toBeNull();
+    expect(j.engagement('t1', 'progress', 20, 600, 6000)).toBeNull(); // 10 min of 100: neither
+    expect(j.engagement('t1', 'progress', 30, 900, 6000)).toEqual({ payload: 'imp1', reward: 1 });
+    j.impression('t2', 't2', 0, 'imp2');
+    expect(j.engagement('t2', 'pause', aw.QUALITY_PLAY.windowMs + 1, 3000, 6000)).toBeNull(); // too late
+    expect(j.expire(aw.QUALITY_PLAY.windowMs + 1)).toEqual([{ payload: 'imp2', reward: 0 }]);
+    const short = new aw.RewardJoiner<string>(aw.QUALITY_PLAY);
+    short.impression('t3', 't3', 0, 'imp3');
+    expect(short.engagement('t3', 'pause', 5, 700, 2400)).toEqual({ payload: 'imp3', reward: 1 }); // 29% of 40 min
+  });
+  it('a click-rewarded definition pays at the play start', () => {
+    const j = new aw.RewardJoiner<string>(aw.CLICK);
+    j.impression('t1', 't1', 0, 'imp1');
+    expect(j.engagement('t1', 'play_start', 10)).toEqual({ payload: 'imp1', reward: 1 });
+  });
+});
+
+describe('priors', () => {
+  it('shrinks an artwork towards its title, a title towards the global rate', () => {
+    const c = new aw.ArtworkCounts();
+    for (let i = 0; i < 80; i++) c.impression('t1', 'a1');
+    for (let i = 0; i < 20; i++) c.impression('t1', 'a2');
+    for (let i = 0; i < 20; i++) c.qualityPlay('t1', 'a1');
+    const snap = aw.ArtworkPriorsSchema.parse(c.snapshot(aw.QUALITY_PLAY, 5));
+    const r = new aw.PriorRates(snap, { artwork: 20, title: 50, fallback: 0.03 });
+    const global = (20 + 3) / (100 + 100);
+    expect(r.global).toBeCloseTo(global, 12);
+    const title = (20 + 50 * global) / (100 + 50);
+    expect(r.titleRate('t1')).toBeCloseTo(title, 12);
+    expect(r.rate('t1', 'a1')).toBeCloseTo((20 + 20 * title) / 100, 12);
+    expect(r.rate('t1', 'a2')).toBeCloseTo((0 + 20 * title) / 40, 12);
+    expect(r.rate('t9', 'zz')).toBeCloseTo(global, 12);
+  });
+});
+
+describe('off-policy estimators on a hand-computed log', () => {
+  const acts = [{ id: 'A', features: [1, 0] }, { id: 'B', features: [0, 1] }];
+  const log = [
+    { action: 0, propensity: 0.5, reward: 1 },
+    { action: 1, propensity: 0.5, reward: 0 },
+    { action: 0, propensity: 0.25, reward: 0 },
+    { action: 1, propensity: 0.75, reward: 1 },
+  ].map((d) => aw.LoggedDecisionSchema.parse({ ...d, actions: acts }));
+  const alwaysA: aw.TargetPolicy = () => [1, 0];
+
+  it('IPS: weights 2, 0, 4, 0; terms 2, 0, 0, 0', () => {
+    const e = aw.ips(log, alwaysA);
+    expect(e.value).toBeCloseTo(0.5, 12);
+    expect(e.stdError).toBeCloseTo(0.5, 12); // sample sd 1 over sqrt(4)
+    expect(e.ciLow).toBeCloseTo(0.5 - 1.959963984540054 * 0.5, 9);
+    expect(e.ess).toBeCloseTo(36 / 20, 12);
+    expect(aw.ips(log, alwaysA, 3).ess).toBeCloseTo(25 / 13, 12); // clipped weights 2, 0, 3, 0
+  });
+  it('SNIPS: 2 / 6 with the delta-method error', () => {
+    const e = aw.snips(log, alwaysA);
+    expect(e.value).toBeCloseTo(1 / 3, 12);
+    expect(e.stdError).toBeCloseTo(Math.sqrt(32 / 9) / 6, 12);
+  });
+  it('DR with a constant direct model of 0.5: terms 1.5, 0.5, -1.5, 0.5', () => {
+    const e = aw.doublyRobust(log, alwaysA, { model: () => 0.5 });
+    expect(e.value).toBeCloseTo(0.25, 12);
+    const sd = Math.sqrt(((1.25 ** 2) * 2 + 0.25 ** 2 * 2 + 0) / 3 + 0); // deviations 1.25, 0.25, -1.75, 0.25
+    expect(e.stdError).toBeCloseTo(Math.sqrt((1.25 ** 2 + 0.25 ** 2 + 1.75 ** 2 + 0.25 ** 2) / 3) / 2, 12);
+    expect(sd).toBeGreaterThan(0);
+  });
+  it('replay keeps the matching decisions and says when the log is not uniform', () => {
+    const e = aw.replay(log, alwaysA);
+    expect(e.value).toBeCloseTo(0.5, 12);
+    expect(e.ess).toBe(2);
+    expect(e.note).toMatch(/not uniformly random/);
+    // Wilson interval for 1 success in 2: centre (0.5 + z^2/4) / (1 + z^2/2), never the collapsed normal one.
+    const z2 = 1.959963984540054 ** 2;
+    const half = (1.959963984540054 * Math.sqrt(0.25 / 2 + z2 / 16)) / (1 + z2 / 2);
+    expect(e.ciLow).toBeCloseTo(0.5 - half, 9);
+    expect(e.ciHigh).toBeCloseTo(0.5 + half, 9);
+  });
+  it('rejects a decision whose action is not among its actions', () => {
+    expect(aw.LoggedDecisionSchema.safeParse({ actions: acts, action: 2, propensity: 0.5, reward: 0 }).success).toBe(false);
+  });
+});
+
+describe('synthetic world with clickbait', () => {
+  it('leaves the default world exactly as it was', () => {
+    const w = createWorld({ members: 200 });
+    const h = createHash('sha256');
+    h.update(JSON.stringify(w.titles));
+    h.update(JSON.stringify(w.members));
+    for (const e of simulateEvents(w)) h.update(JSON.stringify(e));
+    // Digest of the world before the clickbait option existed (same seed, 200 members).
+    expect(h.digest('hex')).toBe('971046f3edcc3ec3d7ab74b2a936ef00e423c18fd9cc9ea74dc0220175c22477');
+  });
+  it('adds clickbait artworks that raise plays and lower quality plays', () => {
+    const base = createWorld({ members: 50 });
+    const cb = createWorld({ members: 50 }, { clickbait: true });
+    const withCb = cb.titles.filter((t) => t.artworks.some((a) => a.themes.includes('clickbait')));
+    expect(withCb.length / cb.titles.length).toBeGreaterThan(0.4);
+    expect(cb.titles.map((t) => t.artworks.filter((a) => !a.themes.includes('clickbait')))).toEqual(base.titles.map((t) => t.artworks));
+    let morePlays = 0;
+    let fewerQuality = 0;
+    let qBait = 0;
+    let qPlain = 0;
+    for (const t of withCb.slice(0, 100)) {
+      const bait = t.artworks.find((a) => a.themes.includes('clickbait'))!;
+      const plain = t.artworks.filter((a) => a !== bait);
+      const m = cb.members[t.index % 50]!.id;
+      const mean = (f: (id: string) => number) => plain.reduce((s, a) => s + f(a.id), 0) / plain.length;
+      if (playProbability(cb, m, t.id, bait.id) > mean((a) => playProbability(cb, m, t.id, a))) morePlays++;
+      const qb = qualityPlayProbability(cb, m, t.id, bait.id);
+      const qp = mean((a) => qualityPlayProbability(cb, m, t.id, a));
+      if (qb < qp) fewerQuality++;
+      qBait += qb;
+      qPlain += qp;
+    }
+    expect(morePlays).toBeGreaterThan(90);
+    // Titles the member loves are still watched long enough from a clickbait image; most are not.
+    expect(fewerQuality).toBeGreaterThan(75);
+    expect(qBait).toBeLessThan(0.8 * qPlain);
+  });
+});

@@ -1,0 +1,189 @@
+/**
+ * The artwork bandit on the device: one viewer's taste posterior, sticky assignments and unsettled impressions,
+ * kept in IndexedDB (`meta/artwork`, parsed with ArtworkStateSchema on load); population priors fetched from
+ * `GET /v1/artwork/priors` and cached beside the catalog. Chooses an artwork per card (the pure policy in
+ * @marquee/core/artwork), and learns from the viewer's own impressions and quality plays as they are tracked.
+ */
+import { z } from 'zod';
+import { artwork as aw, type CatalogTitle, type MarqueeEvent } from '@marquee/core';
+import type { Database } from './db.ts';
+import type { ArtworkDebug, PageArtwork } from './protocol.ts';
+
+const STATE = 'artwork';
+const PRIORS = 'artwork-priors';
+/** Priors are refetched when older than this (the server's version changes with every count). */
+const PRIORS_MAX_AGE_MS = 5 * 60_000;
+
+const PendingSchema = z.object({ titleId: z.string(), artworkId: z.string(), ts: z.number() });
+export const ArtworkStateSchema = z.object({
+  version: z.literal(1),
+  viewer: z.string(),
+  policy: z.enum(aw.POLICY_NAMES),
+  taste: z.object({ A: z.array(z.number()), b: z.array(z.number()), n: z.number().int().nonnegative() }),
+  assignments: z.array(aw.ArtworkAssignmentSchema),
+  pending: z.array(PendingSchema),
+});
+type ArtworkState = z.infer<typeof ArtworkStateSchema>;
+const CachedPriorsSchema = z.object({ fetchedAt: z.number(), etag: z.string().nullable(), priors: aw.ArtworkPriorsSchema });
+
+export class ArtworkChooser {
+  private bandit: aw.ArtworkBandit | null = null;
+  private pending = new Map<string, { artworkId: string; ts: number }>();
+  private priorsFetchedAt = 0;
+  private priorsEtag: string | null = null;
+  private loading: Promise<void> | null = null;
+  private titles = new Map<string, CatalogTitle>();
+  private saveQueue: Promise<void> = Promise.resolve();
+  /** The debug drawer's taste summary, computed once per posterior rather than per card. */
+  private topTaste: { post: aw.TastePosterior; top: ArtworkDebug['taste'] } | null = null;
+
+  private db: Database;
+  /** The seed identity: the viewer's (and profile's) own database name on this device. */
+  private viewer: string;
+
+  constructor(
+    /** The current viewer's database: it changes on identify, reset or a profile switch, and the state with it. */
+    private readonly dbOf: () => Database,
+    private readonly endpoint: string,
+    private readonly config: Partial<aw.BanditConfig> = {},
+    private readonly reward: aw.RewardDefinition = aw.QUALITY_PLAY,
+  ) {
+    this.db = dbOf();
+    this.viewer = this.db.name;
+  }
+
+  /** Loads the state once per viewer, and the priors when stale (offline: the cached ones). */
+  async prepare(catalog: readonly CatalogTitle[]): Promise<void> {
+    if (this.titles.size !== catalog.length) this.titles = new Map(catalog.map((t) => [t.id, t]));
+    if (this.dbOf() !== this.db) {
+      // Another viewer: nothing of the previous one's taste, assignments or pending rewards stays in memory.
+      this.db = this.dbOf();
+      this.viewer = this.db.name;
+      this.bandit = null;
+      this.pending = new Map();
+      this.priorsFetchedAt = 0;
+      this.loading = null;
+    }
+    this.loading ??= this.load();
+    await this.loading;
+    if (Date.now() - this.priorsFetchedAt > PRIORS_MAX_AGE_MS) await this.fetchPriors();
+  }
+
+  private async load(): Promise<void> {
+    const policy = this.config.policy ?? aw.BANDIT_DEFAULTS.policy;
+    const raw = await this.db.get('meta', STATE);
+    const parsed = ArtworkStateSchema.safeParse(raw);
+    const state = parsed.success && parsed.data.viewer === this.viewer && parsed.data.policy === policy ? parsed.data : null;
+    const taste = state && state.taste.A.length === aw.FEATURE_DIM * aw.FEATURE_DIM ? state.taste : undefined;
+    this.bandit = new aw.ArtworkBandit(this.viewer, this.config, taste, undefined, new Map((state?.assignments ?? []).map((a) => [a.titleId, a])));
+    for (const p of state?.pending ?? []) this.pending.set(p.titleId, { artworkId: p.artworkId, ts: p.ts });
+    const cached = CachedPriorsSchema.safeParse(await this.db.get('meta', PRIORS));
+    if (cached.success) {
+      this.bandit.priors = new aw.PriorRates(cached.data.priors);
+      this.priorsFetchedAt = cached.data.fetchedAt;
+      this.priorsEtag = cached.data.etag;
+    }
+  }
+
+  private async fetchPriors(): Promise<void> {
+    try {
+      const res = await fetch(`${this.endpoint}/v1/artwork/priors`, { headers: this.priorsEtag ? { 'If-None-Match': this.priorsEtag } : {} });
+      this.priorsFetchedAt = Date.now();
+      if (res.status === 304) return;
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const priors = aw.ArtworkPriorsSchema.parse(await res.json());
+      this.priorsEtag = res.headers.get('etag');
+      this.bandit!.priors = new aw.PriorRates(priors);
+      await this.db.put('meta', { fetchedAt: this.priorsFetchedAt, etag: this.priorsEtag, priors }, PRIORS);
+    } catch {
+      // Offline or no artwork service: the cached priors (or none: every artwork at the fallback rate).
+    }
+  }
+
+  /** The artwork for a card: the held assignment or a fresh choice, with what it rests on. */
+  present(title: CatalogTitle, now = Date.now()): PageArtwork {
+    const b = this.bandit;
+    if (!b || title.artworks.length === 0) {
+      const art = title.artworks[0];
+      return { artworkId: art?.id ?? '', themes: art?.themes ?? [], propensity: 1 };
+    }
+    const d = b.choose(title, now);
+    const art = title.artworks.find((a) => a.id === d.artworkId)!;
+    return { artworkId: d.artworkId, themes: art.themes, propensity: d.propensity, policy: d.policy, policyVersion: d.policyVersion, debug: this.explain(title, d) };
+  }
+
+  private explain(title: CatalogTitle, d: aw.ArtworkDecision): ArtworkDebug {
+    const b = this.bandit!;
+    const ids = title.artworks.map((a) => a.id);
+    const rates = b.priors.rates(title.id, ids);
+    const feats = b.features(title);
+    const mean = b.posterior.mean;
+    const scores = feats.map((x, k) => rates[k]! + x.reduce((s, v, i) => s + v * mean[i]!, 0));
+    if (this.topTaste?.post !== b.posterior) {
+      const top = b.tasteSummary(aw.ARTWORK_THEMES).filter((t) => t.mean !== 0).sort((x, y) => Math.abs(y.mean) - Math.abs(x.mean)).slice(0, 4);
+      this.topTaste = { post: b.posterior, top: top.map((t) => ({ theme: t.theme, mean: round(t.mean), sd: round(t.sd) })) };
+    }
+    return {
+      sticky: d.sticky,
+      chosenAt: d.chosenAt,
+      updates: b.taste.n,
+      artworks: title.artworks.map((a, k) => ({ artworkId: a.id, themes: a.themes, rate: round(rates[k]!), score: round(scores[k]!), probability: d.selection ? round(d.selection.probabilities[k]!) : null })),
+      taste: this.topTaste.top,
+    };
+  }
+
+  /** Every tracked event of this viewer: impressions open a reward window, engagement may settle it. */
+  async record(e: MarqueeEvent): Promise<void> {
+    if (!this.bandit || !('titleId' in e)) return;
+    let changed = this.expire(e.ts);
+    if (e.type === 'impression' && e.artwork) {
+      const prev = this.pending.get(e.titleId);
+      if (prev && prev.artworkId !== e.artwork.artworkId) changed = this.settle(e.titleId, prev.artworkId, 0) || changed;
+      if (!prev || prev.artworkId !== e.artwork.artworkId) this.pending.set(e.titleId, { artworkId: e.artwork.artworkId, ts: e.ts });
+      changed = true;
+    } else if (e.type !== 'impression') {
+      const p = this.pending.get(e.titleId);
+      const position = 'position' in e ? e.position : undefined;
+      const duration = 'duration' in e ? e.duration : undefined;
+      if (p && e.ts - p.ts <= this.reward.windowMs && aw.isRewarding(this.reward, e.type, position, duration)) {
+        this.pending.delete(e.titleId);
+        changed = this.settle(e.titleId, p.artworkId, 1) || changed;
+      }
+    }
+    if (changed) await this.save();
+  }
+
+  private expire(now: number): boolean {
+    let changed = false;
+    for (const [titleId, p] of this.pending) {
+      if (now - p.ts > this.reward.windowMs) {
+        this.pending.delete(titleId);
+        changed = this.settle(titleId, p.artworkId, 0) || changed;
+      }
+    }
+    return changed;
+  }
+
+  private settle(titleId: string, artworkId: string, reward: number): boolean {
+    const t = this.titles.get(titleId);
+    if (!t) return false;
+    this.bandit!.observe(t, artworkId, reward);
+    return true;
+  }
+
+  private save(): Promise<void> {
+    const b = this.bandit!;
+    const state: ArtworkState = {
+      version: 1,
+      viewer: this.viewer,
+      policy: b.config.policy,
+      taste: b.taste,
+      assignments: [...b.assignments.values()].slice(-5000),
+      pending: [...this.pending].map(([titleId, p]) => ({ titleId, ...p })),
+    };
+    this.saveQueue = this.saveQueue.then(() => this.db.put('meta', state, STATE).then(() => {}));
+    return this.saveQueue;
+  }
+}
+
+const round = (x: number) => Math.round(x * 10000) / 10000;
