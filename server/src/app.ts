@@ -9,6 +9,10 @@ import type { ModelRegistry } from './models/registry.ts';
 import { candidateRoutes } from './routes/candidates.ts';
 import type { CandidateService } from './candidates/service.ts';
 import { jsonError } from './errors.ts';
+import type { AnalyticsService } from './analytics/service.ts';
+import { analyticsRoutes } from './routes/analytics.ts';
+import type { ForecastService } from './forecasts/service.ts';
+import { forecastRoutes } from './routes/forecasts.ts';
 
 export interface AppOptions {
   store: EventStore;
@@ -22,6 +26,10 @@ export interface AppOptions {
   models?: ModelRegistry;
   /** Candidate generation and the catalog; without it those routes answer 404. */
   candidates?: CandidateService;
+  /** Aggregate analytics over the DuckDB store; without it `/v1/admin/analytics/*` answers 404. */
+  analytics?: AnalyticsService;
+  /** Acquisition forecasts; without it `POST /v1/forecasts` answers 404. */
+  forecasts?: ForecastService;
   now?: () => number;
 }
 
@@ -53,6 +61,8 @@ export function createApp(opts: AppOptions): Hono {
     }));
   if (opts.candidates) app.route('/v1', candidateRoutes(opts.candidates));
   if (opts.models) app.route('/v1/models', modelRoutes(opts.models));
+  if (opts.analytics) app.route('/v1/admin/analytics', analyticsRoutes({ analytics: opts.analytics, adminToken: opts.adminToken }));
+  if (opts.forecasts) app.route('/v1/forecasts', forecastRoutes({ forecasts: opts.forecasts, adminToken: opts.adminToken }));
   app.route('/v1/admin', adminRoutes({ store: opts.store, adminToken: opts.adminToken }));
 
   app.notFound((c) => jsonError(c, 404, 'not found'));

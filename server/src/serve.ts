@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { Catalog } from './catalog.ts';
 import { ENGAGEMENT_TYPES, LiveAggregates } from './candidates/aggregates.ts';
 import { CandidateService } from './candidates/service.ts';
+import { AnalyticsService } from './analytics/service.ts';
+import { ForecastService } from './forecasts/service.ts';
 
 const config = loadConfig();
 const store = await DuckDbEventStore.open(config.dataDir);
@@ -16,7 +18,10 @@ const aggregates = new LiveAggregates();
 aggregates.observe(await store.scan(ENGAGEMENT_TYPES));
 const candidates = new CandidateService(await Catalog.load(config.dataDir), aggregates, models);
 await candidates.refresh();
-const app = createApp({ store, models, candidates, ...config });
+const analytics = new AnalyticsService({ store, catalog: candidates.catalog.titles });
+await analytics.refresh(); // the typed copy catches up with events stored while the API was down
+const forecasts = new ForecastService(analytics, candidates.catalog.titles);
+const app = createApp({ store, models, candidates, analytics, forecasts, ...config });
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   console.log(`Marquee API listening on http://${config.host}:${info.port}`);

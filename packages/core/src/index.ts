@@ -6,3 +6,5 @@ export * from './batch.ts';
 export * from './rank.ts';
 export * from './page.ts';
 export type * from './catalog.ts';
+export * from './analytics.ts';
+export * from './forecast.ts';

@@ -6,6 +6,8 @@
  * ts are inside it), and the view `events_v` gives analytics and the trainer typed columns. No PRIMARY KEY on id: DuckDB's ART index check made
  * inserts ~35x slower (65k vs 2.4M rows/s measured here); the store's single writer keeps ids unique instead.
  */
+import { ANALYTICS_MIGRATIONS } from '../analytics/migrations.ts';
+
 export interface Migration {
   version: number;
   name: string;
@@ -40,4 +42,6 @@ export const MIGRATIONS: readonly Migration[] = [
         payload
       FROM events;`,
   },
+  // Analytics' typed copy of the events (versions 20..29): server/src/analytics/migrations.ts.
+  ...ANALYTICS_MIGRATIONS,
 ];

@@ -278,6 +278,8 @@ export interface SyntheticEvent {
   duration?: number;
   /** Row slot (impressions). */
   slot?: number;
+  /** Homepage row name (impressions); absent: the one row of simulateEvents. */
+  row?: string;
   /** Artwork shown and the probability the logging policy had of showing it (impressions and play_start). */
   artworkId?: string;
   propensity?: number;
@@ -361,3 +363,5 @@ export function* simulateEvents(world: World, opts: SimulateOptions = {}): Gener
     }
   }
 }
+
+export * from './launches.ts';

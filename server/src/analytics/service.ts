@@ -1,0 +1,375 @@
+/**
+ * Aggregate analytics in DuckDB SQL over `analytics_events` (see migrations.ts): viewing hours, plays, quality
+ * plays and completion per title, genre and day; take rate per row and position; artwork take rates; trending;
+ * active members; the live event rate. Definitions: packages/core/src/analytics.ts.
+ *
+ * Privacy floor: every group is computed with its number of distinct members, and groups below `k` are dropped
+ * (and counted in `suppressed`) before sorting and limiting, so a limit never reveals what the floor hid.
+ */
+import {
+  DEFAULT_K_ANONYMITY,
+  QUALITY_PLAY_FRACTION,
+  wilsonInterval,
+  type AnalyticsQuery,
+  type ArtworkStats,
+  type CatalogTitle,
+  type DailyStats,
+  type LiveRate,
+  type TakeRateStats,
+  type TitleStats,
+  type TrendingStats,
+} from '@marquee/core';
+import type { DuckDbEventStore } from '../store/duckdb.ts';
+
+type SqlStore = Pick<DuckDbEventStore, 'query'>;
+const DAY_MS = 86_400_000;
+
+export const dayToIso = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
+export const isoToDay = (iso: string) => Math.floor(Date.parse(`${iso}T00:00:00Z`) / DAY_MS);
+
+/** The plays in a range (see analytics_plays in migrations.ts). */
+const PLAYS = (where: string) => `SELECT * FROM analytics_plays WHERE ${where}`;
+
+/** Rebuilds the plays of the (session, title) pairs in `touched` from every event of theirs. */
+const PLAYS_OF_TOUCHED = `
+  SELECT e.session_id, e.title_id, any_value(e.member_id) FILTER (WHERE e.type <> 'impression') AS member_id,
+         min(e.day) FILTER (WHERE e.type <> 'impression') AS day,
+         max(coalesce(e.position, 0)) AS watched, max(e.duration) AS duration, bool_or(e.type = 'complete') AS completed,
+         arg_max(e.row_name, e.ts) FILTER (WHERE e.type = 'impression') AS row_name,
+         arg_max(e.slot, e.ts) FILTER (WHERE e.type = 'impression') AS slot,
+         coalesce(arg_max(e.artwork_id, e.ts) FILTER (WHERE e.type = 'impression'), any_value(e.artwork_id)) AS artwork_id
+  FROM analytics_events e SEMI JOIN touched t ON e.session_id = t.session_id AND e.title_id = t.title_id
+  GROUP BY e.session_id, e.title_id
+  HAVING count(*) FILTER (WHERE e.type <> 'impression') > 0`;
+
+const MEASURES = `
+  count(*)::INTEGER AS plays,
+  count(*) FILTER (WHERE quality)::INTEGER AS quality_plays,
+  sum(watched) / 3600.0 AS hours,
+  avg(completed::INTEGER) AS completion_rate,
+  count(DISTINCT member_id)::INTEGER AS members`;
+
+/**
+ * Keeps the groups of `grouped` (a CTE name) with at least $k members, sorted and limited, and counts the others:
+ * one row per kept group, or one row of NULLs when none is kept, each carrying `suppressed`.
+ */
+const floorAndLimit = (grouped: string, k: string, order: string, limit: string, minRows = 'true') => `
+  , s AS (SELECT count(*) FILTER (WHERE members < ${k} AND ${minRows}) AS suppressed FROM ${grouped}),
+  kept AS (SELECT * FROM ${grouped} WHERE members >= ${k} ORDER BY ${order} LIMIT ${limit})
+  SELECT s.suppressed, kept.* FROM s LEFT JOIN kept ON true ORDER BY ${order}`;
+
+const keptRows = (rows: Record<string, unknown>[]) => ({
+  suppressed: rows.length ? Number(rows[0].suppressed) : 0,
+  rows: rows.filter((x) => x.members !== null && x.members !== undefined),
+});
+
+export interface AnalyticsOptions {
+  store: SqlStore;
+  catalog: readonly CatalogTitle[];
+  /** k-anonymity floor: groups describing fewer members are suppressed. */
+  k?: number;
+  now?: () => number;
+}
+
+interface Range {
+  from: number;
+  to: number;
+}
+
+export class AnalyticsService {
+  readonly k: number;
+  private readonly store: SqlStore;
+  private readonly names: Map<string, string>;
+  private readonly now: () => number;
+  private refreshing: Promise<void> | null = null;
+  private catalogLoaded: Promise<void> | null = null;
+
+  constructor(private readonly opts: AnalyticsOptions) {
+    this.store = opts.store;
+    this.k = opts.k ?? DEFAULT_K_ANONYMITY;
+    if (!Number.isInteger(this.k) || this.k < 1) throw new Error(`analytics: k must be a positive integer, got ${opts.k}`);
+    this.names = new Map(opts.catalog.map((t) => [t.id, t.name]));
+    this.now = opts.now ?? Date.now;
+  }
+
+  /**
+   * Copies events stored since the last refresh into `analytics_events`, parsing their JSON once. Queries call it
+   * first, so answers include every committed event; concurrent callers share one refresh.
+   */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.copyNewEvents().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async copyNewEvents(): Promise<void> {
+    const [{ next_rowid: nextRaw }] = await this.store.query('SELECT next_rowid FROM analytics_state');
+    const [{ last }] = await this.store.query('SELECT max(rowid) AS last FROM events');
+    const next = Number(nextRaw);
+    if (last === null || last === undefined || Number(last) < next) return;
+    const params = [next, Number(last)];
+    // No transaction: the store's writer shares the connection and would commit or roll back inside ours. Instead
+    // each step can be rerun: leftovers of an interrupted refresh are dropped first, and the state moves last.
+    await this.store.query('DELETE FROM analytics_events WHERE seq >= $1', [next]);
+    await this.store.query(
+      `INSERT INTO analytics_events
+       SELECT seq, (ts // ${DAY_MS})::INTEGER, ts, type, member_id, session_id, title_id,
+              CASE WHEN type = 'impression' THEN payload->>'$.row' END,
+              CASE WHEN type = 'impression' THEN (payload->>'$.position')::INTEGER END,
+              payload->>'$.artwork.artworkId',
+              CASE WHEN type IN ('progress', 'pause', 'complete') THEN (payload->>'$.position')::DOUBLE END,
+              (payload->>'$.duration')::DOUBLE
+       FROM (SELECT rowid AS seq, payload, (payload->>'$.ts')::BIGINT AS ts, payload->>'$.type' AS type,
+                    coalesce(payload->>'$.userId', payload->>'$.anonymousId') AS member_id,
+                    payload->>'$.sessionId' AS session_id, payload->>'$.titleId' AS title_id
+             FROM events WHERE rowid BETWEEN $1 AND $2)
+       WHERE type IN ('impression', 'play_start', 'progress', 'pause', 'complete') AND title_id IS NOT NULL`,
+      params,
+    );
+    // The plays the new events belong to are rebuilt whole: a play's events may arrive over several batches.
+    await this.store.query(
+      `CREATE OR REPLACE TEMP TABLE touched AS
+       SELECT DISTINCT session_id, title_id FROM analytics_events WHERE seq BETWEEN $1 AND $2`,
+      params,
+    );
+    await this.store.query(
+      `DELETE FROM analytics_plays p USING touched t WHERE p.session_id = t.session_id AND p.title_id = t.title_id`,
+    );
+    await this.store.query(
+      `INSERT INTO analytics_plays
+       SELECT session_id, title_id, member_id, day, watched, duration, completed,
+              completed OR (duration > 0 AND watched >= ${QUALITY_PLAY_FRACTION} * duration), row_name, slot, artwork_id
+       FROM (${PLAYS_OF_TOUCHED})`,
+    );
+    await this.store.query('DROP TABLE touched');
+    await this.store.query('UPDATE analytics_state SET next_rowid = $1', [Number(last) + 1]);
+  }
+
+  /** Changes whenever new events have been copied: a cache key for what is derived from the aggregates. */
+  async version(): Promise<string> {
+    const [{ next_rowid: n }] = await this.store.query('SELECT next_rowid FROM analytics_state');
+    return String(n);
+  }
+
+  /** The catalog's genres as a table, for per-genre stats (a temporary table: the catalog is the deployment's). */
+  private loadCatalog(): Promise<void> {
+    const rows = this.opts.catalog.flatMap((t) => t.genres.map((g) => ({ t: t.id, g })));
+    this.catalogLoaded ??= this.store
+      .query(
+        `CREATE OR REPLACE TEMP TABLE analytics_title_genres AS
+         SELECT j->>'t' AS title_id, j->>'g' AS genre FROM (SELECT unnest(CAST($1 AS JSON[])) AS j)`,
+        [JSON.stringify(rows)],
+      )
+      .then(() => undefined);
+    return this.catalogLoaded;
+  }
+
+  /** The requested range clamped to the data; null when there is nothing stored. */
+  private async range(q: Pick<AnalyticsQuery, 'from' | 'to'>): Promise<Range | null> {
+    await this.refresh();
+    const [{ lo, hi }] = await this.store.query('SELECT min(day) AS lo, max(day) AS hi FROM analytics_events');
+    if (lo === null || lo === undefined) return null;
+    const from = q.from ? isoToDay(q.from) : Number(lo);
+    const to = q.to ? isoToDay(q.to) : Number(hi);
+    return { from, to };
+  }
+
+  private envelope(r: Range | null, suppressed = 0) {
+    return { from: r ? dayToIso(r.from) : null, to: r ? dayToIso(r.to) : null, k: this.k, suppressed };
+  }
+
+  private name(titleId: string): string {
+    return this.names.get(titleId) ?? titleId;
+  }
+
+  async titles(q: AnalyticsQuery, by: 'title' | 'genre' = 'title', sort: 'hours' | 'plays' | 'members' = 'hours'): Promise<TitleStats> {
+    const r = await this.range(q);
+    if (!r) return { ...this.envelope(r), by, rows: [] };
+    if (by === 'genre') await this.loadCatalog();
+    const key = by === 'genre' ? 'g.genre' : 'p.title_id';
+    const join = by === 'genre' ? 'JOIN analytics_title_genres g ON g.title_id = p.title_id' : '';
+    const order = { hours: 'hours', plays: 'plays', members: 'members' }[sort];
+    const { suppressed, rows: kept } = keptRows(
+      await this.store.query(
+        `WITH p AS (${PLAYS('day BETWEEN $1 AND $2')}),
+         grouped AS (SELECT ${key} AS key, ${MEASURES} FROM p ${join} GROUP BY ${key})
+         ${floorAndLimit('grouped', '$3', `${order} DESC, key`, '$4')}`,
+        [r.from, r.to, this.k, q.limit],
+      ),
+    );
+    return {
+      ...this.envelope(r, suppressed),
+      by,
+      rows: kept.map((x) => ({
+        key: String(x.key),
+        name: by === 'genre' ? String(x.key) : this.name(String(x.key)),
+        plays: Number(x.plays),
+        qualityPlays: Number(x.quality_plays),
+        hours: Number(x.hours),
+        completionRate: Number(x.completion_rate),
+        members: Number(x.members),
+      })),
+    };
+  }
+
+  async daily(q: AnalyticsQuery): Promise<DailyStats> {
+    const r = await this.range(q);
+    if (!r) return { ...this.envelope(r), days: [] };
+    const rows = await this.store.query(
+      `WITH p AS (${PLAYS('day BETWEEN $1 AND $2')}),
+       byday AS (SELECT day, ${MEASURES} FROM p GROUP BY day),
+       active AS (SELECT day, count(DISTINCT member_id)::INTEGER AS active FROM analytics_events WHERE day BETWEEN $1 AND $2 GROUP BY day)
+       SELECT a.day, a.active, coalesce(b.plays, 0) AS plays, coalesce(b.quality_plays, 0) AS quality_plays,
+              coalesce(b.hours, 0) AS hours, coalesce(b.completion_rate, 0) AS completion_rate, coalesce(b.members, 0) AS members
+       FROM active a LEFT JOIN byday b USING (day) ORDER BY a.day`,
+      [r.from, r.to],
+    );
+    const kept = rows.filter((x) => Number(x.active) >= this.k);
+    return {
+      ...this.envelope(r, rows.length - kept.length),
+      days: kept.map((x) => ({
+        day: dayToIso(Number(x.day)),
+        plays: Number(x.plays),
+        qualityPlays: Number(x.quality_plays),
+        hours: Number(x.hours),
+        // A day's plays may describe fewer members than were active: then its play measures say nothing.
+        completionRate: Number(x.members) >= this.k ? Number(x.completion_rate) : 0,
+        members: Number(x.members),
+        activeMembers: Number(x.active),
+      })),
+    };
+  }
+
+  async takeRates(q: AnalyticsQuery): Promise<TakeRateStats> {
+    const r = await this.range(q);
+    if (!r) return { ...this.envelope(r), cells: [] };
+    const rows = await this.store.query(
+      `WITH imp AS (SELECT row_name, slot, count(*)::INTEGER AS impressions, count(DISTINCT member_id)::INTEGER AS members
+                   FROM analytics_events WHERE type = 'impression' AND day BETWEEN $1 AND $2 AND slot < $3 GROUP BY row_name, slot),
+       taken AS (SELECT row_name, slot, count(*)::INTEGER AS plays FROM analytics_plays
+                 WHERE row_name IS NOT NULL AND day BETWEEN $1 AND $2 AND slot < $3 GROUP BY row_name, slot)
+       SELECT imp.*, coalesce(taken.plays, 0) AS plays FROM imp LEFT JOIN taken USING (row_name, slot) ORDER BY row_name, slot`,
+      [r.from, r.to, q.limit],
+    );
+    const kept = rows.filter((x) => Number(x.members) >= this.k);
+    return {
+      ...this.envelope(r, rows.length - kept.length),
+      // The limit counts positions in a row (0 .. limit-1): a homepage row is read left to right.
+      cells: kept.map((x) => ({
+        row: String(x.row_name ?? ''),
+        position: Number(x.slot ?? 0),
+        impressions: Number(x.impressions),
+        plays: Number(x.plays),
+        members: Number(x.members),
+        take: wilsonInterval(Number(x.plays), Number(x.impressions)),
+      })),
+    };
+  }
+
+  async artwork(q: AnalyticsQuery, titleId?: string): Promise<ArtworkStats> {
+    const r = await this.range(q);
+    if (!r) return { ...this.envelope(r), rows: [] };
+    const params: (string | number)[] = [r.from, r.to, this.k, q.limit];
+    const titleFilter = titleId ? `AND title_id = $5` : '';
+    if (titleId) params.push(titleId);
+    const raw = await this.store.query(
+      `WITH imp AS (SELECT title_id, artwork_id, count(*)::INTEGER AS impressions, count(DISTINCT member_id)::INTEGER AS members
+                   FROM analytics_events WHERE type = 'impression' AND artwork_id IS NOT NULL AND day BETWEEN $1 AND $2 ${titleFilter}
+                   GROUP BY title_id, artwork_id),
+       taken AS (SELECT title_id, artwork_id, count(*)::INTEGER AS plays, count(*) FILTER (WHERE quality)::INTEGER AS quality_plays
+                 FROM analytics_plays WHERE row_name IS NOT NULL AND day BETWEEN $1 AND $2 ${titleFilter} GROUP BY title_id, artwork_id),
+       g AS (SELECT imp.*, coalesce(taken.plays, 0) AS plays, coalesce(taken.quality_plays, 0) AS quality_plays
+             FROM imp LEFT JOIN taken USING (title_id, artwork_id))
+       ${floorAndLimit('g', '$3', 'impressions DESC, title_id, artwork_id', '$4')}`,
+      params,
+    );
+    const { suppressed, rows } = keptRows(raw);
+    return {
+      ...this.envelope(r, suppressed),
+      rows: rows.map((x) => ({
+        titleId: String(x.title_id),
+        name: this.name(String(x.title_id)),
+        artworkId: String(x.artwork_id),
+        impressions: Number(x.impressions),
+        plays: Number(x.plays),
+        qualityPlays: Number(x.quality_plays),
+        members: Number(x.members),
+        take: wilsonInterval(Number(x.plays), Number(x.impressions)),
+        qualityTake: wilsonInterval(Number(x.quality_plays), Number(x.impressions)),
+      })),
+    };
+  }
+
+  async trending(q: AnalyticsQuery, windowDays = 7): Promise<TrendingStats> {
+    const r = await this.range(q);
+    if (!r) return { ...this.envelope(r), windowDays, rows: [] };
+    const start = r.to - windowDays + 1;
+    const raw = await this.store.query(
+      `WITH p AS (${PLAYS('day BETWEEN $1 AND $2')}),
+       g AS (SELECT title_id,
+                    count(*) FILTER (WHERE day >= $3)::INTEGER AS plays,
+                    count(*) FILTER (WHERE day < $3)::INTEGER AS previous,
+                    count(DISTINCT member_id) FILTER (WHERE day >= $3)::INTEGER AS members
+             FROM p GROUP BY title_id)
+       ${floorAndLimit('g', '$4', 'plays - previous DESC, plays DESC, title_id', '$5', 'plays > 0')}`,
+      [start - windowDays, r.to, start, this.k, q.limit],
+    );
+    const { suppressed, rows } = keptRows(raw);
+    return {
+      ...this.envelope({ from: start, to: r.to }, suppressed),
+      windowDays,
+      rows: rows.map((x) => ({
+        titleId: String(x.title_id),
+        name: this.name(String(x.title_id)),
+        plays: Number(x.plays),
+        previousPlays: Number(x.previous),
+        growth: Number(x.plays) / Math.max(1, Number(x.previous)),
+        members: Number(x.members),
+      })),
+    };
+  }
+
+  /**
+   * Each title's viewing curve: its launch (the day of its first play) and hours watched per day since, for the
+   * acquisition forecast. Titles watched by fewer than k members are left out, like every other aggregate.
+   */
+  async titleCurves(): Promise<{ endDay: number | null; titles: { titleId: string; launchDay: number; daily: number[] }[] }> {
+    await this.refresh();
+    const rows = await this.store.query(
+      `WITH launch AS (SELECT title_id, min(day) AS launch_day FROM analytics_plays GROUP BY title_id
+                       HAVING count(DISTINCT member_id) >= $1),
+       per_day AS (SELECT p.title_id, p.day - l.launch_day AS d, sum(p.watched) / 3600.0 AS hours
+                   FROM analytics_plays p JOIN launch l USING (title_id) GROUP BY ALL)
+       SELECT title_id, any_value(l.launch_day) AS launch_day, list(d ORDER BY d) AS ds, list(hours ORDER BY d) AS hs
+       FROM per_day JOIN launch l USING (title_id) GROUP BY title_id ORDER BY title_id`,
+      [this.k],
+    );
+    const [{ hi }] = await this.store.query('SELECT max(day) AS hi FROM analytics_plays');
+    if (hi === null || hi === undefined) return { endDay: null, titles: [] };
+    const endDay = Number(hi);
+    return {
+      endDay,
+      titles: rows.map((r) => {
+        const launchDay = Number(r.launch_day);
+        const daily = new Array<number>(endDay - launchDay + 1).fill(0);
+        const ds = r.ds as number[];
+        const hs = r.hs as number[];
+        ds.forEach((d, i) => (daily[Number(d)] = Number(hs[i])));
+        return { titleId: String(r.title_id), launchDay, daily };
+      }),
+    };
+  }
+
+  /** Events stored per minute by arrival time (all types): a count of events, no member is described. */
+  async liveRate(minutes = 30): Promise<LiveRate> {
+    const now = this.now();
+    const since = Math.floor(now / 60_000) * 60_000 - (minutes - 1) * 60_000;
+    const rows = await this.store.query(
+      `SELECT (received_at // 60000) * 60000 AS minute, count(*)::INTEGER AS n FROM events
+       WHERE received_at >= $1 GROUP BY 1 ORDER BY 1`,
+      [since],
+    );
+    const counts = new Map(rows.map((x) => [Number(x.minute), Number(x.n)]));
+    const perMinute = Array.from({ length: minutes }, (_, i) => since + i * 60_000).map((minute) => ({ minute, events: counts.get(minute) ?? 0 }));
+    return { minutes, now, perMinute };
+  }
+}
