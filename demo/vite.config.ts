@@ -11,5 +11,12 @@ export default defineConfig({
   server: { port: 5173, strictPort: true, host: '127.0.0.1', proxy },
   preview: { port: Number(process.env.DEMO_PREVIEW_PORT ?? 4173), strictPort: true, host: '127.0.0.1', proxy },
   worker: { format: 'es' },
-  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4000 },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 4000,
+    // Two pages: the demo homepage and the analytics dashboard (dashboard.html).
+    rollupOptions: { input: { main: fileURLToPath(new URL('index.html', import.meta.url)), dashboard: fileURLToPath(new URL('dashboard.html', import.meta.url)) } },
+  },
 });

@@ -57,7 +57,10 @@ export function createApp(opts: AppOptions): Hono {
       store: opts.store,
       writeKeys: new Set(opts.writeKeys),
       now: opts.now ?? Date.now,
-      onStored: opts.candidates ? (events) => opts.candidates!.aggregates.observe(events) : undefined,
+      onStored: (events) => {
+        opts.candidates?.aggregates.observe(events);
+        opts.analytics?.markDirty();
+      },
     }));
   if (opts.candidates) app.route('/v1', candidateRoutes(opts.candidates));
   if (opts.models) app.route('/v1/models', modelRoutes(opts.models));

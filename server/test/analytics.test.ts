@@ -47,7 +47,7 @@ function fixture(): MarqueeEvent[] {
 }
 
 let store: DuckDbEventStore;
-const service = (k: number) => new AnalyticsService({ store, catalog, k, now: () => RECEIVED + 60_000 });
+const service = (k: number) => new AnalyticsService({ store, catalog, k, freshnessMs: 0, now: () => RECEIVED + 60_000 });
 const all = { limit: 20 };
 
 beforeEach(async () => {

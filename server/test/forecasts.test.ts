@@ -7,7 +7,7 @@ import { launchWorldCatalog, seedLaunchWorld } from '../src/forecasts/seed.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 
 /** A small launch world: 120 titles launching over 420 days, a few plays a day each. */
-const WORLD = { world: { titles: 120, members: 200 }, launches: { spanDays: 420, hoursScale: 6, appealSample: 100 } };
+const WORLD = { world: { titles: 120, members: 200 }, launches: { spanDays: 420, hoursScale: 30, appealSample: 100 } };
 let store: DuckDbEventStore;
 let app: ReturnType<typeof createApp>;
 const auth = { authorization: 'Bearer admin', 'content-type': 'application/json' };

@@ -130,3 +130,19 @@ export function wilsonInterval(successes: number, trials: number, z95 = 1.959963
   const half = (z95 * Math.sqrt((p * (1 - p)) / trials + z2 / (4 * trials * trials))) / denom;
   return { rate: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
+
+/**
+ * What the dashboard's forest plot reads from `GET /v1/admin/experiments/results`: per experiment and metric, each
+ * variant's difference from control with its 95% interval. The experiments API is built separately; until it
+ * answers in this shape the dashboard says the section is not available.
+ */
+export const ExperimentResultsSchema = z.object({
+  experiments: z.array(
+    z.object({
+      experiment: z.string(),
+      metric: z.string(),
+      variants: z.array(z.object({ variant: z.string(), difference: z.number(), low: z.number(), high: z.number() })),
+    }),
+  ),
+});
+export type ExperimentResults = z.infer<typeof ExperimentResultsSchema>;

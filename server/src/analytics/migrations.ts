@@ -40,6 +40,8 @@ export const ANALYTICS_MIGRATIONS: readonly Migration[] = [
         slot       INTEGER,
         artwork_id VARCHAR
       );
+      -- (day, member) pairs seen, one row per refresh that saw them: daily active members without the raw events.
+      CREATE TABLE analytics_member_days (day INTEGER NOT NULL, member_id VARCHAR NOT NULL, seq BIGINT NOT NULL);
       CREATE TABLE analytics_state (next_rowid BIGINT NOT NULL);
       INSERT INTO analytics_state VALUES (0);`,
   },

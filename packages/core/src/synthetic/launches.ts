@@ -14,13 +14,13 @@ export interface LaunchOptions {
   spanDays: number;
   /** The end of the history (ms): days after it are not observed. Default: the world's startTs. */
   endTs?: number;
-  /** Hours watched in the first 28 days by a title of appeal 0.5, 100 minutes long, new at launch. */
+  /** Hours watched in the first 28 days by a title of the catalog's mean appeal, 100 minutes long, new at launch. */
   hoursScale: number;
   /** Members sampled to measure each title's appeal. */
   appealSample: number;
 }
 
-export const LAUNCH_DEFAULTS: Readonly<LaunchOptions> = Object.freeze({ spanDays: 3 * 365, hoursScale: 400, appealSample: 300 });
+export const LAUNCH_DEFAULTS: Readonly<LaunchOptions> = Object.freeze({ spanDays: 3 * 365, hoursScale: 60, appealSample: 300 });
 
 export interface TitleLaunch {
   titleId: string;
@@ -51,18 +51,18 @@ export function createLaunchHistory(world: World, overrides: Partial<LaunchOptio
   const endTs = Math.floor((opts.endTs ?? world.config.startTs) / DAY_MS) * DAY_MS;
   const rng = new SeededRandom(world.config.seed * 7_919 + LAUNCH_SALT);
   const sample = world.members.slice(0, Math.min(opts.appealSample, world.members.length));
+  const appeals = world.titles.map((t) => sample.reduce((s, m) => s + titleAffinity(world, m.id, t.id), 0) / sample.length);
+  const meanAppeal = appeals.reduce((s, a) => s + a, 0) / appeals.length;
   const launches: TitleLaunch[] = [];
   for (const t of world.titles) {
-    let appeal = 0;
-    for (const m of sample) appeal += titleAffinity(world, m.id, t.id);
-    appeal /= sample.length;
+    const appeal = appeals[t.index]!;
     const launchDay = Math.floor(rng.next() * opts.spanDays);
     const launchTs = endTs - (opts.spanDays - launchDay) * DAY_MS;
     const ageAtLaunch = Math.max(0, new Date(launchTs).getUTCFullYear() - t.year);
     // Size: appeal dominates; longer titles give more hours per play; old titles bought for the library draw less.
-    const size = opts.hoursScale * (appeal / 0.5) ** 2 * (t.runtimeMin / 100) * Math.exp(-ageAtLaunch / 12) * Math.exp(0.25 * rng.normal());
+    const size = opts.hoursScale * (appeal / meanAppeal) ** 2 * (t.runtimeMin / 100) * Math.exp(-ageAtLaunch / 12) * Math.exp(0.25 * rng.normal());
     // Staying power: appealing titles peak later and decay slower (tau 3..20 days).
-    const tau = 3 + 17 * Math.min(1, Math.max(0, (appeal - 0.2) / 0.5)) * Math.exp(0.2 * rng.normal());
+    const tau = 3 + 17 * Math.min(1, Math.max(0, appeal / meanAppeal - 0.5)) * Math.exp(0.2 * rng.normal());
     let norm = 0;
     for (let d = 0; d < 28; d++) norm += curve(d, tau);
     const days = Math.max(0, Math.round((endTs - launchTs) / DAY_MS));
@@ -88,8 +88,10 @@ export function* simulateLaunchEvents(world: World, history: LaunchHistory, opts
     const t = world.titleById.get(l.titleId)!;
     const duration = t.runtimeMin * 60;
     for (let d = 0; d < l.daily.length; d++) {
-      let seconds = l.daily[d]! * 3600;
-      for (let guard = 0; seconds > 0 && guard < 10_000; guard++) {
+      // Plays that day: Poisson with the day's hours over the mean watch (55% of the title), so a curve's thin
+      // tail gives a play now and then rather than one every day.
+      const plays = poisson(rng, (l.daily[d]! * 3600) / (0.55 * duration));
+      for (let p = 0; p < plays; p++) {
         const member = world.members[rng.int(world.members.length)]!;
         const sessionId = `${member.id}-L${++session}`;
         const art = t.artworks[rng.int(t.artworks.length)]!;
@@ -102,11 +104,20 @@ export function* simulateLaunchEvents(world: World, history: LaunchHistory, opts
         }
         yield { userId: member.id, titleId: t.id, type: 'impression', ts: clock++, slot: rng.int(10), artworkId: art.id, propensity: 1 / t.artworks.length, sessionId, row };
         yield { userId: member.id, titleId: t.id, type: 'play_start', ts: clock++, position: 0, duration, artworkId: art.id, propensity: 1 / t.artworks.length, sessionId };
-        const watched = Math.min(seconds, Math.round(duration * (0.1 + 0.9 * rng.next())));
-        seconds -= watched;
+        const watched = Math.round(duration * (0.1 + 0.9 * rng.next()));
         const done = watched >= duration * 0.9;
         yield { userId: member.id, titleId: t.id, type: done ? 'complete' : 'pause', ts: clock + watched * 1000, position: done ? duration : watched, duration, sessionId };
       }
     }
   }
+}
+
+/** Poisson draw: Knuth's product of uniforms for small means, a rounded normal beyond. */
+function poisson(rng: SeededRandom, mean: number): number {
+  if (mean <= 0) return 0;
+  if (mean > 50) return Math.max(0, Math.round(mean + Math.sqrt(mean) * rng.normal()));
+  const limit = Math.exp(-mean);
+  let k = 0;
+  for (let p = rng.next(); p > limit; p *= rng.next()) k++;
+  return k;
 }
