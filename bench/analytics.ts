@@ -2,9 +2,8 @@
  * `npm run bench:analytics [-- --json] [-- --events 5000000] [-- --runs 5]`
  *
  * Analytics query latency at a given store size, in process (app.request, no sockets). A file-backed DuckDB store in
- * a temporary directory gets the synthetic world's history (seed 1, 1,000 members: ~611k events) through the
- * store, then copies of it made inside DuckDB (each copy: other member and session ids, fresh event ids, shifted a
- * few days) until it holds `--events`. The analytics copy is built once (timed: "catch-up"); then each route is
+ * a temporary directory is filled to `--events` (grow-store.ts: the synthetic world's history, then copies with
+ * other members). The analytics copy is built once (timed: "catch-up"); then each route is
  * requested `--runs` times with the default range (the whole history) and the median and worst times reported.
  *
  * A benchmark, not a test: numbers depend on the machine. Human text on stderr; `--json` prints one JSON line last.
@@ -13,12 +12,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createWorld } from '@marquee/core/synthetic';
 import { AnalyticsService } from '../server/src/analytics/service.ts';
 import { createApp } from '../server/src/app.ts';
 import { Catalog } from '../server/src/catalog.ts';
-import { seedSyntheticHistory } from '../server/src/cli/bootstrap.ts';
 import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
+import { growSyntheticStore } from './grow-store.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,29 +32,10 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 const dir = await mkdtemp(join(tmpdir(), 'marquee-bench-analytics-'));
 const store = await DuckDbEventStore.open(dir);
 try {
-  let t = performance.now();
-  const world = createWorld();
-  const base = await seedSyntheticHistory(store, world, { log });
-  log(`seeded ${base.toLocaleString('en-US')} events from the synthetic world in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-  t = performance.now();
-  for (let copy = 1; (await store.count()) < target; copy++) {
-    const left = target - (await store.count());
-    // Another member base watching the same catalog a few days later: new member, session and event ids.
-    await store.query(
-      `INSERT INTO events SELECT received_at, json_merge_patch(payload, json_object(
-         'id', uuid()::VARCHAR,
-         'ts', (payload->>'$.ts')::BIGINT + ${copy} * 3 * 86400000,
-         'userId', (payload->>'$.userId') || '-c${copy}',
-         'sessionId', (payload->>'$.sessionId') || '-c${copy}'))
-       FROM events WHERE rowid < $1 LIMIT $2`,
-      [base, left],
-    );
-  }
-  const stored = await store.count();
-  log(`copied up to ${stored.toLocaleString('en-US')} events in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  const stored = await growSyntheticStore(store, target, log);
 
   const analytics = new AnalyticsService({ store, catalog: Catalog.synthetic().titles });
-  t = performance.now();
+  const t = performance.now();
   await analytics.refresh();
   const catchUpS = (performance.now() - t) / 1000;
   log(`analytics catch-up (typed copy of ${stored.toLocaleString('en-US')} events): ${catchUpS.toFixed(1)} s`);

@@ -40,8 +40,20 @@ export const ANALYTICS_MIGRATIONS: readonly Migration[] = [
         slot       INTEGER,
         artwork_id VARCHAR
       );
-      -- (day, member) pairs seen, one row per refresh that saw them: daily active members without the raw events.
-      CREATE TABLE analytics_member_days (day INTEGER NOT NULL, member_id VARCHAR NOT NULL, seq BIGINT NOT NULL);
+      -- Daily rollups, rebuilt for every day a refresh touches. members: distinct members of that group that day,
+      -- so over a range max(members) is a lower bound of its distinct members and sum(members) an upper bound.
+      CREATE TABLE analytics_days (
+        day INTEGER NOT NULL, plays INTEGER NOT NULL, quality_plays INTEGER NOT NULL, completed INTEGER NOT NULL,
+        watched DOUBLE NOT NULL, members INTEGER NOT NULL, active INTEGER NOT NULL
+      );
+      CREATE TABLE analytics_title_days (
+        day INTEGER NOT NULL, title_id VARCHAR NOT NULL, plays INTEGER NOT NULL, quality_plays INTEGER NOT NULL,
+        completed INTEGER NOT NULL, watched DOUBLE NOT NULL, members INTEGER NOT NULL
+      );
+      CREATE TABLE analytics_slot_days (
+        day INTEGER NOT NULL, row_name VARCHAR, slot INTEGER, impressions INTEGER NOT NULL, taken INTEGER NOT NULL,
+        members INTEGER NOT NULL
+      );
       CREATE TABLE analytics_state (next_rowid BIGINT NOT NULL);
       INSERT INTO analytics_state VALUES (0);`,
   },

@@ -1,10 +1,16 @@
 /**
- * Aggregate analytics in DuckDB SQL over `analytics_events` (see migrations.ts): viewing hours, plays, quality
- * plays and completion per title, genre and day; take rate per row and position; artwork take rates; trending;
- * active members; the live event rate. Definitions: packages/core/src/analytics.ts.
+ * Aggregate analytics in DuckDB SQL: viewing hours, plays, quality plays and completion per title, genre and day;
+ * take rate per row and position; artwork take rates; trending; active members; the live event rate. Definitions:
+ * packages/core/src/analytics.ts.
  *
- * Privacy floor: every group is computed with its number of distinct members, and groups below `k` are dropped
- * (and counted in `suppressed`) before sorting and limiting, so a limit never reveals what the floor hid.
+ * Tables (migrations.ts), kept up to date by `refresh()` before a query reads them: a typed copy of the events, one
+ * row per play, and daily rollups rebuilt for the days new events touch. Queries read the rollups, so their cost
+ * grows with days x groups rather than with events.
+ *
+ * Privacy floor: a group describing fewer than k distinct members is dropped (and counted in `suppressed`) before
+ * sorting and limiting, so a limit never reveals what the floor hid. Daily rollups bound a group's distinct
+ * members over a range (at least the most on one day, at most the sum over days); only groups between the bounds
+ * are counted exactly from the plays or impressions.
  */
 import {
   DEFAULT_K_ANONYMITY,
@@ -27,9 +33,6 @@ const DAY_MS = 86_400_000;
 export const dayToIso = (day: number) => new Date(day * DAY_MS).toISOString().slice(0, 10);
 export const isoToDay = (iso: string) => Math.floor(Date.parse(`${iso}T00:00:00Z`) / DAY_MS);
 
-/** The plays in a range (see analytics_plays in migrations.ts). */
-const PLAYS = (where: string) => `SELECT * FROM analytics_plays WHERE ${where}`;
-
 /** Rebuilds the plays of the (session, title) pairs in `touched` from every event of theirs. */
 const PLAYS_OF_TOUCHED = `
   SELECT e.session_id, e.title_id, any_value(e.member_id) FILTER (WHERE e.type <> 'impression') AS member_id,
@@ -41,13 +44,6 @@ const PLAYS_OF_TOUCHED = `
   FROM analytics_events e SEMI JOIN touched t ON e.session_id = t.session_id AND e.title_id = t.title_id
   GROUP BY e.session_id, e.title_id
   HAVING count(*) FILTER (WHERE e.type <> 'impression') > 0`;
-
-const MEASURES = `
-  count(*)::INTEGER AS plays,
-  count(*) FILTER (WHERE quality)::INTEGER AS quality_plays,
-  sum(watched) / 3600.0 AS hours,
-  avg(completed::INTEGER) AS completion_rate,
-  count(DISTINCT member_id)::INTEGER AS members`;
 
 /**
  * Keeps the groups of `grouped` (a CTE name) with at least $k members, sorted and limited, and counts the others:
@@ -113,7 +109,7 @@ export class AnalyticsService {
       this.checkedAt = performance.now();
       if (await this.copyNewEvents()) this.days = undefined;
       if (this.days === undefined) {
-        const [{ lo, hi }] = await this.store.query('SELECT min(day) AS lo, max(day) AS hi FROM analytics_member_days');
+        const [{ lo, hi }] = await this.store.query('SELECT min(day) AS lo, max(day) AS hi FROM analytics_days');
         this.days = lo === null || lo === undefined ? null : { from: Number(lo), to: Number(hi) };
       }
     })().finally(() => (this.refreshing = null));
@@ -135,7 +131,6 @@ export class AnalyticsService {
     // No transaction: the store's writer shares the connection and would commit or roll back inside ours. Instead
     // each step can be rerun: leftovers of an interrupted refresh are dropped first, and the state moves last.
     await this.store.query('DELETE FROM analytics_events WHERE seq >= $1', [next]);
-    await this.store.query('DELETE FROM analytics_member_days WHERE seq >= $1', [next]);
     await this.store.query(
       `INSERT INTO analytics_events
        SELECT seq, (ts // ${DAY_MS})::INTEGER, ts, type, member_id, session_id, title_id,
@@ -166,15 +161,67 @@ export class AnalyticsService {
               completed OR (duration > 0 AND watched >= ${QUALITY_PLAY_FRACTION} * duration), row_name, slot, artwork_id
        FROM (${PLAYS_OF_TOUCHED})`,
     );
-    await this.store.query('DROP TABLE touched');
-    // Who was active on which day, once per batch: daily active members count a table a fraction of the size.
     await this.store.query(
-      `INSERT INTO analytics_member_days SELECT day, member_id, max(seq) FROM analytics_events
-       WHERE seq BETWEEN $1 AND $2 AND member_id IS NOT NULL GROUP BY day, member_id`,
+      `CREATE OR REPLACE TEMP TABLE touched_days AS
+       SELECT DISTINCT day FROM analytics_events WHERE seq BETWEEN $1 AND $2
+       UNION SELECT DISTINCT p.day FROM analytics_plays p SEMI JOIN touched t ON p.session_id = t.session_id AND p.title_id = t.title_id`,
       params,
     );
+    await this.store.query('DROP TABLE touched');
+    await this.rebuildDailyRollups();
     await this.store.query('UPDATE analytics_state SET next_rowid = $1', [Number(last) + 1]);
     return true;
+  }
+
+  /** Recomputes the daily rollups of the days in `touched_days` (a day's worth of rows each: cheap once caught up). */
+  private async rebuildDailyRollups(): Promise<void> {
+    const days = 'day IN (SELECT day FROM touched_days)';
+    for (const table of ['analytics_days', 'analytics_title_days', 'analytics_slot_days']) {
+      await this.store.query(`DELETE FROM ${table} WHERE ${days}`);
+    }
+    await this.store.query(
+      `INSERT INTO analytics_title_days
+       SELECT day, title_id, count(*), count(*) FILTER (WHERE quality), count(*) FILTER (WHERE completed), sum(watched),
+              count(DISTINCT member_id)
+       FROM analytics_plays WHERE ${days} GROUP BY day, title_id`,
+    );
+    await this.store.query(
+      `INSERT INTO analytics_days
+       WITH a AS (SELECT day, count(DISTINCT member_id) AS active FROM analytics_events WHERE ${days} GROUP BY day),
+            p AS (SELECT day, count(*) AS plays, count(*) FILTER (WHERE quality) AS q, count(*) FILTER (WHERE completed) AS c,
+                         sum(watched) AS w, count(DISTINCT member_id) AS m
+                  FROM analytics_plays WHERE ${days} GROUP BY day)
+       SELECT a.day, coalesce(p.plays, 0), coalesce(p.q, 0), coalesce(p.c, 0), coalesce(p.w, 0), coalesce(p.m, 0), a.active
+       FROM a LEFT JOIN p USING (day)`,
+    );
+    await this.store.query(
+      `INSERT INTO analytics_slot_days
+       WITH i AS (SELECT day, row_name, slot, count(*) AS n, count(DISTINCT member_id) AS m FROM analytics_events
+                  WHERE type = 'impression' AND ${days} GROUP BY day, row_name, slot),
+            t AS (SELECT day, row_name, slot, count(*) AS n FROM analytics_plays WHERE row_name IS NOT NULL AND ${days}
+                  GROUP BY day, row_name, slot)
+       SELECT i.day, i.row_name, i.slot, i.n, coalesce(t.n, 0), i.m FROM i LEFT JOIN t USING (day, row_name, slot)`,
+    );
+  }
+
+  /**
+   * The k floor over rollups: a group whose lower bound (the most members on one day) reaches k is kept, one whose
+   * upper bound (the sum over days) does not is suppressed, and only those in between are counted exactly.
+   * Kept groups are sorted and limited; the shown ones get their exact member count when `exact` can give it.
+   */
+  private async floor<G extends { key: string; lo: number; hi: number }>(
+    groups: G[],
+    exact: (keys: string[]) => Promise<Map<string, number>>,
+    order: (a: G, b: G) => number,
+    limit: number,
+  ): Promise<{ rows: (G & { members: number })[]; suppressed: number }> {
+    const unsure = groups.filter((g) => g.lo < this.k && g.hi >= this.k).map((g) => g.key);
+    const counted = unsure.length ? await exact(unsure) : new Map<string, number>();
+    const all = groups.filter((g) => g.lo >= this.k || (counted.get(g.key) ?? 0) >= this.k);
+    const kept = all.sort(order).slice(0, limit);
+    const missing = kept.filter((g) => !counted.has(g.key)).map((g) => g.key);
+    if (missing.length) for (const [key, n] of await exact(missing)) counted.set(key, n);
+    return { rows: kept.map((g) => ({ ...g, members: counted.get(g.key) ?? g.lo })), suppressed: groups.length - all.length };
   }
 
   /** Changes whenever new events have been copied: a cache key for what is derived from the aggregates. */
@@ -215,44 +262,59 @@ export class AnalyticsService {
     const r = await this.range(q);
     if (!r) return { ...this.envelope(r), by, rows: [] };
     if (by === 'genre') await this.loadCatalog();
-    const key = by === 'genre' ? 'g.genre' : 'p.title_id';
-    const join = by === 'genre' ? 'JOIN analytics_title_genres g ON g.title_id = p.title_id' : '';
-    const order = { hours: 'hours', plays: 'plays', members: 'members' }[sort];
-    const { suppressed, rows: kept } = keptRows(
+    const key = by === 'genre' ? 'g.genre' : 't.title_id';
+    const join = by === 'genre' ? 'JOIN analytics_title_genres g USING (title_id)' : '';
+    const groups = (
       await this.store.query(
-        `WITH p AS (${PLAYS('day BETWEEN $1 AND $2')}),
-         grouped AS (SELECT ${key} AS key, ${MEASURES} FROM p ${join} GROUP BY ${key})
-         ${floorAndLimit('grouped', '$3', `${order} DESC, key`, '$4')}`,
-        [r.from, r.to, this.k, q.limit],
-      ),
-    );
+        `SELECT ${key} AS key, sum(plays) AS plays, sum(quality_plays) AS quality_plays, sum(completed) AS completed,
+                sum(watched) AS watched, max(members) AS lo, sum(members) AS hi
+         FROM analytics_title_days t ${join} WHERE day BETWEEN $1 AND $2 GROUP BY ${key}`,
+        [r.from, r.to],
+      )
+    ).map((x) => ({ key: String(x.key), plays: Number(x.plays), qualityPlays: Number(x.quality_plays), completed: Number(x.completed), hours: Number(x.watched) / 3600, lo: Number(x.lo), hi: Number(x.hi) }));
+    const exact = (keys: string[]) =>
+      this.exactMembers(
+        (keyIn) => {
+          const k = by === 'genre' ? 'g.genre' : 'p.title_id';
+          return `SELECT ${k} AS key, count(DISTINCT p.member_id) AS n FROM analytics_plays p ${join}
+                  WHERE p.day BETWEEN $1 AND $2 AND ${keyIn(k)} GROUP BY 1`;
+        },
+        r.from,
+        r.to,
+        keys,
+      );
+    const measure = (g: { hours: number; plays: number; lo: number }) => (sort === 'plays' ? g.plays : sort === 'members' ? g.lo : g.hours);
+    const { rows, suppressed } = await this.floor(groups, exact, (a, b) => measure(b) - measure(a) || (a.key < b.key ? -1 : 1), q.limit);
     return {
       ...this.envelope(r, suppressed),
       by,
-      rows: kept.map((x) => ({
-        key: String(x.key),
-        name: by === 'genre' ? String(x.key) : this.name(String(x.key)),
-        plays: Number(x.plays),
-        qualityPlays: Number(x.quality_plays),
-        hours: Number(x.hours),
-        completionRate: Number(x.completion_rate),
-        members: Number(x.members),
+      rows: rows.map((g) => ({
+        key: g.key,
+        name: by === 'genre' ? g.key : this.name(g.key),
+        plays: g.plays,
+        qualityPlays: g.qualityPlays,
+        hours: g.hours,
+        completionRate: g.plays ? g.completed / g.plays : 0,
+        members: g.members,
       })),
     };
+  }
+
+  /**
+   * Exact distinct members per key. `sql` gets the filter to put in its WHERE clause: `expr IN (the keys)`, or
+   * `true` for many keys, where one pass over every group is cheaper than filtering by a long list.
+   */
+  private async exactMembers(sql: (keyIn: (expr: string) => string) => string, from: number, to: number, keys: string[]): Promise<Map<string, number>> {
+    const many = keys.length > 50;
+    const keyIn = (expr: string) => (many ? 'true' : `${expr} IN (SELECT unnest(from_json($3, '["VARCHAR"]')))`);
+    const rows = await this.store.query(sql(keyIn), many ? [from, to] : [from, to, JSON.stringify(keys)]);
+    return new Map(rows.map((x) => [String(x.key), Number(x.n)]));
   }
 
   async daily(q: AnalyticsQuery): Promise<DailyStats> {
     const r = await this.range(q);
     if (!r) return { ...this.envelope(r), days: [] };
-    const rows = await this.store.query(
-      `WITH p AS (${PLAYS('day BETWEEN $1 AND $2')}),
-       byday AS (SELECT day, ${MEASURES} FROM p GROUP BY day),
-       active AS (SELECT day, count(DISTINCT member_id)::INTEGER AS active FROM analytics_member_days WHERE day BETWEEN $1 AND $2 GROUP BY day)
-       SELECT a.day, a.active, coalesce(b.plays, 0) AS plays, coalesce(b.quality_plays, 0) AS quality_plays,
-              coalesce(b.hours, 0) AS hours, coalesce(b.completion_rate, 0) AS completion_rate, coalesce(b.members, 0) AS members
-       FROM active a LEFT JOIN byday b USING (day) ORDER BY a.day`,
-      [r.from, r.to],
-    );
+    const rows = await this.store.query('SELECT * FROM analytics_days WHERE day BETWEEN $1 AND $2 ORDER BY day', [r.from, r.to]);
     const kept = rows.filter((x) => Number(x.active) >= this.k);
     return {
       ...this.envelope(r, rows.length - kept.length),
@@ -260,37 +322,52 @@ export class AnalyticsService {
         day: dayToIso(Number(x.day)),
         plays: Number(x.plays),
         qualityPlays: Number(x.quality_plays),
-        hours: Number(x.hours),
-        // A day's plays may describe fewer members than were active: then its play measures say nothing.
-        completionRate: Number(x.members) >= this.k ? Number(x.completion_rate) : 0,
+        hours: Number(x.watched) / 3600,
+        // A day's plays may describe fewer members than were active: then its completion rate says nothing.
+        completionRate: Number(x.members) >= this.k && Number(x.plays) > 0 ? Number(x.completed) / Number(x.plays) : 0,
         members: Number(x.members),
         activeMembers: Number(x.active),
       })),
     };
   }
 
+  /** Take rate per row and position. A cell's `members` is a lower bound (the most on one day) once it clears k. */
   async takeRates(q: AnalyticsQuery): Promise<TakeRateStats> {
     const r = await this.range(q);
     if (!r) return { ...this.envelope(r), cells: [] };
-    const rows = await this.store.query(
-      `WITH imp AS (SELECT row_name, slot, count(*)::INTEGER AS impressions, count(DISTINCT member_id)::INTEGER AS members
-                   FROM analytics_events WHERE type = 'impression' AND day BETWEEN $1 AND $2 AND slot < $3 GROUP BY row_name, slot),
-       taken AS (SELECT row_name, slot, count(*)::INTEGER AS plays FROM analytics_plays
-                 WHERE row_name IS NOT NULL AND day BETWEEN $1 AND $2 AND slot < $3 GROUP BY row_name, slot)
-       SELECT imp.*, coalesce(taken.plays, 0) AS plays FROM imp LEFT JOIN taken USING (row_name, slot) ORDER BY row_name, slot`,
-      [r.from, r.to, q.limit],
-    );
-    const kept = rows.filter((x) => Number(x.members) >= this.k);
+    const groups = (
+      await this.store.query(
+        `SELECT row_name, slot, sum(impressions) AS impressions, sum(taken) AS taken, max(members) AS lo, sum(members) AS hi
+         FROM analytics_slot_days WHERE day BETWEEN $1 AND $2 AND slot < $3 GROUP BY row_name, slot`,
+        [r.from, r.to, q.limit],
+      )
+    ).map((x) => ({ key: `${x.row_name ?? ''}\u0001${Number(x.slot ?? 0)}`, row: String(x.row_name ?? ''), position: Number(x.slot ?? 0), impressions: Number(x.impressions), plays: Number(x.taken), lo: Number(x.lo), hi: Number(x.hi) }));
+    const exact = (keys: string[]) =>
+      this.exactMembers(
+        (keyIn) => {
+          const k = `coalesce(row_name, '') || chr(1) || coalesce(slot, 0)::VARCHAR`;
+          return `SELECT ${k} AS key, count(DISTINCT member_id) AS n FROM analytics_events
+                  WHERE type = 'impression' AND day BETWEEN $1 AND $2 AND ${keyIn(k)} GROUP BY 1`;
+        },
+        r.from,
+        r.to,
+        keys,
+      );
+    // Only the undecided cells are counted exactly: the shown ones keep their lower bound (counting every
+    // impression's member again is what the rollup avoids).
+    const unsure = groups.filter((g) => g.lo < this.k && g.hi >= this.k).map((g) => g.key);
+    const counted = unsure.length ? await exact(unsure) : new Map<string, number>();
+    const kept = groups.filter((g) => g.lo >= this.k || (counted.get(g.key) ?? 0) >= this.k);
+    kept.sort((a, b) => (a.row < b.row ? -1 : a.row > b.row ? 1 : a.position - b.position));
     return {
-      ...this.envelope(r, rows.length - kept.length),
-      // The limit counts positions in a row (0 .. limit-1): a homepage row is read left to right.
-      cells: kept.map((x) => ({
-        row: String(x.row_name ?? ''),
-        position: Number(x.slot ?? 0),
-        impressions: Number(x.impressions),
-        plays: Number(x.plays),
-        members: Number(x.members),
-        take: wilsonInterval(Number(x.plays), Number(x.impressions)),
+      ...this.envelope(r, groups.length - kept.length),
+      cells: kept.map((g) => ({
+        row: g.row,
+        position: g.position,
+        impressions: g.impressions,
+        plays: g.plays,
+        members: counted.get(g.key) ?? g.lo,
+        take: wilsonInterval(g.plays, g.impressions),
       })),
     };
   }
@@ -343,28 +420,27 @@ export class AnalyticsService {
     const r = await this.range(q);
     if (!r) return { ...this.envelope(r), windowDays, rows: [] };
     const start = r.to - windowDays + 1;
-    const raw = await this.store.query(
-      `WITH p AS (${PLAYS('day BETWEEN $1 AND $2')}),
-       g AS (SELECT title_id,
-                    count(*) FILTER (WHERE day >= $3)::INTEGER AS plays,
-                    count(*) FILTER (WHERE day < $3)::INTEGER AS previous,
-                    count(DISTINCT member_id) FILTER (WHERE day >= $3)::INTEGER AS members
-             FROM p GROUP BY title_id)
-       ${floorAndLimit('g', '$4', 'plays - previous DESC, plays DESC, title_id', '$5', 'plays > 0')}`,
-      [start - windowDays, r.to, start, this.k, q.limit],
-    );
-    const { suppressed, rows } = keptRows(raw);
+    const groups = (
+      await this.store.query(
+        `SELECT title_id AS key, sum(plays) FILTER (WHERE day >= $3) AS plays, sum(plays) FILTER (WHERE day < $3) AS previous,
+                max(members) FILTER (WHERE day >= $3) AS lo, sum(members) FILTER (WHERE day >= $3) AS hi
+         FROM analytics_title_days WHERE day BETWEEN $1 AND $2 GROUP BY title_id HAVING sum(plays) FILTER (WHERE day >= $3) > 0`,
+        [start - windowDays, r.to, start],
+      )
+    ).map((x) => ({ key: String(x.key), plays: Number(x.plays ?? 0), previous: Number(x.previous ?? 0), lo: Number(x.lo ?? 0), hi: Number(x.hi ?? 0) }));
+    const exact = (keys: string[]) =>
+      this.exactMembers(
+        (keyIn) => `SELECT title_id AS key, count(DISTINCT member_id) AS n FROM analytics_plays
+                    WHERE day BETWEEN $1 AND $2 AND ${keyIn('title_id')} GROUP BY 1`,
+        start,
+        r.to,
+        keys,
+      );
+    const { rows, suppressed } = await this.floor(groups, exact, (a, b) => b.plays - b.previous - (a.plays - a.previous) || b.plays - a.plays || (a.key < b.key ? -1 : 1), q.limit);
     return {
       ...this.envelope({ from: start, to: r.to }, suppressed),
       windowDays,
-      rows: rows.map((x) => ({
-        titleId: String(x.title_id),
-        name: this.name(String(x.title_id)),
-        plays: Number(x.plays),
-        previousPlays: Number(x.previous),
-        growth: Number(x.plays) / Math.max(1, Number(x.previous)),
-        members: Number(x.members),
-      })),
+      rows: rows.map((g) => ({ titleId: g.key, name: this.name(g.key), plays: g.plays, previousPlays: g.previous, growth: g.plays / Math.max(1, g.previous), members: g.members })),
     };
   }
 
