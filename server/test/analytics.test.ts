@@ -150,6 +150,39 @@ describe('AnalyticsService on a hand-computed fixture', () => {
   });
 });
 
+describe('the k floor over daily rollups', () => {
+  it('counts members exactly when the daily bounds cannot decide, for few and for many groups', async () => {
+    // Titles x0..x59: m1 on day 0, m2 on day 1 (one member a day, two in all: kept at k = 2).
+    // Titles y0..y59: m1 on both days (one member however counted: suppressed), with more hours than any x.
+    const more: MarqueeEvent[] = [];
+    for (let i = 0; i < 60; i++) {
+      more.push(start('m1', `x${i}a`, D0, `x${i}`), at('pause', 'm1', `x${i}a`, D0, `x${i}`, 60, 600));
+      more.push(start('m2', `x${i}b`, D1, `x${i}`), at('pause', 'm2', `x${i}b`, D1, `x${i}`, 60, 600));
+      more.push(start('m1', `y${i}a`, D0, `y${i}`), at('pause', 'm1', `y${i}a`, D0, `y${i}`, 600, 600));
+      more.push(start('m1', `y${i}b`, D1, `y${i}`), at('pause', 'm1', `y${i}b`, D1, `y${i}`, 600, 600));
+    }
+    await store.append(more, RECEIVED);
+    const r = await service(2).titles({ limit: 1000 });
+    expect(r.rows.filter((x) => x.key.startsWith('x'))).toHaveLength(60);
+    expect(r.rows.some((x) => x.key.startsWith('y'))).toBe(false);
+    expect(r.rows.every((x) => x.members === 2)).toBe(true);
+    expect(r.suppressed).toBe(60);
+    // A short limit: the rows shown get their exact counts through the filtered (few keys) query.
+    const one = await service(2).titles({ from: '2026-01-01', to: '2026-01-02', limit: 3 });
+    expect(one.rows.map((x) => x.key)).toEqual(['tA', 'tB', 'x0']);
+  });
+
+  it('sees events stored through the API at once, within its freshness window', async () => {
+    const analytics = new AnalyticsService({ store, catalog, k: 1, freshnessMs: 60_000 });
+    const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], analytics });
+    const before = (await analytics.daily(all)).days.at(-1)!.plays;
+    const events = [start('m3', 's9', D1, 'tA'), at('pause', 'm3', 's9', D1, 'tA', 60, 3600)];
+    const res = await app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ writeKey: 'wk', events }) });
+    expect(res.status).toBe(200);
+    expect((await analytics.daily(all)).days.at(-1)!.plays).toBe(before + 1);
+  });
+});
+
 describe('analytics routes', () => {
   it('need the admin token, validate the query and answer from the store', async () => {
     const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], analytics: service(2) });
