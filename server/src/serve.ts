@@ -19,7 +19,9 @@ aggregates.observe(await store.scan(ENGAGEMENT_TYPES));
 const candidates = new CandidateService(await Catalog.load(config.dataDir), aggregates, models);
 await candidates.refresh();
 const analytics = new AnalyticsService({ store, catalog: candidates.catalog.titles });
-await analytics.refresh(); // the typed copy catches up with events stored while the API was down
+const analyticsStart = performance.now();
+await analytics.refresh(); // the analytics tables catch up with events stored while the API was down
+const analyticsCatchUpS = ((performance.now() - analyticsStart) / 1000).toFixed(1);
 const forecasts = new ForecastService(analytics, candidates.catalog.titles);
 const app = createApp({ store, models, candidates, analytics, forecasts, ...config });
 
@@ -28,6 +30,7 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   console.log(`  DATA_DIR=${config.dataDir}  WRITE_KEYS=${config.writeKeys.join(',')}  ADMIN_TOKEN=${config.adminToken}`);
   console.log(`  CORS_ORIGINS=${config.corsOrigins.join(',')}`);
   console.log(`  catalog: ${candidates.catalog.titles.length} titles; events replayed: ${aggregates.observed}; model: ${candidates.embeddings?.version ?? 'none'}`);
+  console.log(`  analytics caught up in ${analyticsCatchUpS} s`);
 });
 
 let stopping = false;

@@ -172,6 +172,16 @@ describe('the k floor over daily rollups', () => {
     expect(one.rows.map((x) => x.key)).toEqual(['tA', 'tB', 'x0']);
   });
 
+  it('rebuilds a play whose events arrive in several batches, once', async () => {
+    const a = service(1);
+    await store.append([start('m3', 's7', D1, 'tB')], RECEIVED);
+    const first = (await a.titles({ from: '2026-01-02', to: '2026-01-02', limit: 5 })).rows.find((x) => x.key === 'tB')!;
+    expect(first).toMatchObject({ plays: 2, hours: expect.closeTo(600 / 3600, 9) });
+    await store.append([at('pause', 'm3', 's7', D1, 'tB', 1800, 2400)], RECEIVED);
+    const second = (await a.titles({ from: '2026-01-02', to: '2026-01-02', limit: 5 })).rows.find((x) => x.key === 'tB')!;
+    expect(second).toMatchObject({ plays: 2, qualityPlays: 2, hours: expect.closeTo(2400 / 3600, 9), members: 2 });
+  });
+
   it('sees events stored through the API at once, within its freshness window', async () => {
     const analytics = new AnalyticsService({ store, catalog, k: 1, freshnessMs: 60_000 });
     const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], analytics });

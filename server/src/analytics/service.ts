@@ -152,21 +152,24 @@ export class AnalyticsService {
        SELECT DISTINCT session_id, title_id FROM analytics_events WHERE seq BETWEEN $1 AND $2`,
       params,
     );
+    // Days whose rollups change: those of the new events, and those of the touched plays before and after.
+    const playDays = `SELECT DISTINCT p.day FROM analytics_plays p SEMI JOIN touched t ON p.session_id = t.session_id AND p.title_id = t.title_id`;
+    await this.store.query(
+      `CREATE OR REPLACE TEMP TABLE touched_days AS
+       SELECT DISTINCT day FROM analytics_events WHERE seq BETWEEN $1 AND $2 UNION ${playDays}`,
+      params,
+    );
     await this.store.query(
       `DELETE FROM analytics_plays p USING touched t WHERE p.session_id = t.session_id AND p.title_id = t.title_id`,
     );
     await this.store.query(
       `INSERT INTO analytics_plays
        SELECT session_id, title_id, member_id, day, watched, duration, completed,
-              completed OR (duration > 0 AND watched >= ${QUALITY_PLAY_FRACTION} * duration), row_name, slot, artwork_id
+              -- A play known only by its play_start has no duration yet: not (yet) a quality play.
+              coalesce(completed OR (duration > 0 AND watched >= ${QUALITY_PLAY_FRACTION} * duration), false), row_name, slot, artwork_id
        FROM (${PLAYS_OF_TOUCHED})`,
     );
-    await this.store.query(
-      `CREATE OR REPLACE TEMP TABLE touched_days AS
-       SELECT DISTINCT day FROM analytics_events WHERE seq BETWEEN $1 AND $2
-       UNION SELECT DISTINCT p.day FROM analytics_plays p SEMI JOIN touched t ON p.session_id = t.session_id AND p.title_id = t.title_id`,
-      params,
-    );
+    await this.store.query(`INSERT INTO touched_days SELECT * FROM (${playDays}) EXCEPT SELECT day FROM touched_days`);
     await this.store.query('DROP TABLE touched');
     await this.rebuildDailyRollups();
     await this.store.query('UPDATE analytics_state SET next_rowid = $1', [Number(last) + 1]);

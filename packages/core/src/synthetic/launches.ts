@@ -102,7 +102,8 @@ export function* simulateLaunchEvents(world: World, history: LaunchHistory, opts
           const oart = other.artworks[rng.int(other.artworks.length)]!;
           yield { userId: member.id, titleId: other.id, type: 'impression', ts: clock++, slot: rng.int(10), artworkId: oart.id, propensity: 1 / other.artworks.length, sessionId, row };
         }
-        yield { userId: member.id, titleId: t.id, type: 'impression', ts: clock++, slot: rng.int(10), artworkId: art.id, propensity: 1 / t.artworks.length, sessionId, row };
+        // Played titles sit more often on the left of a row: take rate falls with position, as on a real homepage.
+        yield { userId: member.id, titleId: t.id, type: 'impression', ts: clock++, slot: Math.floor(10 * rng.next() ** 1.8), artworkId: art.id, propensity: 1 / t.artworks.length, sessionId, row };
         yield { userId: member.id, titleId: t.id, type: 'play_start', ts: clock++, position: 0, duration, artworkId: art.id, propensity: 1 / t.artworks.length, sessionId };
         const watched = Math.round(duration * (0.1 + 0.9 * rng.next()));
         const done = watched >= duration * 0.9;
