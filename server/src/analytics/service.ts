@@ -45,20 +45,6 @@ const PLAYS_OF_TOUCHED = `
   GROUP BY e.session_id, e.title_id
   HAVING count(*) FILTER (WHERE e.type <> 'impression') > 0`;
 
-/**
- * Keeps the groups of `grouped` (a CTE name) with at least $k members, sorted and limited, and counts the others:
- * one row per kept group, or one row of NULLs when none is kept, each carrying `suppressed`.
- */
-const floorAndLimit = (grouped: string, k: string, order: string, limit: string, minRows = 'true') => `
-  , s AS (SELECT count(*) FILTER (WHERE members < ${k} AND ${minRows}) AS suppressed FROM ${grouped}),
-  kept AS (SELECT * FROM ${grouped} WHERE members >= ${k} ORDER BY ${order} LIMIT ${limit})
-  SELECT s.suppressed, kept.* FROM s LEFT JOIN kept ON true ORDER BY ${order}`;
-
-const keptRows = (rows: Record<string, unknown>[]) => ({
-  suppressed: rows.length ? Number(rows[0].suppressed) : 0,
-  rows: rows.filter((x) => x.members !== null && x.members !== undefined),
-});
-
 export interface AnalyticsOptions {
   store: SqlStore;
   catalog: readonly CatalogTitle[];
@@ -179,7 +165,7 @@ export class AnalyticsService {
   /** Recomputes the daily rollups of the days in `touched_days` (a day's worth of rows each: cheap once caught up). */
   private async rebuildDailyRollups(): Promise<void> {
     const days = 'day IN (SELECT day FROM touched_days)';
-    for (const table of ['analytics_days', 'analytics_title_days', 'analytics_slot_days']) {
+    for (const table of ['analytics_days', 'analytics_title_days', 'analytics_slot_days', 'analytics_artwork_days']) {
       await this.store.query(`DELETE FROM ${table} WHERE ${days}`);
     }
     await this.store.query(
@@ -204,6 +190,27 @@ export class AnalyticsService {
             t AS (SELECT day, row_name, slot, count(*) AS n FROM analytics_plays WHERE row_name IS NOT NULL AND ${days}
                   GROUP BY day, row_name, slot)
        SELECT i.day, i.row_name, i.slot, i.n, coalesce(t.n, 0), i.m FROM i LEFT JOIN t USING (day, row_name, slot)`,
+    );
+    await this.store.query(
+      `INSERT INTO analytics_artwork_days
+       WITH i AS (SELECT day, title_id, artwork_id, count(*) AS n FROM analytics_events
+                  WHERE type = 'impression' AND artwork_id IS NOT NULL AND ${days} GROUP BY day, title_id, artwork_id),
+            t AS (SELECT day, title_id, artwork_id, count(*) AS n, count(*) FILTER (WHERE quality) AS q FROM analytics_plays
+                  WHERE row_name IS NOT NULL AND artwork_id IS NOT NULL AND ${days} GROUP BY day, title_id, artwork_id)
+       SELECT i.day, i.title_id, i.artwork_id, i.n, coalesce(t.n, 0), coalesce(t.q, 0) FROM i LEFT JOIN t USING (day, title_id, artwork_id)`,
+    );
+    // Months (UTC calendar months, as day numbers) that contain a touched day, rebuilt whole.
+    const month = (d: string) => `(date_trunc('month', to_timestamp(${d}::BIGINT * 86400))::DATE - DATE '1970-01-01')`;
+    const monthEnd = (d: string) => `((date_trunc('month', to_timestamp(${d}::BIGINT * 86400)) + INTERVAL 1 MONTH)::DATE - DATE '1970-01-01' - 1)`;
+    await this.store.query(
+      `CREATE OR REPLACE TEMP TABLE touched_months AS SELECT DISTINCT ${month('day')} AS month_start, ${monthEnd('day')} AS month_end FROM touched_days`,
+    );
+    await this.store.query('DELETE FROM analytics_artwork_months WHERE month_start IN (SELECT month_start FROM touched_months)');
+    await this.store.query(
+      `INSERT INTO analytics_artwork_months
+       SELECT m.month_start, m.month_end, e.title_id, e.artwork_id, count(DISTINCT e.member_id)
+       FROM analytics_events e JOIN touched_months m ON e.day BETWEEN m.month_start AND m.month_end
+       WHERE e.type = 'impression' AND e.artwork_id IS NOT NULL GROUP BY ALL`,
     );
   }
 
@@ -382,39 +389,62 @@ export class AnalyticsService {
   async artwork(q: AnalyticsQuery, titleId?: string): Promise<ArtworkStats> {
     const r = await this.range(q);
     if (!r) return { ...this.envelope(r), rows: [] };
-    const params: (string | number)[] = [r.from, r.to, this.k, q.limit];
-    const titleFilter = titleId ? `AND title_id = $5` : '';
+    const params: (string | number)[] = [r.from, r.to, q.limit];
+    const titleFilter = titleId ? `AND title_id = $4` : '';
     if (titleId) params.push(titleId);
-    const raw = await this.store.query(
-      // Distinct members per (title, artwork) over every impression is the expensive part, and the answer is only
-      // the most shown: count impressions first (cheap), then members for the top 4 x limit candidates alone.
-      `WITH shown AS (SELECT title_id, artwork_id, count(*)::INTEGER AS impressions FROM analytics_events
-                     WHERE type = 'impression' AND artwork_id IS NOT NULL AND day BETWEEN $1 AND $2 ${titleFilter}
-                     GROUP BY title_id, artwork_id ORDER BY impressions DESC, title_id, artwork_id LIMIT 4 * $4),
-       imp AS (SELECT e.title_id, e.artwork_id, any_value(s.impressions) AS impressions, count(DISTINCT e.member_id)::INTEGER AS members
-               FROM analytics_events e JOIN shown s USING (title_id, artwork_id)
-               WHERE e.type = 'impression' AND e.day BETWEEN $1 AND $2 GROUP BY e.title_id, e.artwork_id),
-       taken AS (SELECT title_id, artwork_id, count(*)::INTEGER AS plays, count(*) FILTER (WHERE quality)::INTEGER AS quality_plays
-                 FROM analytics_plays SEMI JOIN shown USING (title_id, artwork_id)
-                 WHERE row_name IS NOT NULL AND day BETWEEN $1 AND $2 GROUP BY title_id, artwork_id),
-       g AS (SELECT imp.*, coalesce(taken.plays, 0) AS plays, coalesce(taken.quality_plays, 0) AS quality_plays
-             FROM imp LEFT JOIN taken USING (title_id, artwork_id))
-       ${floorAndLimit('g', '$3', 'impressions DESC, title_id, artwork_id', '$4')}`,
-      params,
-    );
-    const { suppressed, rows } = keptRows(raw);
+    // Candidates: the 4 x limit most shown in the range (from the day rollup). Member bounds from the months: at
+    // least the most in one month lying inside the range, at most the sum over the months it overlaps.
+    const groups = (
+      await this.store.query(
+        `WITH shown AS (SELECT title_id, artwork_id, sum(impressions) AS impressions, sum(taken) AS plays, sum(quality_taken) AS quality_plays
+                        FROM analytics_artwork_days WHERE day BETWEEN $1 AND $2 ${titleFilter}
+                        GROUP BY title_id, artwork_id ORDER BY impressions DESC, title_id, artwork_id LIMIT 4 * $3)
+         SELECT s.*, coalesce(max(m.members) FILTER (WHERE m.month_start >= $1 AND m.month_end <= $2), 0) AS lo,
+                coalesce(sum(m.members), 0) AS hi
+         FROM shown s LEFT JOIN analytics_artwork_months m
+           ON m.title_id = s.title_id AND m.artwork_id = s.artwork_id AND m.month_end >= $1 AND m.month_start <= $2
+         GROUP BY ALL`,
+        params,
+      )
+    ).map((x) => ({
+      key: `${x.title_id}\u0001${x.artwork_id}`,
+      titleId: String(x.title_id),
+      artworkId: String(x.artwork_id),
+      impressions: Number(x.impressions),
+      plays: Number(x.plays),
+      qualityPlays: Number(x.quality_plays),
+      lo: Number(x.lo),
+      hi: Number(x.hi),
+    }));
+    const exact = (keys: string[]) =>
+      this.exactMembers(
+        (keyIn) => {
+          const k = `title_id || chr(1) || artwork_id`;
+          return `SELECT ${k} AS key, count(DISTINCT member_id) AS n FROM analytics_events
+                  WHERE type = 'impression' AND day BETWEEN $1 AND $2 AND ${keyIn(k)} GROUP BY 1`;
+        },
+        r.from,
+        r.to,
+        keys,
+      );
+    // Shown rows keep the lower bound as their member count unless they had to be counted (see the schema).
+    const unsure = groups.filter((g) => g.lo < this.k && g.hi >= this.k).map((g) => g.key);
+    const counted = unsure.length ? await exact(unsure) : new Map<string, number>();
+    const kept = groups
+      .filter((g) => g.lo >= this.k || (counted.get(g.key) ?? 0) >= this.k)
+      .sort((a, b) => b.impressions - a.impressions || (a.key < b.key ? -1 : 1));
     return {
-      ...this.envelope(r, suppressed),
-      rows: rows.map((x) => ({
-        titleId: String(x.title_id),
-        name: this.name(String(x.title_id)),
-        artworkId: String(x.artwork_id),
-        impressions: Number(x.impressions),
-        plays: Number(x.plays),
-        qualityPlays: Number(x.quality_plays),
-        members: Number(x.members),
-        take: wilsonInterval(Number(x.plays), Number(x.impressions)),
-        qualityTake: wilsonInterval(Number(x.quality_plays), Number(x.impressions)),
+      ...this.envelope(r, groups.length - kept.length),
+      rows: kept.slice(0, q.limit).map((g) => ({
+        titleId: g.titleId,
+        name: this.name(g.titleId),
+        artworkId: g.artworkId,
+        impressions: g.impressions,
+        plays: g.plays,
+        qualityPlays: g.qualityPlays,
+        members: counted.get(g.key) ?? g.lo,
+        take: wilsonInterval(g.plays, g.impressions),
+        qualityTake: wilsonInterval(g.qualityPlays, g.impressions),
       })),
     };
   }
