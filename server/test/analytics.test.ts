@@ -167,6 +167,12 @@ describe('the k floor over daily rollups', () => {
     expect(r.rows.some((x) => x.key.startsWith('y'))).toBe(false);
     expect(r.rows.every((x) => x.members === 2)).toBe(true);
     expect(r.suppressed).toBe(60);
+    // A range holding the whole month: the month rollup decides the x titles without counting them again.
+    const month = await service(2).titles({ from: '2026-01-01', to: '2026-01-31', limit: 1000 });
+    expect(month.rows).toEqual(r.rows);
+    expect(month.suppressed).toBe(60);
+    const art = await service(1).artwork({ from: '2026-01-01', to: '2026-01-31', limit: 10 });
+    expect(art.rows.map((x) => [x.artworkId, x.impressions])).toEqual([['b1', 3], ['a1', 2], ['a2', 1]]);
     // A short limit: the rows shown get their exact counts through the filtered (few keys) query.
     const one = await service(2).titles({ from: '2026-01-01', to: '2026-01-02', limit: 3 });
     expect(one.rows.map((x) => x.key)).toEqual(['tA', 'tB', 'x0']);

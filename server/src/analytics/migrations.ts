@@ -54,7 +54,7 @@ export const ANALYTICS_MIGRATIONS: readonly Migration[] = [
         day INTEGER NOT NULL, row_name VARCHAR, slot INTEGER, impressions INTEGER NOT NULL, taken INTEGER NOT NULL,
         members INTEGER NOT NULL
       );
-      -- Artwork: additive counts per day; distinct members per calendar month (a day holds too few members of one
+      -- Artwork: additive counts per day; distinct members (of artworks, and of titles' plays) per calendar month (a day holds too few members of one
       -- artwork to clear k, a month usually does), rebuilt for the months a refresh touches.
       CREATE TABLE analytics_artwork_days (
         day INTEGER NOT NULL, title_id VARCHAR NOT NULL, artwork_id VARCHAR NOT NULL, impressions INTEGER NOT NULL,
@@ -63,6 +63,9 @@ export const ANALYTICS_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE analytics_artwork_months (
         month_start INTEGER NOT NULL, month_end INTEGER NOT NULL, title_id VARCHAR NOT NULL, artwork_id VARCHAR NOT NULL,
         members INTEGER NOT NULL
+      );
+      CREATE TABLE analytics_title_months (
+        month_start INTEGER NOT NULL, month_end INTEGER NOT NULL, title_id VARCHAR NOT NULL, members INTEGER NOT NULL
       );
       CREATE TABLE analytics_state (next_rowid BIGINT NOT NULL);
       INSERT INTO analytics_state VALUES (0);`,

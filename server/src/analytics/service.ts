@@ -206,6 +206,12 @@ export class AnalyticsService {
       `CREATE OR REPLACE TEMP TABLE touched_months AS SELECT DISTINCT ${month('day')} AS month_start, ${monthEnd('day')} AS month_end FROM touched_days`,
     );
     await this.store.query('DELETE FROM analytics_artwork_months WHERE month_start IN (SELECT month_start FROM touched_months)');
+    await this.store.query('DELETE FROM analytics_title_months WHERE month_start IN (SELECT month_start FROM touched_months)');
+    await this.store.query(
+      `INSERT INTO analytics_title_months
+       SELECT m.month_start, m.month_end, p.title_id, count(DISTINCT p.member_id)
+       FROM analytics_plays p JOIN touched_months m ON p.day BETWEEN m.month_start AND m.month_end GROUP BY ALL`,
+    );
     await this.store.query(
       `INSERT INTO analytics_artwork_months
        SELECT m.month_start, m.month_end, e.title_id, e.artwork_id, count(DISTINCT e.member_id)
@@ -274,11 +280,16 @@ export class AnalyticsService {
     if (by === 'genre') await this.loadCatalog();
     const key = by === 'genre' ? 'g.genre' : 't.title_id';
     const join = by === 'genre' ? 'JOIN analytics_title_genres g USING (title_id)' : '';
+    // Member bounds: at least the most in one day, or in one month lying inside the range; at most the sum over days.
     const groups = (
       await this.store.query(
-        `SELECT ${key} AS key, sum(plays) AS plays, sum(quality_plays) AS quality_plays, sum(completed) AS completed,
-                sum(watched) AS watched, max(members) AS lo, sum(members) AS hi
-         FROM analytics_title_days t ${join} WHERE day BETWEEN $1 AND $2 GROUP BY ${key}`,
+        `WITH d AS (SELECT ${key} AS key, sum(plays) AS plays, sum(quality_plays) AS quality_plays, sum(completed) AS completed,
+                           sum(watched) AS watched, max(members) AS lo, sum(members) AS hi
+                    FROM analytics_title_days t ${join} WHERE day BETWEEN $1 AND $2 GROUP BY ${key}),
+              m AS (SELECT ${key} AS key, max(members) AS lo FROM analytics_title_months t ${join}
+                    WHERE month_start >= $1 AND month_end <= $2 GROUP BY ${key})
+         SELECT key, d.plays, d.quality_plays, d.completed, d.watched, d.hi, greatest(d.lo, coalesce(m.lo, 0)) AS lo
+         FROM d LEFT JOIN m USING (key)`,
         [r.from, r.to],
       )
     ).map((x) => ({ key: String(x.key), plays: Number(x.plays), qualityPlays: Number(x.quality_plays), completed: Number(x.completed), hours: Number(x.watched) / 3600, lo: Number(x.lo), hi: Number(x.hi) }));
