@@ -89,7 +89,9 @@ try {
   if (!index) throw new Error('the model did not load');
   log(`catalog ${catalog.titles.length} titles; model ${index.version} (d=${index.dim}, untrained) over ${known.length}, ${index.cold.size} cold; ${((performance.now() - t0) / 1000).toFixed(1)}s`);
 
-  const app = createApp({ store: new MemoryEventStore(), writeKeys: [WRITE_KEY], adminToken: 'bench-admin', corsOrigins: [], candidates: service, models: registry });
+  const app = createApp({ store: new MemoryEventStore(), writeKeys: [WRITE_KEY], adminToken: 'bench-admin', corsOrigins: [], candidates: service, models: registry,
+    // The synthetic world's history is older than the default 30-day ts window.
+    limits: { tsPastMs: Number.MAX_SAFE_INTEGER } });
 
   // Engagement events of the synthetic world, member after member, as the SDK would send them.
   const world = createWorld({ seed: SEED, titles: TITLES, members: 5000 });
@@ -161,7 +163,7 @@ try {
     if (batch.length) ingested += await postEvents(batch);
     const body = makeRequest();
     const s = performance.now();
-    const res = await app.request('/v1/candidates', { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const res = await app.request('/v1/candidates', { method: 'POST', headers: { 'content-type': 'application/json', 'x-marquee-key': WRITE_KEY }, body });
     const text = await res.text();
     const ms = performance.now() - s;
     if (res.status !== 200) throw new Error(`POST /v1/candidates: ${res.status} ${text.slice(0, 300)}`);

@@ -1,5 +1,9 @@
 /**
- * `npm run bench:ingest [-- --json] [-- --events N] [-- --concurrency C]`
+ * `npm run bench:ingest [-- --json] [-- --events N] [-- --concurrency C] [-- --stored N]`
+ *
+ * `--stored N` first fills the server's store with N valid events (in SQL, straight into DuckDB), then measures the
+ * server's start-up on it (`startup_s`, spawn to listening, replay of the ids and live aggregates included) and its
+ * resident memory once started (`rss_per_event_bytes` = RSS / N), before the same load.
  *
  * Loads a fresh API server (own process, free loopback port, temporary DuckDB) with concurrent batch posts, then
  * measures the store alone taking the same rows in-process with the same dedup guarantee. The ratio of the two
@@ -13,14 +17,17 @@ import { parseArgs } from 'node:util';
 import { SCHEMA_VERSION, uuidv7, type MarqueeEvent } from '@marquee/core';
 import { startServerProcess } from '../server/src/process.ts';
 import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
+import { prefill } from '../server/src/store/testing.ts';
 
 const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     events: { type: 'string', default: '200000' },
     concurrency: { type: 'string', default: '8' },
+    stored: { type: 'string', default: '0' },
   },
 });
+const STORED = Number(args.stored);
 const TOTAL = Number(args.events);
 const CONCURRENCY = Number(args.concurrency);
 const BATCH_SIZES = [100, 500];
@@ -73,7 +80,28 @@ async function pool<T>(jobs: (() => Promise<T>)[], concurrency: number): Promise
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'marquee-bench-'));
-const server = await startServerProcess({ DATA_DIR: join(dataDir, 'server'), WRITE_KEYS: 'bench' });
+let startup: { startup_s: number; rss_after_start_mb: number | null; rss_per_event_bytes: number | null } | null = null;
+if (STORED > 0) {
+  log(`filling the store with ${STORED} events...`);
+  const t = performance.now();
+  await prefill(join(dataDir, 'server'), STORED);
+  log(`filled in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+}
+const spawned = performance.now();
+const server = await startServerProcess({ DATA_DIR: join(dataDir, 'server'), WRITE_KEYS: 'bench' }, { timeoutMs: 600_000 });
+if (STORED > 0) {
+  const startupS = (performance.now() - spawned) / 1000;
+  await new Promise((r) => setTimeout(r, 500)); // let the start-up garbage go before reading RSS
+  const rss = server.rssMb();
+  startup = {
+    startup_s: +startupS.toFixed(2),
+    rss_after_start_mb: rss === undefined ? null : Math.round(rss),
+    rss_per_event_bytes: rss === undefined ? null : Math.round((rss * 2 ** 20) / STORED),
+  };
+  log(`start-up on ${STORED} stored events: ${startup.startup_s} s; RSS ${startup.rss_after_start_mb} MB = ${startup.rss_per_event_bytes} bytes per stored event`);
+  for (let i = 0; i < 100 && !/started in/.test(server.output()); i++) await new Promise((r) => setTimeout(r, 50));
+  log(`  server: ${server.output().match(/started in [^\n]*/)?.[0] ?? '(no start-up line)'}`);
+}
 const results: Record<string, { events_per_s: number; p50_ms: number; p99_ms: number }> = {};
 let sent = 0;
 let accepted = 0;
@@ -133,12 +161,14 @@ try {
     sent,
     stored,
     server_peak_rss_mb: peak === undefined ? null : Math.round(peak),
+    stored_before: STORED,
+    ...(startup ?? {}),
     by_batch_size: results,
   };
   log(`\nevents/s ${summary.events_per_s} (slowest batch size), store alone ${summary.store_alone_per_s}/s, ratio ${summary.ratio}`);
-  log(`sent ${sent}, accepted ${accepted}, stored ${stored}${sent === stored ? ' (match)' : ' (MISMATCH)'}; server peak RSS ${summary.server_peak_rss_mb} MB`);
+  log(`sent ${sent}, accepted ${accepted}, stored ${stored}${STORED ? ` (${STORED} before)` : ''}${sent + STORED === stored ? ' (match)' : ' (MISMATCH)'}; server peak RSS ${summary.server_peak_rss_mb} MB`);
   if (args.json) console.log(JSON.stringify(summary));
-  if (sent !== stored) process.exitCode = 1;
+  if (sent + STORED !== stored) process.exitCode = 1;
 } finally {
   await server.stop();
   await rm(dataDir, { recursive: true, force: true });

@@ -33,6 +33,8 @@ test('a viewer who plays two romance titles sees romance move up their page', as
   await ready(page, version);
   const before = await homepage(page);
   expect(before.modelVersion).toBe(version);
+  // Candidates came from the server: the worker's keyed request (x-marquee-key, CORS preflight) was let in.
+  expect(before.candidates.from).toBe('server');
   expect(before.rows.map((r) => r.kind)).toContain('top');
 
   const catalog = (await (await fetch(`${api.url}/v1/catalog`)).json()).titles as { id: string; genres: string[] }[];

@@ -9,6 +9,10 @@ import type { ModelRegistry } from './models/registry.ts';
 import { candidateRoutes } from './routes/candidates.ts';
 import type { CandidateService } from './candidates/service.ts';
 import { jsonError } from './errors.ts';
+import { healthRoutes } from './routes/health.ts';
+import { DEFAULT_LIMITS, type ApiLimits } from './limits.ts';
+import { TokenBuckets } from './middleware/rate-limit/index.ts';
+import { WRITE_KEY_HEADER } from '@marquee/core';
 import type { AnalyticsService } from './analytics/service.ts';
 import { analyticsRoutes } from './routes/analytics.ts';
 import type { ForecastService } from './forecasts/service.ts';
@@ -31,6 +35,8 @@ export interface AppOptions {
   /** Acquisition forecasts; without it `POST /v1/forecasts` answers 404. */
   forecasts?: ForecastService;
   now?: () => number;
+  /** Rate limits and the accepted event-time window; defaults in `limits.ts`. */
+  limits?: Partial<ApiLimits>;
 }
 
 /**
@@ -46,23 +52,31 @@ export function createApp(opts: AppOptions): Hono {
     cors({
       origin: (origin) => (allowed.has(origin) ? origin : null),
       allowMethods: ['GET', 'POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type', 'Authorization', 'If-None-Match'],
+      allowHeaders: ['Content-Type', 'Authorization', 'If-None-Match', WRITE_KEY_HEADER],
       exposeHeaders: ['Retry-After', 'ETag', 'Content-Length'],
       maxAge: 600,
     }),
   );
 
-  app.get('/healthz', (c) => c.json({ ok: true }));
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const now = opts.now ?? Date.now;
+  // One door for the keyed routes: the buckets are shared, so /v1/candidates and /v1/events draw on one budget.
+  const guard = { writeKeys: new Set(opts.writeKeys), perKey: new TokenBuckets(limits.perKey), perIp: new TokenBuckets(limits.perIp) };
+  let lastCommitError: unknown = null;
+  app.route('/', healthRoutes({ store: opts.store, models: opts.models, candidates: opts.candidates, lastCommitError: () => lastCommitError }));
   app.route('/v1/events', eventRoutes({
+      ...guard,
       store: opts.store,
-      writeKeys: new Set(opts.writeKeys),
-      now: opts.now ?? Date.now,
-      onStored: (events) => {
-        opts.candidates?.aggregates.observe(events);
+      now,
+      tsPastMs: limits.tsPastMs,
+      tsFutureMs: limits.tsFutureMs,
+      onCommit: (err) => void (lastCommitError = err),
+      onStored: (events, receivedAt) => {
+        opts.candidates?.aggregates.observe(events, receivedAt);
         opts.analytics?.markDirty();
       },
     }));
-  if (opts.candidates) app.route('/v1', candidateRoutes(opts.candidates));
+  if (opts.candidates) app.route('/v1', candidateRoutes(opts.candidates, guard));
   if (opts.models) app.route('/v1/models', modelRoutes(opts.models));
   if (opts.analytics) app.route('/v1/admin/analytics', analyticsRoutes({ analytics: opts.analytics, adminToken: opts.adminToken }));
   if (opts.forecasts) app.route('/v1/forecasts', forecastRoutes({ forecasts: opts.forecasts, adminToken: opts.adminToken }));

@@ -1,3 +1,5 @@
+import { loadLimits, type ApiLimits } from './limits.ts';
+
 /** Server settings from the environment, with defaults that work on a developer's machine. */
 export interface ServerConfig {
   port: number;
@@ -6,6 +8,9 @@ export interface ServerConfig {
   adminToken: string;
   writeKeys: string[];
   corsOrigins: string[];
+  limits: ApiLimits;
+  /** DuckDB's buffer pool limit (`DUCKDB_MEMORY_LIMIT`, default 512MB). */
+  duckdbMemoryLimit: string;
 }
 
 export const DEV_WRITE_KEY = 'dev-write-key';
@@ -29,5 +34,28 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'http://localhost:4173',
       'http://127.0.0.1:4173',
     ]),
+    limits: loadLimits(env),
+    duckdbMemoryLimit: env.DUCKDB_MEMORY_LIMIT || '512MB',
   };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost|::ffff:127\.\d+\.\d+\.\d+)$/i;
+
+/**
+ * The development secrets are public (they are in this repository): fine on loopback, refused anywhere else, so a
+ * server reachable from a network never runs with them by accident.
+ */
+export function assertSafeSecrets(config: ServerConfig): void {
+  if (LOOPBACK.test(config.host)) return;
+  const problems: string[] = [];
+  if (config.adminToken === DEV_ADMIN_TOKEN) problems.push('ADMIN_TOKEN is the development default');
+  if (config.writeKeys.includes(DEV_WRITE_KEY)) problems.push('WRITE_KEYS holds the development default');
+  if (problems.length > 0) {
+    throw new Error(`refusing to listen on ${config.host} (not loopback): ${problems.join('; ')}. Set your own secrets.`);
+  }
+}
+
+/** A secret for the start-up log: never its value, not even a prefix. */
+export function redact(secret: string): string {
+  return `<set, ${secret.length} chars>`;
 }

@@ -16,6 +16,10 @@ export interface ServerProcess {
   kill(): Promise<void>;
   /** Peak resident set size in MB (Linux /proc), or undefined elsewhere. */
   peakRssMb(): number | undefined;
+  /** Resident set size now in MB (Linux /proc), or undefined elsewhere. */
+  rssMb(): number | undefined;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
 }
 
 const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
@@ -65,14 +69,18 @@ export async function startServerProcess(
     child,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
-    peakRssMb() {
-      try {
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const kb = Number(status.match(/VmHWM:\s+(\d+)/)?.[1]);
-        return Number.isFinite(kb) ? kb / 1024 : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    peakRssMb: () => procStatusMb(child.pid, 'VmHWM'),
+    rssMb: () => procStatusMb(child.pid, 'VmRSS'),
+    output: () => output,
   };
+}
+
+function procStatusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1]);
+    return Number.isFinite(kb) ? kb / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,21 +1,26 @@
 /** Node entry point: the real store, a port, and a clean shutdown. `npm run server`. */
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
-import { loadConfig } from './config.ts';
+import { assertSafeSecrets, loadConfig, redact } from './config.ts';
 import { DuckDbEventStore } from './store/duckdb.ts';
 import { ModelRegistry } from './models/registry.ts';
 import { join } from 'node:path';
 import { Catalog } from './catalog.ts';
-import { ENGAGEMENT_TYPES, LiveAggregates } from './candidates/aggregates.ts';
+import { LiveAggregates } from './candidates/aggregates.ts';
 import { CandidateService } from './candidates/service.ts';
+import { replayAggregates } from './candidates/replay.ts';
 import { AnalyticsService } from './analytics/service.ts';
 import { ForecastService } from './forecasts/service.ts';
 
 const config = loadConfig();
-const store = await DuckDbEventStore.open(config.dataDir);
+assertSafeSecrets(config);
+const started = performance.now();
+const store = await DuckDbEventStore.open(config.dataDir, { memoryLimit: config.duckdbMemoryLimit });
 const models = new ModelRegistry(join(config.dataDir, 'models'));
+const storeS = (performance.now() - started) / 1000;
 const aggregates = new LiveAggregates();
-aggregates.observe(await store.scan(ENGAGEMENT_TYPES));
+await replayAggregates(store, aggregates);
+const replayS = (performance.now() - started) / 1000 - storeS;
 const candidates = new CandidateService(await Catalog.load(config.dataDir), aggregates, models);
 await candidates.refresh();
 const analytics = new AnalyticsService({ store, catalog: candidates.catalog.titles });
@@ -24,12 +29,16 @@ await analytics.refresh(); // the analytics tables catch up with events stored w
 const analyticsCatchUpS = ((performance.now() - analyticsStart) / 1000).toFixed(1);
 const forecasts = new ForecastService(analytics, candidates.catalog.titles);
 const app = createApp({ store, models, candidates, analytics, forecasts, ...config });
+const startupS = (performance.now() - started) / 1000;
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
   console.log(`Marquee API listening on http://${config.host}:${info.port}`);
-  console.log(`  DATA_DIR=${config.dataDir}  WRITE_KEYS=${config.writeKeys.join(',')}  ADMIN_TOKEN=${config.adminToken}`);
+  console.log(`  DATA_DIR=${config.dataDir}  WRITE_KEYS=${config.writeKeys.map(redact).join(',')}  ADMIN_TOKEN=${redact(config.adminToken)}`);
   console.log(`  CORS_ORIGINS=${config.corsOrigins.join(',')}`);
-  console.log(`  catalog: ${candidates.catalog.titles.length} titles; events replayed: ${aggregates.observed}; model: ${candidates.embeddings?.version ?? 'none'}`);
+  const { perKey, perIp, tsPastMs, tsFutureMs } = config.limits;
+  console.log(`  limits: ${perKey.perSecond}/s (burst ${perKey.burst}) per key, ${perIp.perSecond}/s (burst ${perIp.burst}) per address; ts window -${tsPastMs / 1000} s .. +${tsFutureMs / 1000} s`);
+  console.log(`  catalog: ${candidates.catalog.titles.length} titles; events stored: ${store.recovery.stored}; events replayed: ${aggregates.observed}; model: ${candidates.embeddings?.version ?? 'none'}`);
+  console.log(`  started in ${startupS.toFixed(2)} s (store open ${storeS.toFixed(2)} s, aggregates replay ${replayS.toFixed(2)} s); rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB`);
   console.log(`  analytics caught up in ${analyticsCatchUpS} s`);
 });
 

@@ -62,7 +62,7 @@ describe('POST /v1/events', () => {
     ['a wrong content type', { writeKey: 'wk', events: [makeEvent()] }, { type: 'application/x-www-form-urlencoded' }, 415],
     ['an empty batch', { writeKey: 'wk', events: [] }, {}, 400],
     ['events that is not an array', { writeKey: 'wk', events: 'x' }, {}, 400],
-    ['a JSON array body', [1, 2], {}, 400],
+    ['a JSON array body', [1, 2], { query: '?key=wk' }, 400],
     ['too many events', { writeKey: 'wk', events: Array.from({ length: INGEST_LIMITS.maxEventsPerBatch + 1 }, () => ({})) }, {}, 413],
     ['an oversized body', null, { raw: JSON.stringify({ writeKey: 'wk', events: ['x'.repeat(INGEST_LIMITS.maxBodyBytes)] }) }, 413],
   ])('answers %s with a JSON 4xx', async (_name, body, init, status) => {

@@ -83,7 +83,7 @@ describe('POST /v1/candidates with a published model', () => {
   afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
 
   /** A small untrained model over the first 200 of 300 titles: the other 100 are "new arrivals" (cold). */
-  async function setup() {
+  async function setup({ refresh = true } = {}) {
     const catalog = Catalog.synthetic({ titles: 300 });
     const { manifest, files } = await randomModelArtifact(catalog.titles.slice(0, 200), { dim: 16, maxLen: 20, layers: 1, heads: 2, seed: 7 });
     const dir = await mkdtemp(join(tmpdir(), 'marquee-cand-'));
@@ -93,9 +93,9 @@ describe('POST /v1/candidates with a published model', () => {
     const registry = new ModelRegistry(join(dir, 'registry'));
     await registry.publish(dir);
     const service = new CandidateService(catalog, new LiveAggregates(), registry);
-    const index = await service.refresh();
+    const index = refresh ? await service.refresh() : null;
     const app = createApp({ store: new MemoryEventStore(), writeKeys: ['wk'], adminToken: 'a', corsOrigins: [], candidates: service, models: registry });
-    const post = (body: unknown) => app.request('/v1/candidates', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const post = (body: unknown) => app.request('/v1/candidates', { method: 'POST', headers: { 'content-type': 'application/json', 'x-marquee-key': 'wk' }, body: JSON.stringify(body) });
     return { app, post, index: index!, catalog, manifest };
   }
 
@@ -123,7 +123,22 @@ describe('POST /v1/candidates with a published model', () => {
     expect(wrong.status).toBe(400);
     expect((await wrong.json()).detail).toMatch(/16/);
     expect((await post({ limit: 0 })).status).toBe(400);
-    expect((await app.request('/v1/candidates', { method: 'POST', body: '{' })).status).toBe(400);
+    expect((await app.request('/v1/candidates', { method: 'POST', headers: { 'content-type': 'application/json', 'x-marquee-key': 'wk' }, body: '{' })).status).toBe(400);
+  });
+
+  it('is not ready (/readyz) until the published model is loaded', async () => {
+    const { app } = await setup({ refresh: false });
+    const before = await app.request('/readyz');
+    expect(before.status).toBe(503);
+    expect((await before.json()).reasons.join()).toMatch(/published but not loaded/);
+    // The first candidate request starts loading it in the background; then the service is ready.
+    await app.request('/v1/candidates', { method: 'POST', headers: { 'content-type': 'application/json', 'x-marquee-key': 'wk' }, body: '{}' });
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      status = (await app.request('/readyz')).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toBe(200);
   });
 
   it('serves the catalog', async () => {

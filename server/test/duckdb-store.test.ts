@@ -70,3 +70,26 @@ describe('DuckDbEventStore', () => {
     await expect(store.append([makeEvent()], 1)).rejects.toThrow(/closed/);
   });
 });
+
+describe('DuckDbEventStore start-up replay', () => {
+  it('streams the same engagement rows as it stored, in arrival order, across a reopen', async () => {
+    const dir = await tempDir();
+    const store = await DuckDbEventStore.open(dir, { log: () => {} });
+    const events = [
+      makeEvent({ type: 'play_start', titleId: 'a', anonymousId: 'anon-9' } as never),
+      makeEvent({ type: 'impression', titleId: 'b', row: 'r', position: 0 } as never),
+      makeEvent({ type: 'complete', titleId: 'c', userId: 'member-1', position: 10, duration: 10 } as never),
+    ];
+    await store.append(events.slice(0, 2), 1000);
+    await store.append(events.slice(2), 2000);
+    await store.close();
+    const reopened = await DuckDbEventStore.open(dir, { log: () => {} });
+    const rows = [];
+    for await (const chunk of reopened.scanEngagement(['play_start', 'complete'])) rows.push(...chunk);
+    expect(rows).toEqual([
+      { type: 'play_start', titleId: 'a', memberId: 'anon-9', ts: events[0].ts, receivedAt: 1000 },
+      { type: 'complete', titleId: 'c', memberId: 'member-1', ts: events[2].ts, receivedAt: 2000 },
+    ]);
+    await reopened.close();
+  });
+});

@@ -4,6 +4,7 @@
  * it has, so the server can keep accepting old SDKs after the schema grows.
  */
 import { z } from 'zod';
+import { jsonBoundsProblem, wellFormedString } from './well-formed.ts';
 
 export const SCHEMA_VERSION = 1;
 
@@ -12,9 +13,14 @@ export const LIMITS = {
   idLength: 128,
   nameLength: 200,
   customPropsBytes: 4096,
+  /** Nesting of custom props below the top object, and their keys plus array items at all levels together. */
+  customPropsDepth: 5,
+  customPropsEntries: 100,
 } as const;
 
-const id = z.string().min(1).max(LIMITS.idLength);
+// Every string is well-formed Unicode: a lone surrogate stored once makes the row unreadable later.
+const id = wellFormedString(1, LIMITS.idLength);
+const name = wellFormedString(1, LIMITS.nameLength);
 const seconds = z.number().finite().nonnegative();
 
 /** Which variant of an experiment this viewer was exposed to when the event happened. */
@@ -27,11 +33,12 @@ export const ExposureSchema = z.object({ experiment: id, variant: id });
 export const ArtworkChoiceSchema = z.object({
   artworkId: id,
   propensity: z.number().gt(0).lte(1),
-  policy: z.string().max(LIMITS.nameLength).optional(),
+  policy: wellFormedString(0, LIMITS.nameLength).optional(),
 });
 
 const base = z.object({
-  id: z.uuid({ version: 'v7' }),
+  // Canonical lower case before anything compares ids: `0190...ABC` and `0190...abc` are one event.
+  id: z.uuid({ version: 'v7' }).transform((s) => s.toLowerCase()),
   ts: z.number().int().positive(),
   schemaVersion: z.literal(SCHEMA_VERSION),
   sessionId: id,
@@ -45,7 +52,7 @@ const playback = titleEvent.extend({ position: seconds, duration: seconds.positi
 
 export const ImpressionSchema = titleEvent.extend({
   type: z.literal('impression'),
-  row: z.string().min(1).max(LIMITS.nameLength),
+  row: name,
   position: z.number().int().nonnegative(),
 });
 export const PlayStartSchema = titleEvent.extend({ type: z.literal('play_start') });
@@ -54,12 +61,18 @@ export const PauseSchema = playback.extend({ type: z.literal('pause') });
 export const CompleteSchema = playback.extend({ type: z.literal('complete') });
 export const CustomSchema = base.extend({
   type: z.literal('custom'),
-  name: z.string().min(1).max(LIMITS.nameLength),
+  name,
   props: z
     .record(z.string(), z.unknown())
     .optional()
-    .refine((p) => p === undefined || JSON.stringify(p).length <= LIMITS.customPropsBytes, {
-      message: `props must serialize to at most ${LIMITS.customPropsBytes} bytes`,
+    .superRefine((p, ctx) => {
+      if (p === undefined) return;
+      const problem = jsonBoundsProblem(p, {
+        maxDepth: LIMITS.customPropsDepth,
+        maxEntries: LIMITS.customPropsEntries,
+        maxChars: LIMITS.customPropsBytes,
+      });
+      if (problem) ctx.addIssue({ code: 'custom', message: `props: ${problem}` });
     }),
 });
 

@@ -1,5 +1,7 @@
 export * from './events.ts';
 export * from './ingest.ts';
+export * from './well-formed.ts';
+export * from './candidate-request.ts';
 export * from './uuid.ts';
 export * from './backoff.ts';
 export * from './batch.ts';

@@ -7,6 +7,12 @@ export const INGEST_LIMITS = {
   maxEventsPerBatch: 1000,
 } as const;
 
+/**
+ * The header that carries a write key. A key in this header (or in `?key=`) is checked before the body is read, so
+ * a client without a valid key never costs the server a parse; sendBeacon cannot set headers and uses `?key=`.
+ */
+export const WRITE_KEY_HEADER = 'x-marquee-key';
+
 /** Only the envelope is checked here; each event is validated on its own so one bad event never sinks a batch. */
 export const IngestRequestSchema = z.object({
   writeKey: z.string().min(1).optional(),

@@ -3,7 +3,7 @@
  * (incremental) -> candidates from the server (cached for offline) -> model scores -> ranking blend -> rows.
  * After a play or completion the page is re-ranked from the cached candidates at once, without the network.
  */
-import { composePage, rankCandidates, type CatalogTitle, type HistoryEntry, type MarqueeEvent } from '@marquee/core';
+import { WRITE_KEY_HEADER, composePage, rankCandidates, type CatalogTitle, type HistoryEntry, type MarqueeEvent } from '@marquee/core';
 import { fromStoreEvents, type Interaction, type LoadedModel } from '@marquee/model';
 import type { Database, HistoryRecord } from './db.ts';
 import type { IncrementalEncoder, Token } from './encoder.ts';
@@ -45,6 +45,8 @@ export class Homepage {
     private readonly ml: Ml,
     readonly models: ModelManager,
     private readonly backend: () => string | null,
+    /** Sent as `x-marquee-key`: the server checks it before reading a candidate request. */
+    private readonly writeKey = '',
   ) {}
 
   /** For ModelManager: dispose a replaced model once no build uses it. */
@@ -114,7 +116,7 @@ export class Homepage {
         const embedding = user ? Array.from(await user.data()) : undefined;
         const res = await fetch(`${this.endpoint}/v1/candidates`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', [WRITE_KEY_HEADER]: this.writeKey },
           body: JSON.stringify({ recentTitleIds: recent, userEmbedding: embedding, limit: 1000 }),
         });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);

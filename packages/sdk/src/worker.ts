@@ -102,7 +102,7 @@ const api: WorkerApi = {
     homepage = Promise.all([ml, backendReport]).then(async ([m]) => {
       let page: Homepage | undefined;
       const manager = new m.ModelManager(endpoint, db, (s) => modelSubscribers.forEach((fn) => fn(s)), (old) => page!.retire(old));
-      page = new m.Homepage(db, endpoint, m, manager, () => backendName);
+      page = new m.Homepage(db, endpoint, m, manager, () => backendName, options.writeKey);
       await manager.loadCached();
       void manager.update();
       return page;

@@ -138,14 +138,19 @@ describe('Sender', () => {
     expect(Date.now() - t0).toBeGreaterThanOrEqual(35);
   });
 
-  it('drops a batch answered with a non-retryable 4xx and counts it', async () => {
-    const server = fakeServer([400]);
+  it.each([400, 401, 413])('drops a batch answered with a non-retryable %i, counts it, and sends what follows', async (status) => {
+    const server = fakeServer([status]);
     const { box, sender } = await setup(server);
     for (let i = 0; i < 3; i++) await box.add(event(i));
     await sender.flush();
     expect(await box.size()).toBe(0);
     expect((await box.counters()).rejected).toBe(3);
-    expect(sender.lastError).toMatch(/HTTP 400/);
+    expect(sender.lastError).toMatch(new RegExp(`HTTP ${status}`));
+    // Never resent, and the outbox is not blocked behind it.
+    await box.add(event(3));
+    await sender.flush();
+    expect(server.requests).toHaveLength(2);
+    expect(server.stored.size).toBe(1);
   });
 
   it('counts events the server rejected one by one', async () => {

@@ -6,6 +6,10 @@
  * decays at the same rate, so the ranking at any later time equals the ranking by these sums, and no timer has to
  * touch every title. When the weights grow large the reference time moves forward and every score is scaled down
  * once (rebase), so they never overflow however long the process lives.
+ *
+ * Time is the server's: an event counts at its arrival time (or its own `ts` when that is earlier, so a replayed
+ * history keeps its shape); a client's clock can never push a title into the future. Memory is per title, per
+ * title pair and per member, never per event: the start-up replay streams the store through `observeEngagement`.
  */
 import type { MarqueeEvent } from '@marquee/core';
 
@@ -49,28 +53,38 @@ export class LiveAggregates {
     this.t0 = opts.t0 ?? Date.UTC(2025, 0, 1);
   }
 
-  observe(events: readonly MarqueeEvent[]): void {
+  /** Newly stored events; `receivedAt` (the arrival time) caps each event's time. */
+  observe(events: readonly MarqueeEvent[], receivedAt?: number): void {
     for (const e of events) {
-      this.observed++;
-      if (!('titleId' in e) || !ENGAGEMENT[e.type]) continue;
-      const title = e.titleId;
-      const member = e.userId ?? e.anonymousId!;
-      this.plays.set(title, (this.plays.get(title) ?? 0) + 1);
-      if (this.lambda * (e.ts - this.t0) > MAX_EXPONENT) this.rebase(e.ts);
-      this.trend.set(title, (this.trend.get(title) ?? 0) + Math.exp(this.lambda * (e.ts - this.t0)));
-      const history = this.recent.get(member) ?? [];
-      if (!history.includes(title)) {
-        for (const other of history) {
-          this.bump(title, other);
-          this.bump(other, title);
-        }
-        history.push(title);
-        if (history.length > this.recentPerMember) history.shift();
-        this.recent.set(member, history);
+      if (!('titleId' in e)) {
+        this.observed++;
+        continue;
       }
-      this.touched.plays.add(title);
-      this.touched.trend.add(title);
+      this.observeEngagement(e.type, e.titleId, e.userId ?? e.anonymousId!, receivedAt === undefined ? e.ts : Math.min(e.ts, receivedAt));
     }
+  }
+
+  /** One stored event by its parts (the start-up replay streams these without building event objects). */
+  observeEngagement(type: MarqueeEvent['type'], title: string, member: string, time: number): void {
+    this.observed++;
+    if (!ENGAGEMENT[type]) return;
+    // A time that is not a finite number counts at the reference time rather than poisoning every score.
+    const t = Number.isFinite(time) ? time : this.t0;
+    this.plays.set(title, (this.plays.get(title) ?? 0) + 1);
+    if (this.lambda * (t - this.t0) > MAX_EXPONENT) this.rebase(t);
+    this.trend.set(title, (this.trend.get(title) ?? 0) + Math.exp(this.lambda * (t - this.t0)));
+    const history = this.recent.get(member) ?? [];
+    if (!history.includes(title)) {
+      for (const other of history) {
+        this.bump(title, other);
+        this.bump(other, title);
+      }
+      history.push(title);
+      if (history.length > this.recentPerMember) history.shift();
+      this.recent.set(member, history);
+    }
+    this.touched.plays.add(title);
+    this.touched.trend.add(title);
   }
 
   /** Moves the reference time to `t0`: every trending score is multiplied by the same factor, order unchanged. */
@@ -127,7 +141,10 @@ export class LiveAggregates {
 
   /** Trending scores as decayed event counts at `now`. */
   trending(k: number, now = Date.now()): Scored[] {
-    const scale = Math.exp(-this.lambda * (now - this.t0));
+    // Never scale up: if the clock reads earlier than the reference time, scores are read at the reference time,
+    // so every score stays at most (count x e^300) and finite.
+    const elapsed = now - this.t0;
+    const scale = elapsed > 0 ? Math.exp(-this.lambda * elapsed) : 1;
     return this.sorted('trend').slice(0, k).map((s) => ({ titleId: s.titleId, score: s.score * scale }));
   }
 

@@ -1,29 +1,20 @@
 import { Hono } from 'hono';
-import { z } from 'zod';
-import { describeIssues } from '@marquee/core';
+import { CANDIDATE_LIMITS, CandidateRequestSchema, describeIssues } from '@marquee/core';
 import type { CandidateService } from '../candidates/service.ts';
 import { jsonError } from '../errors.ts';
+import { guardedJson, type GuardOptions } from '../middleware/guarded-body/index.ts';
 
-const CandidateRequestSchema = z.object({
-  userId: z.string().max(128).optional(),
-  /** Oldest first; raw history need not leave the device, a few recent ids are enough. */
-  recentTitleIds: z.array(z.string().max(128)).max(500).default([]),
-  /** The user embedding computed on the device by the live model. */
-  userEmbedding: z.array(z.number().finite()).max(4096).optional(),
-  limit: z.number().int().min(1).max(5000).default(500),
-});
-
-/** `POST /v1/candidates` and the catalog: `GET /v1/catalog`, `GET /v1/catalog/:id`. */
-export function candidateRoutes(service: CandidateService): Hono {
+/**
+ * `POST /v1/candidates` and the catalog: `GET /v1/catalog`, `GET /v1/catalog/:id`. Candidates are behind the same
+ * door as `/v1/events` (write key, rate limits, content types) with a 64 KiB body limit: a request is a few recent
+ * ids and one embedding.
+ */
+export function candidateRoutes(service: CandidateService, guard: GuardOptions): Hono {
   const app = new Hono();
   app.post('/candidates', async (c) => {
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      return jsonError(c, 400, 'malformed JSON');
-    }
-    const parsed = CandidateRequestSchema.safeParse(body);
+    const guarded = await guardedJson(c, guard, CANDIDATE_LIMITS.maxBodyBytes);
+    if (!guarded.ok) return guarded.response;
+    const parsed = CandidateRequestSchema.safeParse(guarded.body);
     if (!parsed.success) return jsonError(c, 400, 'invalid request', describeIssues(parsed.error));
     const start = performance.now();
     try {

@@ -1,14 +1,31 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import type { MarqueeEvent } from '@marquee/core';
 import { MIGRATIONS } from './migrations.ts';
-import type { AppendResult, EventStore } from './types.ts';
+import type { AppendResult, EngagementRow, EventStore, StoreHealth, StoreRecovery } from './types.ts';
+import { UuidSet } from './uuid-set.ts';
+import { HighWaterMark } from './high-water.ts';
+import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, COMMIT_FROM_STAGING, QUARANTINE_SWEEP } from './quarantine.ts';
 
 const STAGING = 'staging';
 /** How long a small group waits for company, and the size at which it stops waiting. */
 const GROUP_LINGER_MS = 2;
 const GROUP_TARGET_EVENTS = 2000;
+/**
+ * Event types also written, as typed columns, to the `engagement` table: what live aggregates count. Kept narrow on
+ * purpose: each VARCHAR the appender writes costs ~1.7 us, and these are a fraction of all events.
+ */
+export const COMPACT_TYPES: readonly MarqueeEvent['type'][] = ['play_start', 'complete'];
+/** A readiness probe is a real write; repeated `/readyz` calls within this window reuse its answer. */
+const HEALTH_CACHE_MS = 2000;
+
+export interface DuckDbStoreOptions {
+  /** Where start-up findings go (WAL replay, quarantined rows, lost events). Default: console.error. */
+  log?: (line: string) => void;
+  /** DuckDB's buffer pool limit (`memory_limit`), so reading millions of rows at start does not keep them all. */
+  memoryLimit?: string;
+}
 
 interface PendingAppend {
   events: readonly MarqueeEvent[];
@@ -23,14 +40,24 @@ interface PendingAppend {
  * Exactly-once without a unique index: every write goes through one writer that holds the set of stored ids
  * (rebuilt from the table at open). Requests that arrive while a write is running are committed together in the
  * next one (group commit), so throughput grows with concurrency instead of paying one commit per request.
- * Memory cost: roughly 100 bytes per stored id.
+ * The ids live in a typed-array hash set of 128-bit values (~21-43 bytes per id, no JS object per id).
+ *
+ * Start-up never dies on a bad row: rows that cannot be read back (malformed JSON such as a lone surrogate written
+ * by an older version, no UUID id, no numeric ts) move to the `quarantine` table, counted and logged. After every
+ * commit the number of stored events is written beside the database (`events.highwater`); a store that opens with
+ * fewer events than that lost acknowledged ones (a cut write-ahead log) and says so.
  *
  * The appender's flush is synchronous, and a flush to the file waits for the disk with the event loop blocked.
  * So rows are appended to an in-memory staging table (no disk), then moved to `events` by an INSERT that DuckDB
  * runs off the main thread: requests keep being parsed and validated while the commit waits for the disk.
  */
 export class DuckDbEventStore implements EventStore {
-  private readonly seen = new Set<string>();
+  private seen = new UuidSet();
+  private highWater: HighWaterMark | null = null;
+  /** Events stored (events + quarantine) as far as this process knows: what the high-water file records. */
+  private total = 0;
+  private lastHealth: { at: number; health: StoreHealth } | null = null;
+  recovery: StoreRecovery = { walBytes: 0, quarantined: 0, stored: 0, highWater: null, lost: 0 };
   private queue: PendingAppend[] = [];
   private writer: Promise<void> | null = null;
   private appender: DuckDBAppender | null = null;
@@ -42,18 +69,36 @@ export class DuckDbEventStore implements EventStore {
   ) {}
 
   /** Opens (creating if needed) `<dataDir>/events.duckdb`, or an in-memory database for `':memory:'`. */
-  static async open(dataDir: string): Promise<DuckDbEventStore> {
+  static async open(dataDir: string, opts: DuckDbStoreOptions = {}): Promise<DuckDbEventStore> {
+    const log = opts.log ?? ((line: string) => console.error(line));
     let path = ':memory:';
+    let walBytes = 0;
     if (dataDir !== ':memory:') {
       await mkdir(dataDir, { recursive: true });
       path = join(dataDir, 'events.duckdb');
+      walBytes = await stat(`${path}.wal`).then((s) => s.size, () => 0);
+      if (walBytes > 0) log(`event store: replaying ${walBytes} bytes of write-ahead log (the last run did not stop cleanly)`);
     }
-    const instance = await DuckDBInstance.create(path);
+    const instance = await DuckDBInstance.create(path, opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {});
     const conn = await instance.connect();
     const store = new DuckDbEventStore(instance, conn);
     await store.migrate();
-    await conn.run(`ATTACH ':memory:' AS ${STAGING}; CREATE TABLE ${STAGING}.pending (received_at BIGINT, payload VARCHAR)`);
-    await store.loadSeenIds();
+    await conn.run(`ATTACH ':memory:' AS ${STAGING}; CREATE TABLE ${STAGING}.pending (received_at BIGINT, payload VARCHAR, id_w0 UINTEGER, id_w1 UINTEGER, id_w2 UINTEGER, id_w3 UINTEGER, engaged BOOLEAN)`);
+    await store.loadSeenIds(log);
+    store.recovery.walBytes = walBytes;
+    if (dataDir !== ':memory:') {
+      store.highWater = new HighWaterMark(join(dataDir, 'events.highwater'));
+      const mark = await store.highWater.read();
+      store.recovery.highWater = mark;
+      if (mark !== null && mark > store.total) {
+        store.recovery.lost = mark - store.total;
+        log(`event store: ${store.recovery.lost} acknowledged events are missing: ${mark} were stored before, ${store.total} are now (write-ahead log cut short?)`);
+      }
+      store.highWater.set(store.total);
+    }
+    if (walBytes > 0 || store.recovery.quarantined > 0) {
+      log(`event store: recovered, ${store.total} events stored (${store.recovery.quarantined} quarantined at this start)`);
+    }
     return store;
   }
 
@@ -82,9 +127,42 @@ export class DuckDbEventStore implements EventStore {
     }
   }
 
-  private async loadSeenIds(): Promise<void> {
-    const reader = await this.conn.runAndReadAll("SELECT payload->>'$.id' FROM events");
-    for (const [id] of reader.getRows()) this.seen.add(id as string);
+  /**
+   * Streams every stored id into the set, a chunk at a time, from the id-word columns. Rows without words (older
+   * versions, writes outside the API) are checked first: unreadable ones move to quarantine, the rest get words.
+   */
+  private async loadSeenIds(log: (line: string) => void): Promise<void> {
+    const unchecked = Number((await this.conn.runAndReadAll('SELECT count(*) FROM events WHERE id_w0 IS NULL')).getRows()[0][0]);
+    if (unchecked > 0) {
+      const before = await this.countRows('quarantine');
+      await this.conn.run(QUARANTINE_SWEEP);
+      this.recovery.quarantined = (await this.countRows('quarantine')) - before;
+      await this.conn.run(`BEGIN TRANSACTION; ${BACKFILL_ENGAGEMENT}; ${BACKFILL_ID_WORDS}; COMMIT`);
+      if (this.recovery.quarantined > 0) {
+        const reasons = await this.conn.runAndReadAll('SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason');
+        const summary = reasons.getRows().map(([r, n]) => `${String(n)} ${String(r)}`).join(', ');
+        log(`event store: moved ${this.recovery.quarantined} unreadable rows to the quarantine table (all quarantined so far: ${summary})`);
+      }
+      log(`event store: checked ${unchecked} rows written without id words; ${unchecked - this.recovery.quarantined} kept`);
+    }
+    const count = await this.countRows('events');
+    this.seen = new UuidSet(count + 1024);
+    const result = await this.conn.stream('SELECT id_w0, id_w1, id_w2, id_w3 FROM events');
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      // Column vectors read in place (typed arrays underneath): no array of values per chunk, no object per row.
+      const [w0, w1, w2, w3] = [0, 1, 2, 3].map((c) => chunk.getColumnVector(c));
+      for (let i = 0; i < chunk.rowCount; i++) {
+        this.seen.addWords(Number(w0.getItem(i)), Number(w1.getItem(i)), Number(w2.getItem(i)), Number(w3.getItem(i)));
+      }
+    }
+    this.total = count + (await this.countRows('quarantine'));
+    this.recovery.stored = this.total;
+  }
+
+  private async countRows(table: 'events' | 'quarantine'): Promise<number> {
+    return Number((await this.conn.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0][0]);
   }
 
   append(events: readonly MarqueeEvent[], receivedAt: number): Promise<AppendResult> {
@@ -112,7 +190,7 @@ export class DuckDbEventStore implements EventStore {
   }
 
   private async commit(group: PendingAppend[]): Promise<void> {
-    const fresh = new Set<string>();
+    const fresh = new Map<string, readonly [number, number, number, number]>();
     const results: AppendResult[] = [];
     try {
       this.appender ??= await this.conn.createAppender('pending', 'main', STAGING);
@@ -120,16 +198,28 @@ export class DuckDbEventStore implements EventStore {
       for (const { events, receivedAt } of group) {
         const stored: MarqueeEvent[] = [];
         for (const e of events) {
-          if (this.seen.has(e.id) || fresh.has(e.id)) continue;
-          fresh.add(e.id);
-          appendRow(a, e, receivedAt);
+          const words = UuidSet.words(e.id);
+          if (!words) throw new TypeError(`event id is not a UUID: ${e.id}`); // the schema guarantees it
+          if (this.seen.hasWords(...words) || fresh.has(e.id)) continue;
+          fresh.set(e.id, words);
+          appendRow(a, e, receivedAt, words);
           stored.push(e);
         }
         results.push({ accepted: stored.length, duplicates: events.length - stored.length, fresh: stored });
       }
       a.flushSync(); // into memory: fast
       // One commit for the whole group, waited for off the main thread: only after it may the ids count as stored.
-      await this.conn.run(`INSERT INTO events SELECT received_at, payload FROM ${STAGING}.pending`);
+      try {
+        await this.conn.run(
+          // The engagement copy is derived here, by DuckDB's threads, not by the JS thread that parses requests.
+          `BEGIN TRANSACTION;
+           ${COMMIT_FROM_STAGING(`${STAGING}.pending`)};
+           COMMIT`,
+        );
+      } catch (err) {
+        await this.conn.run('ROLLBACK').catch(() => {});
+        throw err;
+      }
     } catch (err) {
       this.dropAppender();
       for (const p of group) p.reject(err);
@@ -137,7 +227,9 @@ export class DuckDbEventStore implements EventStore {
     } finally {
       await this.conn.run(`DELETE FROM ${STAGING}.pending`).catch(() => {});
     }
-    for (const id of fresh) this.seen.add(id);
+    for (const words of fresh.values()) this.seen.addWords(...words);
+    this.total += fresh.size;
+    this.highWater?.set(this.total);
     group.forEach((p, i) => p.resolve(results[i]));
   }
 
@@ -166,6 +258,57 @@ export class DuckDbEventStore implements EventStore {
     return rows.map((r) => JSON.parse(r.payload as string) as MarqueeEvent);
   }
 
+  async *scanEngagement(types: readonly MarqueeEvent['type'][]): AsyncIterable<EngagementRow[]> {
+    if (types.length === 0) return;
+    await this.writer;
+    // No ORDER BY: DuckDB keeps insertion (arrival) order by default, and sorting millions of rows costs memory.
+    const placeholders = types.map((_, i) => `$${i + 1}`).join(', ');
+    const compact = types.every((t) => COMPACT_TYPES.includes(t));
+    const result = await this.conn.stream(
+      compact
+        ? `SELECT type, title_id, member_id, ts, received_at FROM engagement WHERE type IN (${placeholders})`
+        : // Other types: one JSON parse per row (a list of paths). Unreadable rows were quarantined at open.
+          `SELECT f[1], f[2], coalesce(f[3], f[4]), TRY_CAST(f[5] AS BIGINT), received_at FROM (
+             SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts']) AS f, received_at
+             FROM events)
+           WHERE f[1] IN (${placeholders}) AND f[2] IS NOT NULL AND coalesce(f[3], f[4]) IS NOT NULL`,
+      [...types],
+    );
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const rows: EngagementRow[] = [];
+      const [typeV, titleV, memberV, tsV, receivedV] = [0, 1, 2, 3, 4].map((c) => chunk.getColumnVector(c));
+      for (let i = 0; i < chunk.rowCount; i++) {
+        const type = typeV.getItem(i);
+        const titleId = titleV.getItem(i);
+        const memberId = memberV.getItem(i);
+        // Typed by the query's columns; checked anyway, since a stored row may come from an older version.
+        if (!isOneOf(types, type) || typeof titleId !== 'string' || typeof memberId !== 'string') continue;
+        const receivedAt = Number(receivedV.getItem(i));
+        const ts = tsV.getItem(i);
+        rows.push({ type, titleId, memberId, ts: ts === null ? receivedAt : Number(ts), receivedAt });
+      }
+      yield rows;
+    }
+  }
+
+  async health(): Promise<StoreHealth> {
+    if (this.closed) return { ok: false, reason: 'store is closed' };
+    const t = Date.now();
+    if (this.lastHealth && t - this.lastHealth.at < HEALTH_CACHE_MS) return this.lastHealth.health;
+    let health: StoreHealth;
+    await this.writer;
+    try {
+      await this.conn.run('UPDATE health_probe SET probed_at = $1', [t]);
+      health = { ok: true };
+    } catch (err) {
+      health = { ok: false, reason: (err as Error).message };
+    }
+    this.lastHealth = { at: t, health };
+    return health;
+  }
+
   /** Read-only SQL for analytics and the trainer's store importer. */
   async query(sql: string, params: (string | number)[] = []): Promise<Record<string, unknown>[]> {
     await this.writer;
@@ -181,11 +324,19 @@ export class DuckDbEventStore implements EventStore {
     this.appender = null;
     this.conn.closeSync();
     this.instance.closeSync();
+    await this.highWater?.flush();
   }
 }
 
-function appendRow(a: DuckDBAppender, e: MarqueeEvent, receivedAt: number): void {
+function isOneOf<T extends string>(options: readonly T[], value: unknown): value is T {
+  return typeof value === 'string' && (options as readonly string[]).includes(value);
+}
+
+/** The payload, the id words (computed anyway for dedup) and whether the row also goes to `engagement`. */
+function appendRow(a: DuckDBAppender, e: MarqueeEvent, receivedAt: number, words: readonly number[]): void {
   a.appendBigInt(BigInt(receivedAt));
   a.appendVarchar(JSON.stringify(e));
+  for (const w of words) a.appendUInteger(w);
+  a.appendBoolean(COMPACT_TYPES.includes(e.type));
   a.endRow();
 }

@@ -1,5 +1,5 @@
 import type { MarqueeEvent } from '@marquee/core';
-import type { AppendResult, EventStore } from './types.ts';
+import type { AppendResult, EngagementRow, EventStore } from './types.ts';
 
 /** For tests and throwaway demos: same dedup rules as the real stores, nothing survives a restart. */
 export class MemoryEventStore implements EventStore {
@@ -21,6 +21,15 @@ export class MemoryEventStore implements EventStore {
 
   async scan(types: readonly MarqueeEvent['type'][]): Promise<MarqueeEvent[]> {
     return [...this.events.values()].filter((e) => types.includes(e.type)).sort((a, b) => a.ts - b.ts);
+  }
+
+  async *scanEngagement(types: readonly MarqueeEvent['type'][]): AsyncIterable<EngagementRow[]> {
+    const rows: EngagementRow[] = [];
+    for (const e of this.events.values()) {
+      if (!types.includes(e.type) || !('titleId' in e)) continue;
+      rows.push({ type: e.type, titleId: e.titleId, memberId: e.userId ?? e.anonymousId!, ts: e.ts, receivedAt: e.receivedAt });
+    }
+    yield rows;
   }
 
   async close(): Promise<void> {}

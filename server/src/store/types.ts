@@ -21,4 +21,33 @@ export interface EventStore {
   /** Stored events of these types, oldest first: to rebuild live aggregates at start. */
   scan(types: readonly MarqueeEvent['type'][]): Promise<MarqueeEvent[]>;
   close(): Promise<void>;
+  /** Stored engagement rows by their parts, in arrival order, a chunk at a time: the start-up replay of live
+   * aggregates without one object per stored event. Falls back to `scan` where an adapter lacks it. */
+  scanEngagement?(types: readonly MarqueeEvent['type'][]): AsyncIterable<EngagementRow[]>;
+  /** Whether the store takes writes now (a real write, cached briefly), with the reason when it does not. */
+  health?(): Promise<StoreHealth>;
+}
+
+export interface EngagementRow {
+  type: MarqueeEvent['type'];
+  titleId: string;
+  memberId: string;
+  ts: number;
+  receivedAt: number;
+}
+
+export type StoreHealth = { ok: true } | { ok: false; reason: string };
+
+/** What opening a store found and did, for the start-up log and `/readyz`. */
+export interface StoreRecovery {
+  /** Bytes of write-ahead log replayed at open (0 after a clean stop). */
+  walBytes: number;
+  /** Rows that could not be read back, moved out of `events` into `quarantine` at this open. */
+  quarantined: number;
+  /** Events in the store (events + quarantine) at open. */
+  stored: number;
+  /** The high-water count written after the last commit of the previous run, if any. */
+  highWater: number | null;
+  /** Acknowledged events missing at open (high-water above what is stored), e.g. after a truncated WAL. */
+  lost: number;
 }

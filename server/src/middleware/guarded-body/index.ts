@@ -1,0 +1,88 @@
+/**
+ * The door of every keyed write route (`/v1/events`, `/v1/candidates`), cheapest check first:
+ *
+ * 1. per-address token bucket (429), before anything else, so a flood of wrong keys cannot crowd out others;
+ * 2. a key in the `x-marquee-key` header or `?key=` is checked before the body is read (401 whatever the body);
+ * 3. content type (415), then the body read up to a byte limit (413) and parsed (400);
+ * 4. a key only in the body (`writeKey`) is checked right after the parse, before any other validation (401);
+ * 5. per-key token bucket (429).
+ */
+import type { Context } from 'hono';
+import { WRITE_KEY_HEADER } from '@marquee/core';
+import { jsonError } from '../../errors.ts';
+import { clientAddress, type TokenBuckets } from '../rate-limit/index.ts';
+
+export interface GuardOptions {
+  writeKeys: ReadonlySet<string>;
+  perKey: TokenBuckets;
+  perIp: TokenBuckets;
+}
+
+export type Guarded = { ok: true; body: unknown; writeKey: string } | { ok: false; response: Response };
+
+const ACCEPTED_TYPES = new Set(['application/json', 'text/plain']);
+
+function tooMany(c: Context, waitMs: number, what: string): Response {
+  c.header('Retry-After', String(Math.max(1, Math.ceil(waitMs / 1000))));
+  return jsonError(c, 429, 'too many requests', `rate limit per ${what}`);
+}
+
+/** Reads at most `maxBytes` of the body; null when it is longer (the rest is never buffered). */
+async function readBounded(req: Request, maxBytes: number): Promise<string | null> {
+  const declared = Number(req.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) return null;
+  if (!req.body) return '';
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      // Not cancel(): that can destroy the socket under a client still sending, which then sees EPIPE instead of
+      // the 413. The server drains what is left (bounded) after the response is flushed.
+      reader.releaseLock();
+      return null;
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+export async function guardedJson(c: Context, opts: GuardOptions, maxBytes: number): Promise<Guarded> {
+  const fail = (response: Response): Guarded => ({ ok: false, response });
+  const ipWait = opts.perIp.take(clientAddress(c));
+  if (ipWait > 0) return fail(tooMany(c, ipWait, 'client address'));
+
+  const early = c.req.header(WRITE_KEY_HEADER) ?? c.req.query('key');
+  if (early !== undefined && !opts.writeKeys.has(early)) return fail(jsonError(c, 401, 'unknown write key'));
+
+  const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (!ACCEPTED_TYPES.has(type)) return fail(jsonError(c, 415, 'unsupported content type', 'send application/json or text/plain'));
+
+  const text = await readBounded(c.req.raw, maxBytes);
+  if (text === null) return fail(jsonError(c, 413, 'body too large', `at most ${maxBytes} bytes`));
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return fail(jsonError(c, 400, 'malformed JSON'));
+  }
+
+  let writeKey = early;
+  if (writeKey === undefined) {
+    const inBody = typeof body === 'object' && body !== null && 'writeKey' in body ? body.writeKey : undefined;
+    if (typeof inBody !== 'string' || !opts.writeKeys.has(inBody)) return fail(jsonError(c, 401, 'unknown write key'));
+    writeKey = inBody;
+  }
+  const keyWait = opts.perKey.take(writeKey);
+  if (keyWait > 0) return fail(tooMany(c, keyWait, 'write key'));
+  return { ok: true, body, writeKey };
+}

@@ -1,0 +1,127 @@
+/**
+ * Process-level restarts (issue #8 cases 1, 5, 8 and 10): a real server process on a real data directory, killed,
+ * tampered with and started again, as `npm run server` runs it.
+ */
+import { mkdtemp, rm, stat, truncate } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startServerProcess, type ServerProcess } from '../src/process.ts';
+import { DuckDbEventStore } from '../src/store/duckdb.ts';
+import { plantRows, prefill } from '../src/store/testing.ts';
+import { makeEvent } from './helpers.ts';
+
+const ADMIN = 'restart-test-admin-token';
+const dirs: string[] = [];
+const running: ServerProcess[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.kill()));
+  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+async function tempDir() {
+  const d = await mkdtemp(join(tmpdir(), 'marquee-restart-'));
+  dirs.push(d);
+  return d;
+}
+async function start(dataDir: string) {
+  const s = await startServerProcess({ DATA_DIR: dataDir, WRITE_KEYS: 'wk', ADMIN_TOKEN: ADMIN }, { timeoutMs: 60_000 });
+  running.push(s);
+  // The start-up summary follows the "listening" line: wait for its last line (bounded).
+  for (let i = 0; i < 100 && !/started in/.test(s.output()); i++) await new Promise((r) => setTimeout(r, 50));
+  return s;
+}
+const count = async (s: ServerProcess) =>
+  ((await (await fetch(`${s.url}/v1/admin/events/count`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { count: number }).count;
+const send = (s: ServerProcess, events: unknown[]) =>
+  fetch(`${s.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-marquee-key': 'wk' }, body: JSON.stringify({ events }) });
+
+describe('server process restarts', () => {
+  it('case 1: starts on a store holding unreadable rows, quarantines them, and takes no new ones', async () => {
+    const dir = await tempDir();
+    const store = await DuckDbEventStore.open(dir, { log: () => {} });
+    await store.append(Array.from({ length: 5 }, () => makeEvent()), Date.now());
+    await store.close();
+    // What the API stored before the fix: a lone surrogate, written as the JSON escape. DuckDB cannot read it back.
+    const poisoned = JSON.stringify({ ...makeEvent(), sessionId: 'x\ud800' });
+    expect(poisoned).toContain('\\ud800');
+    await plantRows(dir, [poisoned, '{"id": "truncated', JSON.stringify({ ...makeEvent(), ts: 'yesterday' })]);
+
+    const server = await start(dir);
+    expect(server.output()).toMatch(/moved 3 unreadable rows to the quarantine table/);
+    expect(await count(server)).toBe(5);
+    const res = await send(server, [makeEvent(), { ...makeEvent(), titleId: '\udfff' }]);
+    expect(await res.json()).toMatchObject({ accepted: 1, rejected: [{ index: 1 }] });
+    await server.stop();
+
+    const again = await start(dir);
+    expect(again.output()).not.toMatch(/quarantine/);
+    expect(await count(again)).toBe(6);
+    expect((await fetch(`${again.url}/readyz`)).status).toBe(200);
+    await again.stop();
+    const reopened = await DuckDbEventStore.open(dir, { log: () => {} });
+    expect(await reopened.query('SELECT reason, count(*)::INTEGER AS n FROM quarantine GROUP BY reason ORDER BY reason')).toEqual([
+      { reason: 'malformed JSON', n: 2 },
+      { reason: 'ts is not an integer', n: 1 },
+    ]);
+    await reopened.close();
+  }, 120_000);
+
+  it('case 8: says so when acknowledged events are missing after a cut write-ahead log', async () => {
+    const dir = await tempDir();
+    const server = await start(dir);
+    for (let i = 0; i < 20; i++) {
+      const res = await send(server, Array.from({ length: 500 }, () => makeEvent()));
+      expect((await res.json()).accepted).toBe(500);
+    }
+    expect(await count(server)).toBe(10_000);
+    await server.kill(); // no checkpoint: the acknowledged events are in the WAL only
+    const wal = join(dir, 'events.duckdb.wal');
+    const size = (await stat(wal)).size;
+    expect(size).toBeGreaterThan(0);
+    await truncate(wal, Math.floor(size / 2));
+
+    const again = await start(dir);
+    const stored = await count(again);
+    expect(stored).toBeLessThan(10_000);
+    expect(again.output()).toMatch(/replaying \d+ bytes of write-ahead log/);
+    expect(again.output()).toContain(`${10_000 - stored} acknowledged events are missing: 10000 were stored before, ${stored} are now`);
+  }, 120_000);
+
+  it('case 5: memory per stored event stays small at start (ids and aggregates not one JS object per event)', async () => {
+    const empty = await start(await tempDir());
+    const baseMb = empty.rssMb()!;
+    await empty.stop();
+    const dir = await tempDir();
+    const N = 300_000;
+    await prefill(dir, N);
+    const full = await start(dir);
+    expect(full.output()).toMatch(new RegExp(`events stored: ${N}; events replayed: ${N / 2}`));
+    const perEvent = ((full.rssMb()! - baseMb) * 2 ** 20) / N;
+    // Before: ~700-900 bytes per stored event (one JS string per id, every engagement event in one array).
+    expect(perEvent).toBeLessThan(300);
+    // The ids are really there: a resend of nothing new is still deduplicated after the restart.
+    expect((await (await send(full, [makeEvent()])).json()).accepted).toBe(1);
+  }, 180_000);
+
+  it('case 10: prints no secret at start, and answers an oversized body with 413, not a broken pipe', async () => {
+    const server = await start(await tempDir());
+    expect(server.output()).not.toContain(ADMIN);
+    expect(server.output()).toMatch(/ADMIN_TOKEN=<set, \d+ chars>/);
+    const big = Buffer.alloc(8 * 1024 * 1024, 'x');
+    const statuses: (number | string)[] = [];
+    for (let i = 0; i < 5; i++) {
+      statuses.push(
+        await new Promise<number | string>((resolve) => {
+          const req = request(`${server.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-marquee-key': 'wk', 'content-length': big.length } }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          });
+          req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+          req.end(big);
+        }),
+      );
+    }
+    expect(statuses).toEqual([413, 413, 413, 413, 413]);
+  }, 120_000);
+});
