@@ -1,7 +1,8 @@
 /**
  * Fills a DuckDB store to a given size for the analytics benchmarks: the synthetic world's history (seed 1, 1,000
  * members: ~611k events) through the store, then copies made inside DuckDB (each copy: other member and session
- * ids, fresh event ids, shifted a few days) until it holds `target` events.
+ * ids, fresh event ids, shifted a few days) until it holds `target` events. The copies are written without the
+ * store's id words: the API fills them in when it next opens the store.
  */
 import { createWorld } from '@marquee/core/synthetic';
 import { seedSyntheticHistory } from '../server/src/cli/bootstrap.ts';
@@ -15,7 +16,7 @@ export async function growSyntheticStore(store: DuckDbEventStore, target: number
   for (let copy = 1; (await store.count()) < target; copy++) {
     const left = target - (await store.count());
     await store.query(
-      `INSERT INTO events SELECT received_at, json_merge_patch(payload, json_object(
+      `INSERT INTO events (received_at, payload) SELECT received_at, json_merge_patch(payload, json_object(
          'id', uuid()::VARCHAR,
          'ts', (payload->>'$.ts')::BIGINT + ${copy} * 3 * 86400000,
          'userId', (payload->>'$.userId') || '-c${copy}',
