@@ -11,6 +11,9 @@ export default defineConfig({
   server: { port: 5173, strictPort: true, host: '127.0.0.1', proxy },
   preview: { port: Number(process.env.DEMO_PREVIEW_PORT ?? 4173), strictPort: true, host: '127.0.0.1', proxy },
   worker: { format: 'es' },
+  // The SDK imports tfjs backends on demand: pre-bundle them with tfjs-core at start, so `vite dev` never
+  // discovers one late (a reload, and for a moment a second tfjs-core the backend would register with).
+  optimizeDeps: { include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm'] },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -128,7 +128,11 @@ export async function trackMany(page: Page, n: number, titleId = 'title-0001'): 
   return page.evaluate(
     async ({ n, titleId }) => {
       const ids: string[] = [];
-      for (let i = 0; i < n; i++) ids.push(await window.marquee.progress({ titleId, position: i * 10, duration: 6000 }));
+      for (let i = 0; i < n; i++) {
+        const id = await window.marquee.progress({ titleId, position: i * 10, duration: 6000 });
+        if (!id) throw new Error('progress was not queued: the viewer has opted out');
+        ids.push(id);
+      }
       return ids;
     },
     { n, titleId },

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { INGEST_LIMITS } from '@marquee/core';
+import { INGEST_LIMITS, SCHEMA_VERSION, uuidv7 } from '@marquee/core';
 import { createApp } from '../src/app.ts';
 import { MemoryEventStore } from '../src/store/memory.ts';
 import type { EventStore } from '../src/store/types.ts';
@@ -47,6 +47,16 @@ describe('POST /v1/events', () => {
     expect(body.rejected.map((r: { index: number }) => r.index)).toEqual([1, 2]);
     expect(body.rejected[0].reason).toMatch(/position/);
     expect(await count()).toBe(2);
+  });
+
+  it('stores an alias event (identify) and refuses one that does not name the anonymous id', async () => {
+    const { post, count } = setup();
+    const alias = (anonymousId?: string) => ({ id: uuidv7(), ts: Date.now(), schemaVersion: SCHEMA_VERSION, sessionId: 's', type: 'alias', userId: 'member-42', anonymousId });
+    const res = await post({ writeKey: 'wk', events: [alias('anon-1'), alias()] });
+    const body = await res.json();
+    expect(body.accepted).toBe(1);
+    expect(body.rejected).toEqual([{ index: 1, reason: expect.stringContaining('anonymousId') }]);
+    expect(await count()).toBe(1);
   });
 
   it('takes the write key from ?key= and text/plain bodies (sendBeacon)', async () => {

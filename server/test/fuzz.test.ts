@@ -12,6 +12,10 @@ import fc from 'fast-check';
 import { SCHEMA_VERSION, uuidv7 } from '@marquee/core';
 import { createApp } from '../src/app.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
+import { MemoryEventStore } from '../src/store/memory.ts';
+import { CandidateService } from '../src/candidates/service.ts';
+import { LiveAggregates } from '../src/candidates/aggregates.ts';
+import { Catalog } from '../src/catalog.ts';
 
 const SEED = 20261126;
 const EVENTS = 10_000;
@@ -124,4 +128,35 @@ describe('fuzzing POST /v1/events', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 180_000);
+});
+
+describe('fuzzing POST /v1/candidates', () => {
+  it(`never answers 5xx, and 200 only with candidates (1,500 requests, seed ${SEED})`, async () => {
+    const catalog = Catalog.synthetic({ titles: 100 });
+    const service = new CandidateService(catalog, new LiveAggregates());
+    const app = createApp({ store: new MemoryEventStore(), writeKeys: ['wk'], adminToken: 'a', corsOrigins: [], candidates: service, limits: { perIp: { perSecond: 1e9, burst: 1e9 } } });
+    const field = fc.oneof(nasty, fc.array(fc.oneof(fc.constantFrom(...catalog.titles.slice(0, 20).map((t) => t.id)), nasty), { maxLength: 30 }));
+    const requestArb = fc.record({
+      body: fc.dictionary(fc.constantFrom('recentTitleIds', 'userEmbedding', 'limit', 'userId', 'writeKey', 'extra'), field, { maxKeys: 4 }),
+      key: fc.constantFrom('wk', 'wk', 'wk', 'nope', undefined),
+      type: fc.constantFrom('application/json', 'application/json', 'text/plain', 'application/xml'),
+    });
+    const statuses = new Map<number, number>();
+    for (const r of fc.sample(requestArb, { seed: SEED, numRuns: 1500 })) {
+      let body: string;
+      try {
+        body = JSON.stringify(r.body);
+      } catch {
+        continue;
+      }
+      const headers: Record<string, string> = { 'content-type': r.type };
+      if (r.key) headers['x-marquee-key'] = r.key;
+      const res = await app.request('/v1/candidates', { method: 'POST', headers, body });
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      expect(res.status, await res.clone().text()).toBeLessThan(500);
+      if (res.status === 200) expect(Array.isArray(((await res.json()) as { candidates: unknown }).candidates)).toBe(true);
+    }
+    // Every door was reached: accepted, refused for the key, the type and the fields.
+    for (const status of [200, 400, 401, 415]) expect(statuses.get(status), `status ${status}`).toBeGreaterThan(0);
+  }, 120_000);
 });

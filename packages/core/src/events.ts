@@ -44,6 +44,8 @@ const base = z.object({
   sessionId: id,
   userId: id.optional(),
   anonymousId: id.optional(),
+  /** The viewer within the account (one of a household's profiles), when the player has set one. */
+  profileId: id.optional(),
   experiments: z.array(ExposureSchema).max(50).optional(),
 });
 
@@ -76,6 +78,12 @@ export const CustomSchema = base.extend({
     }),
 });
 
+/**
+ * An anonymous viewer signed in (`identify`): from now on their events carry `userId`, and this event tells the
+ * server that the earlier `anonymousId` was the same person, so their anonymous history joins the member's.
+ */
+export const AliasSchema = base.extend({ type: z.literal('alias'), userId: id, anonymousId: id });
+
 export const EventSchema = z
   .discriminatedUnion('type', [
     ImpressionSchema,
@@ -84,6 +92,7 @@ export const EventSchema = z
     PauseSchema,
     CompleteSchema,
     CustomSchema,
+    AliasSchema,
   ])
   .refine((e) => e.userId !== undefined || e.anonymousId !== undefined, {
     message: 'an event needs a userId or an anonymousId',
@@ -96,7 +105,7 @@ export type Exposure = z.infer<typeof ExposureSchema>;
 export type ArtworkChoice = z.infer<typeof ArtworkChoiceSchema>;
 
 /** What the caller supplies for each event type; the SDK adds id, ts, schemaVersion and identity. */
-type Envelope = 'id' | 'ts' | 'schemaVersion' | 'sessionId' | 'userId' | 'anonymousId';
+type Envelope = 'id' | 'ts' | 'schemaVersion' | 'sessionId' | 'userId' | 'anonymousId' | 'profileId';
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 export type EventInput<T extends EventType = EventType> = DistributiveOmit<Extract<MarqueeEvent, { type: T }>, Envelope>;
 

@@ -8,5 +8,6 @@ export * from './batch.ts';
 export * from './rank.ts';
 export * from './page.ts';
 export type * from './catalog.ts';
+export * from './identity.ts';
 export * from './analytics.ts';
 export * from './forecast.ts';

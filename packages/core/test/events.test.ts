@@ -18,6 +18,8 @@ describe('EventSchema', () => {
     ['complete', { type: 'complete', titleId: 't1', position: 5400, duration: 5400 }],
     ['custom', { type: 'custom', name: 'rated', props: { stars: 4 } }],
     ['with exposures', { type: 'play_start', titleId: 't1', experiments: [{ experiment: 'rows', variant: 'b' }] }],
+    ['alias', { type: 'alias', userId: 'member-42' }],
+    ['profile-tagged', { type: 'play_start', titleId: 't1', profileId: 'kids' }],
   ])('accepts a valid %s event', (_name, body) => {
     const result = EventSchema.safeParse({ ...envelope(), ...body });
     expect(result.success, result.success ? '' : describeIssues(result.error)).toBe(true);
@@ -30,6 +32,7 @@ describe('EventSchema', () => {
     ['zero duration', { type: 'complete', titleId: 't1', position: 0, duration: 0 }, 'duration'],
     ['propensity above 1', { type: 'impression', titleId: 't', row: 'r', position: 0, artwork: { artworkId: 'a', propensity: 1.5 } }, 'artwork.propensity'],
     ['huge custom props', { type: 'custom', name: 'x', props: { blob: 'x'.repeat(5000) } }, 'props'],
+    ['alias without the member', { type: 'alias' }, 'userId'],
   ])('rejects %s and says where', (_name, body, path) => {
     const result = EventSchema.safeParse({ ...envelope(), ...body });
     expect(result.success).toBe(false);
@@ -41,6 +44,13 @@ describe('EventSchema', () => {
     const result = EventSchema.safeParse({ ...noIdentity, type: 'play_start', titleId: 't1' });
     expect(result.success).toBe(false);
     if (!result.success) expect(describeIssues(result.error)).toMatch(/userId or an anonymousId/);
+  });
+
+  it('an alias names both the anonymous id and the member', () => {
+    const { anonymousId: _, ...noAnonymous } = envelope();
+    const result = EventSchema.safeParse({ ...noAnonymous, type: 'alias', userId: 'member-42' });
+    expect(result.success).toBe(false);
+    if (!result.success) expect(describeIssues(result.error)).toContain('anonymousId');
   });
 
   it('rejects an id that is not a UUIDv7 and an unknown schema version', () => {

@@ -162,9 +162,38 @@ export interface BackendInfo {
   threads: number;
 }
 
+export type NodeBackendName = 'wasm' | 'cpu' | 'webgpu';
+export const NODE_BACKENDS: readonly NodeBackendName[] = ['wasm', 'cpu', 'webgpu'];
+
+/**
+ * WebGPU in Node needs a `navigator.gpu` (the npm package `webgpu`, Dawn's binding, plus a Vulkan driver). It is
+ * opt-in: the package is not a dependency, and with no adapter this fails with a clear error instead of silently
+ * training on another backend (tf.setBackend resolves false and tfjs would move on).
+ */
+async function initWebGpu(): Promise<BackendInfo> {
+  const g = globalThis as { navigator?: { gpu?: unknown } };
+  if (!g.navigator?.gpu) {
+    try {
+      const spec = 'webgpu'; // a variable, so bundlers and type checks do not require the optional package
+      const dawn = (await import(spec)) as { create: (flags: string[]) => unknown; globals: object };
+      Object.assign(globalThis, dawn.globals);
+      Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: dawn.create([]) }, configurable: true });
+    } catch (e) {
+      throw new Error(`--backend webgpu: Node has no navigator.gpu and the optional 'webgpu' package (Dawn) could not be loaded (${(e as Error).message}); install it with a Vulkan driver, or use --backend wasm`);
+    }
+  }
+  const adapter = await (globalThis as unknown as { navigator: { gpu: { requestAdapter: () => Promise<unknown> } } }).navigator.gpu.requestAdapter();
+  if (!adapter) throw new Error('--backend webgpu: no WebGPU adapter on this machine (no GPU or Vulkan driver); use --backend wasm');
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('--backend webgpu: the tfjs webgpu backend failed to start on this adapter; use --backend wasm');
+  await tf.ready();
+  return { backend: 'webgpu', threads: 1 };
+}
+
 /** Start the fastest available backend in Node ('wasm' unless overridden or unavailable). */
-export async function initNodeBackend(prefer: 'wasm' | 'cpu' = 'wasm'): Promise<BackendInfo> {
+export async function initNodeBackend(prefer: NodeBackendName = 'wasm'): Promise<BackendInfo> {
   await registerNodeGradients();
+  if (prefer === 'webgpu') return initWebGpu();
   if (prefer === 'wasm') {
     try {
       registerWasmScatterKernels();

@@ -1,6 +1,8 @@
 /**
- * Non-neural baselines in the same harness: MostPop and ItemKNN (item co-occurrence divided by the target item's
- * popularity, summed over the user's history). Both are fit on tokens [0, cut[u]) of every user.
+ * Non-neural baselines in the same harness: MostPop, ItemKNN (item co-occurrence divided by the target item's
+ * popularity, summed over the user's history), ItemKNN-last (cosine similarity to the last item only) and
+ * recency-weighted cosine item-kNN. All are fit on tokens [0, cut[u]) of every user; the pipeline passes the model's
+ * own training cut (split.trainEnd), so no baseline sees an interaction the model did not train on.
  */
 import { isTargetEvent, type Dataset } from './data/types.ts';
 import type { EvalCase } from './data/split.ts';
@@ -35,10 +37,12 @@ function userSets(d: Dataset, cut: Int32Array): Int32Array[] {
  * consumed both. alpha = 0.5 reproduces the reference numbers in shared/data/README.md exactly on full ranking
  * (HR@10 0.1039, NDCG@10 0.0529); alpha = 1 ranks rare items first and scores near zero.
  * With `lastOnly`, only the most recent history item votes and the similarity is cosine, cooc / sqrt(pop(i) pop(j)):
- * a simple sequential baseline, much stronger on MovieLens.
+ * a simple sequential baseline, much stronger on MovieLens. With `recencyDecay` r, every history token k steps from
+ * the end (k = 0 for the last) votes with weight r^k and cosine similarity (shared/data/README.md uses r = 0.8).
  * Sparse rows; memory O(sum of |history|^2), fine up to ~1e7 pairs.
  */
-export function itemKnn(d: Dataset, cut: Int32Array, opts: { alpha?: number; lastOnly?: boolean } = {}): BatchScorer {
+export function itemKnn(d: Dataset, cut: Int32Array, opts: { alpha?: number; lastOnly?: boolean; recencyDecay?: number } = {}): BatchScorer {
+  if (opts.recencyDecay !== undefined && !(opts.recencyDecay > 0 && opts.recencyDecay <= 1)) throw new Error(`itemKnn: recencyDecay must be in (0, 1], got ${opts.recencyDecay}`);
   const alpha = opts.alpha ?? 0.5;
   const V = d.itemIds.length + 1;
   const sets = userSets(d, cut);
@@ -58,7 +62,15 @@ export function itemKnn(d: Dataset, cut: Int32Array, opts: { alpha?: number; las
       const s = d.seqs[c.user]!;
       const hist = new Set<number>();
       for (let j = 0; j < c.end; j++) if (isTargetEvent(s.events[j]!)) hist.add(s.items[j]!);
-      if (opts.lastOnly) {
+      if (opts.recencyDecay !== undefined) {
+        let w = 1;
+        for (let j = c.end - 1; j >= 0 && w > 1e-6; j--) {
+          if (!isTargetEvent(s.events[j]!)) continue;
+          const i = s.items[j]!;
+          if (pop[i]! > 0) for (const [k, n] of rows[i]!) sc[k]! += (w * n) / Math.sqrt(pop[k]! * pop[i]!);
+          w *= opts.recencyDecay;
+        }
+      } else if (opts.lastOnly) {
         let last = -1;
         for (let j = c.end - 1; j >= 0 && last < 0; j--) if (isTargetEvent(s.events[j]!)) last = s.items[j]!;
         if (last > 0) for (const [j, n] of rows[last]!) sc[j] = n / Math.sqrt(pop[j]! * pop[last]!);
@@ -69,3 +81,18 @@ export function itemKnn(d: Dataset, cut: Int32Array, opts: { alpha?: number; las
       return sc;
     });
 }
+
+/** Every baseline the harness reports, by its JSON key, fit on tokens [0, cut[u]). */
+export const BASELINES = Object.freeze({
+  mostpop: (d: Dataset, cut: Int32Array) => mostPop(d, cut),
+  itemknn: (d: Dataset, cut: Int32Array) => itemKnn(d, cut),
+  itemknn_last: (d: Dataset, cut: Int32Array) => itemKnn(d, cut, { lastOnly: true }),
+  itemknn_recency: (d: Dataset, cut: Int32Array) => itemKnn(d, cut, { recencyDecay: 0.8 }),
+});
+export type BaselineName = keyof typeof BASELINES;
+export const BASELINE_LABELS: Readonly<Record<BaselineName, string>> = Object.freeze({
+  mostpop: 'MostPop',
+  itemknn: 'ItemKNN',
+  itemknn_last: 'ItemKNN-last',
+  itemknn_recency: 'ItemKNN-recency',
+});

@@ -16,17 +16,19 @@ export interface ProtocolMetrics {
   sampled100: Metrics;
 }
 
-/** Model scores for a batch of cases: histories packed by length, one matMul against the item table. */
+/**
+ * Model scores for a batch of cases: histories packed by length, one matMul against the item table. The normalised
+ * item table is rebuilt per call inside the same tidy (cheap next to the encoder) so the scorer holds no tensor
+ * between calls: nothing to dispose, nothing leaked per evaluation.
+ */
 export function modelScorer(p: Params, c: ModelConfig, d: Dataset): BatchScorer {
-  let items: tf.Tensor2D | null = null;
   return async (cases) => {
-    items ??= tf.keep(itemEmbeddings(p, c));
     const hs = cases.map((k) => {
       const s = d.seqs[k.user]!;
       return { items: s.items.subarray(0, k.end), events: s.events.subarray(0, k.end), fracs: s.fracs.subarray(0, k.end) };
     });
     const { batch, last } = packHistories(c, hs);
-    const t = tf.tidy(() => tf.matMul(userEmbeddings(p, c, batch, last), items!, false, true)); // [B, V+1]
+    const t = tf.tidy(() => tf.matMul(userEmbeddings(p, c, batch, last), itemEmbeddings(p, c), false, true)); // [B, V+1]
     const flat = (await t.data()) as Float32Array;
     t.dispose();
     const V = c.numItems + 1;
@@ -62,7 +64,23 @@ export function sampleNegatives(d: Dataset, c: EvalCase, n: number, seed: number
   return out;
 }
 
+/**
+ * Refuse histories that carry impression tokens: the held-out title's own impression precedes its play, so with
+ * impressions as inputs the answer is the last input token (measured: every metric becomes 1.0).
+ */
+export function assertNoImpressionInputs(d: Dataset, cases: EvalCase[]): void {
+  for (const c of cases) {
+    const ev = d.seqs[c.user]!.events;
+    for (let j = 0; j < c.end; j++) {
+      if (!isTargetEvent(ev[j]!)) {
+        throw new Error('evaluation refuses impression tokens in histories (includeImpressions): the held-out title\'s own impression would precede it and leak the answer; build the dataset without impressions to evaluate');
+      }
+    }
+  }
+}
+
 export async function evaluate(d: Dataset, cases: EvalCase[], scorer: BatchScorer, opts: EvalOptions = {}): Promise<ProtocolMetrics> {
+  assertNoImpressionInputs(d, cases);
   const seed = opts.seed ?? 2024;
   const bs = opts.batchSize ?? 128;
   const full: number[] = [];

@@ -26,29 +26,36 @@ export function summarizeRanks(ranks: ArrayLike<number>): Metrics {
 /**
  * Rank of `target` among candidates: candidates scoring strictly higher count 1, ties count 1/2 (the expected rank
  * under random tie-breaking, so constant scores give no credit). `skip(j)` excludes candidates (e.g. history).
+ * A non-finite target score (NaN, +-Infinity from a broken model) gets the worst rank: every comparison with NaN is
+ * false, so it would otherwise rank first.
  */
 export function rankAmong(scores: ArrayLike<number>, target: number, candidates: Iterable<number>, skip?: (j: number) => boolean): number {
   const s = scores[target]!;
+  const broken = !Number.isFinite(s);
   let above = 0;
   let ties = 0;
   for (const j of candidates) {
     if (j === target || skip?.(j)) continue;
     const v = scores[j]!;
-    if (v > s) above++;
+    if (broken || v > s) above++;
     else if (v === s) ties++;
   }
   return above + ties / 2;
 }
 
-/** Rank of `target` among all items 1..n-1 of a dense score vector (index 0 = padding), skipping `exclude`. */
+/**
+ * Rank of `target` among all items 1..n-1 of a dense score vector (index 0 = padding), skipping `exclude`.
+ * A non-finite target score gets the worst rank (see `rankAmong`).
+ */
 export function fullRank(scores: ArrayLike<number>, target: number, exclude: Set<number>): number {
   const s = scores[target]!;
+  const broken = !Number.isFinite(s);
   let above = 0;
   let ties = 0;
   for (let j = 1; j < scores.length; j++) {
     if (j === target) continue;
     const v = scores[j]!;
-    if (v > s) {
+    if (broken || v > s) {
       if (!exclude.has(j)) above++;
     } else if (v === s && !exclude.has(j)) ties++;
   }

@@ -377,48 +377,4 @@ export function stateEmbedding(s: EncoderState): tf.Tensor1D {
   return tf.tidy(() => l2normalize(last) as tf.Tensor1D);
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Training objective
-
-export interface LossBatch extends TokenBatch {
-  /** Flat positions (b*T + t) that have a target, and the target item at each. */
-  positions: Int32Array;
-  targets: Int32Array;
-  /** Shared sampled negatives (item ids >= 1). */
-  negatives: Int32Array;
-}
-
-/**
- * Sampled softmax: for every target position, the target against the shared negatives, cosine / temperature.
- * A negative equal to the target is masked out. Returns the mean loss (scalar).
- */
-export function sampledSoftmaxLoss(p: Params, c: ModelConfig, batch: LossBatch, opts: ForwardOptions): tf.Scalar {
-  const table = itemTable(p, c, opts.idKeep);
-  const h = tf.reshape(forward(p, c, batch, opts, table), [batch.B * batch.T, c.dim]);
-  const u = l2normalize(tf.gather(h, tf.tensor1d(batch.positions, 'int32'))); // [P, d]
-  const tgtIds = tf.tensor1d(batch.targets, 'int32');
-  const negIds = tf.tensor1d(batch.negatives, 'int32');
-  const pos = l2normalize(tf.gather(table, tgtIds)); // [P, d]
-  const neg = l2normalize(tf.gather(table, negIds)); // [N, d]
-  const inv = 1 / c.temperature;
-  const posLogit = tf.mul(tf.sum(tf.mul(u, pos), -1, true), inv); // [P, 1]
-  // Mask negatives that equal the target (built in JS: broadcast compares are slow on wasm).
-  const P = batch.targets.length;
-  const N = batch.negatives.length;
-  const mask = new Float32Array(P * N);
-  const negPos = new Map<number, number[]>();
-  batch.negatives.forEach((n, j) => negPos.set(n, [...(negPos.get(n) ?? []), j]));
-  batch.targets.forEach((t, i) => negPos.get(t)?.forEach((j) => (mask[i * N + j] = -1e4)));
-  const negLogit = tf.add(tf.mul(tf.matMul(u as tf.Tensor2D, neg as tf.Tensor2D, false, true), inv), tf.tensor2d(mask, [P, N]));
-  const logits = tf.concat([posLogit, negLogit], 1);
-  return tf.neg(tf.mean(tf.slice(tf.logSoftmax(logits), [0, 0], [-1, 1]))) as tf.Scalar;
-}
-
-/** Forward FLOPs of the encoder + loss for one batch (multiply-adds count 2); training is about 3x this. */
-export function forwardFlops(c: ModelConfig, B: number, T: number, P: number, N: number): number {
-  const d = c.dim;
-  const f = c.ffnMult * d;
-  const perLayer = B * T * (2 * d * 3 * d + 2 * d * d + 2 * d * f * 2) + B * 4 * T * T * d; // projections + QK^T and AV
-  const meta = c.numGenres > 0 ? 2 * (c.numItems + 1) * c.numGenres * d : 0;
-  return c.layers * perLayer + meta + P * 2 * d * (N + 1);
-}
+// The training objectives (full and logQ-corrected sampled softmax) live in loss.ts.

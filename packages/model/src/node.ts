@@ -1,5 +1,5 @@
 /** Node-only entry (`@marquee/model/node`): backend setup, training, evaluation, artifact files. */
-export { initNodeBackend, registerWasmScatterKernels, measureMatMulGflops, type BackendInfo } from './backend-node.ts';
+export { initNodeBackend, registerWasmScatterKernels, measureMatMulGflops, NODE_BACKENDS, type BackendInfo, type NodeBackendName } from './backend-node.ts';
 export { registerNodeGradients } from './node-gradients.ts';
 export { fit, modelConfigFor, itemMetaArrays, type FitOptions, type FitResult, type EpochLog, type Progress } from './train.ts';
 export { evaluate, modelScorer, sampleNegatives, type ProtocolMetrics, type EvalOptions } from './eval.ts';
@@ -10,3 +10,4 @@ export { syntheticRawData, parseSyntheticSpec } from './data/synthetic.ts';
 export { runPipeline, type PipelineOptions, type PipelineResult } from './pipeline.ts';
 export { progressReporter } from './progress.ts';
 export { itemsForManifest } from './pipeline.ts';
+export { softmaxLoss, trainingLoss, candidateLogQ, forwardFlops, type LossBatch, type SampledCandidates } from './loss.ts';

@@ -5,10 +5,10 @@ import { buildDataset, summarize, type DataSummary } from './data/dataset.ts';
 import { loadRawData, type Format } from './data/load-node.ts';
 import { leaveOneOut } from './data/split.ts';
 import type { Dataset } from './data/types.ts';
-import { itemKnn, mostPop } from './baselines.ts';
+import { BASELINES, type BaselineName } from './baselines.ts';
 import { evaluate, modelScorer, type ProtocolMetrics } from './eval.ts';
 import { fit, type FitResult } from './train.ts';
-import { initNodeBackend, measureMatMulGflops } from './backend-node.ts';
+import { initNodeBackend, measureMatMulGflops, type NodeBackendName } from './backend-node.ts';
 import { loadModelDir, saveModelDir } from './artifact-node.ts';
 import { progressReporter } from './progress.ts';
 import type { Manifest } from './artifact.ts';
@@ -24,7 +24,7 @@ export interface PipelineOptions {
   modelDir?: string;
   model?: ModelOverrides;
   train?: Partial<TrainConfig>;
-  backend?: 'wasm' | 'cpu';
+  backend?: NodeBackendName;
   baselines?: boolean;
   progress?: boolean;
   log?: (s: string) => void;
@@ -35,6 +35,7 @@ export interface PipelineResult {
   mostpop?: ProtocolMetrics;
   itemknn?: ProtocolMetrics;
   itemknn_last?: ProtocolMetrics;
+  itemknn_recency?: ProtocolMetrics;
   train_seconds: number;
   eval_seconds: number;
   users: number;
@@ -67,6 +68,9 @@ export function itemsForManifest(d: Dataset): Manifest['items'] {
 
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  if (o.train?.includeImpressions) {
+    throw new Error('includeImpressions is refused here: every run is evaluated, and the held-out title\'s own impression would be the last input token (every metric becomes 1.0)');
+  }
   const backend = await initNodeBackend(o.backend ?? 'wasm');
   const raw = await loadRawData(o.format, o.data);
   const d = buildDataset(raw, { includeImpressions: o.train?.includeImpressions });
@@ -115,12 +119,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     backend: backend.backend,
   };
   if (o.baselines !== false) {
-    // Baselines see everything except the test targets (train + validation), like the reference script.
-    const cut = Int32Array.from(d.seqs, (s) => s.items.length);
-    for (const c of split.test) cut[c.user] = c.end;
-    res.mostpop = await evaluate(d, split.test, mostPop(d, cut));
-    res.itemknn = await evaluate(d, split.test, itemKnn(d, cut));
-    res.itemknn_last = await evaluate(d, split.test, itemKnn(d, cut, { lastOnly: true }));
+    // Baselines are fit on exactly the interactions the model trains on (split.trainEnd: validation targets excluded)
+    // and, like the model, score each test user from the full history before the test target.
+    for (const name of Object.keys(BASELINES) as BaselineName[]) res[name] = await evaluate(d, split.test, BASELINES[name](d, split.trainEnd));
   }
   res.eval_seconds = (performance.now() - e0) / 1000;
   if (fr) {
@@ -131,7 +132,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     if (o.out) {
       const manifest = await saveModelDir(o.out, {
         config, params, items: itemsForManifest(d), train: fr.train, data: summary,
-        metrics: { test: { model: res.model, mostpop: res.mostpop, itemknn: res.itemknn, itemknn_last: res.itemknn_last }, val_ndcg10: fr.bestValNdcg10, epochs: fr.epochs, train_seconds: fr.seconds, achieved_gflops: fr.achievedGflops, matmul_gflops: matmul, backend: backend.backend },
+        metrics: { test: { model: res.model, mostpop: res.mostpop, itemknn: res.itemknn, itemknn_last: res.itemknn_last, itemknn_recency: res.itemknn_recency }, val_ndcg10: fr.bestValNdcg10, epochs: fr.epochs, train_seconds: fr.seconds, achieved_gflops: fr.achievedGflops, matmul_gflops: matmul, backend: backend.backend },
       });
       res.manifest_version = manifest.version;
       log(`wrote ${o.out} (version ${manifest.version})`);

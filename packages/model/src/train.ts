@@ -8,7 +8,8 @@ import { makeModelConfig, makeTrainConfig, resolveTimeBudget, type ModelConfig, 
 import { isTargetEvent, yearBucket, type Dataset } from './data/types.ts';
 import type { EvalCase, Split } from './data/split.ts';
 import { evaluate, modelScorer } from './eval.ts';
-import { forwardFlops, initParams, paramSpecs, sampledSoftmaxLoss, type ItemMetaArrays, type LossBatch, type Params } from './model.ts';
+import { initParams, paramSpecs, type ItemMetaArrays, type Params } from './model.ts';
+import { candidateLogQ, forwardFlops, trainingLoss, type LossBatch } from './loss.ts';
 import { Rng, subSeed } from './rng.ts';
 
 /** Model config for a dataset: metadata vocabularies come from the data. */
@@ -94,7 +95,30 @@ function makeBatches(ws: Window[], t: TrainConfig, L: number, rng: Rng): Window[
   return rng.shuffle(batches);
 }
 
-function buildLossBatch(d: Dataset, c: ModelConfig, ws: Window[], negatives: number, rng: Rng): LossBatch {
+/** How a batch's loss is computed: full-catalog softmax, or sampled with these settings. */
+interface Objective {
+  full: boolean;
+  negatives: number;
+  inBatch: boolean;
+  /** Training target frequency per item (sums to 1), for the logQ correction; null = no correction. */
+  freq: Float32Array | null;
+}
+
+function objectiveFor(d: Dataset, split: Split, c: ModelConfig, t: TrainConfig): Objective {
+  const full = c.numItems <= t.fullSoftmaxMaxItems;
+  let freq: Float32Array | null = null;
+  if (!full && t.logQ) {
+    freq = new Float32Array(c.numItems + 1);
+    let n = 0;
+    d.seqs.forEach((s, u) => {
+      for (let j = 1; j < split.trainEnd[u]!; j++) if (isTargetEvent(s.events[j]!)) (freq![s.items[j]!]! += 1), n++;
+    });
+    for (let i = 0; i < freq.length; i++) freq[i]! /= Math.max(1, n);
+  }
+  return { full, negatives: t.negatives, inBatch: t.inBatchNegatives, freq };
+}
+
+function buildLossBatch(d: Dataset, c: ModelConfig, ws: Window[], obj: Objective, rng: Rng): LossBatch {
   const B = ws.length;
   const T = Math.min(c.maxLen, roundUp(Math.max(...ws.map((w) => w.end - w.start - 1)), 8));
   const items = new Int32Array(B * T);
@@ -115,9 +139,19 @@ function buildLossBatch(d: Dataset, c: ModelConfig, ws: Window[], negatives: num
       }
     }
   });
-  const neg = new Int32Array(negatives);
-  for (let i = 0; i < negatives; i++) neg[i] = 1 + rng.int(c.numItems);
-  return { B, T, items, events, fracs, positions: Int32Array.from(positions), targets: Int32Array.from(targets), negatives: neg };
+  const batch: LossBatch = { B, T, items, events, fracs, positions: Int32Array.from(positions), targets: Int32Array.from(targets) };
+  if (obj.full) return batch;
+  // Sampled softmax: distinct candidates = the batch's targets (in-batch) + shared uniform draws.
+  const set = new Set<number>(obj.inBatch ? targets : []);
+  for (let i = 0; i < obj.negatives; i++) set.add(1 + rng.int(c.numItems));
+  const ids = Int32Array.from(set);
+  batch.candidates = { ids };
+  if (obj.freq) {
+    const inBatch = obj.inBatch ? targets.length : 0;
+    batch.candidates.logQ = candidateLogQ(ids, obj.freq, obj.negatives, inBatch, c.numItems);
+    batch.targetLogQ = candidateLogQ(batch.targets, obj.freq, obj.negatives, inBatch, c.numItems);
+  }
+  return batch;
 }
 
 export interface EpochLog {
@@ -162,8 +196,11 @@ export interface FitResult {
   achievedGflops: number;
 }
 
-export function snapshot(p: Params): Map<string, Float32Array | Int32Array> {
-  return new Map(Object.entries(p).map(([k, v]) => [k, v.dataSync().slice() as Float32Array | Int32Array]));
+/** Copies of every tensor's values, read with `await data()` (dataSync throws on webgpu in Node). */
+export async function snapshot(p: Params): Promise<Map<string, Float32Array | Int32Array>> {
+  const out = new Map<string, Float32Array | Int32Array>();
+  for (const [k, v] of Object.entries(p)) out.set(k, ((await v.data()) as Float32Array | Int32Array).slice());
+  return out;
 }
 
 let fitRuns = 0;
@@ -197,6 +234,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   const valRng = new Rng(subSeed(t.seed, 'val'));
   const valCases: EvalCase[] = split.val.length > t.valUsers ? valRng.shuffle(split.val.slice()).slice(0, t.valUsers) : split.val;
   const useIdDrop = t.itemIdDropout > 0 && (c.numGenres > 0 || c.numYearBuckets > 0);
+  const objective = objectiveFor(d, split, c, t);
 
   const t0 = performance.now();
   let stepMs = 0;
@@ -218,7 +256,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     let epochPos = 0;
     const e0 = performance.now();
     for (let i = 0; i < batches.length; i++) {
-      const batch = buildLossBatch(d, c, batches[i]!, t.negatives, rng);
+      const batch = buildLossBatch(d, c, batches[i]!, objective, rng);
       if (!batch.positions.length) continue;
       let idKeep: tf.Tensor | undefined;
       if (useIdDrop) {
@@ -227,8 +265,8 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
         idKeep = tf.tensor2d(keep, [keep.length, 1]);
       }
       const s0 = performance.now();
-      const loss = optimizer.minimize(() => sampledSoftmaxLoss(params, c, batch, { seed, idKeep }), true, vars)!;
-      const l = loss.dataSync()[0]!;
+      const loss = optimizer.minimize(() => trainingLoss(params, c, batch, { seed, idKeep }), true, vars)!;
+      const l = (await loss.data())[0]!;
       stepMs += performance.now() - s0;
       loss.dispose();
       idKeep?.dispose();
@@ -237,7 +275,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       lossN += batch.positions.length;
       epochPos += batch.positions.length;
       positionsTotal += batch.positions.length;
-      flops += 3 * forwardFlops(c, batch.B, batch.T, batch.positions.length, t.negatives);
+      flops += 3 * forwardFlops(c, batch.B, batch.T, batch.positions.length, batch.candidates?.ids.length ?? c.numItems);
       const elapsed = (performance.now() - t0) / 1000;
       const pps = (positionsTotal / stepMs) * 1000;
       opts.onProgress?.({
@@ -262,7 +300,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     if (val > best) {
       best = val;
       bestEpoch = epoch;
-      bestSnap = snapshot(params);
+      bestSnap = await snapshot(params);
       sinceBest = 0;
     } else if (++sinceBest >= t.patience) {
       stopReason = 'early-stopping';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMovieLens } from '../src/data/movielens.ts';
 import { parseSasrec } from '../src/data/sasrec.ts';
 import { parseCsv } from '../src/data/csv.ts';
-import { fromStoreEvents, parseStoreJsonl } from '../src/data/store.ts';
+import { fromStoreEvents, parseStoreJsonl, type StoreEventType } from '../src/data/store.ts';
 import { buildDataset, summarize } from '../src/data/dataset.ts';
 import { leaveOneOut } from '../src/data/split.ts';
 import { EVENT_INDEX, fractionBucket } from '../src/data/types.ts';
@@ -76,10 +76,37 @@ describe('store events', () => {
       { user: 'a9', item: 't2', ts: Date.parse('2025-01-01T00:00:00Z'), event: 'complete', fraction: 1 },
     ]);
   });
+  it('one token per (title, viewing): a resumed title is not its own next target; the final fraction wins', async () => {
+    const ev = (type: StoreEventType, ts: number, titleId: string, position?: number) => ({ userId: 'm', titleId, type, ts, position, duration: position === undefined ? undefined : 100 });
+    const raw = await fromStoreEvents([
+      ev('play_start', 1, 'a'), ev('progress', 2, 'a', 70), ev('pause', 3, 'a', 30), // rewound before pausing
+      ev('play_start', 4, 'b'), ev('pause', 5, 'b', 20),
+      ev('play_start', 6, 'a'), ev('progress', 7, 'a', 40), // resumes the open viewing of a
+      ev('play_start', 8, 'b'), ev('complete', 9, 'b', 100),
+      ev('play_start', 10, 'b'), // a re-watch after completion is a new viewing
+    ]);
+    expect(raw.interactions).toEqual([
+      { user: 'm', item: 'a', ts: 1, event: 'play', fraction: 0.4 },
+      { user: 'm', item: 'b', ts: 4, event: 'complete', fraction: 1 },
+      { user: 'm', item: 'b', ts: 10, event: 'play', fraction: 0 },
+    ]);
+  });
   it('accepts async iterables', async () => {
     async function* gen() {
       yield { userId: 'u', titleId: 't', type: 'play_start' as const, ts: 1 };
     }
     expect((await fromStoreEvents(gen())).interactions).toHaveLength(1);
+  });
+});
+
+describe('synthetic spec', () => {
+  it('parses numeric options and the sparse preset; rejects unknown presets', async () => {
+    const { parseSyntheticSpec, syntheticRawData } = await import('../src/data/synthetic.ts');
+    expect(parseSyntheticSpec('seed=7,members=20')).toEqual({ seed: 7, members: 20 });
+    expect(parseSyntheticSpec('synthetic:preset=sparse,members=40,titles=300')).toEqual({ preset: 'sparse', members: 40, titles: 300 });
+    expect(() => parseSyntheticSpec('preset=dense')).toThrow(/unknown preset/);
+    const raw = await syntheticRawData(parseSyntheticSpec('preset=sparse,members=40,titles=300'));
+    expect(new Set(raw.interactions.map((i) => i.user)).size).toBe(40);
+    expect(raw.items?.size).toBe(300);
   });
 });

@@ -26,4 +26,14 @@ describe('metrics', () => {
     expect(rankAmong(scores, 1, [2, 3, 4])).toBe(1.5);
     expect(rankAmong(scores, 3, [1, 2, 4])).toBe(0);
   });
+  it('a non-finite target score gets the worst rank, never the best', () => {
+    const scores = [-Infinity, 0.9, NaN, 0.7, 0.5, 0.1];
+    expect(fullRank(scores, 2, new Set())).toBe(4); // all of 1, 3, 4, 5 above
+    expect(fullRank(scores, 2, new Set([1]))).toBe(3);
+    expect(rankAmong(scores, 2, [1, 3, 4])).toBe(3);
+    expect(fullRank([-Infinity, 0.2, Infinity, 0.1], 2, new Set())).toBe(2);
+    expect(fullRank([-Infinity, 0.2, -Infinity, 0.1], 2, new Set())).toBe(2);
+    // NaN candidates never outrank a finite target
+    expect(fullRank([-Infinity, NaN, 0.5, NaN], 2, new Set())).toBe(0);
+  });
 });

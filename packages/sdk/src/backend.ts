@@ -5,24 +5,38 @@
  * Loaded with a dynamic import so that tfjs never delays the event path.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-webgl';
-import '@tensorflow/tfjs-backend-webgpu';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import type { BackendName, BackendReport } from './protocol.ts';
 import { probeRankingPath } from './probe.ts';
 
-// Served by the app's bundler from our own origin: nothing is fetched from a CDN.
-setWasmPaths({
-  'tfjs-backend-wasm.wasm': wasmPlain,
-  'tfjs-backend-wasm-simd.wasm': wasmSimd,
-  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
-});
-
 export { tf };
+
+/**
+ * Each backend is its own chunk, imported (and registered with tfjs) only when it is tried: a player that asks for
+ * `backends: ['wasm']` never downloads the webgl or webgpu code.
+ */
+const loaders: Record<BackendName, () => Promise<unknown>> = {
+  cpu: () => import('@tensorflow/tfjs-backend-cpu'),
+  webgl: () => import('@tensorflow/tfjs-backend-webgl'),
+  webgpu: () => import('@tensorflow/tfjs-backend-webgpu'),
+  wasm: () => import('./wasm-backend.ts').then((m) => m.configureWasm(wasmPaths)),
+};
+const loaded = new Map<BackendName, Promise<unknown>>();
+let wasmPaths: string | undefined;
+
+/** Where the wasm binaries are served from when not next to the SDK's code (a URL prefix); call before any choice. */
+export function useWasmPaths(prefix: string | undefined): void {
+  wasmPaths = prefix;
+}
+
+function loadBackend(name: BackendName): Promise<unknown> {
+  let p = loaded.get(name);
+  if (!p) {
+    p = loaders[name]();
+    loaded.set(name, p);
+    p.catch(() => loaded.delete(name)); // a failed chunk download can be retried later
+  }
+  return p;
+}
 
 interface GpuAdapterInfo {
   architecture?: string;
@@ -89,6 +103,7 @@ async function firstWorking(preferred: readonly BackendName[], tried: BackendRep
           continue;
         }
       }
+      await loadBackend(name);
       if (!(await tf.setBackend(name))) {
         tried.push({ name, ok: false, reason: 'setBackend resolved false' });
         continue;

@@ -6,21 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { composePage, rankCandidates } from '@marquee/core';
 import type { LoadedModel } from '@marquee/model';
 import { IncrementalEncoder, type Token } from './encoder.ts';
+import type { PathBenchmark, Percentiles } from './protocol.ts';
 
-export interface Percentiles {
-  p50: number;
-  p95: number;
-}
-
-export interface PathBenchmark {
-  encode50: Percentiles;
-  encode200: Percentiles;
-  update1: Percentiles;
-  rank1k: Percentiles;
-  rank10k: Percentiles;
-  /** Encode 200 events, score and rank 5,000 candidates, compose rows. */
-  page5k: Percentiles;
-}
+export type { PathBenchmark, Percentiles };
 
 /** Up to `runs` timed runs after one warm-up, stopping early after 3 once 10 s are spent (slow software backends). */
 async function time(runs: number, fn: () => Promise<unknown>): Promise<Percentiles> {

@@ -3,7 +3,8 @@
  */
 import * as Comlink from 'comlink';
 import type { EventInput } from '@marquee/core';
-import { BACKEND_ORDER, type BackendReport, type HistoryStep, type HomePage, type ModelStatus, type SyncStats, type WorkerApi, type WorkerOptions } from './protocol.ts';
+import { crossOriginWorker } from './cross-origin-worker.ts';
+import { BACKEND_ORDER, type IdentityApi, type BackendReport, type HistoryStep, type HomePage, type ModelStatus, type SyncStats, type WorkerApi, type WorkerOptions } from './protocol.ts';
 
 export interface PersonalizerOptions {
   /** Base URL of the Marquee API; defaults to the page's origin. */
@@ -19,20 +20,30 @@ export interface PersonalizerOptions {
   /** 'auto' (default): measure the ranking path on each and keep the fastest, once per device; 'first': first that works. */
   backendChoice?: WorkerOptions['backendChoice'];
   dbName?: string;
+  /**
+   * Where the packed SDK's files (worker.js, chunks/, wasm/) are hosted when not served by the app's bundler, e.g.
+   * `https://cdn.example.com/marquee-sdk/0.1.0/`. The host must send CORS headers. Default: next to this module.
+   */
+  assetsBaseUrl?: string;
+  /** URL prefix of the tfjs wasm binaries, when only those are hosted elsewhere. */
+  wasmPaths?: string;
 }
 
 type Title = { titleId: string; artwork?: EventInput<'impression'>['artwork']; experiments?: EventInput['experiments'] };
 type Playback = Title & { position: number; duration: number };
 
-export interface Personalizer {
-  impression(e: Title & { row: string; position: number }): Promise<string>;
-  playStart(e: Title): Promise<string>;
-  progress(e: Playback): Promise<string>;
-  pause(e: Playback): Promise<string>;
-  complete(e: Playback): Promise<string>;
-  custom(name: string, props?: Record<string, unknown>): Promise<string>;
-  /** Any event; resolves with its id once it is stored on the device. */
-  track(e: EventInput): Promise<string>;
+/** The event's id once it is stored on the device; null while the viewer has opted out (nothing is stored to send). */
+type Tracked = Promise<string | null>;
+
+export interface Personalizer extends IdentityApi {
+  impression(e: Title & { row: string; position: number }): Tracked;
+  playStart(e: Title): Tracked;
+  progress(e: Playback): Tracked;
+  pause(e: Playback): Tracked;
+  complete(e: Playback): Tracked;
+  custom(name: string, props?: Record<string, unknown>): Tracked;
+  /** Any event; resolves with its id once it is stored on the device. Rejects an invalid event, naming the problem. */
+  track(e: EventInput): Tracked;
   /** Sends what is queued now (unless offline or backing off) and resolves with the stats after. */
   flush(): Promise<SyncStats>;
   stats(): Promise<SyncStats>;
@@ -78,10 +89,13 @@ function tabSessionId(): string {
 
 export function createPersonalizer(options: PersonalizerOptions): Personalizer {
   if (!options?.writeKey) throw new TypeError('createPersonalizer: writeKey is required');
-  const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'marquee' });
+  const worker = options.assetsBaseUrl
+    ? crossOriginWorker(new URL('worker.js', options.assetsBaseUrl.replace(/\/?$/, '/')).href, 'marquee')
+    : new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'marquee' });
   const remote = Comlink.wrap<WorkerApi>(worker);
   const ready = remote.init({
-    endpoint: options.endpoint ?? '',
+    // Absolute: a worker started from a blob URL (assetsBaseUrl) cannot resolve a relative one.
+    endpoint: options.endpoint ? new URL(options.endpoint, location.href).href.replace(/\/$/, '') : location.origin,
     writeKey: options.writeKey,
     userId: options.userId,
     sessionId: tabSessionId(),
@@ -94,6 +108,7 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     backends: options.backends ?? BACKEND_ORDER,
     backendChoice: options.backendChoice ?? 'auto',
     dbName: options.dbName ?? 'marquee',
+    wasmPaths: options.wasmPaths,
   });
   const call = <T>(fn: () => Promise<T>) => ready.then(fn);
   /** Hands the worker a callback (a comlink proxy); the returned function stops deliveries to `fn`. */
@@ -134,6 +149,12 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     memory: () => call(() => remote.memory()),
     benchmark: (runs) => call(() => remote.benchmark(runs)),
     onPage: (fn) => listen((cb) => remote.subscribePage(cb), fn),
+    identify: (userId) => call(() => remote.identify(userId)),
+    setProfile: (profileId) => call(() => remote.setProfile(profileId)),
+    reset: () => call(() => remote.reset()),
+    optOut: (opts) => call(() => remote.optOut(opts)),
+    optIn: () => call(() => remote.optIn()),
+    identity: () => call(() => remote.identity()),
     async close() {
       document.removeEventListener('visibilitychange', onHide);
       removeEventListener('pagehide', onPageHide);

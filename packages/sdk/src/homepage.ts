@@ -38,9 +38,11 @@ export class Homepage {
   /** Builds run one at a time; a replaced model is disposed after the build that may still use it. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly subscribers: ((p: HomePage) => void)[] = [];
+  /** Whether the candidates request may carry the viewer's recent titles and embedding (off after optOut). */
+  shareHistory = true;
 
   constructor(
-    private readonly db: Database,
+    private db: Database,
     private readonly endpoint: string,
     private readonly ml: Ml,
     readonly models: ModelManager,
@@ -53,6 +55,20 @@ export class Homepage {
   retire = (old: LoadedModel): void => {
     this.queue = this.queue.then(() => old.dispose());
   };
+
+  /** Another viewer (setProfile, reset, optOut): later builds use `db`; the previous viewer's state leaves memory. */
+  useDatabase(db: Database): Promise<void> {
+    const switched = this.queue.then(() => {
+      this.db = db;
+      this.history = null;
+      this.candidates = null;
+      this.catalog = null; // cached again in `db`, so this profile's page also works offline
+    });
+    this.queue = switched.catch(() => {});
+    // Subscribers see the new viewer's page without asking.
+    if (this.subscribers.length) void switched.then(() => this.build({ refresh: true })).then((p) => this.subscribers.forEach((fn) => fn(p)), () => {});
+    return switched;
+  }
 
   subscribe(fn: (p: HomePage) => void): void {
     this.subscribers.push(fn);
@@ -117,7 +133,7 @@ export class Homepage {
         const res = await fetch(`${this.endpoint}/v1/candidates`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', [WRITE_KEY_HEADER]: this.writeKey },
-          body: JSON.stringify({ recentTitleIds: recent, userEmbedding: embedding, limit: 1000 }),
+          body: JSON.stringify(this.shareHistory ? { recentTitleIds: recent, userEmbedding: embedding, limit: 1000 } : { limit: 1000 }),
         });
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         const body = (await res.json()) as { candidates: CandidateSet['candidates'] };

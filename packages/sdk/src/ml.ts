@@ -6,8 +6,9 @@ import type { HistoryStep } from './protocol.ts';
 
 import { tf } from './backend.ts';
 
-import { measureBackends, selectBackend } from './backend.ts';
+import { measureBackends, selectBackend, useWasmPaths } from './backend.ts';
 import type { Database } from './db.ts';
+import { crossOriginWorker, sameOrigin } from './cross-origin-worker.ts';
 import type { BackendReport, WorkerOptions } from './protocol.ts';
 
 export { probeRankingPath } from './probe.ts';
@@ -23,7 +24,8 @@ const PROBE_DELAY_MS = 3000;
  * on any CPU) while a separate worker measures them all; later runs use the winner. Re-measured when the cached
  * one stops working or the candidate list changes.
  */
-export async function chooseBackend(db: Database, opts: Pick<WorkerOptions, 'backends' | 'backendChoice'>): Promise<BackendReport> {
+export async function chooseBackend(db: Database, opts: Pick<WorkerOptions, 'backends' | 'backendChoice' | 'wasmPaths'>): Promise<BackendReport> {
+  useWasmPaths(opts.wasmPaths);
   if (opts.backendChoice === 'first' || opts.backends.length === 1) return selectBackend(opts.backends);
   const key = `${opts.backends.join(',')}|${navigator.userAgent}`;
   const cached = (await db.get('meta', CHOICE)) as (BackendReport & { key: string }) | undefined;
@@ -33,12 +35,15 @@ export async function chooseBackend(db: Database, opts: Pick<WorkerOptions, 'bac
   }
   const order = opts.backends.includes('wasm') ? ['wasm' as const, ...opts.backends.filter((b) => b !== 'wasm')] : opts.backends;
   const report: BackendReport = { ...(await selectBackend(order)), chosenBy: 'provisional' };
-  setTimeout(() => measureInBackground(db, opts.backends, key, report), PROBE_DELAY_MS);
+  setTimeout(() => measureInBackground(db, opts, key, report), PROBE_DELAY_MS);
   return report;
 }
 
-function measureInBackground(db: Database, backends: WorkerOptions['backends'], key: string, report: BackendReport): void {
-  const probe = new Worker(new URL('./probe-worker.ts', import.meta.url), { type: 'module', name: 'marquee-probe' });
+function measureInBackground(db: Database, { backends, wasmPaths }: Pick<WorkerOptions, 'backends' | 'wasmPaths'>, key: string, report: BackendReport): void {
+  // The literal `new Worker(new URL(...))` is what bundlers recognise; from a CDN, a same-origin trampoline.
+  const probe = sameOrigin(import.meta.url)
+    ? new Worker(new URL('./probe-worker.ts', import.meta.url), { type: 'module', name: 'marquee-probe' })
+    : crossOriginWorker(new URL('./probe-worker.ts', import.meta.url).href, 'marquee-probe');
   probe.onmessage = async (e: MessageEvent<{ ok: boolean; report?: BackendReport; error?: string }>) => {
     probe.terminate();
     if (!e.data.ok || !e.data.report) {
@@ -54,7 +59,7 @@ function measureInBackground(db: Database, backends: WorkerOptions['backends'], 
     probe.terminate();
     report.probeError = e.message || 'probe worker failed';
   };
-  probe.postMessage({ backends: [...backends] });
+  probe.postMessage({ backends: [...backends], wasmPaths });
 }
 export { ModelManager } from './model-manager.ts';
 export { IncrementalEncoder } from './encoder.ts';

@@ -2,7 +2,7 @@
  * Everything that crosses between the main thread and the worker: plain, structured-cloneable data only.
  * The facade (client.ts) and the worker (worker.ts) both type themselves against this file.
  */
-import type { EventInput } from '@marquee/core';
+import type { EventInput, IdentityState } from '@marquee/core';
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -28,6 +28,8 @@ export interface WorkerOptions {
   backendChoice: 'auto' | 'first';
   /** Name of the IndexedDB database, so two apps on one origin keep separate outboxes. */
   dbName: string;
+  /** URL prefix the tfjs wasm binaries are served from; default: next to the SDK's code, from the app's origin. */
+  wasmPaths?: string;
 }
 
 export interface SyncStats {
@@ -118,9 +120,41 @@ export interface HomePage {
   builtAt: number;
 }
 
-export interface WorkerApi {
+/** The identity lifecycle (identity.ts in the worker); the facade offers the same calls. */
+export interface IdentityApi {
+  /** An anonymous viewer signed in as `userId`: the device's history becomes theirs; an alias event tells the server. */
+  identify(userId: string): Promise<IdentityState>;
+  /** Switches to a profile of the household (letters, digits, '_' and '-'): its own history and page caches. */
+  setProfile(profileId: string): Promise<IdentityState>;
+  /** Sign-out: sends what is queued, deletes every profile's data on the device, starts a new anonymous id. */
+  reset(): Promise<IdentityState>;
+  /** No tracking (persisted), outbox cleared; `{personalization: true}` keeps personalizing from the device only. */
+  optOut(opts?: { personalization?: boolean }): Promise<IdentityState>;
+  optIn(): Promise<IdentityState>;
+  /** Who the viewer is now and what they allow. */
+  identity(): Promise<IdentityState>;
+}
+
+/** Latencies of the on-device path (bench.ts), in ms. */
+export interface Percentiles {
+  p50: number;
+  p95: number;
+}
+
+export interface PathBenchmark {
+  encode50: Percentiles;
+  encode200: Percentiles;
+  update1: Percentiles;
+  rank1k: Percentiles;
+  rank10k: Percentiles;
+  /** Encode 200 events, score and rank 5,000 candidates, compose rows. */
+  page5k: Percentiles;
+}
+
+export interface WorkerApi extends IdentityApi {
   init(options: WorkerOptions): Promise<void>;
-  track(input: EventInput): Promise<string>;
+  /** The event's id once it is queued; null when the viewer opted out (nothing is queued or sent). */
+  track(input: EventInput): Promise<string | null>;
   flush(opts?: { keepalive?: boolean }): Promise<SyncStats>;
   stats(): Promise<SyncStats>;
   /** The callback is a comlink proxy; it receives stats whenever they change. */
@@ -137,7 +171,7 @@ export interface WorkerApi {
   /** Receives a new page after each play or completion, re-ranked on the device. */
   subscribePage(onPage: (p: HomePage) => void): Promise<void>;
   /** Times encode, incremental update, ranking and a whole page with the model in use (for bench:browser). */
-  benchmark(runs?: number): Promise<import('./bench.ts').PathBenchmark>;
+  benchmark(runs?: number): Promise<PathBenchmark>;
   /** Live tensors and bytes held by tfjs in the worker (flat over time, or something leaks). */
   memory(): Promise<{ numTensors: number; numBytes: number }>;
   close(): Promise<void>;

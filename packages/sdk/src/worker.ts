@@ -2,21 +2,21 @@
  * The SDK's worker: owns IndexedDB, the network and tfjs. The page talks to it only through comlink (client.ts).
  */
 import * as Comlink from 'comlink';
-import { SCHEMA_VERSION, uuidv7, type EventInput, type MarqueeEvent } from '@marquee/core';
+import type { EventInput, MarqueeEvent } from '@marquee/core';
 import { openDatabase, type Database } from './db.ts';
 import { Outbox } from './outbox.ts';
 import { Sender } from './sync.ts';
 import type { BackendReport, ModelStatus, SyncStats, WorkerApi, WorkerOptions } from './protocol.ts';
 import type { ModelManager } from './model-manager.ts';
 import type { Homepage } from './homepage.ts';
-
-const ANONYMOUS_ID = 'anonymousId';
+import { Viewer } from './identity.ts';
 
 let options: WorkerOptions;
 let db: Database;
 let outbox: Outbox;
 let sender: Sender;
-let anonymousId: string;
+/** Who the viewer is and what they allow (identity.ts). */
+let viewer: Viewer;
 let backendReport: Promise<BackendReport> | undefined;
 let ml: Promise<typeof import('./ml.ts')> | undefined;
 let models: Promise<ModelManager> | undefined;
@@ -47,23 +47,18 @@ function changed(): void {
   }, 50);
 }
 
-async function loadAnonymousId(): Promise<string> {
-  const tx = db.transaction('meta', 'readwrite');
-  let id = (await tx.store.get(ANONYMOUS_ID)) as string | undefined;
-  if (!id) {
-    id = uuidv7();
-    await tx.store.put(id, ANONYMOUS_ID);
-  }
-  await tx.done;
-  return id;
+async function enqueue(event: MarqueeEvent): Promise<void> {
+  await outbox.add(event);
+  sender.onTracked();
+  changed();
 }
 
 const api: WorkerApi = {
   async init(opts) {
     options = opts;
     db = await openDatabase(opts.dbName);
-    anonymousId = await loadAnonymousId();
     outbox = new Outbox(db, opts.outboxCapacity);
+    viewer = await Viewer.open({ db, dbName: opts.dbName, sessionId: opts.sessionId, userId: opts.userId, enqueue, flush: () => sender.flush() });
     sender = new Sender(
       outbox,
       {
@@ -102,7 +97,8 @@ const api: WorkerApi = {
     homepage = Promise.all([ml, backendReport]).then(async ([m]) => {
       let page: Homepage | undefined;
       const manager = new m.ModelManager(endpoint, db, (s) => modelSubscribers.forEach((fn) => fn(s)), (old) => page!.retire(old));
-      page = new m.Homepage(db, endpoint, m, manager, () => backendName, options.writeKey);
+      page = new m.Homepage(viewer.pageDatabase, endpoint, m, manager, () => backendName, options.writeKey);
+      await viewer.attach(page);
       await manager.loadCached();
       void manager.update();
       return page;
@@ -113,21 +109,18 @@ const api: WorkerApi = {
   },
 
   async track(input: EventInput) {
-    const identity = options.userId ? { userId: options.userId } : { anonymousId };
-    const event = {
-      ...input,
-      id: uuidv7(),
-      ts: Date.now(),
-      schemaVersion: SCHEMA_VERSION,
-      sessionId: options.sessionId,
-      ...identity,
-    } as MarqueeEvent;
-    await outbox.add(event);
-    sender.onTracked();
-    void homepage?.then((p) => p.record(event));
-    changed();
-    return event.id;
+    const event = viewer.stamp(input);
+    if (viewer.tracking) await enqueue(event);
+    if (viewer.personalization) void homepage?.then((p) => p.record(event));
+    return viewer.tracking ? event.id : null;
   },
+
+  identify: (userId) => viewer.identify(userId),
+  setProfile: (profileId) => viewer.setProfile(profileId),
+  reset: () => viewer.reset(),
+  optOut: (opts) => viewer.optOut(opts),
+  optIn: () => viewer.optIn(),
+  identity: () => viewer.identity(),
 
   async flush(opts) {
     await sender.flush(opts);
@@ -187,6 +180,7 @@ const api: WorkerApi = {
 
   async close() {
     await sender.close();
+    viewer.close();
     db.close();
   },
 };

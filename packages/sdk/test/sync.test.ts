@@ -1,5 +1,5 @@
 import 'fake-indexeddb/auto';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SCHEMA_VERSION, uuidv7, type MarqueeEvent } from '@marquee/core';
 import { openDatabase } from '../src/db.ts';
 import { Outbox } from '../src/outbox.ts';
@@ -22,7 +22,7 @@ function fakeServer(script: (number | 'network' | { status: number; retryAfter?:
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
     try {
-      await new Promise((r) => setTimeout(r, 2));
+      await new Promise((r) => setImmediate(r)); // a round trip: later, but on no clock the tests fake
       const body = JSON.parse(init.body as string) as { events: MarqueeEvent[] };
       requests.push({ ids: body.events.map((e) => e.id), keepalive: !!init.keepalive, bytes: (init.body as string).length });
       const step = script.shift();
@@ -62,6 +62,17 @@ const until = async (cond: () => boolean | Promise<boolean>, ms = 3000) => {
     await new Promise((r) => setTimeout(r, 5));
   }
 };
+
+/**
+ * Lets the sender and fake-indexeddb (which schedules on setImmediate, never faked here) run until `cond` holds or
+ * they go quiet, without moving any clock: what happens here happens without a timer firing.
+ */
+const settle = async (cond: () => boolean, rounds = 500): Promise<boolean> => {
+  for (let i = 0; i < rounds && !cond(); i++) await new Promise((r) => setImmediate(r));
+  return cond();
+};
+/** The sender's own timers (batch age, retry backoff) run on a fake clock that only the test moves. */
+const fakeClock = () => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
 
 describe('Outbox', () => {
   it('holds an event once add resolves, in order', async () => {
@@ -131,11 +142,13 @@ describe('Sender', () => {
     const server = fakeServer([{ status: 503, retryAfter: '1' }]);
     const { box, sender } = await setup(server);
     await box.add(event());
-    const t0 = Date.now();
+    fakeClock();
     await sender.flush();
-    await until(() => server.stored.size === 1, 5000);
-    // Our own backoff would have retried after ~5 ms (capped at 40): the server's 1 s wins, capped at maxMs 40.
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(35);
+    // Our own backoff would retry after ~5 ms: the server's 1 s wins, capped at retry.maxMs (40 ms).
+    await vi.advanceTimersByTimeAsync(39);
+    expect(await settle(() => server.requests.length > 1)).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await settle(() => server.stored.size === 1)).toBe(true);
   });
 
   it.each([400, 401, 413])('drops a batch answered with a non-retryable %i, counts it, and sends what follows', async (status) => {
@@ -199,16 +212,24 @@ describe('Sender', () => {
 
   it('sends a full batch at once and a partial one when it is maxAgeMs old', async () => {
     const { box, sender, server } = await setup();
+    fakeClock();
     for (let i = 0; i < 3; i++) {
       await box.add(event(i));
       sender.onTracked();
     }
-    expect(server.requests).toHaveLength(0);
-    await until(() => server.stored.size === 3);
+    await vi.advanceTimersByTimeAsync(opts.maxAgeMs - 1);
+    expect(await settle(() => server.requests.length > 0)).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(await settle(() => server.stored.size === 3)).toBe(true);
     for (let i = 0; i < 10; i++) {
       await box.add(event(i));
       sender.onTracked();
     }
-    await until(() => server.stored.size === 13, 15); // well before maxAgeMs
+    // The clock has not moved: only a full batch can have gone out.
+    expect(await settle(() => server.stored.size === 13)).toBe(true);
   });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
 });

@@ -86,11 +86,21 @@ export class UuidSet {
       this.hasNil = true;
       return added;
     }
-    if (this.find(this.slots, this.mask) !== -1) return false;
-    if ((this.count + 1) > (this.mask + 1) * MAX_LOAD) this.grow();
-    this.insert(this.slots, this.mask);
-    this.count++;
-    return true;
+    if (this.count + 1 > (this.mask + 1) * MAX_LOAD) this.grow();
+    // One probe sequence: the first empty slot ends the search and takes the id (start-up adds millions).
+    const w = this.words;
+    const slots = this.slots;
+    const mask = this.mask;
+    for (let i = this.hash() & mask; ; i = (i + 1) & mask) {
+      const o = i * 4;
+      const a = slots[o], b = slots[o + 1], c = slots[o + 2], d = slots[o + 3];
+      if ((a | b | c | d) === 0) {
+        slots.set(w, o);
+        this.count++;
+        return true;
+      }
+      if (a === w[0] && b === w[1] && c === w[2] && d === w[3]) return false;
+    }
   }
 
   private parse(id: string): boolean {

@@ -364,4 +364,6 @@ export function* simulateEvents(world: World, opts: SimulateOptions = {}): Gener
   }
 }
 
+// The `sparse` preset (large catalog, few plays per member): its own config and random stream, see sparse.ts.
+export { createSparseWorld, simulateSparseEvents, SPARSE_PRESET_DEFAULTS, type SparsePresetConfig, type SparseWorld } from './sparse.ts';
 export * from './launches.ts';

@@ -1,6 +1,14 @@
 /** Tiny argv parser for the CLIs: --key value, --flag, --model.dim 128 / --train.seed 7 overrides. */
 import { FORMATS, type Format } from '../data/load-node.ts';
 import type { PipelineOptions } from '../pipeline.ts';
+import { NODE_BACKENDS, type NodeBackendName } from '../backend-node.ts';
+
+function parseBackend(v: string | boolean | undefined): NodeBackendName {
+  if (v === undefined) return 'wasm';
+  const b = NODE_BACKENDS.find((x) => x === v);
+  if (!b) throw new Error(`--backend must be one of ${NODE_BACKENDS.join('|')}, got ${String(v)}`);
+  return b;
+}
 
 export function parseArgs(argv: string[], usage: string): PipelineOptions & { json: boolean } {
   const o: Record<string, string | boolean> = {};
@@ -38,7 +46,7 @@ export function parseArgs(argv: string[], usage: string): PipelineOptions & { js
     data: typeof o.data === 'string' ? o.data : undefined,
     out: typeof o.out === 'string' ? o.out : undefined,
     modelDir: typeof o.model === 'string' ? o.model : undefined,
-    backend: o.backend === 'cpu' ? 'cpu' : 'wasm',
+    backend: parseBackend(o.backend),
     baselines: o['no-baselines'] !== true,
     model,
     train: train as PipelineOptions['train'],
@@ -54,4 +62,5 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
   --epochs N             maximum epochs (default 200)
   --model.KEY V          model override (maxLen, dim, layers, heads, ffnMult, dropout, temperature)
   --train.KEY V          training override (tokensPerBatch, learningRate, negatives, patience, ...)
-  --backend wasm|cpu     tfjs backend (default wasm)`;
+  --backend B            tfjs backend: wasm (default), cpu, or webgpu (needs the optional 'webgpu' package and a GPU
+                         adapter; fails clearly without one)`;

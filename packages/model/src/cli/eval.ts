@@ -2,14 +2,17 @@
 import { parseArgs, COMMON_USAGE } from './args.ts';
 import { runPipeline } from '../pipeline.ts';
 import type { Metrics } from '../metrics.ts';
+import { BASELINE_LABELS, type BaselineName } from '../baselines.ts';
 
 const USAGE = `usage: npm run eval -- --data PATH --format FORMAT [--model DIR] [--json] [options]
   Leave-one-out (last interaction = test, previous = validation, users with >= 3), HR@10 / NDCG@10 / MRR under full
-  ranking and 100 sampled negatives, for the model, MostPop and ItemKNN. Without --model it trains with the defaults.
+  ranking and 100 sampled negatives, for the model, MostPop, ItemKNN, ItemKNN-last and recency-weighted item-kNN
+  (baselines fit on the model's training interactions). Without --model it trains with the defaults.
 ${COMMON_USAGE}
   --model DIR            evaluate a saved artifact instead of training
   --out DIR              when training, also save the artifact
-  --json                 last stdout line: {"model":{"full":{...},"sampled100":{...}},"mostpop":...,"itemknn":...,...}`;
+  --json                 last stdout line: {"model":{"full":{...},"sampled100":{...}},"mostpop":...,"itemknn":...,
+                         "itemknn_last":...,"itemknn_recency":...,"stop_reason":...,"best_epoch":...,...}`;
 
 try {
   const o = parseArgs(process.argv.slice(2), USAGE);
@@ -20,8 +23,9 @@ try {
     process.stdout.write(
       [`${r.users} users, ${r.items} items, train ${r.train_seconds.toFixed(1)}s, eval ${r.eval_seconds.toFixed(1)}s`,
         `${''.padEnd(14)} ${['full HR', 'NDCG', 'MRR', 's100 HR', 'NDCG', 'MRR'].map((x) => x.padStart(8)).join(' ')}`,
-        row('model', r.model), row('MostPop', r.mostpop), row('ItemKNN', r.itemknn), row('ItemKNN-last', r.itemknn_last),
-        r.achieved_gflops !== undefined ? `model ${r.achieved_gflops.toFixed(2)} GFLOP/s achieved vs ${r.matmul_gflops!.toFixed(2)} GFLOP/s plain matMul (${r.backend})` : '',
+        row('model', r.model), ...(Object.keys(BASELINE_LABELS) as BaselineName[]).map((k) => row(BASELINE_LABELS[k], r[k])),
+        r.epochs !== undefined ? `epochs ${r.epochs} (best ${r.best_epoch}, ${r.stop_reason}), ${r.positions_per_sec!.toFixed(0)} positions/s` : '',
+        r.achieved_gflops !== undefined ? `model ${r.achieved_gflops.toFixed(2)} GFLOP/s achieved vs ${r.matmul_gflops!.toFixed(2)} GFLOP/s plain matMul (${r.backend}), ratio ${(r.achieved_gflops / r.matmul_gflops!).toFixed(2)}` : '',
       ].filter(Boolean).join('\n') + '\n',
     );
   }

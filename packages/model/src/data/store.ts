@@ -2,9 +2,12 @@
  * The server's event store as training data, written against a minimal interface: anything that yields
  * {@link StoreEvent}s (a DuckDB query, a JSONL export, the synthetic world).
  *
- * Mapping: `play_start` opens a play token for (member, title) at its time; later `progress`/`pause` raise the token's
- * watched fraction to position/duration; `complete` marks it complete (fraction 1). `impression` becomes an impression
- * token (kept only when the dataset is built with includeImpressions). `custom` is ignored.
+ * Mapping: one token per (member, title, viewing). A viewing opens at the first `play_start` (or progress) of a title
+ * and stays open until `complete`: a `play_start` that resumes an open viewing adds no token, so a resumed title never
+ * becomes its own next target. `progress`/`pause` set the token's watched fraction to the latest position/duration
+ * (the final fraction of the viewing); `complete` marks it complete (fraction 1) and closes the viewing, so a later
+ * re-watch is a new token. `impression` becomes an impression token (kept only when the dataset is built with
+ * includeImpressions). `custom` is ignored. The trainer and the SDK worker (serving) both build histories here.
  */
 import type { Interaction, ItemMeta, RawData } from './types.ts';
 
@@ -43,6 +46,7 @@ export async function fromStoreEvents(
         interactions.push({ user, item: e.titleId, ts, event: 'impression' });
         break;
       case 'play_start': {
+        if (open.has(key)) break; // resuming the open viewing
         const it: Interaction = { user, item: e.titleId, ts, event: 'play', fraction: 0 };
         interactions.push(it);
         open.set(key, it);
@@ -59,7 +63,7 @@ export async function fromStoreEvents(
           open.set(key, it);
         }
         if (e.position != null && e.duration != null && e.duration > 0) {
-          it.fraction = Math.max(it.fraction ?? 0, Math.min(1, e.position / e.duration));
+          it.fraction = Math.max(0, Math.min(1, e.position / e.duration));
         }
         if (e.type === 'complete') {
           it.event = 'complete';

@@ -1,0 +1,134 @@
+/**
+ * Training objectives: softmax cross-entropy of the next item over cosine scores / temperature.
+ *
+ * - Full-catalog softmax: every item is a candidate. The strongest known recipe for SASRec (Klenitskiy & Vasilev,
+ *   RecSys 2023; gSASRec, Petrov & Macdonald 2023); affordable while P x V x d per step is small (the trainer picks
+ *   it up to `fullSoftmaxMaxItems`).
+ * - Sampled softmax with the logQ correction (Yi et al., RecSys 2019): candidates are the batch's own targets
+ *   (in-batch negatives, drawn in proportion to popularity) plus uniform negatives shared by the batch. Every logit,
+ *   the positive's included, is lowered by log q(item), q = the expected number of times the item is drawn into the
+ *   candidate set. Without it popular items are over-penalised as negatives and full-ranking quality collapses as the
+ *   catalog grows.
+ *
+ * loss_i = logsumexp_{j in {t_i} u C \ {t_i}} (s_ij - logq_j) - (s_i,t_i - logq_t_i), s = cos(u_i, item_j) / temperature
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig } from './config.ts';
+import { forward, itemTable, l2normalize, type ForwardOptions, type Params, type TokenBatch } from './model.ts';
+
+/** A candidate set for sampled softmax: distinct item ids (>= 1) and, optionally, log q per id. */
+export interface SampledCandidates {
+  ids: Int32Array;
+  logQ?: Float32Array;
+}
+
+export interface LossBatch extends TokenBatch {
+  /** Flat positions (b*T + t) that have a target, and the target item at each. */
+  positions: Int32Array;
+  targets: Int32Array;
+  /** Sampled-softmax candidates; absent = full-catalog softmax. */
+  candidates?: SampledCandidates;
+  /** log q of each position's target (sampled softmax with the logQ correction). */
+  targetLogQ?: Float32Array;
+}
+
+const MASKED = -1e4;
+
+/**
+ * mean_i(logsumexp_j(x_ij + bias_ij) - (x_i,col_i + bias_i,col_i)) with a hand-written gradient,
+ * d/dx = (softmax(x + bias) - onehot(col)) / P. `bias` is a constant (masks, -log q): no gradient flows into it.
+ * tfjs's composed logSumExp differentiates through max (a broadcast compare) and measured ~3x the cost of the
+ * [P, V] matMul itself on wasm; this costs one softmax and one subtraction.
+ */
+export function softmaxCrossEntropy(logits: tf.Tensor2D, bias: tf.Tensor2D, cols: Int32Array): tf.Scalar {
+  const [P, N] = logits.shape;
+  const onehot = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(cols, 'int32'), N), 'float32'));
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [x, save] = args;
+    if (!(x instanceof tf.Tensor) || typeof save !== 'function') throw new Error('softmaxCrossEntropy: bad customGrad call');
+    const z = tf.add(x, bias);
+    const probs = tf.softmax(z);
+    save([probs, onehot]); // saved tensors outlive the caller's tidy until the backward pass
+    const value = tf.mean(tf.sub(tf.logSumExp(z, -1), tf.sum(tf.mul(z, onehot), -1))) as tf.Scalar;
+    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.sub(saved[0]!, saved[1]!), tf.div(dy, P)) };
+  });
+  return op(logits) as tf.Scalar;
+}
+
+/**
+ * Softmax cross-entropy for normalised user vectors `u` [P, d] against an item table [V+1, d] (row 0 padding, never
+ * a candidate). Rows are L2-normalised here. Full softmax when `sampled` is absent. Mean over positions.
+ */
+export function softmaxLoss(
+  u: tf.Tensor2D,
+  table: tf.Tensor2D,
+  targets: Int32Array,
+  temperature: number,
+  sampled?: SampledCandidates,
+  targetLogQ?: Float32Array,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const P = targets.length;
+    const inv = 1 / temperature;
+    if (!sampled) {
+      // The target's own column is its positive logit: a full softmax needs no mask beyond padding.
+      const V = table.shape[0];
+      const pad = new Float32Array(V);
+      pad[0] = MASKED;
+      const logits = tf.mul(tf.matMul(u, l2normalize(table) as tf.Tensor2D, false, true), inv) as tf.Tensor2D; // [P, V]
+      return softmaxCrossEntropy(logits, tf.tensor2d(pad, [1, V]), targets);
+    }
+    const N = sampled.ids.length;
+    const pos = l2normalize(tf.gather(table, tf.tensor1d(targets, 'int32'))); // [P, d]
+    const posLogit = tf.mul(tf.sum(tf.mul(u, pos), -1, true), inv); // [P, 1]
+    const cand = l2normalize(tf.gather(table, tf.tensor1d(sampled.ids, 'int32'))) as tf.Tensor2D; // [N, d]
+    const logits = tf.concat([posLogit, tf.mul(tf.matMul(u, cand, false, true), inv)], 1) as tf.Tensor2D; // [P, 1+N]
+    // Constant bias, built in JS (broadcast compares are slow on wasm): -log q on every column, the positive's
+    // included, and each row's own target masked among the candidates (it enters once, as the positive).
+    const W = N + 1;
+    const bias = new Float32Array(P * W);
+    const col = new Map<number, number>();
+    sampled.ids.forEach((id, j) => col.set(id, j + 1));
+    for (let i = 0; i < P; i++) {
+      if (sampled.logQ) for (let j = 1; j < W; j++) bias[i * W + j] = -sampled.logQ[j - 1]!;
+      if (targetLogQ) bias[i * W] = -targetLogQ[i]!;
+      const j = col.get(targets[i]!);
+      if (j !== undefined) bias[i * W + j] = MASKED;
+    }
+    return softmaxCrossEntropy(logits, tf.tensor2d(bias, [P, W]), new Int32Array(P));
+  });
+}
+
+/**
+ * The training loss for a batch: encoder forward with dropout, user vectors at target positions, softmax over the
+ * batch's candidates (or the full catalog). Item-id dropout (`opts.idKeep`) applies to the INPUT tokens only: the
+ * output table keeps every id embedding, so no target is blanked.
+ */
+export function trainingLoss(p: Params, c: ModelConfig, batch: LossBatch, opts: ForwardOptions): tf.Scalar {
+  const inTable = itemTable(p, c, opts.idKeep);
+  const outTable = opts.idKeep ? itemTable(p, c) : inTable;
+  const h = tf.reshape(forward(p, c, batch, opts, inTable), [batch.B * batch.T, c.dim]);
+  const u = l2normalize(tf.gather(h, tf.tensor1d(batch.positions, 'int32'))) as tf.Tensor2D; // [P, d]
+  return softmaxLoss(u, outTable, batch.targets, c.temperature, batch.candidates, batch.targetLogQ);
+}
+
+/**
+ * The logQ correction's q: the expected number of times item j enters a candidate set made of `uniform` uniform
+ * draws over `numItems` items plus the batch's `inBatch` targets, drawn with the training target frequency `freq`
+ * (sums to 1): q_j = uniform / numItems + inBatch * freq_j. Only differences of log q matter (softmax is
+ * shift-invariant), so the scale is free.
+ */
+export function candidateLogQ(ids: ArrayLike<number>, freq: Float32Array, uniform: number, inBatch: number, numItems: number): Float32Array {
+  const out = new Float32Array(ids.length);
+  for (let k = 0; k < ids.length; k++) out[k] = Math.log(uniform / numItems + inBatch * freq[ids[k]!]! + 1e-12);
+  return out;
+}
+
+/** Forward FLOPs of the encoder + loss for one batch (multiply-adds count 2); training is about 3x this. */
+export function forwardFlops(c: ModelConfig, B: number, T: number, P: number, N: number): number {
+  const d = c.dim;
+  const f = c.ffnMult * d;
+  const perLayer = B * T * (2 * d * 3 * d + 2 * d * d + 2 * d * f * 2) + B * 4 * T * T * d; // projections + QK^T and AV
+  const meta = c.numGenres > 0 ? 2 * (c.numItems + 1) * c.numGenres * d : 0;
+  return c.layers * perLayer + meta + P * 2 * d * (N + 1);
+}
