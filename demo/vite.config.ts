@@ -14,5 +14,12 @@ export default defineConfig({
   // The SDK imports tfjs backends on demand: pre-bundle them with tfjs-core at start, so `vite dev` never
   // discovers one late (a reload, and for a moment a second tfjs-core the backend would register with).
   optimizeDeps: { include: ['@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-backend-webgl', '@tensorflow/tfjs-backend-webgpu', '@tensorflow/tfjs-backend-wasm'] },
-  build: { outDir: 'dist', emptyOutDir: true, target: 'es2022', chunkSizeWarningLimit: 4000 },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    chunkSizeWarningLimit: 4000,
+    // Two pages: the demo homepage and the analytics dashboard (dashboard.html).
+    rollupOptions: { input: { main: fileURLToPath(new URL('index.html', import.meta.url)), dashboard: fileURLToPath(new URL('dashboard.html', import.meta.url)) } },
+  },
 });

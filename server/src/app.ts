@@ -17,6 +17,10 @@ import { TokenBuckets } from './middleware/rate-limit/index.ts';
 import { WRITE_KEY_HEADER } from '@marquee/core';
 import { artworkRoutes } from './routes/artwork.ts';
 import type { ArtworkAggregates } from './artwork/logs.ts';
+import type { AnalyticsService } from './analytics/service.ts';
+import { analyticsRoutes } from './routes/analytics.ts';
+import type { ForecastService } from './forecasts/service.ts';
+import { forecastRoutes } from './routes/forecasts.ts';
 
 export interface AppOptions {
   store: EventStore;
@@ -34,6 +38,10 @@ export interface AppOptions {
   experiments?: ExperimentDefinitions;
   /** Artwork priors and OPE (needs `candidates` for the catalog); without it those routes answer 404. */
   artwork?: ArtworkAggregates;
+  /** Aggregate analytics over the DuckDB store; without it `/v1/admin/analytics/*` answers 404. */
+  analytics?: AnalyticsService;
+  /** Acquisition forecasts; without it `POST /v1/forecasts` answers 404. */
+  forecasts?: ForecastService;
   now?: () => number;
   /** Rate limits and the accepted event-time window; defaults in `limits.ts`. */
   limits?: Partial<ApiLimits>;
@@ -71,10 +79,11 @@ export function createApp(opts: AppOptions): Hono {
       tsPastMs: limits.tsPastMs,
       tsFutureMs: limits.tsFutureMs,
       onCommit: (err) => void (lastCommitError = err),
-      onStored: opts.candidates || opts.artwork ? (events, receivedAt) => {
+      onStored: (events, receivedAt) => {
         opts.candidates?.aggregates.observe(events, receivedAt);
         opts.artwork?.observe(events);
-      } : undefined,
+        opts.analytics?.markDirty();
+      },
     }));
   if (opts.artwork && opts.candidates) {
     app.route('/v1', artworkRoutes({ aggregates: opts.artwork, store: opts.store, catalog: opts.candidates.catalog.byId, adminToken: opts.adminToken, now }));
@@ -82,6 +91,8 @@ export function createApp(opts: AppOptions): Hono {
   if (opts.candidates) app.route('/v1', candidateRoutes(opts.candidates, guard));
   if (opts.models) app.route('/v1/models', modelRoutes(opts.models));
   app.route('/v1/experiments', experimentRoutes({ store: opts.store, definitions: opts.experiments ?? new ExperimentDefinitions(null), adminToken: opts.adminToken, now }));
+  if (opts.analytics) app.route('/v1/admin/analytics', analyticsRoutes({ analytics: opts.analytics, adminToken: opts.adminToken }));
+  if (opts.forecasts) app.route('/v1/forecasts', forecastRoutes({ forecasts: opts.forecasts, adminToken: opts.adminToken }));
   app.route('/v1/admin', adminRoutes({ store: opts.store, adminToken: opts.adminToken }));
 
   app.notFound((c) => jsonError(c, 404, 'not found'));

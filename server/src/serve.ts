@@ -11,6 +11,8 @@ import { CandidateService } from './candidates/service.ts';
 import { ExperimentDefinitions } from './experiments/definitions.ts';
 import { replayAggregates } from './candidates/replay.ts';
 import { ArtworkAggregates } from './artwork/logs.ts';
+import { AnalyticsService } from './analytics/service.ts';
+import { ForecastService } from './forecasts/service.ts';
 
 const config = loadConfig();
 assertSafeSecrets(config);
@@ -28,7 +30,11 @@ await experiments.read(); // a broken experiments.json stops the start with the 
 const artwork = new ArtworkAggregates();
 // Not replayed from the store at start: that needs one object per stored impression (see README, artwork). The
 // priors count what arrives while the process runs.
-const app = createApp({ store, models, candidates, experiments, artwork, ...config });
+const analytics = new AnalyticsService({ store, catalog: candidates.catalog.titles });
+// Not caught up here: the analytics tables catch up on the first analytics query (DuckDB's memory for that work
+// would otherwise count against the store's start-up footprint, and most starts never serve analytics).
+const forecasts = new ForecastService(analytics, candidates.catalog.titles);
+const app = createApp({ store, models, candidates, experiments, artwork, analytics, forecasts, ...config });
 const startupS = (performance.now() - started) / 1000;
 
 const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {

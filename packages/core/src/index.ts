@@ -15,3 +15,5 @@ export * from './diversity.ts';
 export * from './interleave.ts';
 export * from './experiment-results.ts';
 export * as artwork from './artwork/index.ts';
+export * from './analytics.ts';
+export * from './forecast.ts';

@@ -58,7 +58,7 @@ export function toMarqueeEvent(e: SyntheticEvent): MarqueeEvent {
   const artwork = e.artworkId && e.propensity ? { artwork: { artworkId: e.artworkId, propensity: e.propensity } } : {};
   switch (e.type) {
     case 'impression':
-      return { ...base, ...artwork, type: 'impression', row: 'Home', position: e.slot ?? 0 };
+      return { ...base, ...artwork, type: 'impression', row: e.row ?? 'Home', position: e.slot ?? 0 };
     case 'play_start':
       return { ...base, ...artwork, type: 'play_start' };
     default:

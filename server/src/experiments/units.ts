@@ -38,9 +38,9 @@ export interface UnitRow {
   day7: number | null;
 }
 
-/** Copies events not yet in analytics_events (migration 40), parsing each payload once. */
+/** Copies events not yet in experiment_events (migration 40), parsing each payload once. */
 const CATCH_UP_SQL = `
-INSERT INTO analytics_events
+INSERT INTO experiment_events
 SELECT src_rowid, coalesce(f[1], f[2]), f[3]::BIGINT, f[4], f[5], f[6],
        CASE WHEN f[4] IN ('progress', 'pause', 'complete') THEN f[7]::DOUBLE END, f[8]::DOUBLE, f[9], f[10], f[11]
 FROM (
@@ -48,18 +48,18 @@ FROM (
          json_extract_string(payload, ['$.userId', '$.anonymousId', '$.ts', '$.type', '$.sessionId', '$.titleId', '$.position',
                                        '$.duration', '$.name', '$.experiments[0].experiment', '$.experiments[0].variant']) AS f
   FROM events
-  WHERE rowid > (SELECT last_rowid FROM analytics_watermark))`;
-const WATERMARK_SQL = 'UPDATE analytics_watermark SET last_rowid = (SELECT coalesce(max(src_rowid), -1) FROM analytics_events)';
+  WHERE rowid > (SELECT last_rowid FROM experiment_watermark))`;
+const WATERMARK_SQL = 'UPDATE experiment_watermark SET last_rowid = (SELECT coalesce(max(src_rowid), -1) FROM experiment_events)';
 
 const UNIT_SQL = `
 WITH x AS (
   SELECT member_id AS unit, arg_min(variant, ts) AS variant, count(DISTINCT variant) AS n_variants, count(*) AS exposures, min(ts) AS t0
-  FROM analytics_events
+  FROM experiment_events
   WHERE type = 'custom' AND name = $name AND experiment = $experiment
   GROUP BY 1),
 ev AS (
   SELECT x.unit, x.t0, e.ts, e.type, e.session_id, e.title_id, e.position, e.duration
-  FROM analytics_events e JOIN x ON e.member_id = x.unit
+  FROM experiment_events e JOIN x ON e.member_id = x.unit
   WHERE e.ts >= x.t0 - ${PRE_PERIOD_MS}),
 counts AS (
   SELECT unit,

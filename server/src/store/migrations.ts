@@ -6,6 +6,8 @@
  * ts are inside it), and the view `events_v` gives analytics and the trainer typed columns. No PRIMARY KEY on id: DuckDB's ART index check made
  * inserts ~35x slower (65k vs 2.4M rows/s measured here); the store's single writer keeps ids unique instead.
  */
+import { ANALYTICS_MIGRATIONS } from '../analytics/migrations.ts';
+
 export interface Migration {
   version: number;
   name: string;
@@ -76,15 +78,17 @@ export const MIGRATIONS: readonly Migration[] = [
         member_id   VARCHAR NOT NULL
       );`,
   },
+  // Analytics' typed copy of the events (versions 20..29): server/src/analytics/migrations.ts.
+  ...ANALYTICS_MIGRATIONS,
   {
     // Experiments (40..49): a typed, narrow copy of the events for analysis, filled incrementally by
     // server/src/experiments/units.ts. Extracting fields from the JSON payload costs ~1.7 us per field and row
     // here, so the results of an experiment over 1M events cannot be computed from events_v in 2 s; from typed
     // columns they can. The store only ever appends, so rowid marks what has been copied.
     version: 40,
-    name: 'analytics_events',
+    name: 'experiment_events',
     sql: `
-      CREATE TABLE analytics_events (
+      CREATE TABLE experiment_events (
         src_rowid  BIGINT NOT NULL,
         member_id  VARCHAR,
         ts         BIGINT,
@@ -97,7 +101,7 @@ export const MIGRATIONS: readonly Migration[] = [
         experiment VARCHAR,
         variant    VARCHAR
       );
-      CREATE TABLE analytics_watermark (last_rowid BIGINT NOT NULL);
-      INSERT INTO analytics_watermark VALUES (-1);`,
+      CREATE TABLE experiment_watermark (last_rowid BIGINT NOT NULL);
+      INSERT INTO experiment_watermark VALUES (-1);`,
   },
 ];

@@ -334,6 +334,8 @@ export interface SyntheticEvent {
   duration?: number;
   /** Row slot (impressions). */
   slot?: number;
+  /** Homepage row name (impressions); absent: the one row of simulateEvents. */
+  row?: string;
   /** Artwork shown and the probability the logging policy had of showing it (impressions and play_start). */
   artworkId?: string;
   propensity?: number;
@@ -420,3 +422,4 @@ export function* simulateEvents(world: World, opts: SimulateOptions = {}): Gener
 
 // The `sparse` preset (large catalog, few plays per member): its own config and random stream, see sparse.ts.
 export { createSparseWorld, simulateSparseEvents, SPARSE_PRESET_DEFAULTS, type SparsePresetConfig, type SparseWorld } from './sparse.ts';
+export * from './launches.ts';

@@ -1,0 +1,65 @@
+/**
+ * `npm run bench:analytics [-- --json] [-- --events 5000000] [-- --runs 5]`
+ *
+ * Analytics query latency at a given store size, in process (app.request, no sockets). A file-backed DuckDB store in
+ * a temporary directory is filled to `--events` (grow-store.ts: the synthetic world's history, then copies with
+ * other members). The analytics copy is built once (timed: "catch-up"); then each route is
+ * requested `--runs` times with the default range (the whole history) and the median and worst times reported.
+ *
+ * A benchmark, not a test: numbers depend on the machine. Human text on stderr; `--json` prints one JSON line last.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { AnalyticsService } from '../server/src/analytics/service.ts';
+import { createApp } from '../server/src/app.ts';
+import { Catalog } from '../server/src/catalog.ts';
+import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
+import { growSyntheticStore } from './grow-store.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    events: { type: 'string', default: '5000000' },
+    runs: { type: 'string', default: '5' },
+  },
+});
+const target = Number(args.events);
+const runs = Number(args.runs);
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+const dir = await mkdtemp(join(tmpdir(), 'marquee-bench-analytics-'));
+const store = await DuckDbEventStore.open(dir);
+try {
+  const stored = await growSyntheticStore(store, target, log);
+
+  const analytics = new AnalyticsService({ store, catalog: Catalog.synthetic().titles });
+  const t = performance.now();
+  await analytics.refresh();
+  const catchUpS = (performance.now() - t) / 1000;
+  log(`analytics catch-up (typed copy of ${stored.toLocaleString('en-US')} events): ${catchUpS.toFixed(1)} s`);
+
+  const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], analytics });
+  const routes = ['titles', 'titles?by=genre', 'daily', 'take-rates', 'artwork', 'trending', 'live'];
+  const byRoute: Record<string, { p50_ms: number; max_ms: number }> = {};
+  for (const route of routes) {
+    const times: number[] = [];
+    for (let i = 0; i < runs + 1; i++) {
+      const s = performance.now();
+      const res = await app.request(`/v1/admin/analytics/${route}`, { headers: { authorization: 'Bearer admin' } });
+      if (res.status !== 200) throw new Error(`${route}: HTTP ${res.status} ${await res.text()}`);
+      await res.json();
+      if (i > 0) times.push(performance.now() - s); // the first request warms DuckDB's caches
+    }
+    times.sort((a, b) => a - b);
+    byRoute[route] = { p50_ms: +times[Math.floor(times.length / 2)]!.toFixed(1), max_ms: +times.at(-1)!.toFixed(1) };
+    log(`  ${route.padEnd(16)} p50 ${byRoute[route].p50_ms} ms, max ${byRoute[route].max_ms} ms`);
+  }
+  const worst = Math.max(...Object.values(byRoute).map((r) => r.p50_ms));
+  log(`slowest route p50: ${worst} ms (target <= 300 ms)`);
+  if (args.json) console.log(JSON.stringify({ events: stored, catch_up_s: +catchUpS.toFixed(1), runs, slowest_p50_ms: worst, by_route: byRoute }));
+} finally {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+}
