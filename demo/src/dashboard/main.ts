@@ -173,7 +173,7 @@ async function loadExperiments(): Promise<SectionState> {
     }));
   });
   if (!items.length) {
-    emptyState(el, doc.experiments.length ? 'No experiment has exposed units yet.' : 'No experiment is defined: add one with PUT /v1/experiments/admin (see README, Experiments).');
+    emptyState(el, doc.experiments.length ? 'No experiment has enough exposed units for an interval yet (at least two per arm).' : 'No experiment is defined: add one with PUT /v1/experiments/admin (see README, Experiments).');
     return 'empty';
   }
   intervalChart(el, items, { value: 'difference from control', interval: '95% interval (fixed horizon)', unit: 'per exposed unit' }, { zero: true });
