@@ -51,7 +51,7 @@ export class ArtworkBandit {
     const ids = title.artworks.map((a) => a.id);
     const held = this.assignments.get(title.id);
     if (stillHolds(held, ids, this.config.policy, now, this.config.stickinessMs)) return { ...held, sticky: true };
-    const seedKey = seedKeyFor(this.viewer, now);
+    const seedKey = seedKeyFor(this.viewer, now, this.config.stickinessMs);
     const rates = this.priors.rates(title.id, ids);
     const personal = this.config.policy === 'thompson' || this.config.policy === 'linucb' || this.config.policy === 'epsilon-greedy';
     const taste = personal ? this.posterior : undefined;

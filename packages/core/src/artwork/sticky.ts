@@ -26,7 +26,12 @@ export function stillHolds(a: ArtworkAssignment | undefined, artworkIds: readonl
 /** A visit, for seeding: fresh choices within one share their Thompson draws. */
 export const VISIT_MS = 30 * 60_000;
 
-/** The seed key of the choices made now: the viewer and the visit (so replay can rebuild it). */
-export function seedKeyFor(viewer: string, now: number): string {
-  return `${viewer}|${Math.floor(now / VISIT_MS)}`;
+/**
+ * The seed key of the choices made now: the viewer and the visit (so replay can rebuild it). A visit never outlasts
+ * the stickiness window: a viewer whose choices may change sooner than a visit (down to every render, with
+ * stickiness 0) gets fresh draws when they do; otherwise a bad draw would hold every fresh choice for the whole visit.
+ */
+export function seedKeyFor(viewer: string, now: number, stickinessMs = Infinity): string {
+  const visit = Math.max(1, Math.min(VISIT_MS, stickinessMs));
+  return `${viewer}|${Math.floor(now / visit)}`;
 }
