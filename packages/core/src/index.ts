@@ -17,3 +17,4 @@ export * from './experiment-results.ts';
 export * as artwork from './artwork/index.ts';
 export * from './analytics.ts';
 export * from './forecast.ts';
+export * from './train-worker.ts';

@@ -42,6 +42,17 @@ export interface TrainConfig {
   readonly tokensPerBatch: number;
   readonly maxSequencesPerBatch: number;
   readonly learningRate: number;
+  /** Linear learning-rate warm-up over this many optimizer steps (0 = none), constant afterwards. */
+  readonly warmupSteps: number;
+  /** Decoupled weight decay (AdamW, Loshchilov & Hutter 2019) on weight matrices and embeddings, per unit of learning rate. */
+  readonly weightDecay: number;
+  /** Dropout on the attention probabilities (training only; serving is unchanged). */
+  readonly attentionDropout: number;
+  /**
+   * Data-parallel gradient replicas: 1 = train on this thread; n > 1 = this thread plus n-1 worker threads, each with
+   * its own wasm backend, every batch split between them and the gradients averaged (Node, wasm backend only).
+   */
+  readonly workers: number;
   /** Shared uniform negatives per batch (sampled softmax only). */
   readonly negatives: number;
   /** Full-catalog softmax when the catalog has at most this many items; sampled softmax above (0 = always sampled). */
@@ -83,6 +94,10 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   tokensPerBatch: 2048,
   maxSequencesPerBatch: 256,
   learningRate: 2e-3,
+  warmupSteps: 0,
+  weightDecay: 0,
+  attentionDropout: 0,
+  workers: 1,
   negatives: 1024,
   fullSoftmaxMaxItems: 5000,
   inBatchNegatives: true,
@@ -130,7 +145,10 @@ export function makeTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<
   // CLI overrides arrive as numbers (--train.logQ 0): flags are truthiness.
   for (const k of ['inBatchNegatives', 'logQ', 'includeImpressions'] as const) c[k] = Boolean(c[k]);
   if (!Number.isInteger(c.fullSoftmaxMaxItems) || c.fullSoftmaxMaxItems < 0) throw new Error(`config.fullSoftmaxMaxItems must be an integer >= 0, got ${c.fullSoftmaxMaxItems}`);
-  for (const k of ['tokensPerBatch', 'maxSequencesPerBatch', 'negatives', 'maxEpochs', 'patience', 'valUsers'] as const) positiveInt(k, c[k]);
+  for (const k of ['tokensPerBatch', 'maxSequencesPerBatch', 'negatives', 'maxEpochs', 'patience', 'valUsers', 'workers'] as const) positiveInt(k, c[k]);
+  if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0) throw new Error(`config.warmupSteps must be an integer >= 0, got ${c.warmupSteps}`);
+  inRange('weightDecay', c.weightDecay, 0, 10);
+  inRange('attentionDropout', c.attentionDropout, 0, 0.9);
   inRange('learningRate', c.learningRate, 1e-6, 1);
   inRange('itemIdDropout', c.itemIdDropout, 0, 1);
   inRange('timeBudgetSec', c.timeBudgetSec, 0, 7 * 24 * 3600);

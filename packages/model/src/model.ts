@@ -165,6 +165,8 @@ export interface ForwardOptions {
   /** Dropout seeds; when absent the model runs in inference mode. */
   seed?: () => number;
   idKeep?: tf.Tensor;
+  /** Dropout rate on attention probabilities (training only, with `seed`). */
+  attentionDropout?: number;
 }
 
 /** Token embeddings [B, T, d] from an item table. */
@@ -188,7 +190,7 @@ interface KvCollector {
 }
 
 /** One transformer block on [B, T, d]. */
-function block(p: Params, c: ModelConfig, l: number, x: tf.Tensor3D, seed?: () => number, kv?: KvCollector): tf.Tensor3D {
+function block(p: Params, c: ModelConfig, l: number, x: tf.Tensor3D, seed?: () => number, kv?: KvCollector, attentionDropout = 0): tf.Tensor3D {
   const [B, T, d] = x.shape;
   const H = c.heads;
   const dh = d / H;
@@ -206,6 +208,8 @@ function block(p: Params, c: ModelConfig, l: number, x: tf.Tensor3D, seed?: () =
   kv?.values.push(v);
   let att = tf.mul(tf.matMul(q, kk, false, true), 1 / Math.sqrt(dh)); // [B, H, T, T]
   att = tf.softmax(tf.add(att, causalMask(T)));
+  // A seed is drawn only when the rate is set, so the other dropout masks stay as they were without it.
+  if (attentionDropout > 0 && seed) att = drop(att, attentionDropout, seed());
   const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, d]); // [B*T, d]
   const a = drop(dense(y as tf.Tensor2D, p[k + 'out.w']!, p[k + 'out.b']!), c.dropout, seed?.());
   x = tf.add(x, tf.reshape(a, [B, T, d])) as tf.Tensor3D;
@@ -219,7 +223,7 @@ function block(p: Params, c: ModelConfig, l: number, x: tf.Tensor3D, seed?: () =
 export function forward(p: Params, c: ModelConfig, batch: TokenBatch, opts: ForwardOptions = {}, table?: tf.Tensor2D, kv?: KvCollector): tf.Tensor3D {
   const tbl = table ?? itemTable(p, c, opts.idKeep);
   let x = drop(embed(p, c, tbl, batch), c.dropout, opts.seed?.()) as tf.Tensor3D;
-  for (let l = 0; l < c.layers; l++) x = block(p, c, l, x, opts.seed, kv);
+  for (let l = 0; l < c.layers; l++) x = block(p, c, l, x, opts.seed, kv, opts.attentionDropout);
   return layerNorm(x, p['lnf.g']!, p['lnf.b']!) as tf.Tensor3D;
 }
 

@@ -9,7 +9,9 @@ import { isTargetEvent, yearBucket, type Dataset } from './data/types.ts';
 import type { EvalCase, Split } from './data/split.ts';
 import { evaluate, modelScorer } from './eval.ts';
 import { initParams, paramSpecs, type ItemMetaArrays, type Params } from './model.ts';
-import { candidateLogQ, forwardFlops, trainingLoss, type LossBatch } from './loss.ts';
+import { candidateLogQ, forwardFlops, type LossBatch } from './loss.ts';
+import { batchGradients, splitLossBatch, Updater } from './train-step.ts';
+import { GradientPool } from './train-workers.ts';
 import { Rng, subSeed } from './rng.ts';
 
 /** Model config for a dataset: metadata vocabularies come from the data. */
@@ -194,6 +196,11 @@ export interface FitResult {
   positions: number;
   /** Training FLOPs (about 3x forward) per second of step time. */
   achievedGflops: number;
+  /**
+   * Per replica (this thread first, then each worker): positions of its shares per second of its own gradient
+   * computation, waiting and averaging excluded. One entry with workers = 1.
+   */
+  replicaPositionsPerSec: number[];
 }
 
 /** Copies of every tensor's values, read with `await data()` (dataSync throws on webgpu in Node). */
@@ -228,7 +235,10 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       raw[s.name]!.dispose();
     } else params[s.name] = raw[s.name]!;
   }
-  const optimizer = tf.train.adam(t.learningRate);
+  if (t.workers > 1 && tf.getBackend() !== 'wasm') throw new Error(`fit: workers > 1 needs the wasm backend (each worker starts its own), not ${tf.getBackend()}`);
+  const updater = new Updater(t, vars);
+  const replicaPos = new Float64Array(t.workers);
+  const replicaMs = new Float64Array(t.workers);
   const windows = makeWindows(d, split.trainEnd, c.maxLen);
   if (!windows.length) throw new Error('fit: no training windows (need users with at least 2 interactions)');
   const valRng = new Rng(subSeed(t.seed, 'val'));
@@ -249,64 +259,123 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   let dropoutSeed = subSeed(t.seed, 'dropout');
   const seed = () => (dropoutSeed = (dropoutSeed + 0x9e3779b9) >>> 0);
 
-  outer: for (let epoch = 1; epoch <= t.maxEpochs; epoch++) {
-    const batches = makeBatches(windows, t, c.maxLen, rng);
-    let lossSum = 0;
-    let lossN = 0;
-    let epochPos = 0;
-    const e0 = performance.now();
-    for (let i = 0; i < batches.length; i++) {
-      const batch = buildLossBatch(d, c, batches[i]!, objective, rng);
-      if (!batch.positions.length) continue;
-      let idKeep: tf.Tensor | undefined;
-      if (useIdDrop) {
-        const keep = new Float32Array(c.numItems + 1);
-        for (let j = 0; j < keep.length; j++) keep[j] = rng.next() < t.itemIdDropout ? 0 : 1;
-        idKeep = tf.tensor2d(keep, [keep.length, 1]);
-      }
-      const s0 = performance.now();
-      const loss = optimizer.minimize(() => trainingLoss(params, c, batch, { seed, idKeep }), true, vars)!;
+  const forwardOpts = (idKeep?: tf.Tensor) => ({ seed, idKeep, attentionDropout: t.attentionDropout });
+  /** One optimizer step on `batch`; returns its mean loss. */
+  const step = async (batch: LossBatch, idKeep: tf.Tensor | undefined, idKeepValues: Float32Array | undefined): Promise<number> => {
+    if (!pool) {
+      const r0 = performance.now();
+      const { loss, grads } = batchGradients(params, vars, c, batch, forwardOpts(idKeep));
+      updater.apply(grads);
       const l = (await loss.data())[0]!;
-      stepMs += performance.now() - s0;
-      loss.dispose();
-      idKeep?.dispose();
-      if (!Number.isFinite(l)) throw new Error(`fit: loss is ${l} at epoch ${epoch} step ${i}`);
-      lossSum += l * batch.positions.length;
-      lossN += batch.positions.length;
-      epochPos += batch.positions.length;
-      positionsTotal += batch.positions.length;
-      flops += 3 * forwardFlops(c, batch.B, batch.T, batch.positions.length, batch.candidates?.ids.length ?? c.numItems);
-      const elapsed = (performance.now() - t0) / 1000;
-      const pps = (positionsTotal / stepMs) * 1000;
-      opts.onProgress?.({
-        epoch, maxEpochs: t.maxEpochs, step: i + 1, steps: batches.length, loss: lossSum / lossN, positionsPerSec: pps,
-        etaSec: Math.max(0, Math.min(t.timeBudgetSec - elapsed, ((batches.length - i - 1) * (performance.now() - e0)) / (i + 1) / 1000)),
-        bestVal: best,
+      tf.dispose([loss, ...grads]);
+      replicaMs[0]! += performance.now() - r0;
+      replicaPos[0]! += batch.positions.length;
+      return l;
+    }
+    const shares = splitLossBatch(batch, t.workers);
+    const remote = pool.grads(shares.slice(1), idKeepValues, shares.slice(1).map(() => seed()));
+    const r0 = performance.now();
+    const local = batchGradients(params, vars, c, shares[0]!, forwardOpts(idKeep));
+    const localValues = await Promise.all(local.grads.map(async (g) => (await g.data()) as Float32Array));
+    const localLoss = (await local.loss.data())[0]!;
+    tf.dispose([local.loss, ...local.grads]);
+    replicaMs[0]! += performance.now() - r0;
+    replicaPos[0]! += shares[0]!.positions.length;
+    remote.catch(() => {}); // awaited below; a worker failure must not count as unhandled meanwhile
+    const replies = await remote;
+    // The batch's mean loss is the position-weighted mean of the shares' mean losses; so is its gradient.
+    const P = batch.positions.length;
+    const w = shares.map((sh) => sh.positions.length / P);
+    const avg = localValues.map((g, k) => {
+      const out = new Float32Array(g.length);
+      for (let j = 0; j < g.length; j++) out[j] = w[0]! * g[j]!;
+      replies.forEach((r, i) => {
+        const rg = r.grads[k]!;
+        const wi = w[i + 1]!;
+        for (let j = 0; j < out.length; j++) out[j]! += wi * rg[j]!;
       });
-      if (elapsed > t.timeBudgetSec) {
-        stopReason = 'time-budget';
-        break;
+      return out;
+    });
+    pool.apply(avg);
+    const gs = avg.map((g, k) => tf.tensor(g, vars[k]!.shape));
+    updater.apply(gs);
+    tf.dispose(gs);
+    replies.forEach((r, i) => {
+      replicaMs[i + 1]! += r.ms;
+      replicaPos[i + 1]! += shares[i + 1]!.positions.length;
+    });
+    return replies.reduce((acc, r, i) => acc + w[i + 1]! * r.loss, w[0]! * localLoss);
+  };
+
+  const pool = t.workers > 1
+    ? await GradientPool.start(t.workers - 1, {
+      model: c,
+      optimizer: { learningRate: t.learningRate, warmupSteps: t.warmupSteps, weightDecay: t.weightDecay },
+      attentionDropout: t.attentionDropout,
+      tensors: await Promise.all(specs.map(async (s) => ({ name: s.name, values: (await params[s.name]!.data()) as Float32Array | Int32Array }))),
+    })
+    : null;
+  try {
+    outer: for (let epoch = 1; epoch <= t.maxEpochs; epoch++) {
+      const batches = makeBatches(windows, t, c.maxLen, rng);
+      let lossSum = 0;
+      let lossN = 0;
+      let epochPos = 0;
+      const e0 = performance.now();
+      for (let i = 0; i < batches.length; i++) {
+        const batch = buildLossBatch(d, c, batches[i]!, objective, rng);
+        if (!batch.positions.length) continue;
+        let idKeep: tf.Tensor | undefined;
+        let idKeepValues: Float32Array | undefined;
+        if (useIdDrop) {
+          idKeepValues = new Float32Array(c.numItems + 1);
+          for (let j = 0; j < idKeepValues.length; j++) idKeepValues[j] = rng.next() < t.itemIdDropout ? 0 : 1;
+          idKeep = tf.tensor2d(idKeepValues, [idKeepValues.length, 1]);
+        }
+        const s0 = performance.now();
+        const l = await step(batch, idKeep, idKeepValues);
+        stepMs += performance.now() - s0;
+        idKeep?.dispose();
+        if (!Number.isFinite(l)) throw new Error(`fit: loss is ${l} at epoch ${epoch} step ${i}`);
+        lossSum += l * batch.positions.length;
+        lossN += batch.positions.length;
+        epochPos += batch.positions.length;
+        positionsTotal += batch.positions.length;
+        flops += 3 * forwardFlops(c, batch.B, batch.T, batch.positions.length, batch.candidates?.ids.length ?? c.numItems);
+        const elapsed = (performance.now() - t0) / 1000;
+        const pps = (positionsTotal / stepMs) * 1000;
+        opts.onProgress?.({
+          epoch, maxEpochs: t.maxEpochs, step: i + 1, steps: batches.length, loss: lossSum / lossN, positionsPerSec: pps,
+          etaSec: Math.max(0, Math.min(t.timeBudgetSec - elapsed, ((batches.length - i - 1) * (performance.now() - e0)) / (i + 1) / 1000)),
+          bestVal: best,
+        });
+        if (elapsed > t.timeBudgetSec) {
+          stopReason = 'time-budget';
+          break;
+        }
       }
+      // Validation: full-ranking NDCG@10 on (a sample of) validation users.
+      let val = 0;
+      if (valCases.length) {
+        const m = await evaluate(d, valCases, modelScorer(params, c, d), { fullOnly: true, batchSize: 256 });
+        val = m.full.ndcg10;
+      }
+      const log: EpochLog = { epoch, loss: lossSum / Math.max(1, lossN), valNdcg10: val, seconds: (performance.now() - t0) / 1000, positionsPerSec: (epochPos / (performance.now() - e0)) * 1000 };
+      epochs.push(log);
+      opts.onEpoch?.(log);
+      if (val > best) {
+        best = val;
+        bestEpoch = epoch;
+        bestSnap = await snapshot(params);
+        sinceBest = 0;
+      } else if (++sinceBest >= t.patience) {
+        stopReason = 'early-stopping';
+        break outer;
+      }
+      if (stopReason === 'time-budget') break;
     }
-    // Validation: full-ranking NDCG@10 on (a sample of) validation users.
-    let val = 0;
-    if (valCases.length) {
-      const m = await evaluate(d, valCases, modelScorer(params, c, d), { fullOnly: true, batchSize: 256 });
-      val = m.full.ndcg10;
-    }
-    const log: EpochLog = { epoch, loss: lossSum / Math.max(1, lossN), valNdcg10: val, seconds: (performance.now() - t0) / 1000, positionsPerSec: (epochPos / (performance.now() - e0)) * 1000 };
-    epochs.push(log);
-    opts.onEpoch?.(log);
-    if (val > best) {
-      best = val;
-      bestEpoch = epoch;
-      bestSnap = await snapshot(params);
-      sinceBest = 0;
-    } else if (++sinceBest >= t.patience) {
-      stopReason = 'early-stopping';
-      break outer;
-    }
-    if (stopReason === 'time-budget') break;
+  } finally {
+    await pool?.close();
   }
   if (bestSnap) {
     vars.forEach((v, i) => {
@@ -315,7 +384,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       w.dispose();
     });
   }
-  optimizer.dispose();
+  updater.dispose();
   // Return plain tensors keyed by param name (variables are renamed internally by tfjs when names repeat).
   const out: Params = {};
   for (const s of specs) {
@@ -334,6 +403,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     stepSeconds: stepMs / 1000,
     positions: positionsTotal,
     achievedGflops: flops / (stepMs / 1000) / 1e9,
+    replicaPositionsPerSec: Array.from(replicaPos, (p, i) => (p / Math.max(1e-9, replicaMs[i]!)) * 1000),
   };
 }
 

@@ -1,0 +1,108 @@
+/**
+ * Data-parallel training on several cores (Node): worker threads, each with its own wasm backend and a replica of
+ * the weights and optimizer. tfjs runs wasm single-threaded in Node (tfjs issue #3830), so one process trains on one
+ * core; replicas are how a step uses the others. Per step the training thread computes one share of the batch,
+ * every worker another; the training thread averages the gradients (weighted by positions) and every replica applies
+ * the average, so all replicas stay equal. Messages: @marquee/core's TrainWorker* schemas.
+ */
+import { Worker } from 'node:worker_threads';
+import {
+  TrainWorkerReplySchema,
+  type TrainBatchShare,
+  type TrainWorkerInit,
+  type TrainWorkerReply,
+  type TrainWorkerRequest,
+} from '@marquee/core';
+
+type GradsReply = Extract<TrainWorkerReply, { type: 'grads' }>;
+
+/** The worker entry is TypeScript: load it through tsx's loader, as the CLIs run. */
+const ENTRY = new URL('./train-worker-entry.ts', import.meta.url).href;
+const BOOT = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(ENTRY)}, ${JSON.stringify(ENTRY)}))`;
+
+class GradientWorker {
+  private readonly worker: Worker;
+  private waiting: { resolve: (r: TrainWorkerReply) => void; reject: (e: Error) => void } | null = null;
+  private failure: Error | null = null;
+
+  constructor(init: TrainWorkerInit) {
+    this.worker = new Worker(BOOT, { eval: true, workerData: init });
+    this.worker.on('message', (m: unknown) => {
+      const parsed = TrainWorkerReplySchema.safeParse(m);
+      const w = this.waiting;
+      this.waiting = null;
+      if (!parsed.success) return w?.reject(new Error(`gradient worker: malformed reply (${parsed.error.message})`));
+      if (parsed.data.type === 'error') return w?.reject(new Error(`gradient worker: ${parsed.data.message}`));
+      w?.resolve(parsed.data);
+    });
+    const fail = (e: Error) => {
+      this.failure = e;
+      this.waiting?.reject(e);
+      this.waiting = null;
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => code !== 0 && fail(new Error(`gradient worker exited with code ${code}`)));
+  }
+
+  private next(): Promise<TrainWorkerReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.waiting) return Promise.reject(new Error('gradient worker: a reply is already awaited'));
+    return new Promise((resolve, reject) => (this.waiting = { resolve, reject }));
+  }
+
+  ready(): Promise<TrainWorkerReply> {
+    return this.next();
+  }
+
+  grads(batch: TrainBatchShare, idKeep: Float32Array | undefined, dropoutSeed: number): Promise<GradsReply> {
+    const reply = this.next();
+    this.post({ type: 'grads', batch, idKeep, dropoutSeed });
+    return reply.then((r) => {
+      if (r.type !== 'grads') throw new Error(`gradient worker: expected gradients, got ${r.type}`);
+      return r;
+    });
+  }
+
+  post(m: TrainWorkerRequest): void {
+    this.worker.postMessage(m);
+  }
+
+  close(): Promise<number> {
+    return this.worker.terminate();
+  }
+}
+
+/** n gradient workers started with the same initial state; resolves once every one has its backend and weights. */
+export class GradientPool {
+  private constructor(private readonly workers: GradientWorker[]) {}
+
+  static async start(n: number, init: TrainWorkerInit): Promise<GradientPool> {
+    const ws = Array.from({ length: n }, () => new GradientWorker(init));
+    try {
+      await Promise.all(ws.map((w) => w.ready()));
+    } catch (e) {
+      await Promise.all(ws.map((w) => w.close()));
+      throw e;
+    }
+    return new GradientPool(ws);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  /** Gradients of share i on worker i (fewer shares than workers leaves the rest idle). */
+  grads(shares: TrainBatchShare[], idKeep: Float32Array | undefined, seeds: number[]): Promise<GradsReply[]> {
+    if (shares.length > this.workers.length) throw new Error(`GradientPool: ${shares.length} shares for ${this.workers.length} workers`);
+    return Promise.all(shares.map((s, i) => this.workers[i]!.grads(s, idKeep, seeds[i]!)));
+  }
+
+  /** Every worker applies the averaged gradient (queued behind nothing: workers handle messages in order). */
+  apply(grads: Float32Array[]): void {
+    for (const w of this.workers) w.post({ type: 'apply', grads });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}
