@@ -38,18 +38,25 @@ const MASKED = -1e4;
  * mean_i(logsumexp_j(x_ij + bias_ij) - (x_i,col_i + bias_i,col_i)) with a hand-written gradient,
  * d/dx = (softmax(x + bias) - onehot(col)) / P. `bias` is a constant (masks, -log q): no gradient flows into it.
  * tfjs's composed logSumExp differentiates through max (a broadcast compare) and measured ~3x the cost of the
- * [P, V] matMul itself on wasm; this costs one softmax and one subtraction.
+ * [P, V] matMul itself on wasm. Here one softmax serves both the value (-log of the target's probability, read with
+ * a [P] gather) and the gradient; when every target sits in column 0 (sampled softmax puts the positive first) the
+ * one-hot is a single broadcast row instead of a [P, N] tensor.
  */
 export function softmaxCrossEntropy(logits: tf.Tensor2D, bias: tf.Tensor2D, cols: Int32Array): tf.Scalar {
   const [P, N] = logits.shape;
-  const onehot = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(cols, 'int32'), N), 'float32'));
+  const firstColumn = cols.every((c) => c === 0);
+  const flatCols = Int32Array.from(cols, (c, i) => i * N + c);
+  const onehot = tf.tidy(() =>
+    firstColumn ? tf.tensor2d(Float32Array.from({ length: N }, (_, j) => (j === 0 ? 1 : 0)), [1, N]) : tf.cast(tf.oneHot(tf.tensor1d(cols, 'int32'), N), 'float32'),
+  );
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args;
     if (!(x instanceof tf.Tensor) || typeof save !== 'function') throw new Error('softmaxCrossEntropy: bad customGrad call');
-    const z = tf.add(x, bias);
-    const probs = tf.softmax(z);
+    const probs = tf.softmax(tf.add(x, bias));
     save([probs, onehot]); // saved tensors outlive the caller's tidy until the backward pass
-    const value = tf.mean(tf.sub(tf.logSumExp(z, -1), tf.sum(tf.mul(z, onehot), -1))) as tf.Scalar;
+    // Probabilities are >= e^-(logit range) >> 1e-30 here (cosine logits, bounded bias); the floor only guards log(0).
+    const target = tf.gather(tf.reshape(probs, [P * N]), tf.tensor1d(flatCols, 'int32'));
+    const value = tf.neg(tf.mean(tf.log(tf.maximum(target, 1e-30)))) as tf.Scalar;
     return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.sub(saved[0]!, saved[1]!), tf.div(dy, P)) };
   });
   return op(logits) as tf.Scalar;

@@ -65,7 +65,16 @@ describe('softmax losses (hand-computed)', () => {
     const auto = tf.grad((v: tf.Tensor) => tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(tf.add(v, bias)), oh), -1))))(x);
     const [a, b] = [await custom.data(), await auto.data()];
     a.forEach((g, i) => expect(g).toBeCloseTo(b[i]!, 5));
-    tf.dispose([x, bias, oh, custom, auto]);
+    // every target in column 0 (sampled softmax's layout): the one-hot is one broadcast row; value and gradient agree
+    const first = Int32Array.from([0, 0]);
+    const oh0 = tf.tensor2d([[1, 0, 0, 0], [1, 0, 0, 0]]);
+    const composed = (v: tf.Tensor) => tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(tf.add(v, bias)), oh0), -1))) as tf.Scalar;
+    const c0 = tf.grad((v: tf.Tensor) => softmaxCrossEntropy(v as tf.Tensor2D, bias, first))(x);
+    const a0 = tf.grad(composed)(x);
+    const [c0v, a0v] = [await c0.data(), await a0.data()];
+    c0v.forEach((g, i) => expect(g).toBeCloseTo(a0v[i]!, 5));
+    expect(await value(() => softmaxCrossEntropy(x, bias, first))).toBeCloseTo(await value(() => composed(x)), 5);
+    tf.dispose([x, bias, oh, custom, auto, oh0, c0, a0]);
   });
 
   it('q = uniform / numItems + inBatch * target frequency', () => {
