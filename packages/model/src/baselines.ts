@@ -7,7 +7,8 @@
 import { isTargetEvent, type Dataset } from './data/types.ts';
 import type { EvalCase } from './data/split.ts';
 
-export type BatchScorer = (cases: EvalCase[]) => Float32Array[] | Promise<Float32Array[]>;
+/** Scores over every item id (index 0 = padding) for each case. `release` frees what the scorer kept between calls. */
+export type BatchScorer = ((cases: EvalCase[]) => Float32Array[] | Promise<Float32Array[]>) & { release?: () => void };
 
 function popularity(d: Dataset, cut: Int32Array): Float32Array {
   const pop = new Float32Array(d.itemIds.length + 1);

@@ -45,19 +45,27 @@ export function rankAmong(scores: ArrayLike<number>, target: number, candidates:
 
 /**
  * Rank of `target` among all items 1..n-1 of a dense score vector (index 0 = padding), skipping `exclude`.
- * A non-finite target score gets the worst rank (see `rankAmong`).
+ * A non-finite target score gets the worst rank (see `rankAmong`). One tight pass over the scores, then the few
+ * excluded items are taken back out (the set is consulted |exclude| times, not once per item above the target).
  */
 export function fullRank(scores: ArrayLike<number>, target: number, exclude: Set<number>): number {
+  const n = scores.length;
   const s = scores[target]!;
-  const broken = !Number.isFinite(s);
+  let excluded = 0;
+  for (const e of exclude) if (e >= 1 && e < n && e !== target) excluded++;
+  if (!Number.isFinite(s)) return n - 2 - excluded;
   let above = 0;
-  let ties = 0;
-  for (let j = 1; j < scores.length; j++) {
-    if (j === target) continue;
+  let ties = -1; // the target equals itself
+  for (let j = 1; j < n; j++) {
     const v = scores[j]!;
-    if (broken || v > s) {
-      if (!exclude.has(j)) above++;
-    } else if (v === s && !exclude.has(j)) ties++;
+    if (v > s) above++;
+    else if (v === s) ties++;
+  }
+  for (const e of exclude) {
+    if (e < 1 || e >= n || e === target) continue;
+    const v = scores[e]!;
+    if (v > s) above--;
+    else if (v === s) ties--;
   }
   return above + ties / 2;
 }

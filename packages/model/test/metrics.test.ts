@@ -36,4 +36,21 @@ describe('metrics', () => {
     // NaN candidates never outrank a finite target
     expect(fullRank([-Infinity, NaN, 0.5, NaN], 2, new Set())).toBe(0);
   });
+  it('full rank equals its definition on random scores with ties, exclusions and the target in its own history', () => {
+    const definition = (sc: Float32Array, t: number, ex: Set<number>) => {
+      let r = 0;
+      for (let j = 1; j < sc.length; j++) if (j !== t && !ex.has(j)) r += sc[j]! > sc[t]! ? 1 : sc[j] === sc[t] ? 0.5 : 0;
+      return r;
+    };
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let k = 0; k < 200; k++) {
+      const n = 2 + Math.floor(rand() * 60);
+      const sc = Float32Array.from({ length: n }, () => Math.floor(rand() * 8) / 8); // coarse: many ties
+      sc[0] = -Infinity;
+      const t = 1 + Math.floor(rand() * (n - 1));
+      const ex = new Set(Array.from({ length: Math.floor(rand() * 6) }, () => Math.floor(rand() * (n + 2))));
+      expect(fullRank(sc, t, ex)).toBe(definition(sc, t, ex));
+    }
+  });
 });
