@@ -3,7 +3,10 @@
  * (incremental) -> candidates from the server (cached for offline) -> model scores -> ranking blend -> rows.
  * After a play or completion the page is re-ranked from the cached candidates at once, without the network.
  */
-import { WRITE_KEY_HEADER, composeDiversePage, rankCandidates, type CatalogTitle, type HistoryEntry, type MarqueeEvent } from '@marquee/core';
+import {
+  WRITE_KEY_HEADER, composeDiversePage, interleaveRankings, PAGE_DEFAULTS, rankCandidates,
+  type CatalogTitle, type HistoryEntry, type InterleavingTeam, type MarqueeEvent,
+} from '@marquee/core';
 import { fromStoreEvents, type Interaction, type LoadedModel } from '@marquee/model';
 import type { Database, HistoryRecord } from './db.ts';
 import type { IncrementalEncoder, Token } from './encoder.ts';
@@ -168,35 +171,51 @@ export class Homepage {
     const scores = user && this.scorer ? await this.scorer.score(user, ids) : null;
     user?.dispose();
     const completed = new Set(interactions.filter((i) => i.event === 'complete').map((i) => i.item));
-    const ranked = rankCandidates(
-      set.candidates.map((c, k) => ({
-        titleId: c.titleId,
-        modelScore: scores && Number.isFinite(scores[k]) ? scores[k] : undefined,
-        popularity: c.sources.find((s) => s.source === 'popular')?.score,
-        trending: c.sources.find((s) => s.source === 'trending')?.score,
-      })),
-      { exclude: completed, weights: exp?.params.rankWeights },
-    );
+    const inputs = set.candidates.map((c, k) => ({
+      titleId: c.titleId,
+      modelScore: scores && Number.isFinite(scores[k]) ? scores[k] : undefined,
+      popularity: c.sources.find((s) => s.source === 'popular')?.score,
+      trending: c.sources.find((s) => s.source === 'trending')?.score,
+    }));
+    const ranked = rankCandidates(inputs, { exclude: completed, weights: exp?.params.rankWeights });
+    const entries = historyEntries(interactions, this.byId);
+    // An interleaving variant: Top Picks is a team draft of this ranking (A) and the interleaveWith blend (B).
+    const il = exp?.interleaving && exp.params.interleaveWith
+      ? interleaveRankings(
+          ranked,
+          rankCandidates(inputs, { exclude: completed, weights: exp.params.interleaveWith }),
+          new Set(entries.map((h) => h.titleId)),
+          exp.params.rowPolicy?.rowSize ?? PAGE_DEFAULTS.rowSize,
+          exp.interleaving.seed,
+        )
+      : null;
     const t3 = performance.now();
 
     // 4. Rows.
     const sourcesOf = new Map(set.candidates.map((c) => [c.titleId, c.sources]));
-    const entries = historyEntries(interactions, this.byId);
     const rows = composeDiversePage(
       ranked.map((r) => ({ ...r, sources: sourcesOf.get(r.titleId) ?? [] })),
       entries,
       (id) => this.byId.get(id),
       exp?.params.rowPolicy,
       exp?.params.diversity,
+      il?.titleIds,
     );
     const scoreOf = new Map(ranked.map((r) => [r.titleId, r.score]));
+    const teamOf = new Map(il?.titleIds.map((id, i) => [id, il.teams[i]!]));
     const t4 = performance.now();
     const pageRows = rows.map((r): PageRow => ({
       id: r.id,
       kind: r.kind,
       title: r.title,
       reason: r.reason,
-      items: r.titleIds.filter((id) => this.byId.has(id)).map((id) => this.present(id, scoreOf.get(id) ?? 0)),
+      items: r.titleIds.filter((id) => this.byId.has(id)).map((id) => {
+        const item = this.present(id, scoreOf.get(id) ?? 0);
+        const team = r.kind === 'top' ? teamOf.get(id) : undefined;
+        if (!team || !exp?.interleaving) return item;
+        const interleaving: InterleavingTeam = { experiment: exp.interleaving.experiment, variant: exp.interleaving.variant, team };
+        return { ...item, interleaving };
+      }),
     }));
     const artworkMs = performance.now() - t4;
     const page: HomePage = {
