@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ActiveExperimentsSchema, ExperimentResultsSchema, ExperimentSchema, EXPOSURE_EVENT, teamCreditsFromEvents, uuidv7, type Experiment, type MarqueeEvent } from '@marquee/core';
 import { createApp } from '../src/app.ts';
 import { MemoryEventStore } from '../src/store/memory.ts';
+import type { EventStore } from '../src/store/types.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { ExperimentDefinitions } from '../src/experiments/definitions.ts';
 import { experimentUnits, unitsFromEvents } from '../src/experiments/units.ts';
@@ -29,7 +30,7 @@ const EXP = {
 const NOW = Date.UTC(2026, 2, 1);
 const auth = { authorization: 'Bearer admin' };
 
-function setup(store = new MemoryEventStore(), definitions = new ExperimentDefinitions(null, () => NOW)) {
+function setup(store: EventStore = new MemoryEventStore(), definitions = new ExperimentDefinitions(null, () => NOW)) {
   const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], experiments: definitions, now: () => NOW });
   const put = (baseVersion: number, experiments: unknown[]) =>
     app.request('/v1/experiments/admin', { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ baseVersion, experiments }) });

@@ -11,8 +11,11 @@ import {
 import type { Database } from './db.ts';
 
 const CACHE_KEY = 'experiments';
-/** Parameters the homepage applies; an experiment with any of them in any variant is a page experiment. */
-const PAGE_KEYS = ['rankWeights', 'rowPolicy', 'diversity', 'interleaveWith'] as const;
+/**
+ * Parameters the homepage applies (the model version and the artwork policy through the model manager and the
+ * artwork chooser); an experiment with any of them in any variant is a page experiment.
+ */
+const PAGE_KEYS = ['rankWeights', 'rowPolicy', 'diversity', 'interleaveWith', 'modelVersion', 'artworkPolicy'] as const;
 
 export interface PageExperiments {
   /** Merged parameters of the page experiments this unit is in (document order; layers keep them apart). */

@@ -13,7 +13,7 @@ import type { IncrementalEncoder, Token } from './encoder.ts';
 import type { ModelManager } from './model-manager.ts';
 import type { CatalogScorer } from './scorer.ts';
 import type { HomePage, PageRow } from './protocol.ts';
-import type { DeviceExperiments } from './experiments.ts';
+import type { DeviceExperiments, PageExperiments } from './experiments.ts';
 import type { ArtworkChooser } from './artwork.ts';
 
 type Ml = typeof import('./ml.ts');
@@ -113,11 +113,25 @@ export class Homepage {
     return run;
   }
 
+  /**
+   * The model version a variant asks for (`params.modelVersion`), handed to the model manager; true when that
+   * changed (a new viewer, a new assignment), so the caller updates the model.
+   */
+  async pinModel(exp?: PageExperiments | null): Promise<boolean> {
+    exp ??= this.experiments ? await this.experiments.pageParams() : null;
+    const a = exp?.assignments.findLast((x) => x.params.modelVersion !== undefined);
+    return this.models.pin(a ? { experiment: a.experiment, variant: a.variant, version: a.params.modelVersion! } : null);
+  }
+
   private async doBuild(refresh: boolean): Promise<HomePage> {
     const t0 = performance.now();
     const catalog = await this.loadCatalog();
     const history = await this.loadHistory();
     const interactions = (await fromStoreEvents(history.map((h) => ({ ...h, userId: 'me' })))).interactions;
+    const exp = this.experiments ? await this.experiments.pageParams() : null;
+    // The variant's model loads in the background; until it serves, the page says which model made it.
+    if (await this.pinModel(exp)) void this.models.update();
+    this.artwork?.usePolicy(exp?.params.artworkPolicy ?? null);
 
     // 1. The viewer's embedding, brought up to date incrementally.
     const model = this.models.current;
@@ -166,7 +180,6 @@ export class Homepage {
     const t2 = performance.now();
 
     // 3. Scores and the ranking blend (an experiment's variant may change the weights).
-    const exp = this.experiments ? await this.experiments.pageParams() : null;
     const ids = set.candidates.map((c) => c.titleId);
     const scores = user && this.scorer ? await this.scorer.score(user, ids) : null;
     user?.dispose();
@@ -234,9 +247,12 @@ export class Homepage {
       },
       builtAt: Date.now(),
     };
-    if (exp?.assignments.length) {
-      page.experiments = exp.assignments.map((a) => ({ experiment: a.experiment, variant: a.variant }));
-      void this.experiments!.expose(exp.assignments);
+    // A model-version variant shapes the page only once its model serves (a version the server lacks never does:
+    // those units go unexposed, and the sample-ratio check shows it).
+    const applied = exp?.assignments.filter((a) => a.params.modelVersion === undefined || a.params.modelVersion === page.modelVersion) ?? [];
+    if (applied.length) {
+      page.experiments = applied.map((a) => ({ experiment: a.experiment, variant: a.variant }));
+      void this.experiments!.expose(applied);
     }
     return page;
   }

@@ -82,6 +82,11 @@ export interface ModelStatus {
   downloading?: { version: string; loaded: number; total: number };
   /** The last problem (a refused artifact, an unreachable server); the serving model, if any, is unaffected. */
   error?: string;
+  /**
+   * An experiment's variant asks for this model version (`params.modelVersion`): `served` once it serves; when the
+   * server does not have it, the latest serves instead and `fallback` says why.
+   */
+  pinned?: { experiment: string; variant: string; version: string; served: boolean; fallback?: string };
 }
 
 /** One step of a viewing history, oldest first, as the model reads it. */
