@@ -109,14 +109,32 @@ export function softmaxLoss(
 /**
  * The training loss for a batch: encoder forward with dropout, user vectors at target positions, softmax over the
  * batch's candidates (or the full catalog). Item-id dropout (`opts.idKeep`) applies to the INPUT tokens only: the
- * output table keeps every id embedding, so no target is blanked.
+ * output table keeps every id embedding, so no target is blanked. With sampled candidates only the rows the batch
+ * touches (its tokens, targets and candidates) are built, and the batch is renumbered into them: the loss is the
+ * same, and a 24k-item catalog no longer costs full-table work (metadata matMul, adds, their gradients) every step.
  */
 export function trainingLoss(p: Params, c: ModelConfig, batch: LossBatch, opts: ForwardOptions): tf.Scalar {
-  const inTable = itemTable(p, c, opts.idKeep);
-  const outTable = opts.idKeep ? itemTable(p, c) : inTable;
-  const h = tf.reshape(forward(p, c, batch, opts, inTable), [batch.B * batch.T, c.dim]);
-  const u = l2normalize(tf.gather(h, tf.tensor1d(batch.positions, 'int32'))) as tf.Tensor2D; // [P, d]
-  return softmaxLoss(u, outTable, batch.targets, c.temperature, batch.candidates, batch.targetLogQ);
+  let b = batch;
+  let rows: tf.Tensor1D | undefined;
+  if (batch.candidates) {
+    const local = new Int32Array(c.numItems + 1).fill(-1);
+    const ids: number[] = [];
+    const add = (xs: Int32Array) => {
+      for (const x of xs) if (local[x] === -1) (local[x] = ids.length), ids.push(x);
+    };
+    add(Int32Array.of(0));
+    add(batch.items);
+    add(batch.targets);
+    add(batch.candidates.ids);
+    const renumber = (xs: Int32Array) => Int32Array.from(xs, (x) => local[x]!);
+    rows = tf.tensor1d(ids, 'int32');
+    b = { ...batch, items: renumber(batch.items), targets: renumber(batch.targets), candidates: { ...batch.candidates, ids: renumber(batch.candidates.ids) } };
+  }
+  const inTable = itemTable(p, c, opts.idKeep, rows);
+  const outTable = opts.idKeep ? itemTable(p, c, undefined, rows) : inTable;
+  const h = tf.reshape(forward(p, c, b, opts, inTable), [b.B * b.T, c.dim]);
+  const u = l2normalize(tf.gather(h, tf.tensor1d(b.positions, 'int32'))) as tf.Tensor2D; // [P, d]
+  return softmaxLoss(u, outTable, b.targets, c.temperature, b.candidates, b.targetLogQ);
 }
 
 /**

@@ -128,12 +128,14 @@ function drop(x: tf.Tensor, rate: number, seed: number | undefined): tf.Tensor {
 
 /**
  * The item table [numItems+1, d]: id embedding plus metadata. `idKeep` [numItems+1, 1] (0/1) drops id embeddings
- * during training so that metadata alone must carry cold items.
+ * during training so that metadata alone must carry cold items. With `rows` (item ids), only those rows, in that
+ * order: sampled-softmax training needs a few thousand rows of a large catalog, not all of it.
  */
-export function itemTable(p: Params, c: ModelConfig, idKeep?: tf.Tensor): tf.Tensor2D {
-  let t: tf.Tensor = idKeep ? tf.mul(p['item.id']!, idKeep) : p['item.id']!;
-  if (c.numGenres > 0) t = tf.add(t, tf.matMul(p['meta.genres'] as tf.Tensor2D, p['item.genre'] as tf.Tensor2D));
-  if (c.numYearBuckets > 0) t = tf.add(t, tf.gather(p['item.year']!, p['meta.year']!));
+export function itemTable(p: Params, c: ModelConfig, idKeep?: tf.Tensor, rows?: tf.Tensor1D): tf.Tensor2D {
+  const pick = (x: tf.Tensor) => (rows ? tf.gather(x, rows) : x);
+  let t: tf.Tensor = idKeep ? tf.mul(pick(p['item.id']!), pick(idKeep)) : pick(p['item.id']!);
+  if (c.numGenres > 0) t = tf.add(t, tf.matMul(pick(p['meta.genres']!) as tf.Tensor2D, p['item.genre'] as tf.Tensor2D));
+  if (c.numYearBuckets > 0) t = tf.add(t, tf.gather(p['item.year']!, pick(p['meta.year']!)));
   return t as tf.Tensor2D;
 }
 

@@ -1,7 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from './setup-backend.ts';
-import { candidateLogQ, softmaxCrossEntropy, softmaxLoss } from '../src/loss.ts';
+import { candidateLogQ, softmaxCrossEntropy, softmaxLoss, trainingLoss, type LossBatch } from '../src/loss.ts';
+import { makeModelConfig } from '../src/config.ts';
+import { forward, initParams, itemTable, l2normalize } from '../src/model.ts';
+import { Rng } from '../src/rng.ts';
 
 // One user vector along x; items: 0 padding, 1 = x, 2 = y, 3 = -x, 4 = 2x (normalises to x). Temperature 1, so each
 // logit is the cosine: item 1: 1, item 2: 0, item 3: -1, item 4: 1.
@@ -82,5 +85,30 @@ describe('softmax losses (hand-computed)', () => {
     const q = candidateLogQ([1, 4], freq, 100, 10, 4);
     expect(q[0]).toBeCloseTo(Math.log(100 / 4 + 10 * 0.5), 5);
     expect(q[1]).toBeCloseTo(Math.log(100 / 4), 5);
+  });
+  it('sampled training loss over the rows the batch touches equals the loss over the whole item table', async () => {
+    const c = makeModelConfig({ numItems: 40, numGenres: 3, numYearBuckets: 4, yearBucketStart: 1990, yearBucketWidth: 5 }, { dim: 8, maxLen: 8, layers: 1, heads: 2 });
+    const r = new Rng(11);
+    const genres = new Float32Array(41 * 3);
+    for (let i = 1; i <= 40; i++) genres[i * 3 + (i % 3)] = 1;
+    const p = initParams(c, { genres, year: Int32Array.from({ length: 41 }, (_, i) => i % 4) }, () => r.normal());
+    const T = 5;
+    const items = Int32Array.from([3, 7, 7, 12, 0, 30, 2, 9, 0, 0]);
+    const batch: LossBatch = {
+      B: 2, T, items, events: new Int32Array(10), fracs: new Int32Array(10),
+      positions: Int32Array.from([0, 1, 2, 5, 6]), targets: Int32Array.from([7, 7, 12, 2, 9]),
+      candidates: { ids: Int32Array.from([1, 7, 25, 33, 9]), logQ: Float32Array.from([-1, -2, -3, -1.5, -0.5]) },
+      targetLogQ: Float32Array.from([-2, -2, -1, -1.2, -0.5]),
+    };
+    const keep = tf.tensor2d(Float32Array.from({ length: 41 }, (_, i) => (i % 5 === 0 ? 0 : 1)), [41, 1]);
+    const whole = await value(() => tf.tidy(() => {
+      const h = tf.reshape(forward(p, c, batch, { idKeep: keep }, itemTable(p, c, keep)), [batch.B * T, c.dim]);
+      const u = l2normalize(tf.gather(h, tf.tensor1d(batch.positions, 'int32'))) as tf.Tensor2D;
+      return softmaxLoss(u, itemTable(p, c), batch.targets, c.temperature, batch.candidates, batch.targetLogQ);
+    }));
+    const rowsOnly = await value(() => tf.tidy(() => trainingLoss(p, c, batch, { idKeep: keep })));
+    expect(rowsOnly).toBeCloseTo(whole, 4);
+    expect(whole).toBeGreaterThan(0.1); // a real loss, not a degenerate zero
+    tf.dispose([keep, ...Object.values(p)]);
   });
 });

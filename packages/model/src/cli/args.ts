@@ -41,6 +41,7 @@ export function parseArgs(argv: string[], usage: string): PipelineOptions & { js
   if (o.seed !== undefined) train.seed = Number(o.seed);
   if (o['time-budget'] !== undefined) train.timeBudgetSec = Number(o['time-budget']);
   if (o.epochs !== undefined) train.maxEpochs = Number(o.epochs);
+  if (o.workers !== undefined) train.workers = Number(o.workers);
   return {
     format,
     data: typeof o.data === 'string' ? o.data : undefined,
@@ -60,7 +61,10 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
   --seed N               training seed (default 42)
   --time-budget SEC      training wall-clock budget (default auto: 450 s per 100k interactions, 450..1500 s)
   --epochs N             maximum epochs (default 200)
+  --workers N            data-parallel training replicas: this thread plus N-1 worker threads, each with its own
+                         wasm backend, gradients averaged every step (default 1; see README for measurements)
   --model.KEY V          model override (maxLen, dim, layers, heads, ffnMult, dropout, temperature)
-  --train.KEY V          training override (tokensPerBatch, learningRate, negatives, patience, ...)
+  --train.KEY V          training override (tokensPerBatch, learningRate, negatives, patience, weightDecay,
+                         warmupSteps, attentionDropout, ...)
   --backend B            tfjs backend: wasm (default), cpu, or webgpu (needs the optional 'webgpu' package and a GPU
                          adapter; fails clearly without one)`;
