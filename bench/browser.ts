@@ -8,34 +8,25 @@
  * the main-thread SDK bundle. A benchmark, not a test: numbers vary with the machine.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync } from 'node:zlib';
 import { chromium, type Browser } from '@playwright/test';
 import { build } from 'vite';
 import { startServerProcess } from '../server/src/process.ts';
 import { ModelRegistry } from '../server/src/models/registry.ts';
+import { ROOT, ensureBenchModel } from './bench-model.ts';
 
 const { values: args } = parseArgs({
   options: { json: { type: 'boolean', default: false }, runs: { type: 'string', default: '20' }, backends: { type: 'string', default: 'webgpu,webgl,wasm,cpu' } },
 });
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MODEL_DIR = join(ROOT, 'bench/.artifacts/default');
 const BACKENDS = args.backends!.split(',');
 const log = (...a: unknown[]) => console.error(...a);
 
 // 1. A model with the default configuration (maxLen 200, d 64), trained briefly on the synthetic world.
-if (!existsSync(join(MODEL_DIR, 'manifest.json'))) {
-  log('training the benchmark model (once; cached in bench/.artifacts)…');
-  execFileSync(process.execPath, ['--import', 'tsx', 'packages/model/src/cli/train.ts', '--format', 'synthetic', '--data', 'synthetic:members=500', '--time-budget', '40', '--out', MODEL_DIR], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
+const MODEL_DIR = ensureBenchModel(log);
 
 // 2. The main-thread SDK, bundled and minified as an app would ship it (the worker is a separate file).
 const lib = (await build({
