@@ -58,13 +58,13 @@ export class TensorRanker {
     if (k === 0) return [];
     if (scores && scores.shape[0] !== n) throw new RangeError(`TensorRanker: ${scores.shape[0]} scores for ${n} candidates`);
     for (let head = Math.min(n, 2 * k + 16); ; head = Math.min(n, head * 4)) {
-      const { values, indices, model } = tf.tidy(() => {
+      const read = tf.tidy(() => {
         const blended = scores ? tf.add(tf.mul(scores, this.modelWeight), this.prior) : this.prior;
-        const top = tf.topk(blended, head);
-        return { values: top.values, indices: top.indices, model: scores ? tf.gather(scores, top.indices) : null };
+        const { values, indices } = tf.topk(blended, head);
+        return scores ? [values, indices, tf.gather(scores, indices)] : [values, indices];
       });
-      const [v, idx, ms] = await Promise.all([values.data(), indices.data(), model?.data()]);
-      tf.dispose([values, indices, model!].filter(Boolean));
+      const [v, idx, ms] = (await Promise.all(read.map((t) => t.data()))) as [Float32Array, Int32Array, Float32Array?];
+      tf.dispose(read);
       const out: Ranked[] = [];
       for (let j = 0; j < head; j++) {
         if (v[j] === -Infinity) break; // excluded, and so is everything after it
