@@ -8,7 +8,7 @@ import { z } from 'zod';
 export const PercentilesSchema = z.object({ p50: z.number(), p95: z.number() });
 export type Percentiles = z.infer<typeof PercentilesSchema>;
 
-/** tfjs kernels one operation runs (tf.profile): `launches` leaves out Reshape, which no backend dispatches. */
+/** tfjs kernels one operation runs (tf.profile): `launches` counts the backend's own kernels less Reshape (a shape change). */
 export const KernelCountSchema = z.object({ launches: z.number().int(), kernels: z.number().int() });
 export type KernelCount = z.infer<typeof KernelCountSchema>;
 
