@@ -18,6 +18,7 @@ import { build } from 'vite';
 import { startServerProcess } from '../server/src/process.ts';
 import { ModelRegistry } from '../server/src/models/registry.ts';
 import { ROOT, ensureBenchModel } from './bench-model.ts';
+import { PathBenchmarkSchema, type PathBenchmark } from '@marquee/core';
 
 const { values: args } = parseArgs({
   options: { json: { type: 'boolean', default: false }, runs: { type: 'string', default: '20' }, backends: { type: 'string', default: 'webgpu,webgl,wasm,cpu' } },
@@ -61,7 +62,7 @@ const launch = () =>
     args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 
-type Timings = Awaited<ReturnType<Window['marquee']['benchmark']>>;
+type LongTask = Window['demo']['longTaskLog'][number];
 interface BackendResult {
   cold_start_ms: number;
   warm_start_ms: number;
@@ -72,8 +73,16 @@ interface BackendResult {
   rank1k_p95_ms: number;
   rank10k_p50_ms: number;
   rank10k_p95_ms: number;
+  rank100k_p50_ms: number;
+  scores10k_p50_ms: number;
+  scores100k_p50_ms: number;
+  rank_tensor10k_p50_ms: number;
+  rank_tensor100k_p50_ms: number;
   page5k_p50_ms: number;
+  kernels: PathBenchmark['kernels'];
   long_tasks: number;
+  /** Each long task of the visit (first load, then the reload), with the browser's attribution. */
+  long_task_log: LongTask[];
 }
 
 async function visit(query: string): Promise<{ result?: BackendResult; backend: string; timings?: Record<string, number>; longTasks: number }> {
@@ -96,6 +105,7 @@ async function measure(browser: Browser, query: string): Promise<{ result?: Back
   const cold = await page.evaluate(() => window.demo.firstPersonalizedMs!);
   let report = await page.evaluate(() => window.marquee.backend());
   let longTasks = await page.evaluate(() => window.demo.longTasks);
+  const longTaskLog: LongTask[] = await page.evaluate(() => window.demo.longTaskLog);
   if (report.chosenBy === 'provisional') {
     // Automatic choice on a first run: wait for the measurement beside it, which the next visit uses.
     await page.waitForFunction(async () => (await window.marquee.backend()).nextRun !== undefined, null, { timeout: 180_000, polling: 500 });
@@ -105,8 +115,9 @@ async function measure(browser: Browser, query: string): Promise<{ result?: Back
   await page.waitForFunction(() => window.demo?.firstPersonalizedMs != null, null, { timeout: 60_000 });
   const warm = await page.evaluate(() => window.demo.firstPersonalizedMs!);
   report = await page.evaluate(() => window.marquee.backend());
-  const t: Timings = await page.evaluate((runs) => window.marquee.benchmark(runs), Number(args.runs));
+  const t = PathBenchmarkSchema.parse(await page.evaluate((runs) => window.marquee.benchmark(runs), Number(args.runs)));
   longTasks += await page.evaluate(() => window.demo.longTasks);
+  longTaskLog.push(...(await page.evaluate(() => window.demo.longTaskLog)));
   return {
     backend: report.name,
     timings: report.timings as Record<string, number> | undefined,
@@ -121,8 +132,15 @@ async function measure(browser: Browser, query: string): Promise<{ result?: Back
       rank1k_p95_ms: t.rank1k.p95,
       rank10k_p50_ms: t.rank10k.p50,
       rank10k_p95_ms: t.rank10k.p95,
+      rank100k_p50_ms: t.rank100k.p50,
+      scores10k_p50_ms: t.scores10k.p50,
+      scores100k_p50_ms: t.scores100k.p50,
+      rank_tensor10k_p50_ms: t.rankTensor10k.p50,
+      rank_tensor100k_p50_ms: t.rankTensor100k.p50,
       page5k_p50_ms: t.page5k.p50,
+      kernels: t.kernels,
       long_tasks: longTasks,
+      long_task_log: longTaskLog,
     },
   };
 }
