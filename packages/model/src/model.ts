@@ -230,11 +230,14 @@ function dense(x: tf.Tensor2D, w: Dense, activation?: 'relu'): tf.Tensor2D {
 }
 
 /**
- * x * rsqrt(sum(x^2) + bias) over each row of x [N, d], as one kernel: local response normalization whose window
- * spans the whole row. With bias d*1e-5 on a centered row it is LayerNorm without its affine, divided by sqrt(d).
+ * x * rsqrt(sum(x^2) + bias) over each row of x [N, d]. With bias d*1e-5 on a centered row it is LayerNorm without
+ * its affine, divided by sqrt(d). A single row (the incremental step, where launches are the cost) is one kernel:
+ * local response normalization whose window spans the row. Many rows use plain ops: that kernel sums a window per
+ * element, d times the work, which measured slower than the whole 200-position encode's matMuls on wasm.
  */
 function rowNorm(x: tf.Tensor2D, bias: number): tf.Tensor2D {
   const [n, d] = x.shape;
+  if (n > 1) return tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), -1, true), bias)));
   return tf.reshape(tf.localResponseNormalization(tf.reshape(x, [1, 1, n, d]) as tf.Tensor4D, d, bias, 1, 0.5), [n, d]);
 }
 
