@@ -175,24 +175,36 @@ function membersNeeded(o: ReturnType<typeof rowOutcomes>, rng: SeededRandom) {
 let cachedViewers: ReturnType<typeof viewers> | null = null;
 const viewersFor = (members: number) => (cachedViewers ??= viewers(members));
 
+/**
+ * Mean sessions per member during the test (x the member's activity, Poisson): 10 is the headline; fewer sessions
+ * per member is the resolution at which model vs popularity needs more than a member or two by either method.
+ */
+const SESSIONS_SWEEP = [10, 3, 1, 0.3];
+
 function interleaving(members: number) {
   const v = viewersFor(members);
   const model = noisyOracle(v, 1.0, 101);
   const out: Record<string, unknown> = {};
   for (const [name, other] of [['model_vs_popularity', popularityRanker(v)], ['model_vs_worse_model', noisyOracle(v, 1.5, 202)]] as const) {
-    const o = rowOutcomes(v, model, other, members, SEED);
-    const n = membersNeeded(o, new SeededRandom(SEED + 5));
-    out[name] = {
-      expected_plays_per_member_a: r3(moments(o.expA).mean),
-      expected_plays_per_member_b: r3(moments(o.expB).mean),
-      interleaving_preference: r3(n.pref),
-      ab_members_for_95pct: n.ab,
-      interleaving_members_for_95pct: n.il,
-      ratio: r3(n.ab / n.il),
-      resampled_pick_rate_ab: n.abCheck,
-      resampled_pick_rate_interleaving: n.ilCheck,
-    };
-    log(`  ${name}: expected plays per member and test ${r3(moments(o.expA).mean)} vs ${r3(moments(o.expB).mean)}; A/B needs ${n.ab} members, interleaving ${n.il} (x${r3(n.ab / n.il)}); resampled pick rate at that n: A/B ${n.abCheck ?? '-'}, interleaving ${n.ilCheck ?? '-'}`);
+    const sweep = SESSIONS_SWEEP.map((sessions) => {
+      const o = rowOutcomes(v, model, other, members, SEED, 8, 10, sessions);
+      const n = membersNeeded(o, new SeededRandom(SEED + 5));
+      const row = {
+        sessions_per_member: sessions,
+        expected_plays_per_member_a: r3(moments(o.expA).mean),
+        expected_plays_per_member_b: r3(moments(o.expB).mean),
+        members_with_a_play_interleaved: r3(moments(Float64Array.from(o.credit, (c) => (c !== 0 ? 1 : 0))).mean),
+        interleaving_preference: r3(n.pref),
+        ab_members_for_95pct: n.ab,
+        interleaving_members_for_95pct: n.il,
+        ratio: r3(n.ab / n.il),
+        resampled_pick_rate_ab: n.abCheck,
+        resampled_pick_rate_interleaving: n.ilCheck,
+      };
+      log(`  ${name}, ${sessions} sessions per member: expected plays per member ${row.expected_plays_per_member_a} vs ${row.expected_plays_per_member_b}; A/B needs ${n.ab} members, interleaving ${n.il} (x${row.ratio}); resampled pick rate at that n: A/B ${n.abCheck ?? '-'}, interleaving ${n.ilCheck ?? '-'}`);
+      return row;
+    });
+    out[name] = { ...sweep[0]!, by_sessions_per_member: sweep };
   }
   return { members_simulated: members, draws_per_member: 8, rankers: 'model = true play logit + N(0, 1) noise; worse = + N(0, 1.5); popularity = plays in the world history', ...out };
 }
