@@ -109,6 +109,13 @@ describe('softmax losses (hand-computed)', () => {
     const rowsOnly = await value(() => tf.tidy(() => trainingLoss(p, c, batch, { idKeep: keep })));
     expect(rowsOnly).toBeCloseTo(whole, 4);
     expect(whole).toBeGreaterThan(0.1); // a real loss, not a degenerate zero
+    // attention dropout acts in training (with dropout seeds) and nowhere else
+    const seeded = (attentionDropout: number) => {
+      let s = 1;
+      return value(() => tf.tidy(() => trainingLoss(p, { ...c, dropout: 0 }, batch, { seed: () => (s += 7), attentionDropout })));
+    };
+    expect(await seeded(0.5)).not.toBeCloseTo(await seeded(0), 4);
+    expect(await value(() => tf.tidy(() => trainingLoss(p, c, batch, { idKeep: keep, attentionDropout: 0.5 })))).toBeCloseTo(rowsOnly, 6);
     tf.dispose([keep, ...Object.values(p)]);
   });
 });
