@@ -1,6 +1,6 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { MarqueeEvent } from '@marquee/core';
 import { MIGRATIONS } from './migrations.ts';
 import type { AppendResult, EngagementRow, EventStore, StoreHealth, StoreRecovery } from './types.ts';
@@ -60,6 +60,8 @@ export class DuckDbEventStore implements EventStore {
   recovery: StoreRecovery = { walBytes: 0, quarantined: 0, stored: 0, highWater: null, lost: 0 };
   private queue: PendingAppend[] = [];
   private writer: Promise<void> | null = null;
+  /** INSERT_LINES, parsed and planned once: each commit only binds its string and runs. */
+  private insert: DuckDBPreparedStatement | null = null;
   private closed = false;
 
   private constructor(
@@ -212,7 +214,9 @@ export class DuckDbEventStore implements EventStore {
       try {
         // One statement, one commit for the whole group, waited for off the main thread: only after it may the ids
         // count as stored.
-        await this.conn.run(INSERT_LINES, [lines.join('\n')]);
+        this.insert ??= await this.conn.prepare(INSERT_LINES);
+        this.insert.bindVarchar(1, lines.join('\n'));
+        await this.insert.run();
       } catch (err) {
         for (const p of group) p.reject(err);
         return;
@@ -307,7 +311,7 @@ export class DuckDbEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     await this.writer;
-    this.conn.closeSync();
+    this.conn.closeSync(); // destroys the prepared INSERT with it
     this.instance.closeSync();
     await this.highWater?.flush();
   }
