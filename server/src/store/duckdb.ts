@@ -6,7 +6,8 @@ import { MIGRATIONS } from './migrations.ts';
 import type { AppendResult, EngagementRow, EventStore, StoreHealth, StoreRecovery } from './types.ts';
 import { UuidSet } from './uuid-set.ts';
 import { HighWaterMark } from './high-water.ts';
-import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, INSERT_LINES, QUARANTINE_SWEEP } from './quarantine.ts';
+import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, INSERT_LINES, INSERT_TYPED_LINES, QUARANTINE_SWEEP } from './quarantine.ts';
+import { BACKFILL_TYPED_EVENTS } from './typed-events.ts';
 
 /** How long a small group waits for company, and the size at which it stops waiting. */
 const GROUP_LINGER_MS = 2;
@@ -24,6 +25,11 @@ export interface DuckDbStoreOptions {
   log?: (line: string) => void;
   /** DuckDB's buffer pool limit (`memory_limit`), so reading millions of rows at start does not keep them all. */
   memoryLimit?: string;
+}
+
+/** SQL on a connection of its own: see DuckDbEventStore.connect. */
+export interface SqlConnection {
+  query(sql: string, params?: (string | number)[]): Promise<Record<string, unknown>[]>;
 }
 
 interface PendingAppend {
@@ -46,10 +52,10 @@ interface PendingAppend {
  * commit the number of stored events is written beside the database (`events.highwater`); a store that opens with
  * fewer events than that lost acknowledged ones (a cut write-ahead log) and says so.
  *
- * A group is written by one INSERT whose rows arrive as one bound string (INSERT_LINES): DuckDB splits it and
+ * A group's rows reach DuckDB as one bound string (INSERT_LINES, INSERT_TYPED_LINES): DuckDB splits it and
  * commits off the main thread, so requests keep being parsed and validated while the commit waits for the disk.
- * (The appender cost the JS thread a native call per value and a synchronous flush; a staging table and a second
- * table for the engagement copy cost DuckDB two more statements per commit, as much as the rows themselves.)
+ * (The appender cost the JS thread a native call per value and a synchronous flush; a staging table and a table
+ * of its own for the engagement copy cost DuckDB two more statements per commit, as much as the rows themselves.)
  */
 export class DuckDbEventStore implements EventStore {
   private seen = new UuidSet();
@@ -60,9 +66,10 @@ export class DuckDbEventStore implements EventStore {
   recovery: StoreRecovery = { walBytes: 0, quarantined: 0, stored: 0, highWater: null, lost: 0 };
   private queue: PendingAppend[] = [];
   private writer: Promise<void> | null = null;
-  /** INSERT_LINES, parsed and planned once: each commit only binds its string and runs. */
-  private insert: DuckDBPreparedStatement | null = null;
+  /** INSERT_LINES and INSERT_TYPED_LINES, parsed and planned once: each commit only binds its string and runs. */
+  private inserts: DuckDBPreparedStatement[] | null = null;
   private closed = false;
+  private readers: DuckDBConnection[] = [];
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -137,7 +144,7 @@ export class DuckDbEventStore implements EventStore {
       const before = await this.countRows('quarantine');
       await this.conn.run(QUARANTINE_SWEEP);
       this.recovery.quarantined = (await this.countRows('quarantine')) - before;
-      await this.conn.run(`BEGIN TRANSACTION; ${BACKFILL_ENGAGEMENT}; ${BACKFILL_ID_WORDS}; COMMIT`);
+      await this.conn.run(`BEGIN TRANSACTION; ${BACKFILL_ENGAGEMENT}; ${BACKFILL_TYPED_EVENTS}; ${BACKFILL_ID_WORDS}; COMMIT`);
       if (this.recovery.quarantined > 0) {
         const reasons = await this.conn.runAndReadAll('SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason');
         const summary = reasons.getRows().map(([r, n]) => `${String(n)} ${String(r)}`).join(', ');
@@ -212,11 +219,21 @@ export class DuckDbEventStore implements EventStore {
     }
     if (lines.length > 0) {
       try {
-        // One statement, one commit for the whole group, waited for off the main thread: only after it may the ids
-        // count as stored.
-        this.insert ??= await this.conn.prepare(INSERT_LINES);
-        this.insert.bindVarchar(1, lines.join('\n'));
-        await this.insert.run();
+        // One transaction for the whole group, waited for off the main thread: only after it may the ids count as
+        // stored.
+        this.inserts ??= [await this.conn.prepare(INSERT_LINES), await this.conn.prepare(INSERT_TYPED_LINES)];
+        const text = lines.join('\n');
+        await this.conn.run('BEGIN TRANSACTION');
+        try {
+          for (const insert of this.inserts) {
+            insert.bindVarchar(1, text);
+            await insert.run();
+          }
+          await this.conn.run('COMMIT');
+        } catch (err) {
+          await this.conn.run('ROLLBACK').catch(() => {});
+          throw err;
+        }
       } catch (err) {
         for (const p of group) p.reject(err);
         return;
@@ -307,11 +324,23 @@ export class DuckDbEventStore implements EventStore {
     return r.getRowObjectsJS() as Record<string, unknown>[];
   }
 
+  /**
+   * A connection of its own, for readers that should neither queue behind the writer nor see its open transaction:
+   * DuckDB runs connections in parallel, each seeing committed data only. Closed with the store.
+   */
+  async connect(): Promise<SqlConnection> {
+    if (this.closed) throw new Error('event store is closed');
+    const c = await this.instance.connect();
+    this.readers.push(c);
+    return { query: async (sql, params = []) => (await c.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[] };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.writer;
-    this.conn.closeSync(); // destroys the prepared INSERT with it
+    for (const c of this.readers) c.closeSync();
+    this.conn.closeSync(); // destroys the prepared INSERTs with it
     this.instance.closeSync();
     await this.highWater?.flush();
   }

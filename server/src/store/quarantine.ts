@@ -9,6 +9,8 @@
  *
  * CASE evaluates its branches only for the rows its condition selects, so no JSON function runs on malformed JSON.
  */
+import { INSERT_TYPED_EVENTS } from './typed-events.ts';
+
 const UUID_RE = `'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'`;
 
 const REASON = `CASE
@@ -44,14 +46,17 @@ export const BACKFILL_ENGAGEMENT = `
     AND coalesce(s.f[3], s.f[5]) IS NOT NULL`;
 
 /**
- * The write path's one statement: a group of events as one string of lines (see `storedLine` in duckdb.ts),
- * `received_at \t id words (4) \t engaged \t payload`, split into rows by DuckDB. The engagement columns are
- * extracted from the payload of the rows marked engaged, by DuckDB's threads, not by the JS thread that parses
- * requests. One statement is one transaction: the group is stored whole or not at all.
+ * The write path's statements: a group of events as one string of lines (see `storedLine` in duckdb.ts),
+ * `received_at \t id words (4) \t engaged \t payload`, split into rows by DuckDB; both run in one transaction.
+ * INSERT_LINES stores the events with their id words and, for the rows marked engaged, the engagement columns;
+ * INSERT_TYPED_LINES the typed copy every reader shares (typed-events.ts). The fields are extracted from the
+ * payload by DuckDB's threads, not by the JS thread that parses requests.
  */
+const LINES = `(SELECT string_split(line, chr(9)) AS f FROM (SELECT unnest(string_split($1, chr(10))) AS line))`;
 export const INSERT_LINES = `
   INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3, eng_ts, eng_type, eng_title, eng_member)
   SELECT f[1]::BIGINT, f[7], f[2]::UINTEGER, f[3]::UINTEGER, f[4]::UINTEGER, f[5]::UINTEGER, g[4]::BIGINT, g[1], g[2], coalesce(g[3], g[5])
   FROM (
     SELECT f, CASE WHEN f[6] = '1' THEN json_extract_string(f[7], ['$.type', '$.titleId', '$.userId', '$.ts', '$.anonymousId']) END AS g
-    FROM (SELECT string_split(line, chr(9)) AS f FROM (SELECT unnest(string_split($1, chr(10))) AS line)))`;
+    FROM ${LINES})`;
+export const INSERT_TYPED_LINES = INSERT_TYPED_EVENTS(`(SELECT f[7] AS payload FROM ${LINES})`);
