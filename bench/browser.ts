@@ -4,7 +4,7 @@
  * Builds the demo, starts an API with a default-config model trained on the synthetic world (cached in
  * bench/.artifacts), serves the demo with `vite preview`, and for each backend opens a fresh browser profile:
  * cold start to the first personalized page, then the worker's own timings (encode 50/200 events, update after one
- * event, rank 1k/10k candidates, a whole page). Then the same with the automatic backend choice, and the size of
+ * event, rank 1k/10k candidates, a whole page, the artwork choice of a 50-card page). Then the same with the automatic backend choice, and the size of
  * the main-thread SDK bundle. A benchmark, not a test: numbers vary with the machine.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -82,6 +82,8 @@ interface BackendResult {
   rank10k_p50_ms: number;
   rank10k_p95_ms: number;
   page5k_p50_ms: number;
+  artwork50_p50_ms: number;
+  artwork50_p95_ms: number;
   long_tasks: number;
 }
 
@@ -131,6 +133,8 @@ async function measure(browser: Browser, query: string): Promise<{ result?: Back
       rank10k_p50_ms: t.rank10k.p50,
       rank10k_p95_ms: t.rank10k.p95,
       page5k_p50_ms: t.page5k.p50,
+      artwork50_p50_ms: t.artwork50.p50,
+      artwork50_p95_ms: t.artwork50.p95,
       long_tasks: longTasks,
     },
   };

@@ -1,9 +1,10 @@
 /**
  * Latency of the on-device path with the model in use, for `npm run bench:browser`: encode a history from
- * scratch, update it after one event, rank N candidates, and build a whole page from the cached model.
+ * scratch, update it after one event, rank N candidates, and build a whole page from the cached model; and the artwork
+ * choice of a 50-card page (pure JS, the same workload as bench:artwork's in Node).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { composePage, rankCandidates } from '@marquee/core';
+import { artwork, composePage, rankCandidates } from '@marquee/core';
 import type { LoadedModel } from '@marquee/model';
 import { IncrementalEncoder, type Token } from './encoder.ts';
 import type { PathBenchmark, Percentiles } from './protocol.ts';
@@ -56,7 +57,10 @@ export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<Path
   const user = enc.embedding()!;
   try {
     let flip = 0;
+    const artworkPage = artwork.selectionWorkload(50);
+    let visit = 0;
     return {
+      artwork50: await time(runs * 5, async () => artworkPage.choosePage(visit++)),
       encode50: await time(runs, encodeFresh(50)),
       encode200: await time(Math.max(5, runs / 4), encodeFresh(200)),
       update1: await time(runs, async () => {

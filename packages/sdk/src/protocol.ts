@@ -176,6 +176,8 @@ export interface PathBenchmark {
   rank10k: Percentiles;
   /** Encode 200 events, score and rank 5,000 candidates, compose rows. */
   page5k: Percentiles;
+  /** Artwork choice for a 50-card page, every card fresh (the first page of a visit), Thompson sampling. */
+  artwork50: Percentiles;
 }
 
 export interface WorkerApi extends IdentityApi {
