@@ -15,12 +15,12 @@
 import { z } from 'zod';
 import { FEATURE_DIM } from './features.ts';
 import { fnv1a32, Rng } from './random.ts';
-import { cholesky, type TastePosterior } from './taste.ts';
+import { cholesky, TASTE_DIM, type TastePosterior } from './taste.ts';
 
 export const POLICY_NAMES = ['thompson', 'linucb', 'epsilon-greedy', 'population', 'uniform'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 /** Bumped whenever a policy's choices or propensities change for the same inputs. */
-export const POLICY_VERSION = 'artwork-1';
+export const POLICY_VERSION = 'artwork-2';
 
 export const BanditConfigSchema = z.object({
   policy: z.enum(POLICY_NAMES),
@@ -108,13 +108,13 @@ function meanScores(input: SelectionInput): number[] {
   });
 }
 
-/** x^T A^-1 x; with no posterior, the features carry no uncertainty. */
+/** x^T A^-1 x over the taste weights (the bias is the same for every artwork); with no posterior, no uncertainty. */
 function quad(taste: TastePosterior | undefined, x: ArrayLike<number>): number {
   if (!taste) return 0;
   let s = 0;
   for (let i = 0; i < FEATURE_DIM; i++) {
     if (x[i] === 0) continue;
-    for (let j = 0; j < FEATURE_DIM; j++) s += x[i]! * taste.inv[i * FEATURE_DIM + j]! * x[j]!;
+    for (let j = 0; j < FEATURE_DIM; j++) s += x[i]! * taste.inv[i * TASTE_DIM + j]! * x[j]!;
   }
   return s;
 }
@@ -147,9 +147,10 @@ function epsilonGreedy(values: number[], epsilon: number, rng: Rng, scores: numb
 export function tasteDraws(cfg: BanditConfig, taste: TastePosterior | undefined, seedKey: string): Float64Array {
   const d = FEATURE_DIM;
   const D = cfg.thompsonDraws;
-  const inv = taste?.inv ?? priorInverse(cfg.priorPrecision);
+  // The taste weights' marginal: the FEATURE_DIM block of the posterior covariance (the bias decides nothing).
   const cov = new Float64Array(d * d);
-  for (let i = 0; i < d * d; i++) cov[i] = cfg.noiseVar * inv[i]!;
+  if (taste) for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) cov[i * d + j] = cfg.noiseVar * taste.inv[i * TASTE_DIM + j]!;
+  else for (let i = 0; i < d; i++) cov[i * d + i] = cfg.noiseVar / cfg.priorPrecision;
   const L = cholesky(cov, d);
   const rng = new Rng(fnv1a32(`thompson|${seedKey}`));
   const out = new Float64Array(D * d);
@@ -214,15 +215,4 @@ function thompson(cfg: BanditConfig, input: SelectionInput, means: number[]): Se
   }
   const probabilities = Array.from(counts, (c) => c / D);
   return { index: chosen, propensity: probabilities[chosen]!, probabilities, scores: means };
-}
-
-const priorCache = new Map<number, Float64Array>();
-function priorInverse(precision: number): Float64Array {
-  let inv = priorCache.get(precision);
-  if (!inv) {
-    inv = new Float64Array(FEATURE_DIM * FEATURE_DIM);
-    for (let i = 0; i < FEATURE_DIM; i++) inv[i * FEATURE_DIM + i] = 1 / precision;
-    priorCache.set(precision, inv);
-  }
-  return inv;
 }
