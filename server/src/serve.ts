@@ -31,9 +31,7 @@ const artwork = new ArtworkAggregates();
 const artworkStarted = performance.now();
 const artworkRows = await replayArtwork(store, artwork);
 const artworkS = (performance.now() - artworkStarted) / 1000;
-const analytics = new AnalyticsService({ store, catalog: candidates.catalog.titles });
-// Not caught up here: the analytics tables catch up on the first analytics query (DuckDB's memory for that work
-// would otherwise count against the store's start-up footprint, and most starts never serve analytics).
+const analytics = new AnalyticsService({ store, catalog: candidates.catalog.titles, log: (line) => console.log(line) });
 const forecasts = new ForecastService(analytics, candidates.catalog.titles);
 const app = createApp({ store, models, candidates, experiments, artwork, analytics, forecasts, ...config });
 const startupS = (performance.now() - started) / 1000;
@@ -46,6 +44,11 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   console.log(`  limits: ${perKey.perSecond}/s (burst ${perKey.burst}) per key, ${perIp.perSecond}/s (burst ${perIp.burst}) per address; ts window -${tsPastMs / 1000} s .. +${tsFutureMs / 1000} s`);
   console.log(`  catalog: ${candidates.catalog.titles.length} titles; events stored: ${store.recovery.stored}; events replayed: ${aggregates.observed}; artwork rows replayed: ${artworkRows}; model: ${candidates.embeddings?.version ?? 'none'}`);
   console.log(`  started in ${startupS.toFixed(2)} s (store open ${storeS.toFixed(2)} s, aggregates replay ${replayS.toFixed(2)} s, artwork priors ${artworkS.toFixed(2)} s); rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB`);
+
+  // After listening, in the background: the rollups catch up on whatever they have not seen (nothing after a clean
+  // restart; a backlog after an upgrade or a bulk import, progress logged, `/readyz` says how much is left), then
+  // follow the stored batches, so no dashboard query pays for a catch-up.
+  analytics.follow().catch((err) => console.error(`analytics: catch-up failed: ${(err as Error).message}`));
 });
 
 let stopping = false;
@@ -54,6 +57,7 @@ async function shutdown(signal: string) {
   stopping = true;
   console.log(`${signal}: closing`);
   server.close();
+  await analytics.stop();
   await store.close();
   process.exit(0);
 }
