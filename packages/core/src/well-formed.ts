@@ -8,9 +8,13 @@ import { z } from 'zod';
 // A high surrogate not followed by a low one, or a low surrogate not preceded by a high one.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** True when `s` has no lone surrogate, i.e. it can be written as UTF-8 (`String.prototype.isWellFormed`). */
+/**
+ * True when `s` has no lone surrogate, i.e. it can be written as UTF-8. The native `String.prototype.isWellFormed`
+ * (Node 20, browsers since 2023) is ~5x faster than the regex, and the server calls this on every string of every
+ * event; the regex is there for older browsers.
+ */
 export function isWellFormed(s: string): boolean {
-  return !LONE_SURROGATE.test(s);
+  return typeof s.isWellFormed === 'function' ? s.isWellFormed() : !LONE_SURROGATE.test(s);
 }
 
 export const WELL_FORMED_MESSAGE = 'must be well-formed Unicode (no lone surrogates)';

@@ -1,21 +1,20 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { MarqueeEvent } from '@marquee/core';
 import { MIGRATIONS } from './migrations.ts';
 import { ARTWORK_EVENT_TYPES, type AppendResult, type ArtworkRow, type EngagementRow, type EventStore, type StoreHealth, type StoreRecovery } from './types.ts';
 import { UuidSet } from './uuid-set.ts';
 import { HighWaterMark } from './high-water.ts';
-import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, COMMIT_FROM_STAGING, QUARANTINE_SWEEP } from './quarantine.ts';
+import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, INSERT_LINES, INSERT_TYPED_LINES, QUARANTINE_SWEEP } from './quarantine.ts';
 import { BACKFILL_TYPED_EVENTS } from './typed-events.ts';
 
-const STAGING = 'staging';
 /** How long a small group waits for company, and the size at which it stops waiting. */
 const GROUP_LINGER_MS = 2;
 const GROUP_TARGET_EVENTS = 2000;
 /**
- * Event types also written, as typed columns, to the `engagement` table: what live aggregates count. Kept narrow on
- * purpose: each VARCHAR the appender writes costs ~1.7 us, and these are a fraction of all events.
+ * Event types whose engagement columns (`eng_*` on `events`) are filled: what live aggregates count and the start-up
+ * replay reads without parsing JSON. Kept narrow on purpose: extracting the fields costs a JSON parse per row.
  */
 export const COMPACT_TYPES: readonly MarqueeEvent['type'][] = ['play_start', 'complete'];
 /** A readiness probe is a real write; repeated `/readyz` calls within this window reuse its answer. */
@@ -53,9 +52,10 @@ interface PendingAppend {
  * commit the number of stored events is written beside the database (`events.highwater`); a store that opens with
  * fewer events than that lost acknowledged ones (a cut write-ahead log) and says so.
  *
- * The appender's flush is synchronous, and a flush to the file waits for the disk with the event loop blocked.
- * So rows are appended to an in-memory staging table (no disk), then moved to `events` by an INSERT that DuckDB
- * runs off the main thread: requests keep being parsed and validated while the commit waits for the disk.
+ * A group's rows reach DuckDB as one bound string (INSERT_LINES, INSERT_TYPED_LINES): DuckDB splits it and
+ * commits off the main thread, so requests keep being parsed and validated while the commit waits for the disk.
+ * (The appender cost the JS thread a native call per value and a synchronous flush; a staging table and a table
+ * of its own for the engagement copy cost DuckDB two more statements per commit, as much as the rows themselves.)
  */
 export class DuckDbEventStore implements EventStore {
   private seen = new UuidSet();
@@ -66,7 +66,8 @@ export class DuckDbEventStore implements EventStore {
   recovery: StoreRecovery = { walBytes: 0, quarantined: 0, stored: 0, highWater: null, lost: 0 };
   private queue: PendingAppend[] = [];
   private writer: Promise<void> | null = null;
-  private appender: DuckDBAppender | null = null;
+  /** INSERT_LINES and INSERT_TYPED_LINES, parsed and planned once: each commit only binds its string and runs. */
+  private inserts: DuckDBPreparedStatement[] | null = null;
   private closed = false;
   private readers: DuckDBConnection[] = [];
 
@@ -90,7 +91,6 @@ export class DuckDbEventStore implements EventStore {
     const conn = await instance.connect();
     const store = new DuckDbEventStore(instance, conn);
     await store.migrate();
-    await conn.run(`ATTACH ':memory:' AS ${STAGING}; CREATE TABLE ${STAGING}.pending (received_at BIGINT, payload VARCHAR, id_w0 UINTEGER, id_w1 UINTEGER, id_w2 UINTEGER, id_w3 UINTEGER, engaged BOOLEAN)`);
     await store.loadSeenIds(log);
     store.recovery.walBytes = walBytes;
     if (dataDir !== ':memory:') {
@@ -197,57 +197,52 @@ export class DuckDbEventStore implements EventStore {
   }
 
   private async commit(group: PendingAppend[]): Promise<void> {
-    const fresh = new Map<string, readonly [number, number, number, number]>();
+    const fresh: (readonly [number, number, number, number])[] = [];
+    const freshIds = new Set<string>();
     const results: AppendResult[] = [];
-    try {
-      this.appender ??= await this.conn.createAppender('pending', 'main', STAGING);
-      const a = this.appender;
-      for (const { events, receivedAt } of group) {
-        const stored: MarqueeEvent[] = [];
-        for (const e of events) {
-          const words = UuidSet.words(e.id);
-          if (!words) throw new TypeError(`event id is not a UUID: ${e.id}`); // the schema guarantees it
-          if (this.seen.hasWords(...words) || fresh.has(e.id)) continue;
-          fresh.set(e.id, words);
-          appendRow(a, e, receivedAt, words);
-          stored.push(e);
+    const lines: string[] = [];
+    for (const { events, receivedAt } of group) {
+      const stored: MarqueeEvent[] = [];
+      for (const e of events) {
+        const words = UuidSet.words(e.id);
+        if (!words) {
+          for (const p of group) p.reject(new TypeError(`event id is not a UUID: ${e.id}`)); // the schema guarantees it
+          return;
         }
-        results.push({ accepted: stored.length, duplicates: events.length - stored.length, fresh: stored });
+        if (this.seen.hasWords(...words) || freshIds.has(e.id)) continue;
+        freshIds.add(e.id);
+        fresh.push(words);
+        lines.push(storedLine(e, receivedAt, words));
+        stored.push(e);
       }
-      a.flushSync(); // into memory: fast
-      // One commit for the whole group, waited for off the main thread: only after it may the ids count as stored.
+      results.push({ accepted: stored.length, duplicates: events.length - stored.length, fresh: stored });
+    }
+    if (lines.length > 0) {
       try {
-        await this.conn.run(
-          // The engagement copy is derived here, by DuckDB's threads, not by the JS thread that parses requests.
-          `BEGIN TRANSACTION;
-           ${COMMIT_FROM_STAGING(`${STAGING}.pending`)};
-           COMMIT`,
-        );
+        // One transaction for the whole group, waited for off the main thread: only after it may the ids count as
+        // stored.
+        this.inserts ??= [await this.conn.prepare(INSERT_LINES), await this.conn.prepare(INSERT_TYPED_LINES)];
+        const text = lines.join('\n');
+        await this.conn.run('BEGIN TRANSACTION');
+        try {
+          for (const insert of this.inserts) {
+            insert.bindVarchar(1, text);
+            await insert.run();
+          }
+          await this.conn.run('COMMIT');
+        } catch (err) {
+          await this.conn.run('ROLLBACK').catch(() => {});
+          throw err;
+        }
       } catch (err) {
-        await this.conn.run('ROLLBACK').catch(() => {});
-        throw err;
+        for (const p of group) p.reject(err);
+        return;
       }
-    } catch (err) {
-      this.dropAppender();
-      for (const p of group) p.reject(err);
-      return;
-    } finally {
-      await this.conn.run(`DELETE FROM ${STAGING}.pending`).catch(() => {});
     }
-    for (const words of fresh.values()) this.seen.addWords(...words);
-    this.total += fresh.size;
-    this.highWater?.set(this.total);
+    for (const words of fresh) this.seen.addWords(...words);
+    this.total += fresh.length;
+    if (fresh.length > 0) this.highWater?.set(this.total);
     group.forEach((p, i) => p.resolve(results[i]));
-  }
-
-  private dropAppender(): void {
-    try {
-      this.appender?.clear();
-      this.appender?.closeSync();
-    } catch {
-      // The appender is unusable after a failed flush; a fresh one is made on the next write.
-    }
-    this.appender = null;
   }
 
   async count(): Promise<number> {
@@ -279,7 +274,7 @@ export class DuckDbEventStore implements EventStore {
     const compact = types.every((t) => COMPACT_TYPES.includes(t));
     const result = await this.conn.stream(
       compact
-        ? `SELECT type, title_id, member_id, ts, received_at FROM engagement WHERE type IN (${placeholders})`
+        ? `SELECT eng_type, eng_title, eng_member, eng_ts, received_at FROM events WHERE eng_type IN (${placeholders})`
         : // Other types: one JSON parse per row (a list of paths). Unreadable rows were quarantined at open.
           `SELECT f[1], f[2], coalesce(f[3], f[4]), TRY_CAST(f[5] AS BIGINT), received_at FROM (
              SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts']) AS f, received_at
@@ -382,9 +377,7 @@ export class DuckDbEventStore implements EventStore {
     this.closed = true;
     await this.writer;
     for (const c of this.readers) c.closeSync();
-    this.appender?.closeSync();
-    this.appender = null;
-    this.conn.closeSync();
+    this.conn.closeSync(); // destroys the prepared INSERTs with it
     this.instance.closeSync();
     await this.highWater?.flush();
   }
@@ -394,11 +387,11 @@ function isOneOf<T extends string>(options: readonly T[], value: unknown): value
   return typeof value === 'string' && (options as readonly string[]).includes(value);
 }
 
-/** The payload, the id words (computed anyway for dedup) and whether the row also goes to `engagement`. */
-function appendRow(a: DuckDBAppender, e: MarqueeEvent, receivedAt: number, words: readonly number[]): void {
-  a.appendBigInt(BigInt(receivedAt));
-  a.appendVarchar(JSON.stringify(e));
-  for (const w of words) a.appendUInteger(w);
-  a.appendBoolean(COMPACT_TYPES.includes(e.type));
-  a.endRow();
+/**
+ * One event as a line of INSERT_LINES: arrival time, the id's words (computed anyway for dedup), whether its
+ * engagement columns are filled, and its JSON, tab-separated. JSON.stringify escapes every control character
+ * inside strings, so the JSON holds no raw tab or newline to split on.
+ */
+function storedLine(e: MarqueeEvent, receivedAt: number, words: readonly number[]): string {
+  return `${receivedAt}\t${words[0]}\t${words[1]}\t${words[2]}\t${words[3]}\t${COMPACT_TYPES.includes(e.type) ? 1 : 0}\t${JSON.stringify(e)}`;
 }

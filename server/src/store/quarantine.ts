@@ -36,25 +36,27 @@ export const BACKFILL_ID_WORDS = `
   UPDATE events SET id_w0 = ${word(0)}, id_w1 = ${word(1)}, id_w2 = ${word(2)}, id_w3 = ${word(3)}
   WHERE id_w0 IS NULL`;
 
-/** Engagement rows (see COMPACT_TYPES in duckdb.ts) of the rows that passed the sweep, before they get words. */
+/** The typed engagement columns (see COMPACT_TYPES in duckdb.ts) of the rows that passed the sweep, before they get words. */
 export const BACKFILL_ENGAGEMENT = `
-  INSERT INTO engagement
-  SELECT received_at, ts, type, title_id, member_id FROM (
-    SELECT received_at, (payload->>'$.ts')::BIGINT AS ts, payload->>'$.type' AS type, payload->>'$.titleId' AS title_id,
-           coalesce(payload->>'$.userId', payload->>'$.anonymousId') AS member_id
-    FROM events WHERE id_w0 IS NULL)
-  WHERE type IN ('play_start', 'complete') AND title_id IS NOT NULL AND member_id IS NOT NULL`;
+  UPDATE events SET eng_ts = s.f[4]::BIGINT, eng_type = s.f[1], eng_title = s.f[2], eng_member = coalesce(s.f[3], s.f[5])
+  FROM (
+    SELECT rowid AS rid, json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.ts', '$.anonymousId']) AS f
+    FROM events WHERE id_w0 IS NULL) s
+  WHERE events.rowid = s.rid AND s.f[1] IN ('play_start', 'complete') AND s.f[2] IS NOT NULL
+    AND coalesce(s.f[3], s.f[5]) IS NOT NULL`;
 
 /**
- * The write path's INSERTs from the staging table: the events with their id words (computed by the writer for
- * dedup), the typed copy every reader shares (typed-events.ts), and the engagement copy of the rows it marked
- * (plays and completions), both extracted from the payload by SQL.
+ * The write path's statements: a group of events as one string of lines (see `storedLine` in duckdb.ts),
+ * `received_at \t id words (4) \t engaged \t payload`, split into rows by DuckDB; both run in one transaction.
+ * INSERT_LINES stores the events with their id words and, for the rows marked engaged, the engagement columns;
+ * INSERT_TYPED_LINES the typed copy every reader shares (typed-events.ts). The fields are extracted from the
+ * payload by DuckDB's threads, not by the JS thread that parses requests.
  */
-export const COMMIT_FROM_STAGING = (staging: string) => `
-  INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3)
-  SELECT received_at, payload, id_w0, id_w1, id_w2, id_w3 FROM ${staging};
-  ${INSERT_TYPED_EVENTS(staging)};
-  INSERT INTO engagement
-  SELECT received_at, f[4]::BIGINT, f[1], f[2], coalesce(f[3], f[5]) FROM (
-    SELECT received_at, json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.ts', '$.anonymousId']) AS f
-    FROM ${staging} WHERE engaged)`;
+const LINES = `(SELECT string_split(line, chr(9)) AS f FROM (SELECT unnest(string_split($1, chr(10))) AS line))`;
+export const INSERT_LINES = `
+  INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3, eng_ts, eng_type, eng_title, eng_member)
+  SELECT f[1]::BIGINT, f[7], f[2]::UINTEGER, f[3]::UINTEGER, f[4]::UINTEGER, f[5]::UINTEGER, g[4]::BIGINT, g[1], g[2], coalesce(g[3], g[5])
+  FROM (
+    SELECT f, CASE WHEN f[6] = '1' THEN json_extract_string(f[7], ['$.type', '$.titleId', '$.userId', '$.ts', '$.anonymousId']) END AS g
+    FROM ${LINES})`;
+export const INSERT_TYPED_LINES = INSERT_TYPED_EVENTS(`(SELECT f[7] AS payload FROM ${LINES})`);

@@ -28,20 +28,20 @@ async function withDatabase<T>(dataDir: string, fn: (run: (sql: string, params?:
 export async function prefill(dataDir: string, n: number, receivedAt = Date.now()): Promise<void> {
   await withDatabase(dataDir, async (run) => {
     const word = (k: number) => `('0x' || substr(h, ${k * 8 + 1}, 8))::UINTEGER`;
+    // Plays and completions also get the engagement columns the store writes beside them (migration 4).
+    const engaged = (col: string) => `CASE WHEN type IN ('play_start', 'complete') THEN ${col} END`;
     await run(`
-      INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3)
+      INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3, eng_ts, eng_type, eng_title, eng_member)
       SELECT $1::BIGINT, CASE i % 4
-        WHEN 0 THEN json_object('id', id, 'ts', $1::BIGINT - i % 86400000, 'schemaVersion', 1, 'sessionId', 's' || (i % 997), 'userId', 'u' || (i % 5000), 'titleId', 't' || (i % 2000), 'type', 'impression', 'row', 'Top Picks', 'position', i % 40)
-        WHEN 1 THEN json_object('id', id, 'ts', $1::BIGINT - i % 86400000, 'schemaVersion', 1, 'sessionId', 's' || (i % 997), 'userId', 'u' || (i % 5000), 'titleId', 't' || ((i * 7) % 2000), 'type', 'play_start')
-        WHEN 2 THEN json_object('id', id, 'ts', $1::BIGINT - i % 86400000, 'schemaVersion', 1, 'sessionId', 's' || (i % 997), 'userId', 'u' || (i % 5000), 'titleId', 't' || ((i * 7) % 2000), 'type', 'progress', 'position', i % 3600, 'duration', 3600)
-        ELSE json_object('id', id, 'ts', $1::BIGINT - i % 86400000, 'schemaVersion', 1, 'sessionId', 's' || (i % 997), 'userId', 'u' || (i % 5000), 'titleId', 't' || ((i * 7) % 2000), 'type', 'complete', 'position', 3600, 'duration', 3600)
-      END::VARCHAR, ${word(0)}, ${word(1)}, ${word(2)}, ${word(3)}
-      FROM (SELECT i, id, replace(id, '-', '') AS h FROM (SELECT i, uuidv7()::VARCHAR AS id FROM range($2::BIGINT) t(i)))`, [receivedAt, n]);
-    // The engagement copy the store writes beside each play and completion (migration 3).
-    await run(`
-      INSERT INTO engagement
-      SELECT received_at, (payload->>'$.ts')::BIGINT, payload->>'$.type', payload->>'$.titleId', payload->>'$.userId'
-      FROM events WHERE payload->>'$.type' IN ('play_start', 'complete') AND received_at = $1::BIGINT`, [receivedAt]);
+        WHEN 0 THEN json_object('id', id, 'ts', ts, 'schemaVersion', 1, 'sessionId', 's' || (i % 997), 'userId', member, 'titleId', title, 'type', type, 'row', 'Top Picks', 'position', i % 40)
+        WHEN 1 THEN json_object('id', id, 'ts', ts, 'schemaVersion', 1, 'sessionId', 's' || (i % 997), 'userId', member, 'titleId', title, 'type', type)
+        ELSE json_object('id', id, 'ts', ts, 'schemaVersion', 1, 'sessionId', 's' || (i % 997), 'userId', member, 'titleId', title, 'type', type, 'position', CASE WHEN i % 4 = 2 THEN i % 3600 ELSE 3600 END, 'duration', 3600)
+      END::VARCHAR, ${word(0)}, ${word(1)}, ${word(2)}, ${word(3)}, ${engaged('ts')}, ${engaged('type')}, ${engaged('title')}, ${engaged('member')}
+      FROM (
+        SELECT i, id, replace(id, '-', '') AS h, $1::BIGINT - i % 86400000 AS ts, 'u' || (i % 5000) AS member,
+               ['impression', 'play_start', 'progress', 'complete'][i % 4 + 1] AS type,
+               't' || CASE WHEN i % 4 = 0 THEN i % 2000 ELSE (i * 7) % 2000 END AS title
+        FROM (SELECT i, uuidv7()::VARCHAR AS id FROM range($2::BIGINT) t(i)))`, [receivedAt, n]);
     // And the typed copy every reader shares (typed-events.ts), also written beside each event by the store.
     await run(INSERT_TYPED_EVENTS('events', `received_at = ${Number(receivedAt)}`));
   });

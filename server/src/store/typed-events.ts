@@ -3,8 +3,8 @@
  * experiment results (server/src/experiments/units.ts). Extracting a field from the JSON payload costs ~1.7 us per
  * field and row here, so neither can answer a dashboard in time from `events_v`; from these columns they can.
  *
- * Written in the same transaction as the events themselves (COMMIT_FROM_STAGING), by DuckDB's threads from the
- * staging rows, so it is never behind and no reader has a first call that copies millions of rows. Rows that reach
+ * Written in the same transaction as the events themselves (INSERT_TYPED_LINES in quarantine.ts), by DuckDB's
+ * threads from the same bound lines, so it is never behind and no reader has a first call that copies millions of rows. Rows that reach
  * `events` another way (older versions, bulk imports, `store/testing.ts`) get their typed row when the store next
  * opens (the backfill beside the id words), and migration 50 filled it for stores that existed before it.
  *

@@ -2,6 +2,7 @@
  * Token buckets keyed by a string (a write key, a client address): each request takes one token, tokens come back
  * at a steady rate up to the bucket size. An empty bucket answers 429 with `Retry-After`, which the SDK honours.
  */
+import { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import type { RateLimit } from '../../limits.ts';
 
@@ -49,10 +50,18 @@ export class TokenBuckets {
   }
 }
 
+/** The Node request under a Hono context when served by @hono/node-server; undefined under `app.request`. */
+export function nodeIncoming(c: Context): IncomingMessage | undefined {
+  const env: unknown = c.env;
+  if (typeof env === 'object' && env !== null && 'incoming' in env && env.incoming instanceof IncomingMessage) return env.incoming;
+  return undefined;
+}
+
 /** The peer address of the connection (Node server), never a client-supplied header. */
 export function clientAddress(c: Context): string {
   const env: unknown = c.env;
   if (typeof env === 'object' && env !== null && 'incoming' in env) {
+    // Read structurally, not through nodeIncoming: tests give `app.request` a bare `{ socket: { remoteAddress } }`.
     const incoming: unknown = env.incoming;
     if (typeof incoming === 'object' && incoming !== null && 'socket' in incoming) {
       const socket: unknown = incoming.socket;
