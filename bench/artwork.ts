@@ -96,23 +96,17 @@ if (!args['skip-clickbait']) {
   log(`  check: ${clickbait.passed ? 'passed' : 'FAILED'} (click-rewarded shows more clickbait than uniform, quality-rewarded less, and earns fewer quality plays)`);
 }
 
-// Selection time for a 50-card page: a viewer with 300 settled impressions, fresh choices (nothing sticky).
-const viewer = new aw.ArtworkBandit('bench-viewer');
-for (let i = 0; i < 300; i++) {
-  const t = world.titles[i % world.titles.length]!;
-  viewer.observe(t, t.artworks[i % t.artworks.length]!.id, i % 5 === 0 ? 1 : 0);
-}
-const page = world.titles.slice(500, 550);
+// Selection time for a 50-card page: a viewer with 300 settled impressions, fresh choices (nothing sticky); the same
+// workload bench:browser times in the worker.
+const workload = aw.selectionWorkload(50);
 const times: number[] = [];
 for (let r = 0; r < 400; r++) {
-  viewer.assignments.clear();
-  const now = r * aw.VISIT_MS;
   const t0 = performance.now();
-  for (const t of page) viewer.choose(t, now);
+  workload.choosePage(r);
   times.push(performance.now() - t0);
 }
 times.sort((a, b) => a - b);
-const select50 = { p50_ms: r3(times[200]!), p95_ms: r3(times[380]!), draws: viewer.config.thompsonDraws };
+const select50 = { p50_ms: r3(times[200]!), p95_ms: r3(times[380]!), draws: workload.viewer.config.thompsonDraws };
 log(`\n  selection, 50 fresh cards (Thompson, ${select50.draws} draws): p50 ${select50.p50_ms} ms, p95 ${select50.p95_ms} ms (Node, this process)`);
 
 const th = policies.thompson as { oracle_lift_share: number } | undefined;

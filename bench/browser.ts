@@ -4,7 +4,7 @@
  * Builds the demo, starts an API with a default-config model trained on the synthetic world (cached in
  * bench/.artifacts), serves the demo with `vite preview`, and for each backend opens a fresh browser profile:
  * cold start to the first personalized page, then the worker's own timings (encode 50/200 events, update after one
- * event, rank 1k/10k candidates, a whole page). Then the same with the automatic backend choice, and the size of
+ * event, rank 1k/10k candidates, a whole page, the artwork choice of a 50-card page). Then the same with the automatic backend choice, and the size of
  * the main-thread SDK bundle. A benchmark, not a test: numbers vary with the machine.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -79,6 +79,8 @@ interface BackendResult {
   rank_tensor10k_p50_ms: number;
   rank_tensor100k_p50_ms: number;
   page5k_p50_ms: number;
+  artwork50_p50_ms: number;
+  artwork50_p95_ms: number;
   kernels: PathBenchmark['kernels'];
   long_tasks: number;
   /** Each long task of the visit (first load, then the reload), with the browser's attribution. */
@@ -138,6 +140,8 @@ async function measure(browser: Browser, query: string): Promise<{ result?: Back
       rank_tensor10k_p50_ms: t.rankTensor10k.p50,
       rank_tensor100k_p50_ms: t.rankTensor100k.p50,
       page5k_p50_ms: t.page5k.p50,
+      artwork50_p50_ms: t.artwork50.p50,
+      artwork50_p95_ms: t.artwork50.p95,
       kernels: t.kernels,
       long_tasks: longTasks,
       long_task_log: longTaskLog,

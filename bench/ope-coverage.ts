@@ -82,7 +82,9 @@ for (let rep = 0; rep < REPS; rep++) {
     });
   }
   for (const [name, pi] of Object.entries(targets)) {
-    const target: aw.TargetPolicy = (d) => pi(Number(d.meta!.mt));
+    // Each estimator asks the target for every decision: computed once per decision, as a cache (same values).
+    const probs = decisions.map((d) => pi(Number(d.meta!.mt)));
+    const target: aw.TargetPolicy = (_d, i) => probs[i]!;
     const r = aw.evaluatePolicy(decisions, target, name, { seed: rep });
     for (const e of r.estimates) {
       const s = stats[name]![e.estimator]!;

@@ -2,6 +2,11 @@
  * The artwork bandit through the real UI and API: two viewers of opposite artwork taste (one plays what is shown
  * with a dark image, the other only what is shown without one) converge to different artworks for the same titles,
  * and every impression that reaches the server carries the artwork with a propensity in (0, 1].
+ *
+ * Convergence is judged on what each viewer's own posterior prefers (the drawer's posterior mean score minus the
+ * population rate it adds), not on the one Thompson draw a page happens to show (a draw still explores, so single
+ * draws after a few plays pass or fail by chance), and not on the whole score: both viewers share the server's
+ * priors, which the first viewer's plays have already moved towards dark.
  */
 import type { Browser, Page } from '@playwright/test';
 import type { HomePage, PageTitle } from '@marquee/sdk';
@@ -11,8 +16,11 @@ const DARK = 'dark';
 type Likes = (t: PageTitle) => boolean;
 const likesDark: Likes = (t) => t.artwork.themes.includes(DARK);
 const avoidsDark: Likes = (t) => !t.artwork.themes.includes(DARK);
-/** Titles where the choice says something about dark: at least one dark and one other artwork. */
 const items = (p: HomePage) => p.rows.flatMap((r) => r.items);
+/** What the viewer's own taste adds to an artwork's score (the drawer's posterior mean score minus its rate). */
+const own = (a: { score: number; rate: number }) => a.score - a.rate;
+/** The artwork the viewer's own posterior prefers for a card. */
+const preferred = (t: PageTitle) => t.artwork.debug!.artworks.reduce((best, a) => (own(a) > own(best) ? a : best));
 
 async function viewer(browser: Browser, apiUrl: string, user: string): Promise<Page> {
   const context = await browser.newContext({ baseURL: DEMO_ORIGIN });
@@ -38,14 +46,15 @@ const earlierImpressions = new Map<Page, number>();
 const impressionsOf = async (page: Page) => (earlierImpressions.get(page) ?? 0) + (await page.evaluate(() => window.demo.impressions));
 
 /**
- * Plays `plays` titles the viewer likes, one at a time, each picked from the page as it is rendered now; a page with
- * nothing to their taste sends them away and back (a reload).
+ * Plays `plays` titles the viewer likes, one at a time, each picked from the page as it is rendered now among the
+ * titles with a dark and another artwork (where a play says something about dark); a page with nothing to their
+ * taste sends them away and back (a reload).
  */
-async function learn(page: Page, likes: Likes, plays: number): Promise<number> {
+async function learn(page: Page, likes: Likes, plays: number, mixed: ReadonlySet<string>): Promise<number> {
   const played = new Set<string>();
   for (let tries = 0; played.size < plays && tries < plays * 3; tries++) {
     const p = (await page.evaluate(() => window.demo.page)) as HomePage;
-    const pick = items(p).find((t) => likes(t) && !played.has(t.titleId) && t.artwork.propensity < 1);
+    const pick = items(p).find((t) => mixed.has(t.titleId) && likes(t) && !played.has(t.titleId) && t.artwork.propensity < 1);
     if (!pick) {
       // Nothing to the viewer's taste on this page: they come back later. With stickiness off, the next page draws
       // its artworks again.
@@ -62,38 +71,53 @@ async function learn(page: Page, likes: Likes, plays: number): Promise<number> {
   return played.size;
 }
 
-// FIXME (issue #10, open): flaky, passed 1 run in 3 on a quiet machine. Fixed here: Thompson draws were seeded per
-// 30-minute visit even with stickiness off, so in an unlucky visit viewer A never saw a dark artwork and could not
-// learn (seedKeyFor now never outlasts the stickiness window), and the impression count now survives reloads.
-// Left: the final comparison reads one Thompson draw per title after ~16 plays each; dark shown to A / B came out
-// 8/4, 2/3 and 8/7 of 9-12 titles. It needs more plays per viewer, or a comparison of posterior means (the debug
-// drawer's taste) instead of single draws.
+// FIXME (issue #10, open): not yet stable. Judged on single Thompson draws it passed 1 run in 3; judged on the
+// preferred artwork by whole posterior mean score it passed 3 of 5 (A preferred dark on 13/21, 21/22, 10/16, 17/17,
+// 11/17 titles; B on 0-5). Since the taste model got its viewer bias (policy artwork-2), each viewer's learned dark
+// taste is small, as it should be (16 plays among hundreds of unplayed impressions), and of the size of the rate
+// differences the first viewer's plays leave in the shared priors; judged on each viewer's own taste (score - rate)
+// 0 of 2 runs passed (A's mean dark margin -0.014 and +0.041, B's -0.127 and -0.000). It needs a stronger signal
+// per viewer (more plays, or plays that also skip what they dislike) rather than looser thresholds.
 test.fixme('two viewers of opposite artwork taste converge to different artworks for the same titles', async ({ browser, api }) => {
-  test.setTimeout(240_000);
+  test.setTimeout(360_000);
+  const catalog = (await (await fetch(`${api.url}/v1/catalog`)).json()).titles as { id: string; artworks: { id: string; themes: string[] }[] }[];
+  /** Titles where the choice says something about dark: at least one dark and one other artwork. */
+  const mixed = new Set(catalog.filter((t) => t.artworks.some((x) => x.themes.includes(DARK)) && t.artworks.some((x) => !x.themes.includes(DARK))).map((t) => t.id));
   const a = await viewer(browser, api.url, 'viewer-dark');
   const b = await viewer(browser, api.url, 'viewer-light');
-  const playedA = await learn(a, likesDark, 16);
-  const playedB = await learn(b, avoidsDark, 16);
-  expect(playedA).toBeGreaterThanOrEqual(10);
-  expect(playedB).toBeGreaterThanOrEqual(10);
+  const playedA = await learn(a, likesDark, 16, mixed);
+  const playedB = await learn(b, avoidsDark, 16, mixed);
+  expect(playedA).toBeGreaterThanOrEqual(12);
+  expect(playedB).toBeGreaterThanOrEqual(12);
 
   const pageA = (await a.evaluate(() => window.marquee.homepage({ refresh: false }))) as HomePage;
   const pageB = (await b.evaluate(() => window.marquee.homepage({ refresh: false }))) as HomePage;
   const byTitleB = new Map(items(pageB).map((t) => [t.titleId, t]));
-  const catalog = (await (await fetch(`${api.url}/v1/catalog`)).json()).titles as { id: string; artworks: { id: string; themes: string[] }[] }[];
-  const mixed = new Set(catalog.filter((t) => t.artworks.some((x) => x.themes.includes(DARK)) && t.artworks.some((x) => !x.themes.includes(DARK))).map((t) => t.id));
   const common = items(pageA).filter((t) => byTitleB.has(t.titleId) && mixed.has(t.titleId));
-  const darkA = common.filter((t) => t.artwork.themes.includes(DARK)).length;
-  const darkB = common.filter((t) => byTitleB.get(t.titleId)!.artwork.themes.includes(DARK)).length;
-  const differ = common.filter((t) => byTitleB.get(t.titleId)!.artwork.artworkId !== t.artwork.artworkId).length;
+  const preferredDark = (t: PageTitle) => preferred(t).themes.includes(DARK);
+  const darkA = common.filter(preferredDark).length;
+  const darkB = common.filter((t) => preferredDark(byTitleB.get(t.titleId)!)).length;
+  const differ = common.filter((t) => preferred(byTitleB.get(t.titleId)!).artworkId !== preferred(t).artworkId).length;
+  /** How much more the viewer's taste likes the title's best dark artwork than its best other one (rate units). */
+  const darkMargin = (t: PageTitle) => {
+    const best = (dark: boolean) => Math.max(...t.artwork.debug!.artworks.filter((x) => x.themes.includes(DARK) === dark).map(own));
+    return best(true) - best(false);
+  };
+  const meanMargin = (ts: PageTitle[]) => ts.reduce((s, t) => s + darkMargin(t), 0) / ts.length;
+  const marginA = meanMargin(common);
+  const marginB = meanMargin(common.map((t) => byTitleB.get(t.titleId)!));
+  const shownDarkA = common.filter((t) => t.artwork.themes.includes(DARK)).length;
+  const shownDarkB = common.filter((t) => byTitleB.get(t.titleId)!.artwork.themes.includes(DARK)).length;
   console.log(`artwork selection in the worker for a page of ${items(pageA).length} cards: ${pageA.timings.artworkMs} ms (viewer A), ${pageB.timings.artworkMs} ms (viewer B)`);
-  console.log(`common titles with a dark and another artwork: ${common.length}; dark shown to A ${darkA}, to B ${darkB}; different artwork ${differ}`);
+  console.log(`common titles with a dark and another artwork: ${common.length}; preferred artwork dark for A ${darkA}, for B ${darkB}; different preferred artwork ${differ}; mean dark-over-other score margin A ${marginA.toFixed(3)}, B ${marginB.toFixed(3)}; shown (one Thompson draw) dark to A ${shownDarkA}, to B ${shownDarkB}`);
   expect(common.length).toBeGreaterThanOrEqual(5);
-  // Thompson sampling still explores, so not every card follows the taste; the two viewers must clearly part ways.
-  expect(darkA / common.length).toBeGreaterThan(0.55);
-  expect(darkB / common.length).toBeLessThan(0.45);
-  expect((darkA - darkB) / common.length).toBeGreaterThan(0.3);
+  // They part ways: each posterior leans the way its viewer played, different preferred artworks for most titles, and
+  // dark preferred far more often by A than by B. (A's plays also teach it the themes that came with dark, so a
+  // title's other artwork can still win for A where it carries those.)
+  expect(marginA).toBeGreaterThan(0);
+  expect(marginB).toBeLessThan(0);
   expect(differ / common.length).toBeGreaterThan(0.5);
+  expect((darkA - darkB) / common.length).toBeGreaterThan(0.3);
   // The drawer explains a card: the chosen artwork, its propensity, the policy and the learned taste.
   await a.locator(`section.row .card[data-title="${common[0]!.titleId}"]`).first().hover();
   await expect(a.locator('#debug-artwork .pol')).toContainText('thompson');

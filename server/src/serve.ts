@@ -10,7 +10,7 @@ import { LiveAggregates } from './candidates/aggregates.ts';
 import { CandidateService } from './candidates/service.ts';
 import { ExperimentDefinitions } from './experiments/definitions.ts';
 import { replayAggregates } from './candidates/replay.ts';
-import { ArtworkAggregates } from './artwork/logs.ts';
+import { ArtworkAggregates, replayArtwork } from './artwork/logs.ts';
 import { AnalyticsService } from './analytics/service.ts';
 import { ForecastService } from './forecasts/service.ts';
 
@@ -28,8 +28,9 @@ await candidates.refresh();
 const experiments = ExperimentDefinitions.inDataDir(config.dataDir);
 await experiments.read(); // a broken experiments.json stops the start with the reason
 const artwork = new ArtworkAggregates();
-// Not replayed from the store at start: that needs one object per stored impression (see README, artwork). The
-// priors count what arrives while the process runs.
+const artworkStarted = performance.now();
+const artworkRows = await replayArtwork(store, artwork);
+const artworkS = (performance.now() - artworkStarted) / 1000;
 const analytics = new AnalyticsService({ store, catalog: candidates.catalog.titles, log: (line) => console.log(line) });
 const forecasts = new ForecastService(analytics, candidates.catalog.titles);
 const app = createApp({ store, models, candidates, experiments, artwork, analytics, forecasts, ...config });
@@ -41,8 +42,8 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   console.log(`  CORS_ORIGINS=${config.corsOrigins.join(',')}`);
   const { perKey, perIp, tsPastMs, tsFutureMs } = config.limits;
   console.log(`  limits: ${perKey.perSecond}/s (burst ${perKey.burst}) per key, ${perIp.perSecond}/s (burst ${perIp.burst}) per address; ts window -${tsPastMs / 1000} s .. +${tsFutureMs / 1000} s`);
-  console.log(`  catalog: ${candidates.catalog.titles.length} titles; events stored: ${store.recovery.stored}; events replayed: ${aggregates.observed}; model: ${candidates.embeddings?.version ?? 'none'}`);
-  console.log(`  started in ${startupS.toFixed(2)} s (store open ${storeS.toFixed(2)} s, aggregates replay ${replayS.toFixed(2)} s); rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB`);
+  console.log(`  catalog: ${candidates.catalog.titles.length} titles; events stored: ${store.recovery.stored}; events replayed: ${aggregates.observed}; artwork rows replayed: ${artworkRows}; model: ${candidates.embeddings?.version ?? 'none'}`);
+  console.log(`  started in ${startupS.toFixed(2)} s (store open ${storeS.toFixed(2)} s, aggregates replay ${replayS.toFixed(2)} s, artwork priors ${artworkS.toFixed(2)} s); rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB`);
 
   // After listening, in the background: the rollups catch up on whatever they have not seen (nothing after a clean
   // restart; a backlog after an upgrade or a bulk import, progress logged, `/readyz` says how much is left), then

@@ -1,5 +1,5 @@
 /**
- * Process-level restarts (issue #8 cases 1, 5, 8 and 10): a real server process on a real data directory, killed,
+ * Process-level restarts (issue #8 cases 1, 5, 8 and 10; issue #10: the artwork priors): a real server process on a real data directory, killed,
  * tampered with and started again, as `npm run server` runs it.
  */
 import { mkdtemp, rm, stat, truncate } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { artwork, type MarqueeEvent } from '@marquee/core';
 import { startServerProcess, type ServerProcess } from '../src/process.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { plantRows, prefill } from '../src/store/testing.ts';
@@ -103,6 +104,40 @@ describe('server process restarts', () => {
     // The ids are really there: a resend of nothing new is still deduplicated after the restart.
     expect((await (await send(full, [makeEvent()])).json()).accepted).toBe(1);
   }, 180_000);
+
+  it('publishes the same artwork priors after a restart as before it (counts rebuilt from the store)', async () => {
+    const dir = await tempDir();
+    const first = await start(dir);
+    const t0 = Date.now() - 3_600_000;
+    const events: unknown[] = [];
+    // 30 viewers see t0001 with one of two artworks; a third of them play it, for 20 minutes (a quality play) or 1.
+    for (let i = 0; i < 30; i++) {
+      const base = { sessionId: `s${i}`, userId: `u${i}`, anonymousId: undefined, titleId: 't0001' };
+      const ts = t0 + i * 10_000;
+      events.push(makeEvent({ ...base, type: 'impression', row: 'Top', position: 1, ts, artwork: { artworkId: `t0001-a${1 + (i % 2)}`, propensity: 0.5 } } as Partial<MarqueeEvent>));
+      if (i % 3 === 0) {
+        const watched = i % 2 === 0 ? 1200 : 60;
+        events.push(makeEvent({ ...base, type: 'play_start', ts: ts + 1000 } as Partial<MarqueeEvent>));
+        events.push(makeEvent({ ...base, type: 'pause', ts: ts + 1000 + watched * 1000, position: watched, duration: 6000 } as Partial<MarqueeEvent>));
+      }
+    }
+    expect((await send(first, events)).status).toBe(200);
+    const priors = async (s: ServerProcess) => artwork.ArtworkPriorsSchema.parse(await (await fetch(`${s.url}/v1/artwork/priors`)).json());
+    const before = await priors(first);
+    expect(before.impressions).toBe(30);
+    expect(before.artworks.reduce((n, a) => n + a.plays, 0)).toBe(10);
+    expect(before.artworks.reduce((n, a) => n + a.qualityPlays, 0)).toBe(5);
+    await first.stop();
+
+    const again = await start(dir);
+    const after = await priors(again);
+    const byArtwork = (p: typeof before) => [...p.artworks].sort((a, b) => a.artworkId.localeCompare(b.artworkId));
+    expect(byArtwork(after)).toEqual(byArtwork(before));
+    expect(after.impressions).toBe(before.impressions);
+    expect(after.rewards).toBe(before.rewards);
+    // Same counts, same version: a device holding the priors from before the restart does not refetch them.
+    expect(after.version).toBe(before.version);
+  }, 120_000);
 
   it('case 10: prints no secret at start, and answers an oversized body with 413, not a broken pipe', async () => {
     const server = await start(await tempDir());

@@ -33,6 +33,8 @@ export const PathBenchmarkSchema = z.object({
   rankTopK: z.number().int(),
   /** Encode 200 events, score and rank 5,000 candidates, compose rows. */
   page5k: PercentilesSchema,
+  /** Artwork choice for a 50-card page, every card fresh (the first page of a visit), Thompson sampling. */
+  artwork50: PercentilesSchema,
   kernels: z.object({ encode200: KernelCountSchema, update1: KernelCountSchema, rankTensor10k: KernelCountSchema }),
   /** webgpu only: GPU time of the kernels (tf.time), ms, beside the wall times above; null elsewhere. */
   gpuKernelMs: z.object({ encode200: z.number(), update1: z.number(), scores100k: z.number(), rankTensor100k: z.number() }).nullable(),

@@ -25,11 +25,18 @@ describe('viewer taste (Bayesian linear regression)', () => {
     const x = aw.artworkFeatures(['dark']);
     const t = aw.updateTaste(aw.emptyTaste(4), x, 1, 0.2);
     const d = aw.themeIndex('dark')!;
-    expect(t.A[d * aw.FEATURE_DIM + d]).toBe(5);
+    const bias = aw.FEATURE_DIM;
+    const D = aw.TASTE_DIM;
+    expect(t.A[d * D + d]).toBe(5);
+    expect(t.A[d * D + bias]).toBe(1);
+    expect(t.A[bias * D + bias]).toBe(5);
     expect(t.b[d]).toBeCloseTo(0.8, 12);
+    expect(t.b[bias]).toBeCloseTo(0.8, 12);
     const p = aw.posterior(t);
-    expect(p.mean[d]).toBeCloseTo(0.16, 12); // 0.8 / 5
-    expect(p.inv[d * aw.FEATURE_DIM + d]).toBeCloseTo(0.2, 12);
+    // The (dark, bias) block is [[5, 1], [1, 5]] and b = (0.8, 0.8): mean 0.8 / 6 each; inverse diagonal 5 / 24.
+    expect(p.mean[d]).toBeCloseTo(0.8 / 6, 12);
+    expect(p.mean[bias]).toBeCloseTo(0.8 / 6, 12);
+    expect(p.inv[d * D + d]).toBeCloseTo(5 / 24, 12);
     expect(p.mean[aw.themeIndex('bright')!]).toBe(0);
   });
 

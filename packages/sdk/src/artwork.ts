@@ -92,7 +92,7 @@ export class ArtworkChooser {
     const raw = await this.db.get('meta', STATE);
     const parsed = ArtworkStateSchema.safeParse(raw);
     const state = parsed.success && parsed.data.viewer === this.viewer && parsed.data.policy === policy ? parsed.data : null;
-    const taste = state && state.taste.A.length === aw.FEATURE_DIM * aw.FEATURE_DIM ? state.taste : undefined;
+    const taste = state && state.taste.A.length === aw.TASTE_DIM * aw.TASTE_DIM ? state.taste : undefined;
     this.bandit = new aw.ArtworkBandit(this.viewer, { ...this.config, policy }, taste, undefined, new Map((state?.assignments ?? []).map((a) => [a.titleId, a])));
     for (const p of state?.pending ?? []) this.pending.set(p.titleId, { artworkId: p.artworkId, ts: p.ts });
     const cached = CachedPriorsSchema.safeParse(await this.db.get('meta', PRIORS));

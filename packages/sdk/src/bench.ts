@@ -2,10 +2,11 @@
  * Latency of the on-device path with the model in use, for `npm run bench:browser` (in the worker) and
  * `npm run bench:node` (in Node, same code): encode a history from scratch, update it after one event, score N
  * candidates, rank them with the JS blend and on the device, and build a whole page; plus the kernels each
- * operation launches (tf.profile) and, on webgpu, the GPU's own kernel time (tf.time).
+ * operation launches (tf.profile) and, on webgpu, the GPU's own kernel time (tf.time); and the artwork choice of a
+ * 50-card page (pure JS, the same workload as bench:artwork's in Node).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { composePage, rankCandidates, type KernelCount, type PathBenchmark, type Percentiles, type RankInput } from '@marquee/core';
+import { artwork, composePage, rankCandidates, type KernelCount, type PathBenchmark, type Percentiles, type RankInput } from '@marquee/core';
 import type { LoadedModel } from '@marquee/model';
 import { IncrementalEncoder, type Token } from './encoder.ts';
 import { TensorRanker } from './ranker.ts';
@@ -124,6 +125,8 @@ export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<Path
     u.dispose();
   };
   try {
+    const artworkPage = artwork.selectionWorkload(50);
+    let visit = 0;
     const result: PathBenchmark = {
       backend: tf.getBackend(),
       encode50: await time(runs, encodeFresh(50)),
@@ -148,6 +151,7 @@ export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<Path
         fresh.dispose();
         composePage(ranked.map((r) => ({ ...r, sources: [{ source: 'trending' }] })), [], () => ({ name: 'x', genres: ['drama'] }));
       }),
+      artwork50: await time(runs * 5, async () => artworkPage.choosePage(visit++)),
       kernels: {
         encode200: await countKernels(encodeFresh(200)),
         update1: await countKernels(update1),

@@ -76,22 +76,27 @@ describe('ArtworkChooser (worker side)', () => {
     const db = await freshDb();
     const c = new ArtworkChooser(() => db, 'http://api.test', { stickinessMs: 0 });
     await c.prepare(catalog);
-    // The viewer plays, for 20 minutes, every title shown with a dark artwork (a0), from impressions of a0.
+    // The viewer plays, for 20 minutes, every title shown with a dark artwork (a0), and none shown with the population's
+    // favourite (a1): a preference only shows against what they passed over (a viewer shown nothing but dark, who
+    // played everything, would only say they play more than the population).
     let ts = 1_000_000;
-    for (const t of catalog.slice(0, 12)) {
-      const artworkId = `${t.id}-a0`;
-      await c.record(event({ type: 'impression', titleId: t.id, row: 'Top', position: 0, ts: ts++, artwork: { artworkId, propensity: 0.2 } }));
+    for (const [i, t] of catalog.slice(0, 24).entries()) {
+      const dark = i % 2 === 0;
+      await c.record(event({ type: 'impression', titleId: t.id, row: 'Top', position: 0, ts: ts++, artwork: { artworkId: `${t.id}-a${dark ? 0 : 1}`, propensity: 0.2 } }));
+      if (!dark) continue;
       await c.record(event({ type: 'play_start', titleId: t.id, ts: ts++ }));
       await c.record(event({ type: 'progress', titleId: t.id, ts: ts++, position: 1200, duration: 6000 }));
     }
+    // Seven hours later the unplayed impressions' windows have closed: they settle with reward 0.
+    await c.record(event({ type: 'impression', titleId: 't59', row: 'Top', position: 0, ts: ts + 7 * 3_600_000, artwork: { artworkId: 't59-a2', propensity: 0.2 } }));
     // A restarted worker reads the state back (parsed with its schema) and prefers dark over the population favourite.
     const restarted = new ArtworkChooser(() => db, 'http://api.test', { stickinessMs: 0 });
     await restarted.prepare(catalog);
-    const later = catalog.slice(20, 60).map((t) => restarted.present(t, 2_000_000));
+    const later = catalog.slice(24, 59).map((t) => restarted.present(t, 2_000_000 + 7 * 3_600_000));
     const dark = later.filter((s) => s.themes.includes('dark')).length;
     expect(dark / later.length).toBeGreaterThan(0.6);
     const dbg = later[0]!.debug!;
-    expect(dbg.updates).toBe(12);
+    expect(dbg.updates).toBe(24);
     expect(dbg.taste[0]!.theme).toBe('dark');
     expect(dbg.taste[0]!.mean).toBeGreaterThan(0);
   });

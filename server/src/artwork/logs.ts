@@ -4,6 +4,7 @@
  * row position), rewarded 1 when a quality play of that title by that viewer follows within the window.
  */
 import { artwork as aw, type MarqueeEvent } from '@marquee/core';
+import { ARTWORK_EVENT_TYPES, artworkRow, type ArtworkRow, type EventStore } from '../store/types.ts';
 
 export interface CatalogLookup {
   get(titleId: string): { artworks: readonly { id: string; themes: readonly string[] }[] } | undefined;
@@ -58,7 +59,10 @@ export function decisionsFromEvents(events: Iterable<MarqueeEvent>, catalog: Cat
   return { decisions, skipped };
 }
 
-/** Live counts per (title, artwork) over the event stream, for the published priors. */
+/**
+ * Live counts per (title, artwork) over the event stream, for the published priors. The same rows in the same order
+ * give the same counts, whether they arrive live (observe) or come back from the store at start (replayArtwork).
+ */
 export class ArtworkAggregates {
   readonly counts = new aw.ArtworkCounts();
   private readonly joiner: aw.RewardJoiner<{ titleId: string; artworkId: string }>;
@@ -71,27 +75,33 @@ export class ArtworkAggregates {
   }
 
   observe(events: readonly MarqueeEvent[]): void {
+    const rows: ArtworkRow[] = [];
     for (const e of events) {
       this.observed++;
-      if (!('titleId' in e)) continue;
-      const key = `${e.userId ?? e.anonymousId}|${e.titleId}`;
-      if (e.type === 'impression') {
-        if (!e.artwork) continue;
-        const shown = { titleId: e.titleId, artworkId: e.artwork.artworkId };
-        this.counts.impression(e.titleId, shown.artworkId);
-        this.joiner.impression(key, e.titleId, e.ts, shown);
-        this.playJoiner.impression(key, e.titleId, e.ts, shown);
+      const r = artworkRow(e);
+      if (r) rows.push(r);
+    }
+    this.observeRows(rows);
+  }
+
+  observeRows(rows: readonly ArtworkRow[]): void {
+    for (const r of rows) {
+      const key = `${r.memberId}|${r.titleId}`;
+      if (r.type === 'impression') {
+        if (!r.artworkId) continue;
+        const shown = { titleId: r.titleId, artworkId: r.artworkId };
+        this.counts.impression(r.titleId, shown.artworkId);
+        this.joiner.impression(key, r.titleId, r.ts, shown);
+        this.playJoiner.impression(key, r.titleId, r.ts, shown);
         continue;
       }
-      const p = 'position' in e ? e.position : undefined;
-      const d = 'duration' in e ? e.duration : undefined;
-      const play = this.playJoiner.engagement(key, e.type, e.ts, p, d);
+      const play = this.playJoiner.engagement(key, r.type, r.ts, r.position, r.duration);
       if (play) this.counts.play(play.payload.titleId, play.payload.artworkId);
-      const q = this.joiner.engagement(key, e.type, e.ts, p, d);
+      const q = this.joiner.engagement(key, r.type, r.ts, r.position, r.duration);
       if (q) this.counts.qualityPlay(q.payload.titleId, q.payload.artworkId);
     }
     // Bound the pending joins: anything older than the window can no longer be rewarded.
-    const last = events.length ? events[events.length - 1]!.ts : 0;
+    const last = rows.length ? rows[rows.length - 1]!.ts : 0;
     if (this.joiner.size > 100_000) {
       this.joiner.expire(last);
       this.playJoiner.expire(last);
@@ -101,4 +111,23 @@ export class ArtworkAggregates {
   priors(now: number): aw.ArtworkPriors {
     return this.counts.snapshot(this.reward, now, 'p');
   }
+}
+
+/**
+ * Rebuilds the artwork counts from the store at start, a chunk at a time (memory per (title, artwork) and pending
+ * join, never per stored event), so the priors a restarted server publishes are the ones it published before.
+ */
+export async function replayArtwork(store: EventStore, aggregates: ArtworkAggregates): Promise<number> {
+  let n = 0;
+  if (store.scanArtwork) {
+    for await (const rows of store.scanArtwork()) {
+      aggregates.observeRows(rows);
+      n += rows.length;
+    }
+  } else {
+    const events = await store.scan(ARTWORK_EVENT_TYPES);
+    aggregates.observe(events);
+    n = events.length;
+  }
+  return n;
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { MarqueeEvent } from '@marquee/core';
 import { MIGRATIONS } from './migrations.ts';
-import type { AppendResult, EngagementRow, EventStore, StoreHealth, StoreRecovery } from './types.ts';
+import { ARTWORK_EVENT_TYPES, type AppendResult, type ArtworkRow, type EngagementRow, type EventStore, type StoreHealth, type StoreRecovery } from './types.ts';
 import { UuidSet } from './uuid-set.ts';
 import { HighWaterMark } from './high-water.ts';
 import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, INSERT_LINES, INSERT_TYPED_LINES, QUARANTINE_SWEEP } from './quarantine.ts';
@@ -296,6 +296,43 @@ export class DuckDbEventStore implements EventStore {
         const receivedAt = Number(receivedV.getItem(i));
         const ts = tsV.getItem(i);
         rows.push({ type, titleId, memberId, ts: ts === null ? receivedAt : Number(ts), receivedAt });
+      }
+      yield rows;
+    }
+  }
+
+  async *scanArtwork(): AsyncIterable<ArtworkRow[]> {
+    await this.writer;
+    // One JSON parse per row (a list of paths), streamed in arrival order: memory per chunk, not per stored event.
+    const types = ARTWORK_EVENT_TYPES;
+    const placeholders = types.map((_, i) => `$${i + 1}`).join(', ');
+    const result = await this.conn.stream(
+      `SELECT f[1], f[2], coalesce(f[3], f[4]), TRY_CAST(f[5] AS BIGINT), f[6], TRY_CAST(f[7] AS DOUBLE), TRY_CAST(f[8] AS DOUBLE), received_at FROM (
+         SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts', '$.artwork.artworkId', '$.position', '$.duration']) AS f, received_at
+         FROM events)
+       WHERE f[1] IN (${placeholders}) AND f[2] IS NOT NULL AND coalesce(f[3], f[4]) IS NOT NULL AND (f[1] <> 'impression' OR f[6] IS NOT NULL)`,
+      [...types],
+    );
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const rows: ArtworkRow[] = [];
+      const [typeV, titleV, memberV, tsV, artworkV, positionV, durationV, receivedV] = [0, 1, 2, 3, 4, 5, 6, 7].map((c) => chunk.getColumnVector(c));
+      for (let i = 0; i < chunk.rowCount; i++) {
+        const type = typeV.getItem(i);
+        const titleId = titleV.getItem(i);
+        const memberId = memberV.getItem(i);
+        // Typed by the query's columns; checked anyway, since a stored row may come from an older version.
+        if (!isOneOf(types, type) || typeof titleId !== 'string' || typeof memberId !== 'string') continue;
+        const ts = tsV.getItem(i);
+        const row: ArtworkRow = { type, titleId, memberId, ts: ts === null ? Number(receivedV.getItem(i)) : Number(ts) };
+        const artworkId = artworkV.getItem(i);
+        if (type === 'impression' && typeof artworkId === 'string') row.artworkId = artworkId;
+        const position = positionV.getItem(i);
+        const duration = durationV.getItem(i);
+        if (typeof position === 'number') row.position = position;
+        if (typeof duration === 'number') row.duration = duration;
+        rows.push(row);
       }
       yield rows;
     }

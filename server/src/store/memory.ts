@@ -1,5 +1,5 @@
 import type { MarqueeEvent } from '@marquee/core';
-import type { AppendResult, EngagementRow, EventStore } from './types.ts';
+import { ARTWORK_EVENT_TYPES, artworkRow, type AppendResult, type ArtworkRow, type EngagementRow, type EventStore } from './types.ts';
 
 /** For tests and throwaway demos: same dedup rules as the real stores, nothing survives a restart. */
 export class MemoryEventStore implements EventStore {
@@ -32,6 +32,15 @@ export class MemoryEventStore implements EventStore {
     for (const e of this.events.values()) {
       if (!types.includes(e.type) || !('titleId' in e)) continue;
       rows.push({ type: e.type, titleId: e.titleId, memberId: e.userId ?? e.anonymousId!, ts: e.ts, receivedAt: e.receivedAt });
+    }
+    yield rows;
+  }
+
+  async *scanArtwork(): AsyncIterable<ArtworkRow[]> {
+    const rows: ArtworkRow[] = [];
+    for (const e of this.events.values()) {
+      const r = ARTWORK_EVENT_TYPES.includes(e.type) ? artworkRow(e) : null;
+      if (r) rows.push(r);
     }
     yield rows;
   }

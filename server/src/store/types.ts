@@ -26,6 +26,9 @@ export interface EventStore {
   /** Stored engagement rows by their parts, in arrival order, a chunk at a time: the start-up replay of live
    * aggregates without one object per stored event. Falls back to `scan` where an adapter lacks it. */
   scanEngagement?(types: readonly MarqueeEvent['type'][]): AsyncIterable<EngagementRow[]>;
+  /** The events the artwork priors count (impressions that carry an artwork, plays and their progress), by their
+   * parts, in arrival order, a chunk at a time: the start-up rebuild of the priors. Falls back to `scan`. */
+  scanArtwork?(): AsyncIterable<ArtworkRow[]>;
   /** Whether the store takes writes now (a real write, cached briefly), with the reason when it does not. */
   health?(): Promise<StoreHealth>;
 }
@@ -36,6 +39,32 @@ export interface EngagementRow {
   memberId: string;
   ts: number;
   receivedAt: number;
+}
+
+/** The parts of an event the artwork priors need (ArtworkAggregates). */
+export interface ArtworkRow {
+  type: MarqueeEvent['type'];
+  titleId: string;
+  memberId: string;
+  ts: number;
+  /** Impressions: the artwork shown. */
+  artworkId?: string;
+  /** Progress, pause, complete: the playback position and the runtime, seconds. */
+  position?: number;
+  duration?: number;
+}
+
+/** The event types ArtworkAggregates counts. */
+export const ARTWORK_EVENT_TYPES: readonly MarqueeEvent['type'][] = ['impression', 'play_start', 'progress', 'pause', 'complete'];
+
+/** An event's parts for the artwork priors; null for an event about no title. */
+export function artworkRow(e: MarqueeEvent): ArtworkRow | null {
+  if (!('titleId' in e)) return null;
+  const row: ArtworkRow = { type: e.type, titleId: e.titleId, memberId: e.userId ?? e.anonymousId ?? '', ts: e.ts };
+  if (e.type === 'impression' && e.artwork) row.artworkId = e.artwork.artworkId;
+  if ('position' in e) row.position = e.position;
+  if ('duration' in e) row.duration = e.duration;
+  return row;
 }
 
 export type StoreHealth = { ok: true } | { ok: false; reason: string };

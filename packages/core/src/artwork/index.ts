@@ -8,3 +8,4 @@ export * from './priors.ts';
 export * from './sticky.ts';
 export * from './bandit.ts';
 export * from './ope.ts';
+export * from './workload.ts';

@@ -15,12 +15,12 @@
 import { z } from 'zod';
 import { FEATURE_DIM } from './features.ts';
 import { fnv1a32, Rng } from './random.ts';
-import { cholesky, type TastePosterior } from './taste.ts';
+import { cholesky, TASTE_DIM, type TastePosterior } from './taste.ts';
 
 export const POLICY_NAMES = ['thompson', 'linucb', 'epsilon-greedy', 'population', 'uniform'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 /** Bumped whenever a policy's choices or propensities change for the same inputs. */
-export const POLICY_VERSION = 'artwork-1';
+export const POLICY_VERSION = 'artwork-2';
 
 export const BanditConfigSchema = z.object({
   policy: z.enum(POLICY_NAMES),
@@ -75,8 +75,10 @@ export function select(cfg: BanditConfig, input: SelectionInput): Selection {
   const K = input.features.length;
   if (K === 0) throw new RangeError('artwork selection: a title without artwork');
   if (input.rates.length !== K) throw new RangeError(`artwork selection: ${K} artworks but ${input.rates.length} rates`);
-  const rng = new Rng(fnv1a32(`${input.seedKey}|${input.item}`));
   const means = meanScores(input);
+  // Thompson's randomness is its taste draws; the other policies draw from a stream of their own per decision.
+  if (cfg.policy === 'thompson') return thompson(cfg, input, means);
+  const rng = new Rng(fnv1a32(`${input.seedKey}|${input.item}`));
   switch (cfg.policy) {
     case 'uniform': {
       const index = rng.int(K);
@@ -94,8 +96,6 @@ export function select(cfg: BanditConfig, input: SelectionInput): Selection {
       const probabilities = ucb.map((_, k) => (best.includes(k) ? 1 / best.length : 0));
       return { index, propensity: probabilities[index]!, probabilities, scores: means, bonus };
     }
-    case 'thompson':
-      return thompson(cfg, input, means);
   }
 }
 
@@ -108,13 +108,13 @@ function meanScores(input: SelectionInput): number[] {
   });
 }
 
-/** x^T A^-1 x; with no posterior, the features carry no uncertainty. */
+/** x^T A^-1 x over the taste weights (the bias is the same for every artwork); with no posterior, no uncertainty. */
 function quad(taste: TastePosterior | undefined, x: ArrayLike<number>): number {
   if (!taste) return 0;
   let s = 0;
   for (let i = 0; i < FEATURE_DIM; i++) {
     if (x[i] === 0) continue;
-    for (let j = 0; j < FEATURE_DIM; j++) s += x[i]! * taste.inv[i * FEATURE_DIM + j]! * x[j]!;
+    for (let j = 0; j < FEATURE_DIM; j++) s += x[i]! * taste.inv[i * TASTE_DIM + j]! * x[j]!;
   }
   return s;
 }
@@ -147,9 +147,10 @@ function epsilonGreedy(values: number[], epsilon: number, rng: Rng, scores: numb
 export function tasteDraws(cfg: BanditConfig, taste: TastePosterior | undefined, seedKey: string): Float64Array {
   const d = FEATURE_DIM;
   const D = cfg.thompsonDraws;
-  const inv = taste?.inv ?? priorInverse(cfg.priorPrecision);
+  // The taste weights' marginal: the FEATURE_DIM block of the posterior covariance (the bias decides nothing).
   const cov = new Float64Array(d * d);
-  for (let i = 0; i < d * d; i++) cov[i] = cfg.noiseVar * inv[i]!;
+  if (taste) for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) cov[i * d + j] = cfg.noiseVar * taste.inv[i * TASTE_DIM + j]!;
+  else for (let i = 0; i < d; i++) cov[i * d + i] = cfg.noiseVar / cfg.priorPrecision;
   const L = cholesky(cov, d);
   const rng = new Rng(fnv1a32(`thompson|${seedKey}`));
   const out = new Float64Array(D * d);
@@ -165,7 +166,11 @@ export function tasteDraws(cfg: BanditConfig, taste: TastePosterior | undefined,
   return out;
 }
 
-/** Each draw scores every artwork (rate + draw . features); draw 0 chooses, all draws estimate the propensities. */
+/**
+ * Each draw scores every artwork (rate + draw . features); draw 0 chooses, all draws estimate the propensities.
+ * The hot loop of a page (cards x artworks x draws): the features are packed once into flat sparse arrays so the loop
+ * is plain typed-array arithmetic; the sum runs over the nonzero features in ascending order, as a dense dot would.
+ */
 function thompson(cfg: BanditConfig, input: SelectionInput, means: number[]): Selection {
   const K = means.length;
   if (K === 1) return { index: 0, propensity: 1, probabilities: [1], scores: means };
@@ -173,40 +178,41 @@ function thompson(cfg: BanditConfig, input: SelectionInput, means: number[]): Se
   const D = cfg.thompsonDraws;
   const W = input.draws ?? tasteDraws(cfg, input.taste, input.seedKey);
   if (W.length !== D * d) throw new RangeError(`artwork selection: ${W.length / d} taste draws, the config says ${D}`);
-  const nz: number[][] = input.features.map((x) => {
-    const idx: number[] = [];
-    for (let i = 0; i < d; i++) if (x[i] !== 0) idx.push(i);
-    return idx;
-  });
-  const counts = new Array<number>(K).fill(0);
+  const start = new Int32Array(K + 1);
+  for (let a = 0; a < K; a++) {
+    const x = input.features[a]!;
+    let nnz = 0;
+    for (let i = 0; i < d; i++) if (x[i] !== 0) nnz++;
+    start[a + 1] = start[a]! + nnz;
+  }
+  const idx = new Int32Array(start[K]!);
+  const val = new Float64Array(start[K]!);
+  const rate = new Float64Array(K);
+  for (let a = 0; a < K; a++) {
+    const x = input.features[a]!;
+    rate[a] = input.rates[a]!;
+    for (let i = 0, j = start[a]!; i < d; i++) if (x[i] !== 0) {
+      idx[j] = i;
+      val[j++] = x[i]!;
+    }
+  }
+  const counts = new Int32Array(K);
   let chosen = 0;
   for (let k = 0; k < D; k++) {
     const off = k * d;
     let best = 0;
     let bestScore = -Infinity;
     for (let a = 0; a < K; a++) {
-      const x = input.features[a]!;
-      let v = input.rates[a]!;
-      for (const i of nz[a]!) v += x[i]! * W[off + i]!;
+      let v = rate[a]!;
+      for (let j = start[a]!, end = start[a + 1]!; j < end; j++) v += val[j]! * W[off + idx[j]!]!;
       if (v > bestScore) {
         bestScore = v;
         best = a;
       }
     }
-    counts[best]++;
+    counts[best]!++;
     if (k === 0) chosen = best;
   }
-  const probabilities = counts.map((c) => c / D);
+  const probabilities = Array.from(counts, (c) => c / D);
   return { index: chosen, propensity: probabilities[chosen]!, probabilities, scores: means };
-}
-
-const priorCache = new Map<number, Float64Array>();
-function priorInverse(precision: number): Float64Array {
-  let inv = priorCache.get(precision);
-  if (!inv) {
-    inv = new Float64Array(FEATURE_DIM * FEATURE_DIM);
-    for (let i = 0; i < FEATURE_DIM; i++) inv[i * FEATURE_DIM + i] = 1 / precision;
-    priorCache.set(precision, inv);
-  }
-  return inv;
 }

@@ -2,14 +2,24 @@
  * The viewer's taste for artwork themes: a Bayesian linear regression, learned on the device from the viewer's own
  * impressions and their rewards. Plain numbers so it can live in IndexedDB (ViewerTasteSchema) and travel in tests.
  *
- *   reward - populationRate(artwork) = taste . features(artwork) + noise,  noise ~ N(0, noiseVar)
- *   prior: taste ~ N(0, noiseVar / priorPrecision * I)
- *   posterior: A = priorPrecision * I + sum x x^T,  b = sum (reward - rate) x,  mean = A^-1 b,  cov = noiseVar * A^-1
+ *   reward - populationRate(artwork) = taste . features(artwork) + bias + noise,  noise ~ N(0, noiseVar)
+ *   prior: (taste, bias) ~ N(0, noiseVar / priorPrecision * I)
+ *   posterior over z = (taste, bias), x' = (x, 1): A = priorPrecision * I + sum x' x'^T,  b = sum (reward - rate) x',
+ *   mean = A^-1 b,  cov = noiseVar * A^-1
+ *
+ * The bias is the viewer's own offset from the population's rates (how much more or less than the population this
+ * viewer plays the titles they are shown). It never changes which artwork of a title wins, but without it the offset
+ * leaks into the taste: features are centred within a title, yet once the policy prefers some artworks the features
+ * it shows no longer average to zero, so a viewer who plays more than the population credits whatever was shown
+ * (a self-reinforcing loop) and one who plays less blames it. Verified in test/artwork-learner.test.ts.
  */
 import { FEATURE_DIM } from './features.ts';
 
+/** The taste weights (FEATURE_DIM, indices as ARTWORK_THEMES) and the viewer's bias (last). */
+export const TASTE_DIM = FEATURE_DIM + 1;
+
 export interface ViewerTaste {
-  /** Row-major FEATURE_DIM x FEATURE_DIM precision (unscaled by the noise). */
+  /** Row-major TASTE_DIM x TASTE_DIM precision (unscaled by the noise). */
   A: number[];
   b: number[];
   /** Updates so far. */
@@ -17,23 +27,27 @@ export interface ViewerTaste {
 }
 
 export function emptyTaste(priorPrecision: number): ViewerTaste {
-  const d = FEATURE_DIM;
+  const d = TASTE_DIM;
   const A = new Array<number>(d * d).fill(0);
   for (let i = 0; i < d; i++) A[i * d + i] = priorPrecision;
   return { A, b: new Array<number>(d).fill(0), n: 0 };
 }
 
-/** One observed reward for an artwork shown with features x whose population rate was `rate`. Returns a new state. */
+/**
+ * One observed reward for an artwork shown with features x (FEATURE_DIM) whose population rate was `rate`; the
+ * bias's feature is 1. Returns a new state.
+ */
 export function updateTaste(t: ViewerTaste, x: ArrayLike<number>, reward: number, rate: number): ViewerTaste {
-  const d = FEATURE_DIM;
+  const d = TASTE_DIM;
   const A = t.A.slice();
   const b = t.b.slice();
   const y = reward - rate;
+  const xb = (i: number) => (i === FEATURE_DIM ? 1 : x[i]!);
   for (let i = 0; i < d; i++) {
-    const xi = x[i]!;
+    const xi = xb(i);
     if (xi === 0) continue;
     b[i] += y * xi;
-    for (let j = 0; j < d; j++) A[i * d + j] += xi * x[j]!;
+    for (let j = 0; j < d; j++) A[i * d + j] += xi * xb(j);
   }
   return { A, b, n: t.n + 1 };
 }
@@ -54,14 +68,15 @@ export function cholesky(m: ArrayLike<number>, n: number): Float64Array {
 
 /** The posterior in the form selection needs: the mean and the inverse precision (covariance / noiseVar). */
 export interface TastePosterior {
+  /** TASTE_DIM: the taste weights, then the bias. */
   mean: Float64Array;
-  /** A^-1, row-major. */
+  /** A^-1, row-major, TASTE_DIM x TASTE_DIM. */
   inv: Float64Array;
   n: number;
 }
 
 export function posterior(t: ViewerTaste): TastePosterior {
-  const d = FEATURE_DIM;
+  const d = TASTE_DIM;
   const L = cholesky(t.A, d);
   // inv = L^-T L^-1, column by column: solve L y = e_c, then L^T z = y.
   const inv = new Float64Array(d * d);
