@@ -33,12 +33,16 @@ const dir = await mkdtemp(join(tmpdir(), 'marquee-bench-analytics-'));
 let store = await DuckDbEventStore.open(dir);
 try {
   const stored = await growSyntheticStore(store, target, log);
-  // The copies were written straight into DuckDB: reopening gives them their id words and typed rows, as the
-  // server's next start would.
+  // The copies were written straight into DuckDB: reopening gives them their id words, as the server's next start
+  // would; then the store's typed copy catches up on all of them (as after the upgrade to migration 50).
   await store.close();
   let t = performance.now();
   store = await DuckDbEventStore.open(dir);
-  log(`store reopened (typed copy of the grown rows filled in) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  log(`store reopened in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  t = performance.now();
+  await store.typedEvents();
+  const typedS = (performance.now() - t) / 1000;
+  log(`typed copy of ${stored.toLocaleString('en-US')} events: ${typedS.toFixed(1)} s`);
 
   const analytics = new AnalyticsService({ store, catalog: Catalog.synthetic().titles, log });
   t = performance.now();
@@ -64,7 +68,7 @@ try {
   }
   const worst = Math.max(...Object.values(byRoute).map((r) => r.p50_ms));
   log(`slowest route p50: ${worst} ms (target <= 300 ms)`);
-  if (args.json) console.log(JSON.stringify({ events: stored, catch_up_s: +catchUpS.toFixed(1), runs, slowest_p50_ms: worst, by_route: byRoute }));
+  if (args.json) console.log(JSON.stringify({ events: stored, typed_copy_s: +typedS.toFixed(1), catch_up_s: +catchUpS.toFixed(1), runs, slowest_p50_ms: worst, by_route: byRoute }));
 } finally {
   await store.close();
   await rm(dir, { recursive: true, force: true });

@@ -4,7 +4,7 @@
  * packages/core/src/analytics.ts.
  *
  * Tables (migrations.ts), kept up to date by `refresh()` from the store's typed copy of the events (`typed_events`,
- * written at ingest: store/typed-events.ts): one row per play, and daily rollups rebuilt for the days new events
+ * store/typed-events.ts): one row per play, and daily rollups rebuilt for the days new events
  * touch. Queries read the rollups, so their cost grows with days x groups rather than with events. A refresh runs in
  * one transaction on a connection of its own; queries run on their own connections (several at once), so a
  * dashboard's requests neither queue behind each other or the writer nor see a half-done refresh.
@@ -29,7 +29,7 @@ import {
 } from '@marquee/core';
 import type { DuckDbEventStore, SqlConnection } from '../store/duckdb.ts';
 
-type SqlStore = Pick<DuckDbEventStore, 'connect'>;
+type SqlStore = Pick<DuckDbEventStore, 'connect' | 'typedEvents'>;
 const DAY_MS = 86_400_000;
 /** The events analytics reads from the typed copy: the ones about a title. */
 const TITLE_EVENTS = `type IN ('impression', 'play_start', 'progress', 'pause', 'complete') AND title_id IS NOT NULL`;
@@ -171,6 +171,7 @@ export class AnalyticsService {
 
   /** Rolls up what was stored since the last call, a chunk per transaction; false when there was nothing new. */
   private async rollUpNewEvents(): Promise<boolean> {
+    await this.store.typedEvents();
     this.refresher ??= this.store.connect();
     const conn = await this.refresher;
     await this.loadCatalog(conn);

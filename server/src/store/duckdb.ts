@@ -7,7 +7,7 @@ import type { AppendResult, EngagementRow, EventStore, StoreHealth, StoreRecover
 import { UuidSet } from './uuid-set.ts';
 import { HighWaterMark } from './high-water.ts';
 import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, COMMIT_FROM_STAGING, QUARANTINE_SWEEP } from './quarantine.ts';
-import { BACKFILL_TYPED_EVENTS } from './typed-events.ts';
+import { TypedEventsCopy } from './typed-events.ts';
 
 const STAGING = 'staging';
 /** How long a small group waits for company, and the size at which it stops waiting. */
@@ -69,6 +69,8 @@ export class DuckDbEventStore implements EventStore {
   private appender: DuckDBAppender | null = null;
   private closed = false;
   private readers: DuckDBConnection[] = [];
+  /** The typed copy of the events every reader shares (typed-events.ts), caught up off the write path. */
+  private typed: TypedEventsCopy | null = null;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -92,6 +94,7 @@ export class DuckDbEventStore implements EventStore {
     await store.migrate();
     await conn.run(`ATTACH ':memory:' AS ${STAGING}; CREATE TABLE ${STAGING}.pending (received_at BIGINT, payload VARCHAR, id_w0 UINTEGER, id_w1 UINTEGER, id_w2 UINTEGER, id_w3 UINTEGER, engaged BOOLEAN)`);
     await store.loadSeenIds(log);
+    store.typed = new TypedEventsCopy(await store.connect(), { rebuild: store.recovery.quarantined > 0, log });
     store.recovery.walBytes = walBytes;
     if (dataDir !== ':memory:') {
       store.highWater = new HighWaterMark(join(dataDir, 'events.highwater'));
@@ -144,7 +147,7 @@ export class DuckDbEventStore implements EventStore {
       const before = await this.countRows('quarantine');
       await this.conn.run(QUARANTINE_SWEEP);
       this.recovery.quarantined = (await this.countRows('quarantine')) - before;
-      await this.conn.run(`BEGIN TRANSACTION; ${BACKFILL_ENGAGEMENT}; ${BACKFILL_TYPED_EVENTS}; ${BACKFILL_ID_WORDS}; COMMIT`);
+      await this.conn.run(`BEGIN TRANSACTION; ${BACKFILL_ENGAGEMENT}; ${BACKFILL_ID_WORDS}; COMMIT`);
       if (this.recovery.quarantined > 0) {
         const reasons = await this.conn.runAndReadAll('SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason');
         const summary = reasons.getRows().map(([r, n]) => `${String(n)} ${String(r)}`).join(', ');
@@ -237,6 +240,7 @@ export class DuckDbEventStore implements EventStore {
     for (const words of fresh.values()) this.seen.addWords(...words);
     this.total += fresh.size;
     this.highWater?.set(this.total);
+    this.typed?.kick();
     group.forEach((p, i) => p.resolve(results[i]));
   }
 
@@ -340,10 +344,21 @@ export class DuckDbEventStore implements EventStore {
     return { query: async (sql, params = []) => (await c.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[] };
   }
 
+  /** Resolves once every event committed before the call is in `typed_events` (see typed-events.ts). */
+  typedEvents(): Promise<void> {
+    return this.typed ? this.typed.catchUp() : Promise.reject(new Error('event store is not open'));
+  }
+
+  /** Stored events not in `typed_events` yet, as of its last catch-up (null before the first one ends). */
+  typedEventsBehind(): number | null {
+    return this.typed?.behind ?? null;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.writer;
+    await this.typed?.stop();
     for (const c of this.readers) c.closeSync();
     this.appender?.closeSync();
     this.appender = null;
