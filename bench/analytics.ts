@@ -1,5 +1,5 @@
 /**
- * `npm run bench:analytics [-- --json] [-- --events 5000000] [-- --runs 5]`
+ * `npm run bench:analytics [-- --json] [-- --events 5000000] [-- --runs 5] [-- --from DATA_DIR]`
  *
  * Analytics query latency at a given store size, in process (app.request, no sockets). A file-backed DuckDB store in
  * a temporary directory is filled to `--events` (grow-store.ts: the synthetic world's history, then copies with
@@ -16,13 +16,15 @@ import { AnalyticsService } from '../server/src/analytics/service.ts';
 import { createApp } from '../server/src/app.ts';
 import { Catalog } from '../server/src/catalog.ts';
 import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
-import { growSyntheticStore } from './grow-store.ts';
+import { copyDataDir, growSyntheticStore } from './grow-store.ts';
 
 const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     events: { type: 'string', default: '5000000' },
     runs: { type: 'string', default: '5' },
+    /** A data directory to start from (copied, left as it is) instead of growing one: the same store for several runs. */
+    from: { type: 'string' },
   },
 });
 const target = Number(args.events);
@@ -32,7 +34,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 const dir = await mkdtemp(join(tmpdir(), 'marquee-bench-analytics-'));
 let store = await DuckDbEventStore.open(dir);
 try {
-  const stored = await growSyntheticStore(store, target, log);
+  const stored = args.from ? await copyDataDir(args.from, store) : await growSyntheticStore(store, target, log);
   // The copies were written straight into DuckDB: reopening gives them their id words, as the server's next start
   // would; then the store's typed copy catches up on all of them (as after the upgrade to migration 50).
   await store.close();
