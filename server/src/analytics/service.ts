@@ -355,7 +355,7 @@ export class AnalyticsService {
     return new Map(rows.map((x) => [String(x.key), Number(x.n)]));
   }
 
-  /** Changes whenever new events have been copied: a cache key for what is derived from the aggregates. */
+  /** Changes whenever new events have been rolled up: a cache key for what is derived from the aggregates. */
   async version(): Promise<string> {
     const [{ next_seq: n }] = await this.read('SELECT next_seq FROM analytics_state');
     return String(n);
