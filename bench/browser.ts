@@ -8,34 +8,26 @@
  * the main-thread SDK bundle. A benchmark, not a test: numbers vary with the machine.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync } from 'node:zlib';
 import { chromium, type Browser } from '@playwright/test';
 import { build } from 'vite';
 import { startServerProcess } from '../server/src/process.ts';
 import { ModelRegistry } from '../server/src/models/registry.ts';
+import { ROOT, ensureBenchModel } from './bench-model.ts';
+import { PathBenchmarkSchema, type PathBenchmark } from '@marquee/core';
 
 const { values: args } = parseArgs({
   options: { json: { type: 'boolean', default: false }, runs: { type: 'string', default: '20' }, backends: { type: 'string', default: 'webgpu,webgl,wasm,cpu' } },
 });
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const MODEL_DIR = join(ROOT, 'bench/.artifacts/default');
 const BACKENDS = args.backends!.split(',');
 const log = (...a: unknown[]) => console.error(...a);
 
 // 1. A model with the default configuration (maxLen 200, d 64), trained briefly on the synthetic world.
-if (!existsSync(join(MODEL_DIR, 'manifest.json'))) {
-  log('training the benchmark model (once; cached in bench/.artifacts)…');
-  execFileSync(process.execPath, ['--import', 'tsx', 'packages/model/src/cli/train.ts', '--format', 'synthetic', '--data', 'synthetic:members=500', '--time-budget', '40', '--out', MODEL_DIR], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
+const MODEL_DIR = ensureBenchModel(log);
 
 // 2. The main-thread SDK, bundled and minified as an app would ship it (the worker is a separate file).
 const lib = (await build({
@@ -70,7 +62,7 @@ const launch = () =>
     args: ['--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
 
-type Timings = Awaited<ReturnType<Window['marquee']['benchmark']>>;
+type LongTask = Window['demo']['longTaskLog'][number];
 interface BackendResult {
   cold_start_ms: number;
   warm_start_ms: number;
@@ -81,8 +73,16 @@ interface BackendResult {
   rank1k_p95_ms: number;
   rank10k_p50_ms: number;
   rank10k_p95_ms: number;
+  rank100k_p50_ms: number;
+  scores10k_p50_ms: number;
+  scores100k_p50_ms: number;
+  rank_tensor10k_p50_ms: number;
+  rank_tensor100k_p50_ms: number;
   page5k_p50_ms: number;
+  kernels: PathBenchmark['kernels'];
   long_tasks: number;
+  /** Each long task of the visit (first load, then the reload), with the browser's attribution. */
+  long_task_log: LongTask[];
 }
 
 async function visit(query: string): Promise<{ result?: BackendResult; backend: string; timings?: Record<string, number>; longTasks: number }> {
@@ -105,6 +105,7 @@ async function measure(browser: Browser, query: string): Promise<{ result?: Back
   const cold = await page.evaluate(() => window.demo.firstPersonalizedMs!);
   let report = await page.evaluate(() => window.marquee.backend());
   let longTasks = await page.evaluate(() => window.demo.longTasks);
+  const longTaskLog: LongTask[] = await page.evaluate(() => window.demo.longTaskLog);
   if (report.chosenBy === 'provisional') {
     // Automatic choice on a first run: wait for the measurement beside it, which the next visit uses.
     await page.waitForFunction(async () => (await window.marquee.backend()).nextRun !== undefined, null, { timeout: 180_000, polling: 500 });
@@ -114,8 +115,9 @@ async function measure(browser: Browser, query: string): Promise<{ result?: Back
   await page.waitForFunction(() => window.demo?.firstPersonalizedMs != null, null, { timeout: 60_000 });
   const warm = await page.evaluate(() => window.demo.firstPersonalizedMs!);
   report = await page.evaluate(() => window.marquee.backend());
-  const t: Timings = await page.evaluate((runs) => window.marquee.benchmark(runs), Number(args.runs));
+  const t = PathBenchmarkSchema.parse(await page.evaluate((runs) => window.marquee.benchmark(runs), Number(args.runs)));
   longTasks += await page.evaluate(() => window.demo.longTasks);
+  longTaskLog.push(...(await page.evaluate(() => window.demo.longTaskLog)));
   return {
     backend: report.name,
     timings: report.timings as Record<string, number> | undefined,
@@ -130,8 +132,15 @@ async function measure(browser: Browser, query: string): Promise<{ result?: Back
       rank1k_p95_ms: t.rank1k.p95,
       rank10k_p50_ms: t.rank10k.p50,
       rank10k_p95_ms: t.rank10k.p95,
+      rank100k_p50_ms: t.rank100k.p50,
+      scores10k_p50_ms: t.scores10k.p50,
+      scores100k_p50_ms: t.scores100k.p50,
+      rank_tensor10k_p50_ms: t.rankTensor10k.p50,
+      rank_tensor100k_p50_ms: t.rankTensor100k.p50,
       page5k_p50_ms: t.page5k.p50,
+      kernels: t.kernels,
       long_tasks: longTasks,
+      long_task_log: longTaskLog,
     },
   };
 }

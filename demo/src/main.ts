@@ -26,6 +26,8 @@ const demo = {
   firstPersonalizedMs: null as number | null,
   /** Main-thread tasks over 50 ms since load: the SDK should cause none. */
   longTasks: 0,
+  /** Each long task: when (ms from navigation), how long, and what the browser attributes it to. */
+  longTaskLog: [] as { startMs: number; durationMs: number; name: string; attribution: string[] }[],
   /** Every event id the SDK gave back, in order: the end-to-end tests compare them with the ids the server stored. */
   trackedIds: [] as string[],
 };
@@ -46,7 +48,17 @@ Object.assign(marquee, {
   track: recordingIds(marquee.track),
 });
 try {
-  new PerformanceObserver((list) => (demo.longTasks += list.getEntries().length)).observe({ type: 'longtask', buffered: true });
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries() as (PerformanceEntry & { attribution?: { containerType?: string; containerSrc?: string; containerName?: string; name?: string }[] })[]) {
+      demo.longTasks++;
+      demo.longTaskLog.push({
+        startMs: Math.round(e.startTime),
+        durationMs: Math.round(e.duration),
+        name: e.name,
+        attribution: (e.attribution ?? []).map((a) => [a.name, a.containerType, a.containerSrc || a.containerName].filter(Boolean).join(' ')),
+      });
+    }
+  }).observe({ type: 'longtask', buffered: true });
 } catch {
   // Long-task timing is not available in every browser.
 }

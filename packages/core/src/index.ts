@@ -6,6 +6,7 @@ export * from './uuid.ts';
 export * from './backoff.ts';
 export * from './batch.ts';
 export * from './rank.ts';
+export * from './path-benchmark.ts';
 export * from './page.ts';
 export type * from './catalog.ts';
 export * from './identity.ts';

@@ -6,7 +6,25 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { validateModelConfig, type ModelConfig } from './config.ts';
 import { EVENT_INDEX, fractionBucket, yearBucket, type EventKind } from './data/types.ts';
-import { coldItemEmbedding, itemEmbeddings, paramSpecs, scoreItems, userEmbedding, type History, type Params } from './model.ts';
+import {
+  coldItemEmbedding,
+  disposeInferenceWeights,
+  disposeState,
+  encodeHistory,
+  encodeStep,
+  inferenceWeights,
+  itemEmbeddings,
+  l2normalize,
+  paramSpecs,
+  scoreItems,
+  stateEmbedding,
+  truncateState,
+  userEmbedding,
+  type EncoderState,
+  type History,
+  type InferenceWeights,
+  type Params,
+} from './model.ts';
 
 export const FORMAT_VERSION = 1;
 export const WEIGHTS_FILE = 'weights.bin';
@@ -102,6 +120,28 @@ export async function serializeModel(input: SerializeInput): Promise<{ manifest:
   return { manifest, files: new Map([[WEIGHTS_FILE, bin]]) };
 }
 
+/**
+ * The incremental encoder's operations on a model's serving weights (built once, owned by the model): states are
+ * the caller's to dispose (`dispose`).
+ */
+export interface SequenceEncoder {
+  /** Encode a whole history (its last maxLen tokens) in one pass, keeping every position's keys and values. */
+  full(h: History): EncoderState;
+  /** Append one token (the old state is disposed); throws once the state holds maxLen positions. */
+  step(s: EncoderState, item: number, event?: number, frac?: number): EncoderState;
+  /** Keep the first `n` positions (the old state is disposed). */
+  truncate(s: EncoderState, n: number): EncoderState;
+  /** Normalised user embedding [d] of a non-empty state (caller disposes). */
+  embedding(s: EncoderState): tf.Tensor1D;
+  dispose(s: EncoderState): void;
+}
+
+export interface CatalogTitleMeta {
+  id: string;
+  genres?: readonly string[];
+  year?: number;
+}
+
 export interface LoadedModel {
   readonly manifest: Manifest;
   readonly config: ModelConfig;
@@ -121,7 +161,14 @@ export interface LoadedModel {
   /** Normalised item embeddings [numItems+1, d] (caller disposes). */
   itemEmbeddings(): tf.Tensor2D;
   /** Embedding for a title outside the vocabulary, from its metadata (caller disposes). */
-  coldItemEmbedding(meta: { genres?: string[]; year?: number }): tf.Tensor1D;
+  coldItemEmbedding(meta: { genres?: readonly string[]; year?: number }): tf.Tensor1D;
+  /**
+   * Normalised embeddings of catalog titles, row r for titles[r] [n, d] (caller disposes): the model's own item
+   * embedding for a title it knows, its metadata embedding (genres, year) for one it does not (`cold`).
+   */
+  catalogEmbeddings(titles: readonly CatalogTitleMeta[]): { matrix: tf.Tensor2D; cold: Set<string> };
+  /** The incremental encoder on this model. */
+  encoder(): SequenceEncoder;
   dispose(): void;
 }
 
@@ -158,6 +205,10 @@ export async function loadModel(manifest: Manifest, getFile: (path: string) => P
   const genreIndex = new Map(manifest.items.genreNames.map((g, i) => [g, i]));
   let items: tf.Tensor2D | null = null;
   const getItems = () => (items ??= tf.keep(itemEmbeddings(params, config)));
+  let serving: InferenceWeights | null = null;
+  const getServing = () => (serving ??= inferenceWeights(params, config));
+  const genreIndices = (genres: readonly string[] | undefined) => (genres ?? []).map((x) => genreIndex.get(x)).filter((x): x is number => x !== undefined);
+  const bucketOf = (year: number | undefined) => yearBucket(year, config.yearBucketStart, config.yearBucketWidth, config.numYearBuckets);
   const m: LoadedModel = {
     manifest,
     config,
@@ -193,13 +244,48 @@ export async function loadModel(manifest: Manifest, getFile: (path: string) => P
     },
     userEmbedding: (h) => userEmbedding(params, config, h),
     itemEmbeddings: () => itemEmbeddings(params, config),
-    coldItemEmbedding(meta) {
-      const g = (meta.genres ?? []).map((x) => genreIndex.get(x)).filter((x): x is number => x !== undefined);
-      return coldItemEmbedding(params, config, g, yearBucket(meta.year, config.yearBucketStart, config.yearBucketWidth, config.numYearBuckets));
+    coldItemEmbedding: (meta) => coldItemEmbedding(params, config, genreIndices(meta.genres), bucketOf(meta.year)),
+    catalogEmbeddings(titles) {
+      const rows = new Int32Array(titles.length);
+      const cold: CatalogTitleMeta[] = [];
+      titles.forEach((t, r) => {
+        const i = index.get(t.id);
+        // Cold titles are appended after the item table, in order.
+        rows[r] = i ?? config.numItems + 1 + cold.length;
+        if (i === undefined) cold.push(t);
+      });
+      const matrix = tf.tidy(() => {
+        let table: tf.Tensor2D = getItems();
+        if (cold.length) {
+          // Metadata embeddings of all cold titles at once: mean genre embedding + year embedding, normalised.
+          let v: tf.Tensor = tf.zeros([cold.length, config.dim]);
+          if (config.numGenres > 0) {
+            const hot = new Float32Array(cold.length * config.numGenres);
+            cold.forEach((t, k) => {
+              const g = genreIndices(t.genres);
+              for (const j of g) hot[k * config.numGenres + j] += 1 / g.length;
+            });
+            v = tf.add(v, tf.matMul(tf.tensor2d(hot, [cold.length, config.numGenres]), params['item.genre'] as tf.Tensor2D));
+          }
+          if (config.numYearBuckets > 0) v = tf.add(v, tf.gather(params['item.year']!, Int32Array.from(cold, (t) => bucketOf(t.year))));
+          table = tf.concat([table, l2normalize(v) as tf.Tensor2D], 0);
+        }
+        return tf.gather(table, rows) as tf.Tensor2D;
+      });
+      return { matrix, cold: new Set(cold.map((t) => t.id)) };
     },
+    encoder: () => ({
+      full: (h) => encodeHistory(getServing(), h),
+      step: (s, item, event, frac) => encodeStep(getServing(), s, item, event, frac),
+      truncate: truncateState,
+      embedding: stateEmbedding,
+      dispose: disposeState,
+    }),
     dispose() {
       items?.dispose();
       items = null;
+      if (serving) disposeInferenceWeights(serving);
+      serving = null;
       for (const t of Object.values(params)) t.dispose();
     },
   };

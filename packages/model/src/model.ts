@@ -98,11 +98,6 @@ function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5))), g), b);
 }
 
-/** x [N, in] @ w [in, out] + b */
-function dense(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
-  return tf.add(tf.matMul(x, w as tf.Tensor2D), b) as tf.Tensor2D;
-}
-
 /** Row-wise L2 normalisation. */
 export function l2normalize(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), -1, true), 1e-12)));
@@ -181,46 +176,133 @@ function embed(p: Params, c: ModelConfig, table: tf.Tensor2D, batch: TokenBatch)
   return tf.add(x, tf.slice(p['pos']!, [0, 0], [T, c.dim])) as tf.Tensor3D; // + pos[t]
 }
 
-/** Per-layer keys and values [B, H, T, dh], collected by `forward` when asked (for the incremental encoder). */
-interface KvCollector {
-  keys: tf.Tensor4D[];
-  values: tf.Tensor4D[];
+/** A dense layer's weights: x [N, in] @ w [in, out] + b. */
+interface Dense {
+  w: tf.Tensor2D;
+  b: tf.Tensor1D;
 }
 
-/** One transformer block on [B, T, d]. */
-function block(p: Params, c: ModelConfig, l: number, x: tf.Tensor3D, seed?: () => number, kv?: KvCollector): tf.Tensor3D {
-  const [B, T, d] = x.shape;
+/**
+ * One block's weights as the block uses them. Training weights are the parameters themselves (`ln*` present: a full
+ * LayerNorm with its affine). Inference weights (`inferenceWeights`) fold each LayerNorm's centering, affine and
+ * sqrt(d) into the projection after it and keep the residual stream centered, so a norm is one kernel (`rowNorm`).
+ */
+interface BlockWeights {
+  ln1?: { g: tf.Tensor; b: tf.Tensor };
+  ln2?: { g: tf.Tensor; b: tf.Tensor };
+  q: Dense;
+  k: Dense;
+  v: Dense;
+  out: Dense;
+  ffn1: Dense;
+  ffn2: Dense;
+  /** Multiplies attention logits: 1/sqrt(dh) for training weights, 1 where the scale is folded into `q`. */
+  logitScale: number;
+}
+
+function denseOf(p: Params, name: string): Dense {
+  return { w: p[name + '.w'] as tf.Tensor2D, b: p[name + '.b'] as tf.Tensor1D };
+}
+
+/** Training weights of block `l`: q, k and v are column blocks of the fused projection (sliced, so gradients flow). */
+function trainingBlockWeights(p: Params, c: ModelConfig, l: number): BlockWeights {
+  const k = `b${l}.`;
+  const d = c.dim;
+  const qkv = denseOf(p, k + 'qkv');
+  // Slicing the small weight is much cheaper than splitting the [B*T, 3d] activation on wasm.
+  const part = (i: number): Dense => ({ w: tf.slice(qkv.w, [0, i * d], [d, d]), b: tf.slice(qkv.b, [i * d], [d]) });
+  return {
+    ln1: { g: p[k + 'ln1.g']!, b: p[k + 'ln1.b']! },
+    ln2: { g: p[k + 'ln2.g']!, b: p[k + 'ln2.b']! },
+    q: part(0),
+    k: part(1),
+    v: part(2),
+    out: denseOf(p, k + 'out'),
+    ffn1: denseOf(p, k + 'ffn1'),
+    ffn2: denseOf(p, k + 'ffn2'),
+    logitScale: 1 / Math.sqrt(d / c.heads),
+  };
+}
+
+/** x [N, in] @ w + b, optionally through ReLU: one fused kernel. */
+function dense(x: tf.Tensor2D, w: Dense, activation?: 'relu'): tf.Tensor2D {
+  return tf.fused.matMul({ a: x, b: w.w, bias: w.b, activation }) as tf.Tensor2D;
+}
+
+/**
+ * x * rsqrt(sum(x^2) + bias) over each row of x [N, d]. With bias d*1e-5 on a centered row it is LayerNorm without
+ * its affine, divided by sqrt(d). A single row (the incremental step, where launches are the cost) is one kernel:
+ * local response normalization whose window spans the row. Many rows use plain ops: that kernel sums a window per
+ * element, d times the work, which measured slower than the whole 200-position encode's matMuls on wasm.
+ */
+function rowNorm(x: tf.Tensor2D, bias: number): tf.Tensor2D {
+  const [n, d] = x.shape;
+  if (n > 1) return tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), -1, true), bias)));
+  return tf.reshape(tf.localResponseNormalization(tf.reshape(x, [1, 1, n, d]) as tf.Tensor4D, d, bias, 1, 0.5), [n, d]);
+}
+
+const LN_EPS = 1e-5;
+
+function norm(x: tf.Tensor2D, ln: BlockWeights['ln1']): tf.Tensor2D {
+  return ln ? (layerNorm(x, ln.g, ln.b) as tf.Tensor2D) : rowNorm(x, x.shape[1] * LN_EPS);
+}
+
+/** The attention sublayer's output for rows h (already normalised), after the output projection. */
+type Attend = (h: tf.Tensor2D) => tf.Tensor2D;
+
+/** One transformer block on rows x [N, d] (pre-LN); `attend` says which positions each row attends to. */
+function block(w: BlockWeights, x: tf.Tensor2D, attend: Attend, drop: (t: tf.Tensor2D) => tf.Tensor2D): tf.Tensor2D {
+  x = tf.add(x, drop(attend(norm(x, w.ln1))));
+  return tf.add(x, drop(dense(dense(norm(x, w.ln2), w.ffn1, 'relu'), w.ffn2)));
+}
+
+/**
+ * Causal self-attention within each of B sequences of T rows. `kv`, when given, receives each layer's keys and
+ * values as one [B*T, 2d] matrix (k | v): the incremental encoder's cache.
+ */
+function causalAttention(w: BlockWeights, c: ModelConfig, B: number, T: number, kv?: tf.Tensor2D[]): Attend {
+  const d = c.dim;
   const H = c.heads;
   const dh = d / H;
-  const k = `b${l}.`;
-  // attention
-  const h = tf.reshape(layerNorm(x, p[k + 'ln1.g']!, p[k + 'ln1.b']!), [B * T, d]);
-  // q, k, v from column blocks of the fused weight (slicing the small weight is much cheaper than splitting
-  // the [B*T, 3d] activation on wasm)
   const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, T, H, dh]), [0, 2, 1, 3]); // [B, H, T, dh]
-  const proj = (i: number) => heads(dense(h as tf.Tensor2D, tf.slice(p[k + 'qkv.w']!, [0, i * d], [d, d]), tf.slice(p[k + 'qkv.b']!, [i * d], [d])));
-  const q = proj(0) as tf.Tensor4D;
-  const kk = proj(1) as tf.Tensor4D;
-  const v = proj(2) as tf.Tensor4D;
-  kv?.keys.push(kk);
-  kv?.values.push(v);
-  let att = tf.mul(tf.matMul(q, kk, false, true), 1 / Math.sqrt(dh)); // [B, H, T, T]
-  att = tf.softmax(tf.add(att, causalMask(T)));
-  const y = tf.reshape(tf.transpose(tf.matMul(att, v), [0, 2, 1, 3]), [B * T, d]); // [B*T, d]
-  const a = drop(dense(y as tf.Tensor2D, p[k + 'out.w']!, p[k + 'out.b']!), c.dropout, seed?.());
-  x = tf.add(x, tf.reshape(a, [B, T, d])) as tf.Tensor3D;
-  // feed-forward
-  const h2 = tf.reshape(layerNorm(x, p[k + 'ln2.g']!, p[k + 'ln2.b']!), [B * T, d]) as tf.Tensor2D;
-  const f = dense(tf.relu(dense(h2, p[k + 'ffn1.w']!, p[k + 'ffn1.b']!)), p[k + 'ffn2.w']!, p[k + 'ffn2.b']!);
-  return tf.add(x, tf.reshape(drop(f, c.dropout, seed?.()), [B, T, d])) as tf.Tensor3D;
+  return (h) => {
+    const k = dense(h, w.k);
+    const v = dense(h, w.v);
+    kv?.push(tf.concat([k, v], 1));
+    let logits = tf.matMul(heads(dense(h, w.q)), heads(k), false, true); // [B, H, T, T]
+    if (w.logitScale !== 1) logits = tf.mul(logits, w.logitScale);
+    const att = tf.softmax(tf.add(logits, causalMask(T)));
+    const y = tf.reshape(tf.transpose(tf.matMul(att, heads(v)), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
+    return dense(y, w.out);
+  };
+}
+
+/** The encoder over token rows x0 [B*T, d]: every block, then the final norm. Hidden states [B*T, d]. */
+function encode(
+  blocks: readonly BlockWeights[],
+  final: { ln?: BlockWeights['ln1']; dense?: Dense },
+  c: ModelConfig,
+  x0: tf.Tensor2D,
+  B: number,
+  T: number,
+  drop: (t: tf.Tensor2D) => tf.Tensor2D,
+  kv?: tf.Tensor2D[],
+): tf.Tensor2D {
+  let x = x0;
+  for (const w of blocks) x = block(w, x, causalAttention(w, c, B, T, kv), drop);
+  const n = norm(x, final.ln);
+  return final.dense ? dense(n, final.dense) : n;
 }
 
 /** Hidden states [B, T, d] (after the final LayerNorm, not normalised). `table` lets callers reuse one item table. */
-export function forward(p: Params, c: ModelConfig, batch: TokenBatch, opts: ForwardOptions = {}, table?: tf.Tensor2D, kv?: KvCollector): tf.Tensor3D {
+export function forward(p: Params, c: ModelConfig, batch: TokenBatch, opts: ForwardOptions = {}, table?: tf.Tensor2D): tf.Tensor3D {
   const tbl = table ?? itemTable(p, c, opts.idKeep);
-  let x = drop(embed(p, c, tbl, batch), c.dropout, opts.seed?.()) as tf.Tensor3D;
-  for (let l = 0; l < c.layers; l++) x = block(p, c, l, x, opts.seed, kv);
-  return layerNorm(x, p['lnf.g']!, p['lnf.b']!) as tf.Tensor3D;
+  const { B, T } = batch;
+  const dropout = (t: tf.Tensor2D) => drop(t, c.dropout, opts.seed?.()) as tf.Tensor2D;
+  const x0 = dropout(tf.reshape(embed(p, c, tbl, batch), [B * T, c.dim]) as tf.Tensor2D);
+  const blocks = Array.from({ length: c.layers }, (_, l) => trainingBlockWeights(p, c, l));
+  const h = encode(blocks, { ln: { g: p['lnf.g']!, b: p['lnf.b']! } }, c, x0, B, T, dropout);
+  return tf.reshape(h, [B, T, c.dim]) as tf.Tensor3D;
 }
 
 /** Normalised user embeddings [B, d]: the state at each sequence's last real position (`last[b]`). */
@@ -282,99 +364,183 @@ export async function scoreItems(p: Params, c: ModelConfig, h: History, items?: 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Incremental encoding: one new position per call, reusing cached keys/values of earlier positions.
+// Inference: folded weights, a full pass that fills a key/value cache, and one-position steps over that cache.
+
+/**
+ * Weights for serving, derived once from the parameters (kept tensors; `disposeInferenceWeights`). The math is the
+ * training model's; the layout cuts kernel launches, which is what a one-position step is made of on a GPU:
+ * - one token table (items, events, fractions, positions stacked): a token is one gather and one sum;
+ * - every row of it and every residual branch centered, so the stream stays centered and each LayerNorm is one
+ *   `rowNorm` kernel, its affine and sqrt(d) folded into the projection after it (the final one into `final`);
+ * - the attention scale folded into the query weights;
+ * - for the step, per layer: `kv` (keys | values of the new position, one matMul), `qHeads` (each head's query
+ *   placed on that head's key columns, zeros elsewhere, so all heads' logits over the cache are one matMul) and
+ *   `outHeads` (the output projection reading each head's value columns from all heads' weighted sums).
+ */
+export interface InferenceWeights {
+  config: ModelConfig;
+  /** [V + events + fractions + maxLen, d]: rows at offsets 0, V, V + events, V + events + fractions. */
+  tokens: tf.Tensor2D;
+  blocks: BlockWeights[];
+  steps: { kv: Dense; qHeads: Dense; outHeads: Dense }[];
+  final: Dense;
+}
+
+export function inferenceWeights(p: Params, c: ModelConfig): InferenceWeights {
+  const d = c.dim;
+  const H = c.heads;
+  const dh = d / H;
+  const out = tf.tidy((): never => {
+    const center = (t: tf.Tensor) => tf.sub(t, tf.mean(t, -1, true)) as tf.Tensor2D;
+    const centerRows = (w: Dense): Dense => ({ w: center(w.w), b: center(w.b) as tf.Tensor as tf.Tensor1D });
+    // LayerNorm(x) = rowNorm(x) * sqrt(d) * g + b, so (LayerNorm(x)) @ W + c = rowNorm(x) @ (sqrt(d) g W) + (b W + c).
+    const afterNorm = (ln: { g: tf.Tensor; b: tf.Tensor }, w: Dense, scale = 1): Dense => ({
+      w: tf.mul(tf.mul(tf.reshape(ln.g, [d, 1]), w.w), Math.sqrt(d) * scale),
+      b: tf.mul(tf.add(tf.reshape(tf.matMul(tf.reshape(ln.b, [1, d]), w.w), [-1]), w.b), scale) as tf.Tensor1D,
+    });
+    const tokens = center(tf.concat([itemTable(p, c), p['event']!, p['frac']!, p['pos']!], 0));
+    const blocks: BlockWeights[] = [];
+    const steps: InferenceWeights['steps'] = [];
+    for (let l = 0; l < c.layers; l++) {
+      const t = trainingBlockWeights(p, c, l);
+      const w: BlockWeights = {
+        q: afterNorm(t.ln1!, t.q, t.logitScale),
+        k: afterNorm(t.ln1!, t.k),
+        v: afterNorm(t.ln1!, t.v),
+        out: centerRows(t.out),
+        ffn1: afterNorm(t.ln2!, t.ffn1),
+        ffn2: centerRows(t.ffn2),
+        logitScale: 1,
+      };
+      blocks.push(w);
+      // Head h's query columns moved to key columns h*dh.. of a [2d] (k | v) row; zeros elsewhere.
+      const qHeads = (x: tf.Tensor, axis: 0 | 1) =>
+        tf.concat(
+          Array.from({ length: H }, (_, h) => {
+            const part = axis === 1 ? tf.slice(x, [0, h * dh], [d, dh]) : tf.slice(x, [h * dh], [dh]);
+            const pad: [number, number] = [h * dh, 2 * d - (h + 1) * dh];
+            return axis === 1 ? tf.pad(part, [[0, 0], pad]) : tf.pad(part, [pad]);
+          }),
+          axis === 1 ? 1 : 0,
+        );
+      // Head h's rows of the output projection placed at value columns d + h*dh.. of head h's [2d] block.
+      const outHeads = tf.concat(Array.from({ length: H }, (_, h) => tf.pad(tf.slice(w.out.w, [h * dh, 0], [dh, d]), [[d + h * dh, d - (h + 1) * dh], [0, 0]])), 0);
+      steps.push({
+        kv: { w: tf.concat([w.k.w, w.v.w], 1), b: tf.concat([w.k.b, w.v.b]) },
+        qHeads: { w: qHeads(w.q.w, 1) as tf.Tensor2D, b: qHeads(w.q.b, 0) as tf.Tensor1D },
+        outHeads: { w: outHeads as tf.Tensor2D, b: w.out.b },
+      });
+    }
+    const final: Dense = { w: tf.mul(tf.diag(p['lnf.g']!), Math.sqrt(d)) as tf.Tensor2D, b: p['lnf.b'] as tf.Tensor1D };
+    return { tokens, blocks, steps, final: { w: final.w, b: tf.clone(final.b) } } as never; // tidy keeps every tensor inside
+  }) as Omit<InferenceWeights, 'config'>;
+  return { config: c, ...out };
+}
+
+export function disposeInferenceWeights(w: InferenceWeights): void {
+  tf.dispose([w.tokens, w.final.w, w.final.b]);
+  for (const b of w.blocks) tf.dispose([b.q, b.k, b.v, b.out, b.ffn1, b.ffn2].flatMap((x) => [x.w, x.b]));
+  for (const s of w.steps) tf.dispose([s.kv.w, s.kv.b, s.qHeads.w, s.qHeads.b, s.outHeads.w]); // outHeads.b is out.b
+}
+
+/** Rows of the token table for each token: item, event, fraction and position, [n * 4]. */
+function tokenRows(c: ModelConfig, items: ArrayLike<number>, events: ArrayLike<number> | undefined, fracs: ArrayLike<number> | undefined, first: number): Int32Array {
+  const V = c.numItems + 1;
+  const rows = new Int32Array(items.length * 4);
+  for (let j = 0; j < items.length; j++) {
+    rows.set([items[j]!, V + (events?.[j] ?? 0), V + c.numEventTypes + (fracs?.[j] ?? 0), V + c.numEventTypes + c.numFractionBuckets + first + j], j * 4);
+  }
+  return rows;
+}
+
+/** Token rows [n, d]: the sum of each token's four table rows (one gather, one sum). */
+function embedTokens(w: InferenceWeights, rows: Int32Array): tf.Tensor2D {
+  return tf.sum(tf.reshape(tf.gather(w.tokens, rows), [rows.length / 4, 4, w.config.dim]), 1) as tf.Tensor2D;
+}
 
 export interface EncoderState {
   /** Number of positions encoded so far. */
   length: number;
-  /** Per layer: keys and values [H, length, dh] (kept tensors; call disposeState when done). */
-  keys: tf.Tensor3D[];
-  values: tf.Tensor3D[];
+  /** Per layer: keys | values of every position so far, [length, 2d] (kept tensors; call disposeState when done). */
+  kv: tf.Tensor2D[];
   /** Final hidden state of the last position [d] (not normalised), or null before the first token. */
   last: tf.Tensor1D | null;
 }
 
 export function emptyState(): EncoderState {
-  return { length: 0, keys: [], values: [], last: null };
+  return { length: 0, kv: [], last: null };
 }
 
 export function disposeState(s: EncoderState): void {
-  for (const t of [...s.keys, ...s.values]) t.dispose();
+  tf.dispose(s.kv);
   s.last?.dispose();
-  s.keys = [];
-  s.values = [];
+  s.kv = [];
   s.last = null;
 }
 
+/** The first `n` positions of a state (the rest disposed), without a final hidden state: the next step makes one. */
+export function truncateState(s: EncoderState, n: number): EncoderState {
+  const kv = n > 0 ? s.kv.map((t) => tf.slice(t, [0, 0], [n, -1]) as tf.Tensor2D) : [];
+  disposeState(s);
+  return { length: n, kv, last: null };
+}
+
 /**
- * Append one token and return the new state (the old state's tensors are disposed). Equal to running `forward` on
+ * Append one token and return the new state (the old state's tensors are disposed). Equal to the full encoder on
  * the whole history while the history fits in maxLen; past maxLen the window slides and every position moves, so
  * the caller must re-encode the last maxLen tokens (see `encodeHistory`).
  */
-export function encodeStep(p: Params, c: ModelConfig, state: EncoderState, item: number, event = 0, frac = 0, table?: tf.Tensor2D): EncoderState {
+export function encodeStep(w: InferenceWeights, state: EncoderState, item: number, event = 0, frac = 0): EncoderState {
+  const c = w.config;
   const t = state.length;
   if (t >= c.maxLen) throw new Error(`encodeStep: history is full (maxLen ${c.maxLen}); re-encode the last ${c.maxLen} tokens`);
-  const d = c.dim;
   const H = c.heads;
-  const dh = d / H;
   const next = tf.tidy(() => {
-    const tbl = table ?? itemTable(p, c);
-    let x: tf.Tensor = tf.add(
-      tf.add(tf.gather(tbl, tf.tensor1d([item], 'int32')), tf.gather(p['event']!, tf.tensor1d([event], 'int32'))),
-      tf.add(tf.gather(p['frac']!, tf.tensor1d([frac], 'int32')), tf.slice(p['pos']!, [t, 0], [1, d])),
-    ); // [1, d]
-    const keys: tf.Tensor3D[] = [];
-    const values: tf.Tensor3D[] = [];
-    for (let l = 0; l < c.layers; l++) {
-      const k = `b${l}.`;
-      const h = layerNorm(x, p[k + 'ln1.g']!, p[k + 'ln1.b']!) as tf.Tensor2D;
-      const [q, kn, vn] = [0, 1, 2].map((i) =>
-        tf.transpose(tf.reshape(dense(h, tf.slice(p[k + 'qkv.w']!, [0, i * d], [d, d]), tf.slice(p[k + 'qkv.b']!, [i * d], [d])), [1, H, dh]), [1, 0, 2]),
-      ) as tf.Tensor3D[]; // [H, 1, dh]
-      const K = t === 0 ? kn! : tf.concat([state.keys[l]!, kn!], 1); // [H, t+1, dh]
-      const Vv = t === 0 ? vn! : tf.concat([state.values[l]!, vn!], 1);
-      const att = tf.softmax(tf.mul(tf.matMul(q!, K, false, true), 1 / Math.sqrt(dh))); // [H, 1, t+1]
-      const y = tf.reshape(tf.transpose(tf.matMul(att, Vv), [1, 0, 2]), [1, d]) as tf.Tensor2D;
-      x = tf.add(x, dense(y, p[k + 'out.w']!, p[k + 'out.b']!));
-      const h2 = layerNorm(x, p[k + 'ln2.g']!, p[k + 'ln2.b']!) as tf.Tensor2D;
-      x = tf.add(x, dense(tf.relu(dense(h2, p[k + 'ffn1.w']!, p[k + 'ffn1.b']!)), p[k + 'ffn2.w']!, p[k + 'ffn2.b']!));
-      keys.push(K as tf.Tensor3D);
-      values.push(Vv as tf.Tensor3D);
-    }
-    const last = tf.reshape(layerNorm(x, p['lnf.g']!, p['lnf.b']!), [d]) as tf.Tensor1D;
-    return { keys, values, last };
+    const kv: tf.Tensor2D[] = [];
+    let x = embedTokens(w, tokenRows(c, [item], [event], [frac], t)); // [1, d]
+    w.blocks.forEach((b, l) => {
+      const s = w.steps[l]!;
+      const attend: Attend = (h) => {
+        const fresh = dense(h, s.kv); // [1, 2d]
+        const cache = t === 0 ? fresh : (tf.concat([state.kv[l]!, fresh], 0) as tf.Tensor2D); // [t+1, 2d]
+        kv.push(cache);
+        const q = tf.reshape(dense(h, s.qHeads), [H, 2 * c.dim]);
+        const att = tf.softmax(tf.matMul(q, cache, false, true)); // [H, t+1]: each head's logits over its key columns
+        return dense(tf.reshape(tf.matMul(att, cache), [1, H * 2 * c.dim]) as tf.Tensor2D, s.outHeads);
+      };
+      x = block(b, x, attend, (y) => y);
+    });
+    const last = tf.reshape(dense(norm(x, undefined), w.final), [c.dim]) as tf.Tensor1D;
+    return { kv, last };
   });
   disposeState(state);
-  return { length: t + 1, keys: next.keys, values: next.values, last: next.last };
+  return { length: t + 1, kv: next.kv, last: next.last };
 }
 
 /**
  * Encode a whole history (its last maxLen tokens) in one batched pass, keeping every layer's keys and values: the
  * same state `encodeStep` builds token by token, at the cost of one forward pass instead of one per token.
  */
-export function encodeHistory(p: Params, c: ModelConfig, h: History): EncoderState {
+export function encodeHistory(w: InferenceWeights, h: History): EncoderState {
   if (h.items.length === 0) return emptyState();
-  const { batch } = packHistories(c, [h]);
-  const T = batch.T;
-  const H = c.heads;
-  const dh = c.dim / H;
+  const c = w.config;
+  const n = Math.min(h.items.length, c.maxLen);
+  const from = h.items.length - n;
+  const window = <T,>(a: ArrayLike<T> | undefined) => (a ? Array.prototype.slice.call(a, from) as T[] : undefined);
   const out = tf.tidy(() => {
-    const kv: KvCollector = { keys: [], values: [] };
-    const x = forward(p, c, batch, {}, undefined, kv); // [1, T, d]
-    return {
-      keys: kv.keys.map((k) => tf.reshape(k, [H, T, dh]) as tf.Tensor3D),
-      values: kv.values.map((v) => tf.reshape(v, [H, T, dh]) as tf.Tensor3D),
-      last: tf.reshape(tf.slice(x, [0, T - 1, 0], [1, 1, c.dim]), [c.dim]) as tf.Tensor1D,
-    };
+    const kv: tf.Tensor2D[] = [];
+    const x0 = embedTokens(w, tokenRows(c, window(h.items)!, window(h.events), window(h.fracs), 0));
+    const hidden = encode(w.blocks, { dense: w.final }, c, x0, 1, n, (y) => y, kv);
+    return { kv, last: tf.reshape(tf.slice(hidden, [n - 1, 0], [1, c.dim]), [c.dim]) as tf.Tensor1D };
   });
-  return { length: T, keys: out.keys, values: out.values, last: out.last };
+  return { length: n, kv: out.kv, last: out.last };
 }
 
-/** Normalised user embedding [d] from an incremental state. */
+/** Normalised user embedding [d] from an incremental state (one kernel). */
 export function stateEmbedding(s: EncoderState): tf.Tensor1D {
   if (!s.last) throw new Error('stateEmbedding: empty state');
   const last = s.last;
-  return tf.tidy(() => l2normalize(last) as tf.Tensor1D);
+  return tf.tidy(() => tf.reshape(rowNorm(tf.reshape(last, [1, -1]) as tf.Tensor2D, 1e-12), [-1]) as tf.Tensor1D);
 }
 
 // The training objectives (full and logQ-corrected sampled softmax) live in loss.ts.

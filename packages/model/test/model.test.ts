@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from './setup-backend.ts';
 import { makeModelConfig } from '../src/config.ts';
-import { disposeState, encodeHistory, encodeStep, emptyState, initParams, scoreItems, stateEmbedding, userEmbedding, type Params } from '../src/model.ts';
+import { disposeInferenceWeights, disposeState, encodeHistory, encodeStep, emptyState, inferenceWeights, initParams, scoreItems, stateEmbedding, userEmbedding, type Params } from '../src/model.ts';
 import { Rng } from '../src/rng.ts';
 
 const cfg = makeModelConfig({ numItems: 50, numGenres: 3, numYearBuckets: 4, yearBucketStart: 1990, yearBucketWidth: 5 }, { maxLen: 12, dim: 16, heads: 2 });
@@ -18,6 +18,19 @@ const meta = () => {
 const make = (seed: number): Params => {
   const r = new Rng(seed);
   return initParams(cfg, meta(), () => r.normal());
+};
+/** Trained-like parameters: LayerNorm gains and every bias away from their 1/0 initial values (folding must use them). */
+const trained = (seed: number): Params => {
+  const p = make(seed);
+  const r = new Rng(seed + 100);
+  for (const k of Object.keys(p)) {
+    if (!/\.(g|b)$/.test(k)) continue;
+    const base = k.endsWith('.g') ? 1 : 0;
+    const t = p[k]!;
+    p[k] = tf.tensor(Float32Array.from({ length: t.size }, () => base + 0.3 * r.normal()), t.shape);
+    t.dispose();
+  }
+  return p;
 };
 const dispose = (p: Params) => Object.values(p).forEach((t) => t.dispose());
 const hist = { items: [3, 7, 7, 12, 40, 2, 9], events: [2, 3, 2, 1, 2, 3, 2], fracs: [1, 5, 2, 0, 3, 5, 1] };
@@ -39,16 +52,17 @@ describe('model', () => {
     [a, b, c].forEach(dispose);
   });
 
-  it('incremental encoder equals the full encoder within 1e-4', () => {
-    const p = make(3);
+  it('incremental encoder (folded serving weights, one-position steps) equals the full training-weight encoder within 1e-4', () => {
+    const p = trained(3);
+    const w = inferenceWeights(p, cfg);
     const full = userEmbedding(p, cfg, hist);
-    const s = encodeHistory(p, cfg, hist);
+    const s = encodeHistory(w, hist);
     const inc = stateEmbedding(s);
     const x = full.dataSync();
     const y = inc.dataSync();
     for (let i = 0; i < x.length; i++) expect(Math.abs(x[i]! - y[i]!)).toBeLessThan(1e-4);
     // and one more step equals a full encode of the longer history
-    const s2 = encodeStep(p, cfg, s, 5, 2, 4);
+    const s2 = encodeStep(w, s, 5, 2, 4);
     const full2 = userEmbedding(p, cfg, { items: [...hist.items, 5], events: [...hist.events, 2], fracs: [...hist.fracs, 4] });
     const e2 = stateEmbedding(s2);
     const a2 = full2.dataSync();
@@ -57,6 +71,15 @@ describe('model', () => {
     expect(s2.length).toBe(hist.items.length + 1);
     [full, inc, full2, e2].forEach((t) => t.dispose());
     disposeState(s2);
+    // and a history built one step at a time from nothing equals it too
+    let stepped = emptyState();
+    for (let j = 0; j < hist.items.length; j++) stepped = encodeStep(w, stepped, hist.items[j]!, hist.events[j], hist.fracs[j]);
+    const e3 = stateEmbedding(stepped);
+    const b3 = e3.dataSync();
+    for (let i = 0; i < x.length; i++) expect(Math.abs(x[i]! - b3[i]!)).toBeLessThan(1e-4);
+    [e3].forEach((t) => t.dispose());
+    disposeState(stepped);
+    disposeInferenceWeights(w);
     dispose(p);
   });
 
@@ -66,7 +89,9 @@ describe('model', () => {
     const a = await scoreItems(p, cfg, long);
     const b = await scoreItems(p, cfg, { items: long.items.slice(-cfg.maxLen) });
     expect(Array.from(a)).toEqual(Array.from(b));
-    expect(() => encodeStep(p, cfg, { ...emptyState(), length: cfg.maxLen }, 1)).toThrow(/full/);
+    const w = inferenceWeights(p, cfg);
+    expect(() => encodeStep(w, { ...emptyState(), length: cfg.maxLen }, 1)).toThrow(/full/);
+    disposeInferenceWeights(w);
     dispose(p);
   });
 
@@ -76,7 +101,9 @@ describe('model', () => {
     const before = tf.memory().numTensors;
     await scoreItems(p, cfg, hist);
     userEmbedding(p, cfg, hist).dispose();
-    disposeState(encodeHistory(p, cfg, hist));
+    const w = inferenceWeights(p, cfg);
+    disposeState(encodeStep(w, encodeHistory(w, hist), 4));
+    disposeInferenceWeights(w);
     expect(tf.memory().numTensors).toBe(before);
     dispose(p);
   });

@@ -1,14 +1,19 @@
 /**
- * Latency of the on-device path with the model in use, for `npm run bench:browser`: encode a history from
- * scratch, update it after one event, rank N candidates, and build a whole page from the cached model.
+ * Latency of the on-device path with the model in use, for `npm run bench:browser` (in the worker) and
+ * `npm run bench:node` (in Node, same code): encode a history from scratch, update it after one event, score N
+ * candidates, rank them with the JS blend and on the device, and build a whole page; plus the kernels each
+ * operation launches (tf.profile) and, on webgpu, the GPU's own kernel time (tf.time).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { composePage, rankCandidates } from '@marquee/core';
+import { composePage, rankCandidates, type KernelCount, type PathBenchmark, type Percentiles, type RankInput } from '@marquee/core';
 import type { LoadedModel } from '@marquee/model';
 import { IncrementalEncoder, type Token } from './encoder.ts';
-import type { PathBenchmark, Percentiles } from './protocol.ts';
+import { TensorRanker } from './ranker.ts';
 
 export type { PathBenchmark, Percentiles };
+
+/** How many of the ranked candidates the tensor-side ranker hands to JavaScript (a page's worth and more). */
+const TOP_K = 100;
 
 /** Up to `runs` timed runs after one warm-up, stopping early after 3 once 10 s are spent (slow software backends). */
 async function time(runs: number, fn: () => Promise<unknown>): Promise<Percentiles> {
@@ -23,6 +28,35 @@ async function time(runs: number, fn: () => Promise<unknown>): Promise<Percentil
   xs.sort((a, b) => a - b);
   const at = (q: number) => +xs[Math.min(xs.length - 1, Math.floor(q * xs.length))].toFixed(3);
   return { p50: at(0.5), p95: at(0.95) };
+}
+
+async function countKernels(fn: () => Promise<unknown>): Promise<KernelCount> {
+  const info = await tf.profile(async () => {
+    await fn();
+    return [];
+  });
+  // Launches: kernels this backend registers (an op's wrapper record, such as fusedMatMul's gradient scope, is not
+  // one), less Reshape, which changes a tensor's shape without running anything (on webgl a packed reshape can).
+  const backend = tf.getBackend();
+  return { kernels: info.kernels.length, launches: info.kernels.filter((k) => k.name !== 'Reshape' && tf.getKernel(k.name, backend)).length };
+}
+
+/** GPU time of the kernels `launch` starts (it returns what to read and dispose afterwards). */
+async function gpuMs(launch: () => tf.Tensor | null): Promise<number> {
+  let out: tf.Tensor | null = null;
+  const info = await tf.time(() => {
+    out = launch();
+  });
+  if (out) {
+    await (out as tf.Tensor).data();
+    (out as tf.Tensor).dispose();
+  }
+  return kernelMs(info);
+}
+
+function kernelMs(info: tf.TimingInfo): number {
+  if (typeof info.kernelMs !== 'number') throw new Error(`no GPU kernel time: ${info.kernelMs.error}`);
+  return +info.kernelMs.toFixed(3);
 }
 
 export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<PathBenchmark> {
@@ -40,13 +74,40 @@ export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<Path
     enc.dispose();
   };
 
-  // Scores for n candidates: gather their rows, one matMul, one async read, then the blend.
-  const rank = async (user: tf.Tensor1D, n: number) => {
-    const idx = Int32Array.from({ length: n }, (_, i) => 1 + ((i * 13) % V));
-    const s = tf.tidy(() => tf.reshape(tf.matMul(tf.gather(table, idx), tf.reshape(user, [d, 1])), [-1]));
-    const scores = await s.data();
+  // N candidates: rows of the item table (repeating past V), popularity from the row, trending on every third.
+  const sets = new Map<number, { idx: Int32Array; inputs: RankInput[]; ranker: TensorRanker }>();
+  const candidates = (n: number) => {
+    let s = sets.get(n);
+    if (!s) {
+      const idx = Int32Array.from({ length: n }, (_, i) => 1 + ((i * 13) % V));
+      const inputs = Array.from(idx, (row, k): RankInput => ({ titleId: `c${k}`, popularity: row, trending: k % 3 === 0 ? k % 17 : undefined }));
+      // The ranker (and its prior on the device) is built once per candidate set, as a page keeps it between re-ranks.
+      s = { idx, inputs, ranker: new TensorRanker(inputs) };
+      sets.set(n, s);
+    }
+    return s;
+  };
+  const scoreTensor = (user: tf.Tensor1D, idx: Int32Array) =>
+    tf.tidy(() => tf.reshape(tf.matMul(tf.gather(table, idx), tf.reshape(user, [d, 1])), [-1]) as tf.Tensor1D);
+  const scores = async (user: tf.Tensor1D, n: number) => {
+    const s = scoreTensor(user, candidates(n).idx);
+    const out = await s.data();
     s.dispose();
-    return rankCandidates(Array.from(idx, (i, k) => ({ titleId: `c${k}`, modelScore: scores[k], popularity: i })));
+    return out;
+  };
+  const rankJs = async (user: tf.Tensor1D, n: number) => {
+    const c = candidates(n);
+    const s = await scores(user, n);
+    return rankCandidates(c.inputs.map((x, k) => ({ ...x, modelScore: s[k] })));
+  };
+  const rankTensor = async (user: tf.Tensor1D, n: number) => {
+    const c = candidates(n);
+    const s = scoreTensor(user, c.idx);
+    try {
+      return await c.ranker.rank(s, TOP_K);
+    } finally {
+      s.dispose();
+    }
   };
 
   const history = Math.min(200, model.config.maxLen);
@@ -54,33 +115,72 @@ export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<Path
   const base = tokens(history - 1);
   enc.update(base);
   const user = enc.embedding()!;
+  let flip = 0;
+  // One new play on top of the cached history: one position computed (the cache ends one past `base`).
+  const update1 = async () => {
+    enc.update([...base, { item: 1 + (flip++ % V), event: 2, frac: 1 }]);
+    const u = enc.embedding()!;
+    await u.data();
+    u.dispose();
+  };
   try {
-    let flip = 0;
-    return {
+    const result: PathBenchmark = {
+      backend: tf.getBackend(),
       encode50: await time(runs, encodeFresh(50)),
       encode200: await time(Math.max(5, runs / 4), encodeFresh(200)),
-      update1: await time(runs, async () => {
-        // One new play on top of the cached history: one position computed (the cache ends one past `base`).
-        enc.update([...base, { item: 1 + (flip++ % V), event: 2, frac: 1 }]);
-        const u = enc.embedding()!;
-        await u.data();
-        u.dispose();
-      }),
-      rank1k: await time(runs, () => rank(user, 1000)),
-      rank10k: await time(runs, () => rank(user, 10_000)),
+      update1: await time(runs, update1),
+      scores1k: await time(runs, () => scores(user, 1000)),
+      scores10k: await time(runs, () => scores(user, 10_000)),
+      scores100k: await time(Math.max(5, runs / 4), () => scores(user, 100_000)),
+      rank1k: await time(runs, () => rankJs(user, 1000)),
+      rank10k: await time(runs, () => rankJs(user, 10_000)),
+      rank100k: await time(Math.max(5, runs / 4), () => rankJs(user, 100_000)),
+      rankTensor1k: await time(runs, () => rankTensor(user, 1000)),
+      rankTensor10k: await time(runs, () => rankTensor(user, 10_000)),
+      rankTensor100k: await time(Math.max(5, runs / 4), () => rankTensor(user, 100_000)),
+      rankTopK: TOP_K,
       page5k: await time(Math.max(5, runs / 4), async () => {
         const fresh = new IncrementalEncoder(model);
         fresh.update(tokens(history));
         const u = fresh.embedding()!;
-        const ranked = await rank(u, 5000);
+        const ranked = await rankJs(u, 5000);
         u.dispose();
         fresh.dispose();
         composePage(ranked.map((r) => ({ ...r, sources: [{ source: 'trending' }] })), [], () => ({ name: 'x', genres: ['drama'] }));
       }),
+      kernels: {
+        encode200: await countKernels(encodeFresh(200)),
+        update1: await countKernels(update1),
+        rankTensor10k: await countKernels(() => rankTensor(user, 10_000)),
+      },
+      gpuKernelMs: null,
     };
+    if (result.backend === 'webgpu') {
+      try {
+        const fresh = new IncrementalEncoder(model);
+        const encode200 = await gpuMs(() => (fresh.update(tokens(history)), fresh.embedding()));
+        fresh.dispose();
+        const step = await gpuMs(() => (enc.update([...base, { item: 1 + (flip++ % V), event: 2, frac: 1 }]), enc.embedding()));
+        const c = candidates(100_000);
+        const scored = await gpuMs(() => scoreTensor(user, c.idx));
+        // The ranker's own kernels: the scores are made outside the timed part.
+        const s = scoreTensor(user, c.idx);
+        let ranking: Promise<unknown> = Promise.resolve();
+        const rankInfo = await tf.time(() => {
+          ranking = c.ranker.rank(s, TOP_K);
+        });
+        await ranking;
+        s.dispose();
+        result.gpuKernelMs = { encode200, update1: step, scores100k: scored, rankTensor100k: kernelMs(rankInfo) };
+      } catch (err) {
+        result.gpuTimerError = (err as Error).message;
+      }
+    }
+    return result;
   } finally {
     user.dispose();
     enc.dispose();
     table.dispose();
+    for (const s of sets.values()) s.ranker.dispose();
   }
 }

@@ -5,6 +5,8 @@ import type { LoadedModel } from '@marquee/model';
 import type { HistoryStep } from './protocol.ts';
 
 import { tf } from './backend.ts';
+import { IncrementalEncoder } from './encoder.ts';
+import { CatalogScorer } from './scorer.ts';
 
 import { measureBackends, selectBackend, useWasmPaths } from './backend.ts';
 import type { Database } from './db.ts';
@@ -62,18 +64,26 @@ function measureInBackground(db: Database, { backends, wasmPaths }: Pick<WorkerO
   probe.postMessage({ backends: [...backends], wasmPaths });
 }
 export { ModelManager } from './model-manager.ts';
-export { IncrementalEncoder } from './encoder.ts';
-export { CatalogScorer } from './scorer.ts';
+export { IncrementalEncoder, CatalogScorer };
 export { Homepage } from './homepage.ts';
 
+/** Model scores of `titleIds` (null for titles the model does not know) on the homepage's own path. */
 export async function scoreTitles(model: LoadedModel, titleIds: string[], history: HistoryStep[]): Promise<(number | null)[]> {
   const h = model.toHistory(history);
   if (h.items.length === 0) throw new RangeError('scoreTitles: the history has no title the model knows');
-  const scores = await model.score(h);
-  return titleIds.map((id) => {
-    const i = model.itemIndex(id);
-    return i === undefined ? null : scores[i];
-  });
+  // What a page does: the incremental encoder's user vector against the scorer's catalog matrix.
+  const encoder = new IncrementalEncoder(model);
+  encoder.update(Array.from(h.items, (item, k) => ({ item, event: h.events![k]!, frac: h.fracs![k]! })));
+  const scorer = new CatalogScorer(model, titleIds.filter((id) => model.itemIndex(id) !== undefined).map((id) => ({ id, genres: [], year: NaN })));
+  const user = encoder.embedding()!;
+  try {
+    const scores = await scorer.score(user, titleIds);
+    return titleIds.map((id, k) => (scorer.has(id) ? scores[k] : null));
+  } finally {
+    user.dispose();
+    encoder.dispose();
+    scorer.dispose();
+  }
 }
 
 /** Tensor bookkeeping, for the debug drawer and leak tests. */

@@ -2,7 +2,9 @@
  * Everything that crosses between the main thread and the worker: plain, structured-cloneable data only.
  * The facade (client.ts) and the worker (worker.ts) both type themselves against this file.
  */
-import type { Assignment, EventInput, Exposure, IdentityState, InterleavingTeam } from '@marquee/core';
+import type { Assignment, EventInput, Exposure, IdentityState, InterleavingTeam, PathBenchmark } from '@marquee/core';
+
+export type { PathBenchmark };
 
 export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
 export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
@@ -167,22 +169,6 @@ export interface IdentityApi {
   optIn(): Promise<IdentityState>;
   /** Who the viewer is now and what they allow. */
   identity(): Promise<IdentityState>;
-}
-
-/** Latencies of the on-device path (bench.ts), in ms. */
-export interface Percentiles {
-  p50: number;
-  p95: number;
-}
-
-export interface PathBenchmark {
-  encode50: Percentiles;
-  encode200: Percentiles;
-  update1: Percentiles;
-  rank1k: Percentiles;
-  rank10k: Percentiles;
-  /** Encode 200 events, score and rank 5,000 candidates, compose rows. */
-  page5k: Percentiles;
 }
 
 export interface WorkerApi extends IdentityApi {

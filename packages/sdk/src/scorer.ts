@@ -17,29 +17,8 @@ export class CatalogScorer {
   private readonly row = new Map<string, number>();
 
   constructor(model: LoadedModel, catalog: readonly CatalogEntry[]) {
-    const knownIds: string[] = [];
-    const knownIdx: number[] = [];
-    const cold: CatalogEntry[] = [];
-    for (const t of catalog) {
-      const i = model.itemIndex(t.id);
-      if (i === undefined) cold.push(t);
-      else {
-        knownIds.push(t.id);
-        knownIdx.push(i);
-      }
-    }
-    const table = model.itemEmbeddings();
-    this.matrix = tf.tidy(() => {
-      const parts: tf.Tensor2D[] = [];
-      if (knownIdx.length) parts.push(tf.gather(table, Int32Array.from(knownIdx)) as tf.Tensor2D);
-      for (const t of cold) {
-        const e = model.coldItemEmbedding({ genres: t.genres, year: t.year });
-        parts.push(tf.reshape(tf.div(e, tf.add(tf.norm(e), 1e-12)), [1, -1]) as tf.Tensor2D);
-      }
-      return parts.length === 1 ? parts[0] : (tf.concat(parts, 0) as tf.Tensor2D);
-    });
-    table.dispose();
-    [...knownIds, ...cold.map((t) => t.id)].forEach((id, r) => this.row.set(id, r));
+    this.matrix = model.catalogEmbeddings(catalog).matrix;
+    catalog.forEach((t, r) => this.row.set(t.id, r));
   }
 
   has(titleId: string): boolean {

@@ -28,28 +28,11 @@ export class EmbeddingIndex {
     if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
     const model = await loadModel(manifest, getFile);
     try {
-      const d = model.config.dim;
-      const table = model.itemEmbeddings();
-      const known = await table.data();
-      table.dispose();
-      const titles: string[] = [];
-      const rows: Float32Array[] = [];
-      const cold = new Set<string>();
-      for (const t of catalog.titles) {
-        const i = model.itemIndex(t.id);
-        if (i !== undefined) {
-          rows.push(Float32Array.from(known.subarray(i * d, (i + 1) * d)));
-        } else {
-          const e = model.coldItemEmbedding({ genres: t.genres, year: t.year });
-          rows.push(normalize(Float32Array.from(await e.data())));
-          e.dispose();
-          cold.add(t.id);
-        }
-        titles.push(t.id);
-      }
-      const matrix = new Float32Array(titles.length * d);
-      rows.forEach((r, k) => matrix.set(r, k * d));
-      return new EmbeddingIndex(manifest.version, d, matrix, titles, cold);
+      const titles = catalog.titles.map((t) => t.id);
+      const { matrix, cold } = model.catalogEmbeddings(catalog.titles);
+      const values = Float32Array.from(await matrix.data());
+      matrix.dispose();
+      return new EmbeddingIndex(manifest.version, model.config.dim, values, titles, cold);
     } finally {
       model.dispose();
     }
@@ -124,11 +107,4 @@ export function topK(n: number, k: number, cmp: (a: number, b: number) => number
     }
   }
   return heap.sort((a, b) => cmp(b, a));
-}
-
-function normalize(v: Float32Array): Float32Array {
-  let n = 0;
-  for (const x of v) n += x * x;
-  n = Math.sqrt(n) || 1;
-  return v.map((x) => x / n);
 }

@@ -103,7 +103,8 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO experiment_watermark VALUES (-1);`,
   },
   {
-    // The one typed copy of the events, written at ingest, shared by analytics and experiments: store/typed-events.ts.
+    // The one typed copy of the events, kept by the store off the write path, shared by analytics and experiments:
+    // store/typed-events.ts.
     version: 50,
     name: 'typed_events',
     sql: TYPED_EVENTS_MIGRATION_SQL,

@@ -1,0 +1,128 @@
+/**
+ * `npm run bench:node [-- --json] [-- --runs N] [-- --backends wasm,cpu,webgpu]`: the on-device path in Node, per
+ * tfjs backend, with the SDK's own encoder, scorer, rankers and page code (the same `benchmarkPath` the browser
+ * bench runs in the worker) and the default benchmark model (bench/.artifacts, trained once).
+ *
+ * Each backend runs in a child process of its own, so a cold start is cold: start the backend, load the model from
+ * disk, build the first page (encode 200 events, score and rank 5,000 candidates, compose rows). Then the timed
+ * workloads, p50/p95, kernels launched per operation (tf.profile) and, on webgpu, GPU kernel time (tf.time) beside
+ * wall time. wasm here is the trainer's Node setup (initNodeBackend: SIMD, plus the repo's faster MatMul and Gather
+ * kernels), not the browser's stock wasm kernels. webgpu needs a `navigator.gpu`: the optional `webgpu` npm package
+ * (Dawn) and a Vulkan driver; without them it is reported as skipped, with the reason.
+ *
+ * A benchmark, not a test: numbers vary with the machine. Human text goes to stderr; `--json` prints one JSON line.
+ */
+import { execFileSync } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { composePage, rankCandidates, PathBenchmarkSchema, type PathBenchmark } from '@marquee/core';
+import { z } from 'zod';
+import { ROOT, ensureBenchModel } from './bench-model.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '20' },
+    backends: { type: 'string', default: 'wasm,cpu,webgpu' },
+    child: { type: 'string' },
+  },
+});
+const log = (...a: unknown[]) => console.error(...a);
+
+const ColdStartSchema = z.object({ backend_ms: z.number(), model_ms: z.number(), first_page_ms: z.number(), cold_start_ms: z.number() });
+const ChildResultSchema = z.discriminatedUnion('ok', [
+  z.object({ ok: z.literal(true), cold: ColdStartSchema, path: PathBenchmarkSchema }),
+  z.object({ ok: z.literal(false), skipped: z.string() }),
+]);
+type ChildResult = z.infer<typeof ChildResultSchema>;
+
+if (args.child) {
+  process.stdout.write(JSON.stringify(await runChild(args.child as 'wasm' | 'cpu' | 'webgpu', Number(args.runs))) + '\n');
+  process.exit(0); // the webgpu device keeps Node alive otherwise
+} else {
+  await runParent();
+}
+
+async function runChild(backend: 'wasm' | 'cpu' | 'webgpu', runs: number): Promise<ChildResult> {
+  const t0 = performance.now();
+  const tf = await import('@tensorflow/tfjs-core');
+  const { initNodeBackend, loadModelDir } = await import('@marquee/model/node');
+  try {
+    await initNodeBackend(backend);
+  } catch (err) {
+    return { ok: false, skipped: (err as Error).message };
+  }
+  if (tf.getBackend() !== backend) return { ok: false, skipped: `${backend} did not start (got ${tf.getBackend()})` };
+  const t1 = performance.now();
+  const model = await loadModelDir(ensureBenchModel(log));
+  const t2 = performance.now();
+  const { IncrementalEncoder } = await import('../packages/sdk/src/encoder.ts');
+  const { benchmarkPath } = await import('../packages/sdk/src/bench.ts');
+  // The first page, cold: 200 events encoded, 5,000 candidates scored and blended, rows composed.
+  const V = model.config.numItems;
+  const enc = new IncrementalEncoder(model);
+  enc.update(Array.from({ length: Math.min(200, model.config.maxLen) }, (_, i) => ({ item: 1 + ((i * 37) % V), event: 2, frac: 1 })));
+  const u = enc.embedding()!;
+  const table = model.itemEmbeddings();
+  const idx = Int32Array.from({ length: 5000 }, (_, i) => 1 + ((i * 13) % V));
+  const s = tf.tidy(() => tf.reshape(tf.matMul(tf.gather(table, idx), tf.reshape(u, [-1, 1])), [-1]));
+  const scores = await s.data();
+  tf.dispose([s, u, table]);
+  enc.dispose();
+  const ranked = rankCandidates(Array.from(idx, (row, k) => ({ titleId: `c${k}`, modelScore: scores[k], popularity: row })));
+  composePage(ranked.map((r) => ({ ...r, sources: [{ source: 'trending' }] })), [], () => ({ name: 'x', genres: ['drama'] }));
+  const t3 = performance.now();
+  const r2 = (x: number) => Math.round(x * 10) / 10;
+  const cold = { backend_ms: r2(t1 - t0), model_ms: r2(t2 - t1), first_page_ms: r2(t3 - t2), cold_start_ms: r2(t3 - t0) };
+  const path = await benchmarkPath(model, runs);
+  model.dispose();
+  return { ok: true, cold, path };
+}
+
+async function runParent(): Promise<void> {
+  ensureBenchModel(log);
+  const backends: Record<string, { cold: z.infer<typeof ColdStartSchema>; path: PathBenchmark }> = {};
+  const skipped: Record<string, string> = {};
+  for (const name of args.backends!.split(',')) {
+    log(`${name}: running…`);
+    let out: string;
+    try {
+      out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/node.ts', '--child', name, '--runs', args.runs!], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      });
+    } catch (err) {
+      skipped[name] = `child failed: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').at(-1)}`;
+      log(`${name}: ${skipped[name]}`);
+      continue;
+    }
+    const r = ChildResultSchema.parse(JSON.parse(out.trim().split('\n').at(-1)!));
+    if (!r.ok) {
+      skipped[name] = r.skipped;
+      log(`${name}: skipped: ${r.skipped}`);
+      continue;
+    }
+    backends[name] = { cold: r.cold, path: r.path };
+    log(describe(name, r.cold, r.path));
+  }
+  if (args.json) console.log(JSON.stringify({ backends, skipped, runs: Number(args.runs) }));
+}
+
+function describe(name: string, cold: z.infer<typeof ColdStartSchema>, p: PathBenchmark): string {
+  const pc = (x: { p50: number; p95: number }) => `${x.p50} / ${x.p95}`;
+  const lines = [
+    `${name} (p50 / p95 ms)`,
+    `  cold start ${cold.cold_start_ms} (backend ${cold.backend_ms}, model ${cold.model_ms}, first page ${cold.first_page_ms})`,
+    `  encode 50 ${pc(p.encode50)}   encode 200 ${pc(p.encode200)}   update 1 ${pc(p.update1)}`,
+    `  scores 1k ${pc(p.scores1k)}   10k ${pc(p.scores10k)}   100k ${pc(p.scores100k)}`,
+    `  rank, JS blend 1k ${pc(p.rank1k)}   10k ${pc(p.rank10k)}   100k ${pc(p.rank100k)}`,
+    `  rank, tensor top-${p.rankTopK} 1k ${pc(p.rankTensor1k)}   10k ${pc(p.rankTensor10k)}   100k ${pc(p.rankTensor100k)}`,
+    `  target rank <= 1.2 x scores + 1 ms: 10k ${p.rankTensor10k.p50 <= 1.2 * p.scores10k.p50 + 1 ? 'met' : 'missed'}, 100k ${p.rankTensor100k.p50 <= 1.2 * p.scores100k.p50 + 1 ? 'met' : 'missed'}`,
+    `  page 5k ${pc(p.page5k)}`,
+    `  kernel launches: encode 200 ${p.kernels.encode200.launches}, update 1 ${p.kernels.update1.launches}, tensor rank 10k ${p.kernels.rankTensor10k.launches}`,
+  ];
+  if (p.gpuKernelMs) lines.push(`  GPU kernel ms: ${JSON.stringify(p.gpuKernelMs)}`);
+  if (p.gpuTimerError) lines.push(`  GPU kernel time unavailable: ${p.gpuTimerError}`);
+  return lines.join('\n');
+}

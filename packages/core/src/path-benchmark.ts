@@ -1,0 +1,42 @@
+/**
+ * What one run of the on-device path benchmark reports (the SDK's `benchmarkPath`): read by `npm run bench:browser`
+ * from the worker and by `npm run bench:node` from a child process, parsed on arrival with this schema.
+ */
+import { z } from 'zod';
+
+/** Latencies in ms. */
+export const PercentilesSchema = z.object({ p50: z.number(), p95: z.number() });
+export type Percentiles = z.infer<typeof PercentilesSchema>;
+
+/** tfjs kernels one operation runs (tf.profile): `launches` counts the backend's own kernels less Reshape (a shape change). */
+export const KernelCountSchema = z.object({ launches: z.number().int(), kernels: z.number().int() });
+export type KernelCount = z.infer<typeof KernelCountSchema>;
+
+export const PathBenchmarkSchema = z.object({
+  backend: z.string(),
+  encode50: PercentilesSchema,
+  encode200: PercentilesSchema,
+  /** One new event on top of a cached 199-event history (one position). */
+  update1: PercentilesSchema,
+  /** Model scores alone for N candidates: gather their rows, one matMul, one read of all N. */
+  scores1k: PercentilesSchema,
+  scores10k: PercentilesSchema,
+  scores100k: PercentilesSchema,
+  /** Scores, then the JS blend of all N (core's rankCandidates). */
+  rank1k: PercentilesSchema,
+  rank10k: PercentilesSchema,
+  rank100k: PercentilesSchema,
+  /** Scores, then the blend and top-k on the device (TensorRanker): only the top `rankTopK` is read. */
+  rankTensor1k: PercentilesSchema,
+  rankTensor10k: PercentilesSchema,
+  rankTensor100k: PercentilesSchema,
+  rankTopK: z.number().int(),
+  /** Encode 200 events, score and rank 5,000 candidates, compose rows. */
+  page5k: PercentilesSchema,
+  kernels: z.object({ encode200: KernelCountSchema, update1: KernelCountSchema, rankTensor10k: KernelCountSchema }),
+  /** webgpu only: GPU time of the kernels (tf.time), ms, beside the wall times above; null elsewhere. */
+  gpuKernelMs: z.object({ encode200: z.number(), update1: z.number(), scores100k: z.number(), rankTensor100k: z.number() }).nullable(),
+  /** Why gpuKernelMs is missing on webgpu (e.g. no timestamp queries on this adapter). */
+  gpuTimerError: z.string().optional(),
+});
+export type PathBenchmark = z.infer<typeof PathBenchmarkSchema>;
