@@ -155,7 +155,7 @@ describe('typed_events', () => {
     await store.close();
   });
 
-  it('migration 50 replaces the per-feature copies of an older store, and the store fills the new one', async () => {
+  it('migrations 50 and 51 replace the per-feature copies of an older store, and the store fills the new one', async () => {
     const dir = await tempDir();
     // A store as the version before 50 left it: its migrations, three events with their id words, and the old
     // copies with something in them.

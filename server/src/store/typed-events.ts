@@ -32,13 +32,39 @@ const PATHS = [
 /** Events copied per transaction while catching up on a backlog (bounds the memory of one INSERT). */
 const CHUNK_ROWS = 1_000_000;
 
+/** Empties the analytics rollups and their watermark over `seq`: they are rebuilt from the copy. */
+const RESET_ANALYTICS = `
+  DELETE FROM analytics_plays; DELETE FROM analytics_days; DELETE FROM analytics_title_days; DELETE FROM analytics_slot_days;
+  DELETE FROM analytics_artwork_days; DELETE FROM analytics_artwork_months; DELETE FROM analytics_title_months;`;
+
 /**
- * Migration 50: the shared copy replaces analytics' `analytics_events` and experiments' `experiment_events` (each
- * was caught up from its own watermark on its first query: 7.6 s for the first experiment results call at 1M events,
- * 258 s for analytics at 5M). Left empty here: the store fills it in the background at its next start. The analytics
- * rollups are emptied too, since their watermark counted rowids of `events`: they are rebuilt from the copy.
+ * Migration 50 (released on main): the shared copy replaced analytics' `analytics_events` and experiments'
+ * `experiment_events` (each caught up from its own watermark on its first query: 7.6 s for the first experiment
+ * results call at 1M events, 258 s for analytics at 5M), written in each commit. Its backfill is left out here:
+ * migration 51 replaces the table anyway, so a store upgrading from before 50 ends the same without it.
  */
 export const TYPED_EVENTS_MIGRATION_SQL = `
+  CREATE SEQUENCE typed_events_seq START 0 MINVALUE 0;
+  CREATE TABLE typed_events (
+    seq BIGINT NOT NULL, day INTEGER NOT NULL, ts BIGINT NOT NULL, type VARCHAR NOT NULL, member_id VARCHAR,
+    session_id VARCHAR, title_id VARCHAR, row_name VARCHAR, slot INTEGER, artwork_id VARCHAR, position DOUBLE,
+    duration DOUBLE, name VARCHAR, experiment VARCHAR, variant VARCHAR
+  );
+  DROP TABLE experiment_events;
+  DROP TABLE experiment_watermark;
+  DROP TABLE analytics_events;
+  ${RESET_ANALYTICS}
+  ALTER TABLE analytics_state RENAME COLUMN next_rowid TO next_seq;
+  UPDATE analytics_state SET next_seq = 0;`;
+
+/**
+ * Migration 51: the copy moves off the write path (see above). The table is made again with the row of `events`
+ * each row came from, left empty for the store to fill in the background at its next start, and the analytics
+ * rollups start over, since their watermark counted the old table's `seq`.
+ */
+export const TYPED_EVENTS_FOLLOWER_MIGRATION_SQL = `
+  DROP TABLE typed_events;
+  DROP SEQUENCE typed_events_seq;
   CREATE SEQUENCE typed_events_seq START 0 MINVALUE 0;
   CREATE TABLE typed_events (
     seq        BIGINT NOT NULL,   -- copy order (see above)
@@ -61,12 +87,8 @@ export const TYPED_EVENTS_MIGRATION_SQL = `
   -- The next rowid of events to copy.
   CREATE TABLE typed_events_state (next_rowid BIGINT NOT NULL);
   INSERT INTO typed_events_state VALUES (0);
-  DROP TABLE experiment_events;
-  DROP TABLE experiment_watermark;
-  DROP TABLE analytics_events;
-  DELETE FROM analytics_plays; DELETE FROM analytics_days; DELETE FROM analytics_title_days; DELETE FROM analytics_slot_days;
-  DELETE FROM analytics_artwork_days; DELETE FROM analytics_artwork_months; DELETE FROM analytics_title_months;
-  ALTER TABLE analytics_state RENAME COLUMN next_rowid TO next_seq;
+  ${RESET_ANALYTICS}
+  DELETE FROM analytics_genre_days; DELETE FROM analytics_genre_months;
   UPDATE analytics_state SET next_seq = 0;`;
 
 const COPY_SQL = `
