@@ -1,5 +1,5 @@
 /**
- * `npm run bench:dashboard [-- --json] [-- --events 1000000] [-- --runs 3]`
+ * `npm run bench:dashboard [-- --json] [-- --events 1000000] [-- --runs 3] [-- --from DATA_DIR]`
  *
  * How long the analytics dashboard takes to load with a store of `--events` events (grow-store.ts), in Chromium:
  * from navigation to every section drawn (`window.dashboard.readyMs`), the admin token already in the tab's
@@ -18,10 +18,16 @@ import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 import { startServerProcess } from '../server/src/process.ts';
 import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
-import { growSyntheticStore } from './grow-store.ts';
+import { copyDataDir, growSyntheticStore } from './grow-store.ts';
 
 const { values: args } = parseArgs({
-  options: { json: { type: 'boolean', default: false }, events: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '3' } },
+  options: {
+    json: { type: 'boolean', default: false },
+    events: { type: 'string', default: '1000000' },
+    runs: { type: 'string', default: '3' },
+    /** A data directory to start from (copied, left as it is) instead of growing one: the same store for several runs. */
+    from: { type: 'string' },
+  },
 });
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -30,7 +36,7 @@ const origin = `http://127.0.0.1:${PREVIEW_PORT}`;
 
 const dataDir = await mkdtemp(join(tmpdir(), 'marquee-bench-dashboard-'));
 const store = await DuckDbEventStore.open(dataDir);
-const stored = await growSyntheticStore(store, Number(args.events), log);
+const stored = args.from ? await copyDataDir(args.from, store) : await growSyntheticStore(store, Number(args.events), log);
 await store.close();
 execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'demo/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
 let t = performance.now();

@@ -6,6 +6,7 @@
  */
 import { createWorld } from '@marquee/core/synthetic';
 import { seedSyntheticHistory } from '../server/src/cli/bootstrap.ts';
+import { join } from 'node:path';
 import type { DuckDbEventStore } from '../server/src/store/duckdb.ts';
 
 export async function growSyntheticStore(store: DuckDbEventStore, target: number, log: (s: string) => void): Promise<number> {
@@ -28,4 +29,24 @@ export async function growSyntheticStore(store: DuckDbEventStore, target: number
   const stored = await store.count();
   log(`copied up to ${stored.toLocaleString('en-US')} events in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   return stored;
+}
+
+/**
+ * Fills the (empty, open) store with the events of the data directory `from`, e.g. one grown by an earlier run:
+ * several runs, or two checkouts (whatever their other tables), then measure the same events. Returns the count.
+ */
+export async function copyDataDir(from: string, store: DuckDbEventStore): Promise<number> {
+  await store.query(`ATTACH '${join(from, 'events.duckdb')}' AS source (READ_ONLY)`);
+  // The engagement columns (migration 4) are derived from the payload, so any source schema version works.
+  await store.query(`
+    INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3, eng_ts, eng_type, eng_title, eng_member)
+    SELECT received_at, payload, id_w0, id_w1, id_w2, id_w3,
+           CASE WHEN engaged THEN g[4]::BIGINT END, CASE WHEN engaged THEN g[1] END, CASE WHEN engaged THEN g[2] END,
+           CASE WHEN engaged THEN coalesce(g[3], g[5]) END
+    FROM (
+      SELECT *, g[1] IN ('play_start', 'complete') AND g[2] IS NOT NULL AND coalesce(g[3], g[5]) IS NOT NULL AS engaged
+      FROM (SELECT *, json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.ts', '$.anonymousId']) AS g
+            FROM source.events))`);
+  await store.query('DETACH source');
+  return store.count();
 }

@@ -1,6 +1,6 @@
 /**
  * The analytics dashboard against a real API process: a store seeded with a launch world (titles launching over
- * time, plays after impressions in several rows), and an empty one. Checks that every chart drew data (points
+ * time, plays after impressions in several rows) and an experiment run on simulated members, and an empty one. Checks that every chart drew data (points
  * recorded and pixels on its canvas, not only an element), that a forecast comes back and reads sensibly, and
  * saves screenshots in the test output.
  */
@@ -8,12 +8,26 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
+import { ExperimentResultsSchema, ExperimentSchema } from '@marquee/core';
+import { ExperimentDefinitions } from '../server/src/experiments/definitions.ts';
+import { simulateExperimentEvents } from '../server/src/experiments/simulate.ts';
 import { seedLaunchWorld, writeLaunchWorldCatalog } from '../server/src/forecasts/seed.ts';
 import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
 import { ADMIN_TOKEN, Api, expect, test } from './fixtures.ts';
 
 const WORLD = { world: { titles: 200, members: 400 }, launches: { spanDays: 365, hoursScale: 150, appealSample: 100 } };
 const CHARTS = ['hours', 'top', 'trending', 'take', 'artwork', 'live'] as const;
+/**
+ * An experiment with two treatments, run on simulated members (exposures, impressions and plays through the real
+ * bucketing): `more` plays 40% more than control, `same` as much. The forest plot draws both differences.
+ */
+/** Inside the launch world's year (2024), so its events read as part of that history on the other charts. */
+const EXPERIMENT_START = Date.UTC(2024, 8, 1);
+const EXPERIMENT = ExperimentSchema.parse({
+  id: 'row-order',
+  traffic: 1,
+  variants: [{ id: 'control', weight: 1 }, { id: 'more', weight: 1 }, { id: 'same', weight: 1 }],
+});
 
 async function withApi(seed: boolean, body: (api: Api) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'marquee-e2e-dashboard-'));
@@ -21,7 +35,9 @@ async function withApi(seed: boolean, body: (api: Api) => Promise<void>): Promis
     if (seed) {
       const store = await DuckDbEventStore.open(dir);
       await seedLaunchWorld(store, WORLD);
+      await store.append(simulateExperimentEvents(EXPERIMENT, { units: 600, seed: 3, effect: { more: 1.4 }, startTs: EXPERIMENT_START }), Date.now());
       await store.close();
+      await ExperimentDefinitions.inDataDir(dir).write([EXPERIMENT], 0);
       await writeLaunchWorldCatalog(dir, WORLD);
     }
     const api = new Api(dir);
@@ -67,9 +83,37 @@ test('the dashboard draws every chart from a seeded store and answers a forecast
       // Axes with units and a legend on every chart.
       await expect(page.locator(`[data-chart="${chart}"] .u-legend`), chart).toBeVisible();
     }
-    // No experiment is defined on this server: the section says how to add one rather than drawing nothing.
-    expect(sections.experiments).toBe('empty');
-    await expect(page.locator('[data-chart="experiments"]')).toContainText('No experiment is defined');
+    // The forest plot: both treatments' differences from control, each the API's estimate inside its interval.
+    expect(sections.experiments).toBe('data');
+    const answer = await fetch(`${api.url}/v1/experiments/${EXPERIMENT.id}/results`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+    const results = ExperimentResultsSchema.parse(await answer.json());
+    const plays = results.metrics.find((m) => m.metric === 'plays_per_unit')!;
+    expect(plays.vsControl.map((v) => v.variant)).toEqual(['more', 'same']);
+    const forest = page.locator('[data-chart="experiments"]');
+    const drawn = JSON.parse((await forest.getAttribute('data-drawn'))!) as {
+      items: { name: string; value: number; low: number; high: number; y: number; yLow: number; yHigh: number }[];
+      zeroY: number;
+    };
+    expect(drawn.items.map((i) => i.name)).toEqual(['row-order · more vs control (plays_per_unit)', 'row-order · same vs control (plays_per_unit)']);
+    drawn.items.forEach((item, i) => {
+      const v = plays.vsControl[i]!.fixedHorizon;
+      expect(item).toMatchObject({ value: v.estimate, low: v.ci[0], high: v.ci[1] });
+      expect(item.low).toBeLessThan(item.value);
+      expect(item.value).toBeLessThan(item.high);
+      // On the canvas (y grows downwards): the whisker spans the point, and has a length.
+      expect(item.yHigh).toBeLessThan(item.y);
+      expect(item.y).toBeLessThan(item.yLow);
+    });
+    // +40% plays: the whole interval above no effect (drawn above the zero line); no effect: the interval spans it.
+    expect(drawn.items[0]!.low).toBeGreaterThan(0);
+    expect(drawn.items[0]!.yLow).toBeLessThan(drawn.zeroY);
+    expect(drawn.items[1]!.low).toBeLessThan(0);
+    expect(drawn.items[1]!.high).toBeGreaterThan(0);
+    expect(drawn.items[1]!.yHigh).toBeLessThan(drawn.zeroY);
+    expect(drawn.items[1]!.yLow).toBeGreaterThan(drawn.zeroY);
+    expect(Number(await forest.getAttribute('data-points'))).toBe(2);
+    expect(await inkOf(page, 'experiments')).toBeGreaterThan(0.01);
+    await expect(forest.locator('.u-legend')).toContainText('difference from control');
     await expect(page.locator('#kpis')).toContainText('viewing hours');
     await expect(page.locator('[data-chart="top"] .u-legend')).toContainText('viewing hours');
     await page.screenshot({ path: testInfo.outputPath('dashboard.png'), fullPage: true });
@@ -107,6 +151,9 @@ test('an empty store gives clear empty states, and a forecast says why it cannot
       expect(sections[chart], chart).toBe('empty');
       await expect(page.locator(`[data-chart="${chart}"] .empty-state`), chart).toContainText('No events in this range yet');
     }
+    // No experiment is defined on this server: the section says how to add one rather than drawing nothing.
+    expect(sections.experiments).toBe('empty');
+    await expect(page.locator('[data-chart="experiments"] .empty-state')).toContainText('No experiment is defined');
     await page.getByRole('button', { name: 'Forecast' }).click();
     await expect(page.locator('#forecast-error')).toContainText('not enough history');
     await page.screenshot({ path: testInfo.outputPath('dashboard-empty.png'), fullPage: true });

@@ -77,6 +77,14 @@ describe('AnalyticsService on a hand-computed fixture', () => {
     ]);
   });
 
+  it('rebuilds the genre rollups when the catalog files a title under other genres', async () => {
+    await service(2).titles(all, 'genre');
+    // tA moves from drama and comedy to thriller alone: thriller gets tA's 2 plays (4200 s), drama keeps tB's 2 (1800 s).
+    const moved = catalog.map((t) => (t.id === 'tA' ? { ...t, genres: ['thriller'] } : t));
+    const r = await new AnalyticsService({ store, catalog: moved, k: 2, freshnessMs: 0 }).titles(all, 'genre');
+    expect(r.rows.map((x) => [x.key, x.plays, x.members])).toEqual([['thriller', 2, 2], ['drama', 2, 2]]);
+  });
+
   it('suppresses groups under the k floor before limiting, and says how many', async () => {
     expect(await service(3).titles(all)).toMatchObject({ rows: [], suppressed: 2 });
     const genres = await service(3).titles(all, 'genre');

@@ -100,20 +100,22 @@ describe('DuckDbEventStore start-up replay', () => {
 });
 
 /**
- * The one typed copy of the events (store/typed-events.ts): written with each commit, filled at open for rows that
- * arrived another way, and, for stores older than migration 50, built from `events` while the two per-feature copies
- * it replaces are dropped.
+ * The one typed copy of the events (store/typed-events.ts): caught up off the write path, with every event
+ * committed before a `typedEvents()` call; rows written another way are copied when readable and never when not;
+ * for stores older than migration 50 it is built from `events` while the two per-feature copies it replaces go.
  */
 const TS = Date.UTC(2026, 0, 3, 12);
 const impression = makeEvent({ type: 'impression', ts: TS, userId: 'm1', sessionId: 's1', titleId: 't9', row: 'Top Picks', position: 4, duration: undefined, artwork: { artworkId: 'a2', propensity: 0.5 } } as Partial<MarqueeEvent>);
 const pause = makeEvent({ type: 'pause', ts: TS + 1, userId: undefined, anonymousId: 'anon7', sessionId: 's2', titleId: 't9', position: 1800, duration: 3600 } as Partial<MarqueeEvent>);
 const exposure = makeEvent({ type: 'custom', ts: TS + 2, userId: 'm1', sessionId: 's1', titleId: undefined, position: undefined, duration: undefined, name: EXPOSURE_EVENT, experiments: [{ experiment: 'e1', variant: 'b' }] } as Partial<MarqueeEvent>);
 
-const typedRows = (store: DuckDbEventStore) =>
-  store.query(
+const typedRows = async (store: DuckDbEventStore) => {
+  await store.typedEvents();
+  return store.query(
     `SELECT day, ts::DOUBLE AS ts, type, member_id, session_id, title_id, row_name, slot, artwork_id, position, duration, name, experiment, variant
      FROM typed_events ORDER BY ts`,
   );
+};
 
 const expected = [
   { day: 20456, ts: TS, type: 'impression', member_id: 'm1', session_id: 's1', title_id: 't9', row_name: 'Top Picks', slot: 4, artwork_id: 'a2', position: null, duration: null, name: null, experiment: null, variant: null },
@@ -122,25 +124,38 @@ const expected = [
 ];
 
 describe('typed_events', () => {
-  it('gets each stored event in the same commit, once, with its fields typed', async () => {
+  it('has every committed event once, with its fields typed, when a reader asks', async () => {
     const store = await DuckDbEventStore.open(':memory:');
-    await store.append([impression, pause, exposure, impression], Date.now());
-    await store.append([pause], Date.now()); // a resent event is not copied again
+    await store.append([impression, pause], Date.now());
+    expect(await typedRows(store)).toEqual(expected.slice(0, 2));
+    await store.append([exposure, impression], Date.now()); // a resent event is not copied again
     expect(await typedRows(store)).toEqual(expected);
-    const [{ distinct_seq: n }] = await store.query('SELECT count(DISTINCT seq)::INTEGER AS distinct_seq FROM typed_events');
+    const [{ n }] = await store.query('SELECT count(DISTINCT seq)::INTEGER AS n FROM typed_events');
     expect(n).toBe(3);
+    expect(store.typedEventsBehind()).toBe(0);
     await store.close();
   });
 
-  it('fills in rows written outside the API when the store next opens', async () => {
+  it('catches up by itself after a commit, without a reader asking', async () => {
+    const store = await DuckDbEventStore.open(':memory:');
+    await store.append([impression, pause, exposure], Date.now());
+    const copied = async () => Number((await store.query('SELECT count(*) AS n FROM typed_events'))[0]!.n);
+    await expect.poll(copied, { timeout: 5000 }).toBe(3);
+    await store.close();
+  });
+
+  it('copies rows written outside the API when readable, and never an unreadable one', async () => {
     const dir = await tempDir();
-    await plantRows(dir, [impression, pause, exposure].map((e) => JSON.stringify(e)));
+    await plantRows(dir, [JSON.stringify(impression), '{"id": "not json', JSON.stringify(pause)]);
     const store = await DuckDbEventStore.open(dir, { log: () => {} });
+    expect(store.recovery.quarantined).toBe(1);
+    // While running: a row inserted behind the store's back, readable or not (the copy's query must not fail).
+    await store.query(`INSERT INTO events (received_at, payload) VALUES (1, $1), (1, '{"ts": 1, "type": "x"')`, [JSON.stringify(exposure)]);
     expect(await typedRows(store)).toEqual(expected);
     await store.close();
   });
 
-  it('migration 50 builds it for an older store and drops the per-feature copies it replaces', async () => {
+  it('migrations 50 and 51 replace the per-feature copies of an older store, and the store fills the new one', async () => {
     const dir = await tempDir();
     // A store as the version before 50 left it: its migrations, three events with their id words, and the old
     // copies with something in them.
@@ -154,21 +169,22 @@ describe('typed_events', () => {
     for (const e of [impression, pause, exposure]) {
       await conn.run('INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3) VALUES (1, $1, 1, 2, 3, $2)', [JSON.stringify(e), e.ts % 1000]);
     }
-    await conn.run("INSERT INTO experiment_events (src_rowid) VALUES (0); UPDATE experiment_watermark SET last_rowid = 2; UPDATE analytics_state SET next_rowid = 3");
+    await conn.run('INSERT INTO experiment_events (src_rowid) VALUES (0); UPDATE experiment_watermark SET last_rowid = 2; UPDATE analytics_state SET next_rowid = 3');
     await conn.run("INSERT INTO analytics_plays VALUES ('s2', 't9', 'anon7', 20456, 1800, 3600, false, true, NULL, NULL, NULL)");
     conn.closeSync();
     instance.closeSync();
 
     const store = await DuckDbEventStore.open(dir, { log: () => {} });
     expect(await store.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(await typedRows(store)).toEqual(expected);
-    const tables = (await store.query("SELECT table_name FROM information_schema.tables WHERE table_name IN ('experiment_events', 'experiment_watermark', 'analytics_events')"));
+    const tables = await store.query("SELECT table_name FROM information_schema.tables WHERE table_name IN ('experiment_events', 'experiment_watermark', 'analytics_events')");
     expect(tables).toEqual([]);
     // The rollups start over from the new copy (their old watermark counted rowids of events).
     expect(await store.query('SELECT next_seq FROM analytics_state')).toEqual([{ next_seq: 0n }]);
     expect(await store.query('SELECT count(*)::INTEGER AS n FROM analytics_plays')).toEqual([{ n: 0 }]);
-    // New events keep coming after the migrated ones.
+    expect(await typedRows(store)).toEqual(expected);
+    // New events come after the copied ones.
     await store.append([makeEvent({ ts: TS + 3 })], Date.now());
+    await store.typedEvents();
     const seqs = (await store.query('SELECT seq FROM typed_events ORDER BY ts')).map((r) => Number(r.seq));
     expect(seqs[3]).toBeGreaterThan(Math.max(...seqs.slice(0, 3)));
     await store.close();

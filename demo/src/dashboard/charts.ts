@@ -16,6 +16,7 @@ const charts = new Map<HTMLElement, uPlot>();
 function mount(el: HTMLElement, opts: Omit<uPlot.Options, 'width'>, data: uPlot.AlignedData, points: number): uPlot {
   charts.get(el)?.destroy();
   el.replaceChildren();
+  delete el.dataset.drawn;
   const plot = new uPlot({ ...opts, width: Math.max(320, el.clientWidth || 600), height: opts.height }, data, el);
   charts.set(el, plot);
   el.dataset.points = String(points);
@@ -31,6 +32,7 @@ export function emptyState(el: HTMLElement, message: string): void {
   p.textContent = message;
   el.replaceChildren(p);
   el.dataset.points = '0';
+  delete el.dataset.drawn;
 }
 
 const shortLabel = (s: string, n = 16) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
@@ -113,7 +115,9 @@ export interface Interval {
 
 /**
  * Estimates with intervals: a point and a whisker per category. `zero` draws a reference line (a forest plot of
- * differences uses 0: no effect).
+ * differences uses 0: no effect). Each draw records what it drew in `data-drawn` (JSON: per item its values and the
+ * canvas y, in CSS pixels, of the point and of the whisker's ends; `zeroY` for the reference line), so a test can
+ * read the plotted data back rather than trusting that a canvas exists.
  */
 export function intervalChart(el: HTMLElement, items: Interval[], labels: { value: string; interval: string; unit: string }, opts: { zero?: boolean; height?: number } = {}): void {
   const x = items.map((_, i) => i);
@@ -122,6 +126,7 @@ export function intervalChart(el: HTMLElement, items: Interval[], labels: { valu
     ctx.save();
     ctx.strokeStyle = color(1);
     ctx.lineWidth = 2 * devicePixelRatio;
+    const drawn: { items: (Interval & { y: number; yLow: number; yHigh: number })[]; zeroY?: number } = { items: [] };
     items.forEach((it, i) => {
       const cx = u.valToPos(i, 'x', true);
       const y0 = u.valToPos(it.low, 'y', true);
@@ -135,6 +140,7 @@ export function intervalChart(el: HTMLElement, items: Interval[], labels: { valu
       ctx.moveTo(cx - cap, y1);
       ctx.lineTo(cx + cap, y1);
       ctx.stroke();
+      drawn.items.push({ ...it, y: u.valToPos(it.value, 'y'), yLow: u.valToPos(it.low, 'y'), yHigh: u.valToPos(it.high, 'y') });
     });
     if (opts.zero) {
       const y = u.valToPos(0, 'y', true);
@@ -144,8 +150,10 @@ export function intervalChart(el: HTMLElement, items: Interval[], labels: { valu
       ctx.moveTo(u.bbox.left, y);
       ctx.lineTo(u.bbox.left + u.bbox.width, y);
       ctx.stroke();
+      drawn.zeroY = u.valToPos(0, 'y');
     }
     ctx.restore();
+    el.dataset.drawn = JSON.stringify(drawn);
   };
   const lo = Math.min(0, ...items.map((i) => i.low));
   const hi = Math.max(...items.map((i) => i.high), 0);

@@ -1,10 +1,9 @@
 import type { Migration } from '../store/migrations.ts';
 
 /**
- * Analytics' own steps (versions 20..29). `analytics_events` is a typed, columnar copy of the playback and
- * impression events, filled incrementally from `events` (by rowid, which only grows: the table is append-only),
- * so a dashboard query reads a few narrow columns instead of parsing every event's JSON again; `analytics_plays`
- * pre-aggregates them into plays (a tenth of the rows), which most measures count.
+ * Analytics' own steps (versions 20..29). Version 20's `analytics_events` (a typed copy of the events of its own)
+ * was replaced by the store's shared `typed_events` in migration 50 (store/typed-events.ts); `analytics_plays`
+ * pre-aggregates the events into plays (a tenth of the rows), which most measures count.
  */
 export const ANALYTICS_MIGRATIONS: readonly Migration[] = [
   {
@@ -69,5 +68,21 @@ export const ANALYTICS_MIGRATIONS: readonly Migration[] = [
       );
       CREATE TABLE analytics_state (next_rowid BIGINT NOT NULL);
       INSERT INTO analytics_state VALUES (0);`,
+  },
+  {
+    // Per genre, the same rollups as per title (a play counts for each genre of its title), with the genre's own
+    // distinct members per day and month: summing title rollups over a genre's titles made its member bounds loose
+    // (the most members of one title on one day, at least; the sum over titles and days, at most), so nearly every
+    // genre needed an exact count over all its plays (458 ms at 5M events under load).
+    version: 21,
+    name: 'analytics genre rollups',
+    sql: `
+      CREATE TABLE analytics_genre_days (
+        day INTEGER NOT NULL, genre VARCHAR NOT NULL, plays INTEGER NOT NULL, quality_plays INTEGER NOT NULL,
+        completed INTEGER NOT NULL, watched DOUBLE NOT NULL, members INTEGER NOT NULL
+      );
+      CREATE TABLE analytics_genre_months (
+        month_start INTEGER NOT NULL, month_end INTEGER NOT NULL, genre VARCHAR NOT NULL, members INTEGER NOT NULL
+      );`,
   },
 ];

@@ -38,7 +38,7 @@ export interface UnitRow {
   day7: number | null;
 }
 
-// Reads the shared typed copy of the events (store/typed-events.ts), written at ingest: no catch-up before a query.
+// Reads the shared typed copy of the events (store/typed-events.ts), which the store keeps at most a commit behind.
 const UNIT_SQL = `
 WITH x AS (
   SELECT member_id AS unit, arg_min(variant, ts) AS variant, count(DISTINCT variant) AS n_variants, count(*) AS exposures, min(ts) AS t0
@@ -77,6 +77,7 @@ const eligible = (t0: number, day: number, now: number, came: number) => (t0 + (
 
 export async function experimentUnits(store: EventStore, experiment: string, now: number): Promise<UnitRow[]> {
   if (store instanceof DuckDbEventStore) {
+    await store.typedEvents();
     const sql = UNIT_SQL.replace('$name', '$1').replace('$experiment', '$2');
     const rows = await store.query(sql, [EXPOSURE_EVENT, experiment]);
     return rows.map((r) => {

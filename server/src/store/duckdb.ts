@@ -6,8 +6,8 @@ import { MIGRATIONS } from './migrations.ts';
 import { ARTWORK_EVENT_TYPES, type AppendResult, type ArtworkRow, type EngagementRow, type EventStore, type StoreHealth, type StoreRecovery } from './types.ts';
 import { UuidSet } from './uuid-set.ts';
 import { HighWaterMark } from './high-water.ts';
-import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, INSERT_LINES, INSERT_TYPED_LINES, QUARANTINE_SWEEP } from './quarantine.ts';
-import { BACKFILL_TYPED_EVENTS } from './typed-events.ts';
+import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, INSERT_LINES, QUARANTINE_SWEEP } from './quarantine.ts';
+import { TypedEventsCopy } from './typed-events.ts';
 
 /** How long a small group waits for company, and the size at which it stops waiting. */
 const GROUP_LINGER_MS = 2;
@@ -52,7 +52,7 @@ interface PendingAppend {
  * commit the number of stored events is written beside the database (`events.highwater`); a store that opens with
  * fewer events than that lost acknowledged ones (a cut write-ahead log) and says so.
  *
- * A group's rows reach DuckDB as one bound string (INSERT_LINES, INSERT_TYPED_LINES): DuckDB splits it and
+ * A group's rows reach DuckDB as one bound string (INSERT_LINES): DuckDB splits it and
  * commits off the main thread, so requests keep being parsed and validated while the commit waits for the disk.
  * (The appender cost the JS thread a native call per value and a synchronous flush; a staging table and a table
  * of its own for the engagement copy cost DuckDB two more statements per commit, as much as the rows themselves.)
@@ -66,10 +66,12 @@ export class DuckDbEventStore implements EventStore {
   recovery: StoreRecovery = { walBytes: 0, quarantined: 0, stored: 0, highWater: null, lost: 0 };
   private queue: PendingAppend[] = [];
   private writer: Promise<void> | null = null;
-  /** INSERT_LINES and INSERT_TYPED_LINES, parsed and planned once: each commit only binds its string and runs. */
-  private inserts: DuckDBPreparedStatement[] | null = null;
+  /** INSERT_LINES, parsed and planned once: each commit only binds its string and runs. */
+  private insert: DuckDBPreparedStatement | null = null;
   private closed = false;
   private readers: DuckDBConnection[] = [];
+  /** The typed copy of the events every reader shares (typed-events.ts), caught up off the write path. */
+  private typed: TypedEventsCopy | null = null;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -92,6 +94,7 @@ export class DuckDbEventStore implements EventStore {
     const store = new DuckDbEventStore(instance, conn);
     await store.migrate();
     await store.loadSeenIds(log);
+    store.typed = new TypedEventsCopy(await store.connect(), { rebuild: store.recovery.quarantined > 0, log });
     store.recovery.walBytes = walBytes;
     if (dataDir !== ':memory:') {
       store.highWater = new HighWaterMark(join(dataDir, 'events.highwater'));
@@ -144,7 +147,7 @@ export class DuckDbEventStore implements EventStore {
       const before = await this.countRows('quarantine');
       await this.conn.run(QUARANTINE_SWEEP);
       this.recovery.quarantined = (await this.countRows('quarantine')) - before;
-      await this.conn.run(`BEGIN TRANSACTION; ${BACKFILL_ENGAGEMENT}; ${BACKFILL_TYPED_EVENTS}; ${BACKFILL_ID_WORDS}; COMMIT`);
+      await this.conn.run(`BEGIN TRANSACTION; ${BACKFILL_ENGAGEMENT}; ${BACKFILL_ID_WORDS}; COMMIT`);
       if (this.recovery.quarantined > 0) {
         const reasons = await this.conn.runAndReadAll('SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason');
         const summary = reasons.getRows().map(([r, n]) => `${String(n)} ${String(r)}`).join(', ');
@@ -219,21 +222,11 @@ export class DuckDbEventStore implements EventStore {
     }
     if (lines.length > 0) {
       try {
-        // One transaction for the whole group, waited for off the main thread: only after it may the ids count as
-        // stored.
-        this.inserts ??= [await this.conn.prepare(INSERT_LINES), await this.conn.prepare(INSERT_TYPED_LINES)];
-        const text = lines.join('\n');
-        await this.conn.run('BEGIN TRANSACTION');
-        try {
-          for (const insert of this.inserts) {
-            insert.bindVarchar(1, text);
-            await insert.run();
-          }
-          await this.conn.run('COMMIT');
-        } catch (err) {
-          await this.conn.run('ROLLBACK').catch(() => {});
-          throw err;
-        }
+        // One statement (so one implicit transaction) for the whole group, waited for off the main thread: only
+        // after it may the ids count as stored. The typed copy follows off the write path (`kick` below).
+        this.insert ??= await this.conn.prepare(INSERT_LINES);
+        this.insert.bindVarchar(1, lines.join('\n'));
+        await this.insert.run();
       } catch (err) {
         for (const p of group) p.reject(err);
         return;
@@ -241,7 +234,10 @@ export class DuckDbEventStore implements EventStore {
     }
     for (const words of fresh) this.seen.addWords(...words);
     this.total += fresh.length;
-    if (fresh.length > 0) this.highWater?.set(this.total);
+    if (fresh.length > 0) {
+      this.highWater?.set(this.total);
+      this.typed?.kick();
+    }
     group.forEach((p, i) => p.resolve(results[i]));
   }
 
@@ -372,10 +368,21 @@ export class DuckDbEventStore implements EventStore {
     return { query: async (sql, params = []) => (await c.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[] };
   }
 
+  /** Resolves once every event committed before the call is in `typed_events` (see typed-events.ts). */
+  typedEvents(): Promise<void> {
+    return this.typed ? this.typed.catchUp() : Promise.reject(new Error('event store is not open'));
+  }
+
+  /** Stored events not in `typed_events` yet, as of its last catch-up (null before the first one ends). */
+  typedEventsBehind(): number | null {
+    return this.typed?.behind ?? null;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.writer;
+    await this.typed?.stop();
     for (const c of this.readers) c.closeSync();
     this.conn.closeSync(); // destroys the prepared INSERTs with it
     this.instance.closeSync();

@@ -7,7 +7,7 @@
  * inserts ~35x slower (65k vs 2.4M rows/s measured here); the store's single writer keeps ids unique instead.
  */
 import { ANALYTICS_MIGRATIONS } from '../analytics/migrations.ts';
-import { TYPED_EVENTS_MIGRATION_SQL } from './typed-events.ts';
+import { TYPED_EVENTS_FOLLOWER_MIGRATION_SQL, TYPED_EVENTS_MIGRATION_SQL } from './typed-events.ts';
 
 export interface Migration {
   version: number;
@@ -125,9 +125,15 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO experiment_watermark VALUES (-1);`,
   },
   {
-    // The one typed copy of the events, written at ingest, shared by analytics and experiments: store/typed-events.ts.
+    // The one typed copy of the events, shared by analytics and experiments (store/typed-events.ts); in each commit
+    // until 51 moved it off the write path.
     version: 50,
     name: 'typed_events',
     sql: TYPED_EVENTS_MIGRATION_SQL,
+  },
+  {
+    version: 51,
+    name: 'typed_events off the write path',
+    sql: TYPED_EVENTS_FOLLOWER_MIGRATION_SQL,
   },
 ];

@@ -9,11 +9,9 @@
  *
  * CASE evaluates its branches only for the rows its condition selects, so no JSON function runs on malformed JSON.
  */
-import { INSERT_TYPED_EVENTS } from './typed-events.ts';
-
 const UUID_RE = `'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'`;
 
-const REASON = `CASE
+export const REASON = `CASE
     WHEN NOT json_valid(payload) THEN 'malformed JSON'
     WHEN NOT regexp_matches(coalesce((payload->>'$.id'), ''), ${UUID_RE}) THEN 'id is not a UUID'
     WHEN TRY_CAST((payload->>'$.ts') AS BIGINT) IS NULL THEN 'ts is not an integer'
@@ -47,10 +45,10 @@ export const BACKFILL_ENGAGEMENT = `
 
 /**
  * The write path's statements: a group of events as one string of lines (see `storedLine` in duckdb.ts),
- * `received_at \t id words (4) \t engaged \t payload`, split into rows by DuckDB; both run in one transaction.
- * INSERT_LINES stores the events with their id words and, for the rows marked engaged, the engagement columns;
- * INSERT_TYPED_LINES the typed copy every reader shares (typed-events.ts). The fields are extracted from the
- * payload by DuckDB's threads, not by the JS thread that parses requests.
+ * `received_at \t id words (4) \t engaged \t payload`, split into rows by DuckDB.
+ * INSERT_LINES stores the events with their id words and, for the rows marked engaged, the engagement columns,
+ * extracted from the payload by DuckDB's threads, not by the JS thread that parses requests. The typed copy every
+ * reader shares follows off the write path (typed-events.ts).
  */
 const LINES = `(SELECT string_split(line, chr(9)) AS f FROM (SELECT unnest(string_split($1, chr(10))) AS line))`;
 export const INSERT_LINES = `
@@ -59,4 +57,3 @@ export const INSERT_LINES = `
   FROM (
     SELECT f, CASE WHEN f[6] = '1' THEN json_extract_string(f[7], ['$.type', '$.titleId', '$.userId', '$.ts', '$.anonymousId']) END AS g
     FROM ${LINES})`;
-export const INSERT_TYPED_LINES = INSERT_TYPED_EVENTS(`(SELECT f[7] AS payload FROM ${LINES})`);

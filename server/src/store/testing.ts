@@ -6,7 +6,6 @@
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbEventStore } from './duckdb.ts';
-import { INSERT_TYPED_EVENTS } from './typed-events.ts';
 
 async function withDatabase<T>(dataDir: string, fn: (run: (sql: string, params?: (string | number)[]) => Promise<void>) => Promise<T>): Promise<T> {
   // Open once through the store so the schema is there, then write with a plain connection.
@@ -42,8 +41,6 @@ export async function prefill(dataDir: string, n: number, receivedAt = Date.now(
                ['impression', 'play_start', 'progress', 'complete'][i % 4 + 1] AS type,
                't' || CASE WHEN i % 4 = 0 THEN i % 2000 ELSE (i * 7) % 2000 END AS title
         FROM (SELECT i, uuidv7()::VARCHAR AS id FROM range($2::BIGINT) t(i)))`, [receivedAt, n]);
-    // And the typed copy every reader shares (typed-events.ts), also written beside each event by the store.
-    await run(INSERT_TYPED_EVENTS('events', `received_at = ${Number(receivedAt)}`));
   });
 }
 

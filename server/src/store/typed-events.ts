@@ -3,15 +3,25 @@
  * experiment results (server/src/experiments/units.ts). Extracting a field from the JSON payload costs ~1.7 us per
  * field and row here, so neither can answer a dashboard in time from `events_v`; from these columns they can.
  *
- * Written in the same transaction as the events themselves (INSERT_TYPED_LINES in quarantine.ts), by DuckDB's
- * threads from the same bound lines, so it is never behind and no reader has a first call that copies millions of rows. Rows that reach
- * `events` another way (older versions, bulk imports, `store/testing.ts`) get their typed row when the store next
- * opens (the backfill beside the id words), and migration 50 filled it for stores that existed before it.
+ * Kept by the store itself, off the write path: after each commit the store asks the copy to catch up, which it does
+ * on a connection of its own, in one INSERT for everything committed since its last run. Requests never wait for it
+ * (written inside each commit instead, the extraction cost 27-37% of ingest throughput, measured back to back: a
+ * few thousand rows per INSERT is the expensive way to parse JSON in DuckDB). Readers call `catchUp()` first: it
+ * returns once every event committed before the call is in the copy, at most one commit's worth of work when the
+ * server is running. At start the copy catches up on whatever it has not seen (all of it after the upgrade to
+ * migration 50), in chunks, logging its progress.
  *
- * `seq` orders rows by commit: one writer commits at a time and takes its numbers from a sequence inside its
- * transaction, so a reader that has seen every row up to some seq will only ever see higher ones appear. Readers
- * keep their own watermark over `seq` (never over `events.rowid`, which a quarantine sweep can reorder).
+ * Watermark: `events.rowid`. That is sound because the store's single writer commits one transaction at a time,
+ * so committed rowids only grow, and `events` only ever receives INSERTs, with one exception: the quarantine sweep
+ * at open deletes unreadable rows, after which DuckDB may renumber rowids. The store then rebuilds the copy from
+ * scratch (`rebuild`). The copy never holds an unreadable row: rows without id words (not written by the store) are
+ * copied only when the sweep's test finds nothing wrong with them.
+ *
+ * `seq` numbers the copy's rows in the order they were copied (a sequence, never reused, also across a rebuild):
+ * readers of the copy keep their own watermarks over it.
  */
+import type { SqlConnection } from './duckdb.ts';
+import { REASON } from './quarantine.ts';
 
 /** The JSON paths read once per event; f[i] below is the i-th (1-based). */
 const PATHS = [
@@ -19,30 +29,46 @@ const PATHS = [
   '$.duration', '$.name', '$.experiments[0].experiment', '$.experiments[0].variant',
 ] as const;
 
-/** `INSERT INTO typed_events` from the rows of `source` (a table with a `payload` column) that match `where`. */
-export const INSERT_TYPED_EVENTS = (source: string, where = 'true') => `
-  INSERT INTO typed_events
-  SELECT nextval('typed_events_seq'), (f[1]::BIGINT // 86400000)::INTEGER, f[1]::BIGINT, f[2], coalesce(f[3], f[4]), f[5], f[6],
-         CASE WHEN f[2] = 'impression' THEN f[7] END,
-         CASE WHEN f[2] = 'impression' THEN TRY_CAST(f[8] AS INTEGER) END,
-         f[9],
-         CASE WHEN f[2] IN ('progress', 'pause', 'complete') THEN TRY_CAST(f[8] AS DOUBLE) END,
-         TRY_CAST(f[10] AS DOUBLE), f[11], f[12], f[13]
-  FROM (SELECT json_extract_string(payload, ['${PATHS.join("', '")}']) AS f FROM ${source} WHERE ${where})`;
+/** Events copied per transaction while catching up on a backlog (bounds the memory of one INSERT). */
+const CHUNK_ROWS = 1_000_000;
 
-/** The typed rows of events stored without id words (written outside the API): run before they get their words. */
-export const BACKFILL_TYPED_EVENTS = INSERT_TYPED_EVENTS('events', 'id_w0 IS NULL');
+/** Empties the analytics rollups and their watermark over `seq`: they are rebuilt from the copy. */
+const RESET_ANALYTICS = `
+  DELETE FROM analytics_plays; DELETE FROM analytics_days; DELETE FROM analytics_title_days; DELETE FROM analytics_slot_days;
+  DELETE FROM analytics_artwork_days; DELETE FROM analytics_artwork_months; DELETE FROM analytics_title_months;`;
 
 /**
- * Migration 50: the shared copy replaces analytics' `analytics_events` and experiments' `experiment_events` (each
- * was caught up from its own rowid watermark on its first query: 7.6 s for experiment results at 1M events, 258 s for
- * analytics at 5M). The analytics rollups are emptied: they are rebuilt from the new copy (in the background at the
- * server's start, see AnalyticsService.catchUp), since their old watermark counted rowids of `events`.
+ * Migration 50 (released on main): the shared copy replaced analytics' `analytics_events` and experiments'
+ * `experiment_events` (each caught up from its own watermark on its first query: 7.6 s for the first experiment
+ * results call at 1M events, 258 s for analytics at 5M), written in each commit. Its backfill is left out here:
+ * migration 51 replaces the table anyway, so a store upgrading from before 50 ends the same without it.
  */
 export const TYPED_EVENTS_MIGRATION_SQL = `
   CREATE SEQUENCE typed_events_seq START 0 MINVALUE 0;
   CREATE TABLE typed_events (
-    seq        BIGINT NOT NULL,   -- commit order (see above)
+    seq BIGINT NOT NULL, day INTEGER NOT NULL, ts BIGINT NOT NULL, type VARCHAR NOT NULL, member_id VARCHAR,
+    session_id VARCHAR, title_id VARCHAR, row_name VARCHAR, slot INTEGER, artwork_id VARCHAR, position DOUBLE,
+    duration DOUBLE, name VARCHAR, experiment VARCHAR, variant VARCHAR
+  );
+  DROP TABLE experiment_events;
+  DROP TABLE experiment_watermark;
+  DROP TABLE analytics_events;
+  ${RESET_ANALYTICS}
+  ALTER TABLE analytics_state RENAME COLUMN next_rowid TO next_seq;
+  UPDATE analytics_state SET next_seq = 0;`;
+
+/**
+ * Migration 51: the copy moves off the write path (see above). The table is made again with the row of `events`
+ * each row came from, left empty for the store to fill in the background at its next start, and the analytics
+ * rollups start over, since their watermark counted the old table's `seq`.
+ */
+export const TYPED_EVENTS_FOLLOWER_MIGRATION_SQL = `
+  DROP TABLE typed_events;
+  DROP SEQUENCE typed_events_seq;
+  CREATE SEQUENCE typed_events_seq START 0 MINVALUE 0;
+  CREATE TABLE typed_events (
+    seq        BIGINT NOT NULL,   -- copy order (see above)
+    src_rowid  BIGINT NOT NULL,   -- the row of events it was copied from
     day        INTEGER NOT NULL,  -- UTC days since 1970-01-01 of ts
     ts         BIGINT NOT NULL,
     type       VARCHAR NOT NULL,
@@ -58,11 +84,108 @@ export const TYPED_EVENTS_MIGRATION_SQL = `
     experiment VARCHAR,           -- the first experiment an event carries, and its variant
     variant    VARCHAR
   );
-  ${INSERT_TYPED_EVENTS('events', 'id_w0 IS NOT NULL')};
-  DROP TABLE experiment_events;
-  DROP TABLE experiment_watermark;
-  DROP TABLE analytics_events;
-  DELETE FROM analytics_plays; DELETE FROM analytics_days; DELETE FROM analytics_title_days; DELETE FROM analytics_slot_days;
-  DELETE FROM analytics_artwork_days; DELETE FROM analytics_artwork_months; DELETE FROM analytics_title_months;
-  ALTER TABLE analytics_state RENAME COLUMN next_rowid TO next_seq;
+  -- The next rowid of events to copy.
+  CREATE TABLE typed_events_state (next_rowid BIGINT NOT NULL);
+  INSERT INTO typed_events_state VALUES (0);
+  ${RESET_ANALYTICS}
+  DELETE FROM analytics_genre_days; DELETE FROM analytics_genre_months;
   UPDATE analytics_state SET next_seq = 0;`;
+
+const COPY_SQL = `
+  INSERT INTO typed_events
+  SELECT nextval('typed_events_seq'), src_rowid, (f[1]::BIGINT // 86400000)::INTEGER, f[1]::BIGINT, f[2], coalesce(f[3], f[4]), f[5], f[6],
+         CASE WHEN f[2] = 'impression' THEN f[7] END,
+         CASE WHEN f[2] = 'impression' THEN TRY_CAST(f[8] AS INTEGER) END,
+         f[9],
+         CASE WHEN f[2] IN ('progress', 'pause', 'complete') THEN TRY_CAST(f[8] AS DOUBLE) END,
+         TRY_CAST(f[10] AS DOUBLE), f[11], f[12], f[13]
+  FROM (SELECT rowid AS src_rowid, json_extract_string(payload, ['${PATHS.join("', '")}']) AS f
+        FROM events
+        -- CASE in REASON keeps JSON functions away from malformed rows; rows with id words were checked on the way in.
+        WHERE rowid BETWEEN $1 AND $2 AND (id_w0 IS NOT NULL OR (${REASON}) IS NULL))`;
+
+export class TypedEventsCopy {
+  private running: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | null = null;
+  private stopped = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Rows of `events` not copied yet, as of the last run (null before the first one ends). */
+  behind: number | null = null;
+
+  /** `rebuild`: start over from an empty copy (the store's rowids may have moved, see above). */
+  constructor(
+    private readonly conn: SqlConnection,
+    private readonly opts: { rebuild?: boolean; log?: (line: string) => void } = {},
+  ) {}
+
+  /**
+   * Resolves once every event committed before the call is in the copy. Calls during a run share the next one;
+   * a failed run rejects its callers and leaves the watermark where it was (each chunk is one transaction).
+   */
+  catchUp(): Promise<void> {
+    if (this.stopped) return Promise.reject(new Error('event store is closed'));
+    if (!this.queued) {
+      const run = this.running.then(() => {
+        this.queued = null;
+        return this.copy();
+      });
+      this.queued = run;
+      this.running = run.catch(() => {});
+    }
+    return this.queued;
+  }
+
+  /**
+   * Something was committed: catch up soon, in the background. Kicks within `delayMs` share one run, so a busy
+   * writer's commits are copied in a few large INSERTs rather than one small one each.
+   */
+  kick(delayMs = 200): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.catchUp().catch((err) => this.opts.log?.(`typed copy of the events: catching up failed: ${(err as Error).message}`));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** Waits for the run in flight, then takes no more. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+    await this.queued?.catch(() => {});
+  }
+
+  private async copy(): Promise<void> {
+    if (this.opts.rebuild) {
+      await this.conn.query('BEGIN TRANSACTION; DELETE FROM typed_events; UPDATE typed_events_state SET next_rowid = 0; COMMIT');
+      this.opts.log?.('typed copy of the events: rebuilding (the quarantine sweep removed rows at this start)');
+      this.opts.rebuild = false;
+    }
+    const [{ next_rowid: nextRaw }] = await this.conn.query('SELECT next_rowid FROM typed_events_state');
+    const [{ last: lastRaw }] = await this.conn.query('SELECT max(rowid) AS last FROM events');
+    const next = Number(nextRaw);
+    const last = lastRaw === null || lastRaw === undefined ? -1 : Number(lastRaw);
+    const total = last - next + 1;
+    const started = performance.now();
+    for (let from = next; from <= last; from += CHUNK_ROWS) {
+      const to = Math.min(last, from + CHUNK_ROWS - 1);
+      await this.conn.query('BEGIN TRANSACTION');
+      try {
+        await this.conn.query(COPY_SQL, [from, to]);
+        await this.conn.query('UPDATE typed_events_state SET next_rowid = $1', [to + 1]);
+        await this.conn.query('COMMIT');
+      } catch (err) {
+        await this.conn.query('ROLLBACK').catch(() => {});
+        throw err;
+      }
+      this.behind = last - to;
+      if (total > CHUNK_ROWS) {
+        const s = ((performance.now() - started) / 1000).toFixed(1);
+        this.opts.log?.(`typed copy of the events: ${(to - next + 1).toLocaleString('en-US')} of ${total.toLocaleString('en-US')} copied in ${s} s`);
+      }
+    }
+    this.behind = 0;
+  }
+}
