@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { ModelManifestSchema, parseContract } from '@marquee/core';
 import { loadModel, serializeModel, type LoadedModel, type Manifest, type SerializeInput } from './artifact.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -23,7 +24,8 @@ export async function saveModelDir(dir: string, input: SerializeInput): Promise<
 }
 
 export function readManifest(dir: string): Manifest {
-  return JSON.parse(readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as Manifest;
+  const file = path.join(dir, MANIFEST_FILE);
+  return parseContract(ModelManifestSchema, JSON.parse(readFileSync(file, 'utf8')), file);
 }
 
 export async function loadModelDir(dir: string): Promise<LoadedModel> {

@@ -4,6 +4,7 @@
  * `loadModel(manifest, getFile)` verifies every file's sha256 (WebCrypto) before building tensors.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { ManifestItems, ModelManifest, WeightEntry } from '@marquee/core';
 import { validateModelConfig, type ModelConfig } from './config.ts';
 import { EVENT_INDEX, fractionBucket, yearBucket, type EventKind } from './data/types.ts';
 import { coldItemEmbedding, itemEmbeddings, paramSpecs, scoreItems, userEmbedding, type History, type Params } from './model.ts';
@@ -11,45 +12,9 @@ import { coldItemEmbedding, itemEmbeddings, paramSpecs, scoreItems, userEmbeddin
 export const FORMAT_VERSION = 1;
 export const WEIGHTS_FILE = 'weights.bin';
 
-export interface WeightEntry {
-  name: string;
-  shape: number[];
-  dtype: 'float32' | 'int32';
-  file: string;
-  /** Byte offset in `file`. */
-  offset: number;
-  bytes: number;
-}
-
-export interface FileEntry {
-  path: string;
-  bytes: number;
-  sha256: string;
-}
-
-export interface ManifestItems {
-  /** External item ids; model item id = index + 1. */
-  ids: string[];
-  titles?: (string | null)[];
-  /** Genre vocabulary, and per item the genre indices. */
-  genreNames: string[];
-  genres?: number[][];
-  years?: (number | null)[];
-}
-
-export interface Manifest {
-  formatVersion: number;
-  /** `<ISO time>-<first 12 hex of the weights' sha256>` */
-  version: string;
-  createdAt: string;
-  config: ModelConfig;
-  train?: unknown;
-  items: ManifestItems;
-  metrics?: unknown;
-  data?: unknown;
-  weights: WeightEntry[];
-  files: FileEntry[];
-}
+/** The manifest's shape is the wire contract in @marquee/core; `loadModel` checks its values. */
+export type { FileEntry, ManifestItems, WeightEntry } from '@marquee/core';
+export type Manifest = ModelManifest;
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const d = await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);

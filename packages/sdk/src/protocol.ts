@@ -2,10 +2,10 @@
  * Everything that crosses between the main thread and the worker: plain, structured-cloneable data only.
  * The facade (client.ts) and the worker (worker.ts) both type themselves against this file.
  */
-import type { Assignment, EventInput, Exposure, IdentityState } from '@marquee/core';
+import { BACKEND_NAMES, type Assignment, type BackendName, type EventInput, type Exposure, type IdentityState } from '@marquee/core';
 
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+export type { BackendName };
+export const BACKEND_ORDER: readonly BackendName[] = BACKEND_NAMES;
 
 export interface WorkerOptions {
   /** Base URL of the Marquee API, e.g. `https://api.example.com`; '' means the page's own origin. */
@@ -138,7 +138,8 @@ export interface HomePage {
   modelVersion: string | null;
   backend: string | null;
   /** Where the candidates came from: the server now, or this device's cache (offline). */
-  candidates: { from: 'server' | 'cache' | 'catalog'; count: number; sources: Record<string, number>; ageMs: number };
+  /** `error`: why the server's candidates were not used (unreachable, HTTP status, or a malformed answer). */
+  candidates: { from: 'server' | 'cache' | 'catalog'; count: number; sources: Record<string, number>; ageMs: number; error?: string };
   /** How the viewer's embedding was brought up to date. */
   encode: 'none' | 'append' | 'replace-last' | 'full' | 'no-model' | 'no-history';
   timings: { encodeMs: number; candidatesMs: number; scoreMs: number; composeMs: number; totalMs: number; artworkMs?: number };
