@@ -14,6 +14,8 @@ export * from './catalog.ts';
 export * from './identity.ts';
 export * from './experiments.ts';
 export * from './stats.ts';
+export * from './random.ts';
+export * from './top-k.ts';
 export * from './diversity.ts';
 export * from './interleave.ts';
 export * from './experiment-results.ts';

@@ -4,7 +4,7 @@ export { registerNodeGradients } from './node-gradients.ts';
 export { fit, modelConfigFor, itemMetaArrays, type FitOptions, type FitResult, type EpochLog, type Progress } from './train.ts';
 export { evaluate, modelScorer, sampleNegatives, type ProtocolMetrics, type EvalOptions } from './eval.ts';
 export { mostPop, itemKnn, type BatchScorer } from './baselines.ts';
-export { saveModelDir, loadModelDir, readManifest, sha256File, MANIFEST_FILE } from './artifact-node.ts';
+export { saveModelDir, loadModelDir, readManifest, MANIFEST_FILE } from './artifact-node.ts';
 export { loadRawData, FORMATS, type Format } from './data/load-node.ts';
 export { syntheticRawData, parseSyntheticSpec } from './data/synthetic.ts';
 export { runPipeline, type PipelineOptions, type PipelineResult } from './pipeline.ts';

@@ -3,7 +3,7 @@
  * scratch, update it after one event, rank N candidates, and build a whole page from the cached model.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { composePage, rankCandidates } from '@marquee/core';
+import { composePage, quantile, rankCandidates } from '@marquee/core';
 import type { LoadedModel } from '@marquee/model';
 import { IncrementalEncoder, type Token } from './encoder.ts';
 import type { PathBenchmark, Percentiles } from './protocol.ts';
@@ -21,7 +21,7 @@ async function time(runs: number, fn: () => Promise<unknown>): Promise<Percentil
     xs.push(performance.now() - t0);
   }
   xs.sort((a, b) => a - b);
-  const at = (q: number) => +xs[Math.min(xs.length - 1, Math.floor(q * xs.length))].toFixed(3);
+  const at = (q: number) => +quantile(xs, q).toFixed(3);
   return { p50: at(0.5), p95: at(0.95) };
 }
 

@@ -2,10 +2,10 @@
  * Candidate generation: a few hundred to a few thousand titles for the device to rank, each tagged with the
  * sources that proposed it and why. Sources are cheap on purpose; the device's model does the fine ranking.
  */
-import type { Candidate, CandidateSourceName } from '@marquee/core';
+import { topK, type Candidate, type CandidateSourceName } from '@marquee/core';
 import type { Catalog } from '../catalog.ts';
 import type { LiveAggregates } from './aggregates.ts';
-import { topK, type EmbeddingIndex } from './embeddings.ts';
+import type { EmbeddingIndex } from './embeddings.ts';
 
 export type { Candidate };
 

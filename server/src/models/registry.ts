@@ -7,11 +7,10 @@
  * `publish` checks every file against the manifest (size and sha256) before anything becomes visible, so a broken
  * or partial artifact is refused with the reason and the previous version stays live.
  */
-import { createHash } from 'node:crypto';
 import { cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ARTIFACT_NAME, ModelManifestSchema, parseContract } from '@marquee/core';
-import type { Manifest } from '@marquee/model';
+import { verifyFiles, type Manifest } from '@marquee/model';
 
 const LATEST = 'LATEST';
 const MANIFEST = 'manifest.json';
@@ -87,17 +86,10 @@ export async function verifyArtifact(dir: string): Promise<Manifest> {
   } catch (err) {
     throw new Error(`artifact ${dir}: cannot read ${MANIFEST}: ${(err as Error).message}`);
   }
-  for (const f of manifest.files) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(join(dir, f.path));
-    } catch {
-      throw new Error(`artifact ${dir}: ${f.path} is missing`);
-    }
-    if (bytes.byteLength !== f.bytes) throw new Error(`artifact ${dir}: ${f.path} has ${bytes.byteLength} bytes, manifest says ${f.bytes}`);
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    if (sha !== f.sha256) throw new Error(`artifact ${dir}: ${f.path} sha256 ${sha} does not match the manifest's ${f.sha256}`);
-  }
+  const read = (path: string) => readFile(join(dir, path)).catch(() => Promise.reject(new Error(`${path} is missing`)));
+  await verifyFiles(manifest.files, read).catch((err: Error) => {
+    throw new Error(`artifact ${dir}: ${err.message}`);
+  });
   return manifest;
 }
 

@@ -11,6 +11,9 @@
  * Watch time depends on title affinity only, never on artwork, so a bandit rewarded by quality plays cannot win by
  * clickbait; except in a world created with the `clickbait` option, whose clickbait artworks cut it short.
  */
+import { SeededRandom } from '../random.ts';
+
+export { SeededRandom };
 
 export const GENRES = Object.freeze([
   'action', 'adventure', 'animation', 'comedy', 'crime', 'documentary', 'drama', 'family', 'fantasy', 'horror',
@@ -112,37 +115,6 @@ export interface World {
   readonly _truth: Truth;
 }
 
-/** mulberry32: small, fast, deterministic. */
-export class SeededRandom {
-  private s: number;
-  constructor(seed: number) {
-    this.s = (seed >>> 0) ^ 0x2545f491;
-    for (let i = 0; i < 4; i++) this.next();
-  }
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  normal(): number {
-    return Math.sqrt(-2 * Math.log(1 - this.next())) * Math.cos(2 * Math.PI * this.next());
-  }
-  pick<T>(a: readonly T[]): T {
-    return a[this.int(a.length)]!;
-  }
-  /** Index drawn proportionally to non-negative weights. */
-  weighted(w: ArrayLike<number>, total?: number): number {
-    let sum = total ?? 0;
-    if (total === undefined) for (let i = 0; i < w.length; i++) sum += w[i]!;
-    let r = this.next() * sum;
-    for (let i = 0; i < w.length; i++) if ((r -= w[i]!) < 0) return i;
-    return w.length - 1;
-  }
-}
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const pad = (n: number, w: number) => String(n).padStart(w, '0');
