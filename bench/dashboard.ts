@@ -3,8 +3,8 @@
  *
  * How long the analytics dashboard takes to load with a store of `--events` events (grow-store.ts), in Chromium:
  * from navigation to every section drawn (`window.dashboard.readyMs`), the admin token already in the tab's
- * session. The API runs as its own process on the data directory (its analytics tables catch up on the first
- * query: the first visit includes that); the demo is built and served by `vite preview`. The first visit is reported apart (cold DuckDB
+ * session. The API runs as its own process on the data directory (its analytics rollups catch up in the background
+ * after it starts: that wait is reported apart, before the first visit); the demo is built and served by `vite preview`. The first visit is reported apart (cold DuckDB
  * caches), then the median of `--runs` reloads.
  *
  * A benchmark, not a test. Human text on stderr; `--json` prints one JSON line last.
@@ -37,6 +37,16 @@ execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--con
 let t = performance.now();
 const api = await startServerProcess({ DATA_DIR: dataDir, CORS_ORIGINS: origin, ADMIN_TOKEN: 'bench-admin' }, { timeoutMs: 600_000 });
 log(`API up on ${stored.toLocaleString('en-US')} events in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+// The server rolls its analytics up in the background after it starts (the grown rows are new to it): the wait is
+// reported apart, the loads measured after it, as a dashboard opened on a running server finds it.
+t = performance.now();
+for (;;) {
+  const ready = (await (await fetch(`${api.url}/readyz`)).json()) as { analytics?: { eventsNotRolledUp: number | null } };
+  if (ready.analytics?.eventsNotRolledUp === 0) break;
+  await new Promise((r) => setTimeout(r, 200));
+}
+const catchUpS = (performance.now() - t) / 1000;
+log(`analytics rolled up in the background in ${catchUpS.toFixed(1)} s`);
 const preview = spawn(process.execPath, ['node_modules/vite/bin/vite.js', 'preview', '--config', 'demo/vite.config.ts', '--port', String(PREVIEW_PORT), '--strictPort'], { cwd: ROOT, stdio: 'ignore' });
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-background-networking', '--no-first-run'] });
 try {
@@ -60,7 +70,7 @@ try {
   times.sort((a, b) => a - b);
   const median = quantile(times, 0.5);
   log(`dashboard with ${stored.toLocaleString('en-US')} events: first load ${first} ms, then median ${median} ms (${times.join(', ')}) (target <= 1000 ms); sections: ${JSON.stringify(sections)}`);
-  if (args.json) console.log(JSON.stringify({ events: stored, first_load_ms: first, load_p50_ms: median, loads_ms: times, sections }));
+  if (args.json) console.log(JSON.stringify({ events: stored, background_catch_up_s: +catchUpS.toFixed(1), first_load_ms: first, load_p50_ms: median, loads_ms: times, sections }));
 } finally {
   await browser.close();
   preview.kill();

@@ -77,6 +77,7 @@ function card(t: PageTitle, row: string, position: number): HTMLElement {
     <div class="meta"></div>`;
   el.dataset.artwork = t.artwork.artworkId;
   el.dataset.propensity = String(t.artwork.propensity);
+  if (t.interleaving) el.dataset.team = t.interleaving.team;
   el.querySelector('.art .name')!.textContent = t.name;
   el.addEventListener('mouseenter', () => showArtworkDebug(t));
   el.addEventListener('focus', () => showArtworkDebug(t));
@@ -88,7 +89,7 @@ function card(t: PageTitle, row: string, position: number): HTMLElement {
     shown.add(key);
     demo.impressions++;
     const { artworkId, propensity, policy, policyVersion } = t.artwork;
-    impressionIds.set(t.titleId, marquee.impression({ titleId: t.titleId, row, position, artwork: { artworkId, propensity, policy, policyVersion } }));
+    impressionIds.set(t.titleId, marquee.impression({ titleId: t.titleId, row, position, artwork: { artworkId, propensity, policy, policyVersion }, interleaving: t.interleaving }));
   }
   return el;
 }

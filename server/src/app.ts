@@ -71,7 +71,7 @@ export function createApp(opts: AppOptions): Hono {
   // One door for the keyed routes: the buckets are shared, so /v1/candidates and /v1/events draw on one budget.
   const guard = { writeKeys: new Set(opts.writeKeys), perKey: new TokenBuckets(limits.perKey), perIp: new TokenBuckets(limits.perIp) };
   let lastCommitError: unknown = null;
-  app.route('/', healthRoutes({ store: opts.store, models: opts.models, candidates: opts.candidates, lastCommitError: () => lastCommitError }));
+  app.route('/', healthRoutes({ store: opts.store, models: opts.models, candidates: opts.candidates, lastCommitError: () => lastCommitError, analyticsBehind: opts.analytics && (() => opts.analytics!.behind) }));
   app.route('/v1/events', eventRoutes({
       ...guard,
       store: opts.store,

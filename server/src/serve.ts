@@ -30,9 +30,7 @@ await experiments.read(); // a broken experiments.json stops the start with the 
 const artwork = new ArtworkAggregates();
 // Not replayed from the store at start: that needs one object per stored impression (see README, artwork). The
 // priors count what arrives while the process runs.
-const analytics = new AnalyticsService({ store, catalog: candidates.catalog.titles });
-// Not caught up here: the analytics tables catch up on the first analytics query (DuckDB's memory for that work
-// would otherwise count against the store's start-up footprint, and most starts never serve analytics).
+const analytics = new AnalyticsService({ store, catalog: candidates.catalog.titles, log: (line) => console.log(line) });
 const forecasts = new ForecastService(analytics, candidates.catalog.titles);
 const app = createApp({ store, models, candidates, experiments, artwork, analytics, forecasts, ...config });
 const startupS = (performance.now() - started) / 1000;
@@ -45,6 +43,11 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   console.log(`  limits: ${perKey.perSecond}/s (burst ${perKey.burst}) per key, ${perIp.perSecond}/s (burst ${perIp.burst}) per address; ts window -${tsPastMs / 1000} s .. +${tsFutureMs / 1000} s`);
   console.log(`  catalog: ${candidates.catalog.titles.length} titles; events stored: ${store.recovery.stored}; events replayed: ${aggregates.observed}; model: ${candidates.embeddings?.version ?? 'none'}`);
   console.log(`  started in ${startupS.toFixed(2)} s (store open ${storeS.toFixed(2)} s, aggregates replay ${replayS.toFixed(2)} s); rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB`);
+
+  // After listening, in the background: the rollups catch up on whatever they have not seen (nothing after a clean
+  // restart; a backlog after an upgrade or a bulk import, progress logged, `/readyz` says how much is left), then
+  // follow the stored batches, so no dashboard query pays for a catch-up.
+  analytics.follow().catch((err) => console.error(`analytics: catch-up failed: ${(err as Error).message}`));
 });
 
 let stopping = false;
@@ -53,6 +56,7 @@ async function shutdown(signal: string) {
   stopping = true;
   console.log(`${signal}: closing`);
   server.close();
+  await analytics.stop();
   await store.close();
   process.exit(0);
 }

@@ -200,6 +200,25 @@ describe('the k floor over daily rollups', () => {
   });
 });
 
+describe('following the store', () => {
+  it('rolls up stored batches in the background, so the next query has nothing to catch up', async () => {
+    const analytics = new AnalyticsService({ store, catalog, k: 1, freshnessMs: 60_000 });
+    const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], analytics, limits: { tsPastMs: 10 * 365 * 86_400_000 } });
+    const health = async () => ((await (await app.request('/readyz')).json()) as { analytics: { eventsNotRolledUp: number | null } }).analytics;
+    expect(await health()).toEqual({ eventsNotRolledUp: null });
+    await analytics.follow(5);
+    expect(await health()).toEqual({ eventsNotRolledUp: 0 });
+    const rolledUp = async () => Number((await store.query('SELECT next_seq FROM analytics_state'))[0]!.next_seq);
+    const before = await rolledUp();
+    const events = [start('m3', 's9', D1, 'tA'), at('pause', 'm3', 's9', D1, 'tA', 60, 3600)];
+    const res = await app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ writeKey: 'wk', events }) });
+    expect(res.status).toBe(200);
+    // No query is made: the rollups move by themselves.
+    await expect.poll(rolledUp, { timeout: 5000 }).toBe(before + 2);
+    await analytics.stop();
+  });
+});
+
 describe('analytics routes', () => {
   it('need the admin token, validate the query and answer from the store', async () => {
     const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], analytics: service(2) });

@@ -2,8 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { EXPOSURE_EVENT, type MarqueeEvent } from '@marquee/core';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
+import { plantRows } from '../src/store/testing.ts';
 import { makeEvent } from './helpers.ts';
 
 const dirs: string[] = [];
@@ -93,5 +96,81 @@ describe('DuckDbEventStore start-up replay', () => {
       { type: 'complete', titleId: 'c', memberId: 'member-1', ts: events[2].ts, receivedAt: 2000 },
     ]);
     await reopened.close();
+  });
+});
+
+/**
+ * The one typed copy of the events (store/typed-events.ts): written with each commit, filled at open for rows that
+ * arrived another way, and, for stores older than migration 50, built from `events` while the two per-feature copies
+ * it replaces are dropped.
+ */
+const TS = Date.UTC(2026, 0, 3, 12);
+const impression = makeEvent({ type: 'impression', ts: TS, userId: 'm1', sessionId: 's1', titleId: 't9', row: 'Top Picks', position: 4, duration: undefined, artwork: { artworkId: 'a2', propensity: 0.5 } } as Partial<MarqueeEvent>);
+const pause = makeEvent({ type: 'pause', ts: TS + 1, userId: undefined, anonymousId: 'anon7', sessionId: 's2', titleId: 't9', position: 1800, duration: 3600 } as Partial<MarqueeEvent>);
+const exposure = makeEvent({ type: 'custom', ts: TS + 2, userId: 'm1', sessionId: 's1', titleId: undefined, position: undefined, duration: undefined, name: EXPOSURE_EVENT, experiments: [{ experiment: 'e1', variant: 'b' }] } as Partial<MarqueeEvent>);
+
+const typedRows = (store: DuckDbEventStore) =>
+  store.query(
+    `SELECT day, ts::DOUBLE AS ts, type, member_id, session_id, title_id, row_name, slot, artwork_id, position, duration, name, experiment, variant
+     FROM typed_events ORDER BY ts`,
+  );
+
+const expected = [
+  { day: 20456, ts: TS, type: 'impression', member_id: 'm1', session_id: 's1', title_id: 't9', row_name: 'Top Picks', slot: 4, artwork_id: 'a2', position: null, duration: null, name: null, experiment: null, variant: null },
+  { day: 20456, ts: TS + 1, type: 'pause', member_id: 'anon7', session_id: 's2', title_id: 't9', row_name: null, slot: null, artwork_id: null, position: 1800, duration: 3600, name: null, experiment: null, variant: null },
+  { day: 20456, ts: TS + 2, type: 'custom', member_id: 'm1', session_id: 's1', title_id: null, row_name: null, slot: null, artwork_id: null, position: null, duration: null, name: EXPOSURE_EVENT, experiment: 'e1', variant: 'b' },
+];
+
+describe('typed_events', () => {
+  it('gets each stored event in the same commit, once, with its fields typed', async () => {
+    const store = await DuckDbEventStore.open(':memory:');
+    await store.append([impression, pause, exposure, impression], Date.now());
+    await store.append([pause], Date.now()); // a resent event is not copied again
+    expect(await typedRows(store)).toEqual(expected);
+    const [{ distinct_seq: n }] = await store.query('SELECT count(DISTINCT seq)::INTEGER AS distinct_seq FROM typed_events');
+    expect(n).toBe(3);
+    await store.close();
+  });
+
+  it('fills in rows written outside the API when the store next opens', async () => {
+    const dir = await tempDir();
+    await plantRows(dir, [impression, pause, exposure].map((e) => JSON.stringify(e)));
+    const store = await DuckDbEventStore.open(dir, { log: () => {} });
+    expect(await typedRows(store)).toEqual(expected);
+    await store.close();
+  });
+
+  it('migration 50 builds it for an older store and drops the per-feature copies it replaces', async () => {
+    const dir = await tempDir();
+    // A store as the version before 50 left it: its migrations, three events with their id words, and the old
+    // copies with something in them.
+    const instance = await DuckDBInstance.create(join(dir, 'events.duckdb'));
+    const conn = await instance.connect();
+    await conn.run('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)');
+    for (const m of MIGRATIONS.filter((m) => m.version < 50)) {
+      await conn.run(m.sql);
+      await conn.run('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+    }
+    for (const e of [impression, pause, exposure]) {
+      await conn.run('INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3) VALUES (1, $1, 1, 2, 3, $2)', [JSON.stringify(e), e.ts % 1000]);
+    }
+    await conn.run("INSERT INTO experiment_events (src_rowid) VALUES (0); UPDATE experiment_watermark SET last_rowid = 2; UPDATE analytics_state SET next_rowid = 3");
+    await conn.run("INSERT INTO analytics_plays VALUES ('s2', 't9', 'anon7', 20456, 1800, 3600, false, true, NULL, NULL, NULL)");
+    conn.closeSync();
+    instance.closeSync();
+
+    const store = await DuckDbEventStore.open(dir, { log: () => {} });
+    expect(await store.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(await typedRows(store)).toEqual(expected);
+    const tables = (await store.query("SELECT table_name FROM information_schema.tables WHERE table_name IN ('experiment_events', 'experiment_watermark', 'analytics_events')"));
+    expect(tables).toEqual([]);
+    // The rollups start over from the new copy (their old watermark counted rowids of events).
+    expect(await store.query('SELECT next_seq FROM analytics_state')).toEqual([{ next_seq: 0n }]);
+    expect(await store.query('SELECT count(*)::INTEGER AS n FROM analytics_plays')).toEqual([{ n: 0 }]);
+    // New events keep coming after the migrated ones.
+    await store.append([makeEvent({ ts: TS + 3 })], Date.now());
+    const seqs = (await store.query('SELECT seq FROM typed_events ORDER BY ts')).map((r) => Number(r.seq));
+    expect(seqs[3]).toBeGreaterThan(Math.max(...seqs.slice(0, 3)));
+    await store.close();
   });
 });

@@ -2,13 +2,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActiveExperimentsSchema, ExperimentResultsSchema, ExperimentSchema, EXPOSURE_EVENT, type Experiment } from '@marquee/core';
+import { ActiveExperimentsSchema, ExperimentResultsSchema, ExperimentSchema, EXPOSURE_EVENT, teamCreditsFromEvents, uuidv7, type Experiment, type MarqueeEvent } from '@marquee/core';
 import { createApp } from '../src/app.ts';
 import { MemoryEventStore } from '../src/store/memory.ts';
+import type { EventStore } from '../src/store/types.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { ExperimentDefinitions } from '../src/experiments/definitions.ts';
 import { experimentUnits, unitsFromEvents } from '../src/experiments/units.ts';
 import { simulateExperimentEvents } from '../src/experiments/simulate.ts';
+import { teamCredits } from '../src/experiments/interleaving.ts';
 import { makeEvent } from './helpers.ts';
 
 const dirs: string[] = [];
@@ -28,7 +30,7 @@ const EXP = {
 const NOW = Date.UTC(2026, 2, 1);
 const auth = { authorization: 'Bearer admin' };
 
-function setup(store = new MemoryEventStore(), definitions = new ExperimentDefinitions(null, () => NOW)) {
+function setup(store: EventStore = new MemoryEventStore(), definitions = new ExperimentDefinitions(null, () => NOW)) {
   const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], experiments: definitions, now: () => NOW });
   const put = (baseVersion: number, experiments: unknown[]) =>
     app.request('/v1/experiments/admin', { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ baseVersion, experiments }) });
@@ -123,5 +125,77 @@ describe('unit rows', () => {
     );
     expect(sql.filter((r) => r.nVariants > 1).map((r) => r.unit)).toEqual(['sim000000']);
     expect(sql.some((r) => r.plays > 0 && r.prePlays > 0 && r.qualityPlays > 0 && r.day1 !== null)).toBe(true);
+  });
+});
+
+describe('interleaving results', () => {
+  const IL = {
+    id: 'model-vs-pop',
+    surface: 'ranking',
+    traffic: 1,
+    variants: [{ id: 'interleave', weight: 1, params: { interleaveWith: { model: 0, popularity: 1, trending: 0 } } }],
+  };
+  /** Four units: A wins twice (u1, u4), B once (u2), one tie (u3); by hand: preference (2 - 1) / 4 = 0.25. */
+  function log(): MarqueeEvent[] {
+    let ts = NOW - 3_600_000;
+    const out: MarqueeEvent[] = [];
+    const add = (unit: string, over: Partial<MarqueeEvent>) => {
+      const e = makeEvent({ ts: ts++, userId: unit, anonymousId: undefined, sessionId: `s-${unit}`, ...over } as Partial<MarqueeEvent>);
+      out.push(e);
+      return e.id;
+    };
+    const imp = (unit: string, team: 'A' | 'B', experiment = IL.id) =>
+      add(unit, { type: 'impression', row: 'Top Picks for You', position: 0, titleId: `t${ts}`, interleaving: { experiment, variant: 'interleave', team } } as never);
+    const play = (unit: string, impressionId?: string) => add(unit, { type: 'play_start', impressionId } as never);
+    for (const u of ['u1', 'u2', 'u3', 'u4']) add(u, { type: 'custom', name: EXPOSURE_EVENT, experiments: [{ experiment: IL.id, variant: 'interleave' }] } as never);
+    const a1 = imp('u1', 'A');
+    const b1 = imp('u1', 'B');
+    play('u1', a1);
+    play('u1', a1);
+    play('u1', b1);
+    const b2 = imp('u2', 'B');
+    imp('u2', 'A');
+    play('u2', b2);
+    play('u2', a1); // u1's impression: not u2's play to credit
+    imp('u3', 'A');
+    play('u3'); // a play from elsewhere on the page
+    const a4 = imp('u4', 'A');
+    play('u4', a4.toUpperCase());
+    const other = imp('u4', 'B', 'another');
+    play('u4', other);
+    return out;
+  }
+
+  it('DuckDB SQL and the in-memory definition credit the same plays, and the route reports the preference', async () => {
+    const events = log();
+    const duck = await DuckDbEventStore.open(':memory:');
+    await duck.append(events, NOW);
+    const expected = [
+      { unit: 'u1', variant: 'interleave', impressionsA: 1, impressionsB: 1, playsA: 2, playsB: 1 },
+      { unit: 'u2', variant: 'interleave', impressionsA: 1, impressionsB: 1, playsA: 0, playsB: 1 },
+      { unit: 'u3', variant: 'interleave', impressionsA: 1, impressionsB: 0, playsA: 0, playsB: 0 },
+      { unit: 'u4', variant: 'interleave', impressionsA: 1, impressionsB: 0, playsA: 1, playsB: 0 },
+    ];
+    expect(await teamCredits(duck, IL.id)).toEqual(expected);
+    expect(teamCreditsFromEvents(events, IL.id)).toEqual(expected);
+
+    for (const store of [duck, new MemoryEventStore()]) {
+      if (store instanceof MemoryEventStore) await store.append(events, NOW);
+      const { put, results } = setup(store);
+      await put(0, [IL]);
+      const r = ExperimentResultsSchema.parse(await (await results(IL.id)).json());
+      expect(r.interleaving).toHaveLength(1);
+      const il = r.interleaving![0]!;
+      expect(il).toMatchObject({ variant: 'interleave', units: 4, impressions: { A: 4, B: 2 }, plays: { A: 3, B: 2 }, wins: { A: 2, B: 1, ties: 1 } });
+      // Outcomes +1, +1, -1, 0: mean 0.25, sample variance (3 - 4 * 0.0625) / 3.
+      expect(il.preference.estimate).toBe(0.25);
+      expect(il.preference.se).toBeCloseTo(Math.sqrt((3 - 0.25) / 3 / 4), 12);
+      expect(r.definitions.interleaving_preference).toMatch(/team A is the variant's own ranking/);
+    }
+    await duck.close();
+    // An experiment without an interleaving variant has no interleaving section.
+    const { put, results } = setup();
+    await put(0, [EXP]);
+    expect(ExperimentResultsSchema.parse(await (await results(EXP.id)).json()).interleaving).toBeUndefined();
   });
 });

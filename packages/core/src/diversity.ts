@@ -75,6 +75,7 @@ export function capRowGenres(titleIds: readonly string[], titleInfo: (id: string
 
 /**
  * composePage with the diversity policy; `policy` null or undefined gives today's pure-relevance page unchanged.
+ * `topPicks`, when given, is the Top Picks row as is (see composePage).
  * Rows are composed from the MMR order with twice the row size, then each row except Continue Watching and the
  * genre rows is cut back to the row size under the per-genre cap (titles cut there are not shown elsewhere).
  */
@@ -84,13 +85,16 @@ export function composeDiversePage(
   titleInfo: (id: string) => TitleInfo | undefined,
   options: Partial<PageOptions> = {},
   policy?: DiversityPolicy | null,
+  topPicks?: readonly string[],
 ): Row[] {
-  if (!policy) return composePage(ranked, history, titleInfo, options);
+  if (!policy) return composePage(ranked, history, titleInfo, options, topPicks);
   const o = { ...PAGE_DEFAULTS, ...options };
-  const rows = composePage(mmrOrder(ranked, titleInfo, policy), history, titleInfo, { ...o, rowSize: o.rowSize * 2 });
+  const rows = composePage(mmrOrder(ranked, titleInfo, policy), history, titleInfo, { ...o, rowSize: o.rowSize * 2 }, topPicks?.slice(0, o.rowSize));
   const out: Row[] = [];
   for (const r of rows) {
-    const keep = r.kind === 'continue' || r.kind === 'genre' ? r.titleIds.slice(0, o.rowSize) : capRowGenres(r.titleIds, titleInfo, policy.maxPerGenrePerRow, o.rowSize);
+    // A given Top Picks row (interleaving compares two rankers' own orders) is not reshaped by the policy.
+    const fixed = r.kind === 'continue' || r.kind === 'genre' || (r.kind === 'top' && topPicks !== undefined);
+    const keep = fixed ? r.titleIds.slice(0, o.rowSize) : capRowGenres(r.titleIds, titleInfo, policy.maxPerGenrePerRow, o.rowSize);
     if (keep.length >= o.minRowSize || r.kind === 'continue') out.push({ ...r, titleIds: keep });
   }
   return out;

@@ -26,6 +26,16 @@ const seconds = z.number().finite().nonnegative();
 /** Which variant of an experiment this viewer was exposed to when the event happened. */
 export const ExposureSchema = z.object({ experiment: id, variant: id });
 
+/** Which ranker placed a title in an interleaved row: A the variant's own ranking, B the one it is compared with. */
+export const TeamSchema = z.enum(['A', 'B']);
+
+/**
+ * On an impression of an interleaved row (team-draft, `interleaveWith` in an experiment's variant): the experiment,
+ * the viewer's variant and the team that placed this title. A play that names the impression (`impressionId`) is
+ * credited to that team.
+ */
+export const InterleavingTeamSchema = z.object({ experiment: id, variant: id, team: TeamSchema });
+
 /**
  * The artwork shown and the probability with which the bandit chose it: logged so that offline replay can
  * correct for the exploration policy (IPS). `propensity` is in (0, 1].
@@ -58,6 +68,7 @@ export const ImpressionSchema = titleEvent.extend({
   type: z.literal('impression'),
   row: name,
   position: z.number().int().nonnegative(),
+  interleaving: InterleavingTeamSchema.optional(),
 });
 export const PlayStartSchema = titleEvent.extend({ type: z.literal('play_start') });
 export const ProgressSchema = playback.extend({ type: z.literal('progress') });
@@ -105,6 +116,8 @@ export type MarqueeEvent = z.infer<typeof EventSchema>;
 export type EventType = MarqueeEvent['type'];
 export type Exposure = z.infer<typeof ExposureSchema>;
 export type ArtworkChoice = z.infer<typeof ArtworkChoiceSchema>;
+export type Team = z.infer<typeof TeamSchema>;
+export type InterleavingTeam = z.infer<typeof InterleavingTeamSchema>;
 
 /** What the caller supplies for each event type; the SDK adds id, ts, schemaVersion and identity. */
 type Envelope = 'id' | 'ts' | 'schemaVersion' | 'sessionId' | 'userId' | 'anonymousId' | 'profileId';

@@ -36,6 +36,24 @@ export const MetricResultSchema = z.object({
 });
 export type MetricResult = z.infer<typeof MetricResultSchema>;
 
+const perTeam = z.object({ A: z.number(), B: z.number() });
+
+/**
+ * Interleaving (a variant with `interleaveWith`): team A is the variant's own ranking, team B the one in
+ * `interleaveWith`. Per unit, the sign of (plays credited to A - plays credited to B); the preference is their mean.
+ */
+export const InterleavingResultSchema = z.object({
+  variant: z.string(),
+  /** Units with at least one interleaved impression. */
+  units: z.number(),
+  impressions: perTeam,
+  plays: perTeam,
+  wins: perTeam.extend({ ties: z.number() }),
+  /** Mean of +1 (A won) / -1 (B won) / 0 per unit, in [-1, 1]; > 0 favours A. */
+  preference: DifferenceSchema.omit({ relative: true }),
+});
+export type InterleavingResult = z.infer<typeof InterleavingResultSchema>;
+
 export const ExperimentResultsSchema = z.object({
   experiment: z.string(),
   control: z.string(),
@@ -48,6 +66,8 @@ export const ExperimentResultsSchema = z.object({
   unitsInSeveralVariants: z.number(),
   srm: z.object({ chiSquare: z.number(), df: z.number(), pValue: z.number(), mismatch: z.boolean() }),
   metrics: z.array(MetricResultSchema),
+  /** Present for experiments with an interleaving variant. */
+  interleaving: z.array(InterleavingResultSchema).optional(),
   inference: z.object({ fixedHorizon: z.string(), alwaysValid: z.string(), cuped: z.string(), alpha: z.number() }),
   definitions: z.record(z.string(), z.string()),
 });

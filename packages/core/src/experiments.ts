@@ -35,9 +35,9 @@ export const DiversityPolicySchema = z.object({
 export type DiversityPolicy = z.infer<typeof DiversityPolicySchema>;
 
 /**
- * What a variant changes. The worker applies ranking weights, the row policy and the diversity policy; the model
- * version and the artwork policy are carried for the code that owns them (model manager, artwork bandit) to read
- * through `variant(id)`. Unknown keys are kept for host pages (`marquee.variant(id).params`).
+ * What a variant changes. The worker applies all of these: ranking weights, the row and diversity policies, an
+ * interleaved Top Picks row, the model version (the model manager serves it when the server has it) and the artwork
+ * policy (the artwork chooser's). Unknown keys are kept for host pages (`marquee.variant(id).params`).
  */
 export const VariantParamsSchema = z.looseObject({
   rankWeights: weight3.optional(),

@@ -54,11 +54,16 @@ export const PAGE_DEFAULTS: Readonly<PageOptions> = Object.freeze({ rowSize: 10,
 /** Started, not finished, not abandoned at the first seconds. */
 export const isInProgress = (h: HistoryEntry) => !h.completed && h.fraction >= 0.02 && h.fraction < 0.95;
 
+/**
+ * `topPicks`: the Top Picks row decided elsewhere (an interleaved row, see interleave.ts), in its order; the other
+ * rows are composed around it as usual, so no title appears twice.
+ */
 export function composePage(
   ranked: readonly PageCandidate[],
   history: readonly HistoryEntry[],
   titleInfo: (id: string) => TitleInfo | undefined,
   options: Partial<PageOptions> = {},
+  topPicks?: readonly string[],
 ): Row[] {
   const o = { ...PAGE_DEFAULTS, ...options };
   const rows: Row[] = [];
@@ -84,10 +89,14 @@ export function composePage(
     rows.push({ id: 'continue', kind: 'continue', title: 'Continue Watching', reason: 'You started these and have not finished them', titleIds: cont });
   }
 
-  push(
-    { id: 'top', kind: 'top', title: 'Top Picks for You', reason: history.length ? 'Ranked for you on this device from everything you watched' : 'Popular on Marquee right now' },
-    () => true,
-  );
+  const top = { id: 'top', kind: 'top', title: 'Top Picks for You', reason: history.length ? 'Ranked for you on this device from everything you watched' : 'Popular on Marquee right now' } as const;
+  if (topPicks) {
+    const ids = topPicks.filter((id) => !used.has(id) && !seen.has(id)).slice(0, o.rowSize);
+    if (ids.length >= o.minRowSize) {
+      ids.forEach((id) => used.add(id));
+      rows.push({ ...top, titleIds: ids });
+    }
+  } else push(top, () => true);
 
   const anchors = byRecent.filter((h) => h.fraction >= 0.1 || h.completed).slice(0, o.becauseRows);
   for (const a of anchors) {

@@ -25,6 +25,8 @@ export class ArtworkChooser {
   private db: Database;
   /** The seed identity: the viewer's (and profile's) own database name on this device. */
   private viewer: string;
+  /** An experiment's artwork policy (`params.artworkPolicy`), in place of the configured one. */
+  private experimentPolicy: aw.PolicyName | null = null;
 
   constructor(
     /** The current viewer's database: it changes on identify, reset or a profile switch, and the state with it. */
@@ -35,6 +37,22 @@ export class ArtworkChooser {
   ) {
     this.db = dbOf();
     this.viewer = this.db.name;
+  }
+
+  /**
+   * The policy an experiment's variant names, or null for the configured one. An unknown name keeps the configured
+   * policy and says so. A change reloads the state at the next prepare(): a state kept under another policy is not
+   * carried over (see load).
+   */
+  usePolicy(name: string | null): void {
+    const known = name === null || (aw.POLICY_NAMES as readonly string[]).includes(name);
+    if (!known) console.warn(`marquee: unknown artwork policy ${name} (known: ${aw.POLICY_NAMES.join(', ')}): the configured policy serves`);
+    const next = known ? (name as aw.PolicyName | null) : null;
+    if (next === this.experimentPolicy) return;
+    this.experimentPolicy = next;
+    this.bandit = null;
+    this.pending = new Map();
+    this.loading = null;
   }
 
   /** Loads the state once per viewer, and the priors when stale (offline: the cached ones). */
@@ -55,11 +73,11 @@ export class ArtworkChooser {
   }
 
   private async load(): Promise<void> {
-    const policy = this.config.policy ?? aw.BANDIT_DEFAULTS.policy;
+    const policy = this.experimentPolicy ?? this.config.policy ?? aw.BANDIT_DEFAULTS.policy;
     const stored = await getMeta(this.db, 'artwork');
     const state = stored && stored.viewer === this.viewer && stored.policy === policy ? stored : null;
     const taste = state && state.taste.A.length === aw.FEATURE_DIM * aw.FEATURE_DIM ? state.taste : undefined;
-    this.bandit = new aw.ArtworkBandit(this.viewer, this.config, taste, undefined, new Map((state?.assignments ?? []).map((a) => [a.titleId, a])));
+    this.bandit = new aw.ArtworkBandit(this.viewer, { ...this.config, policy }, taste, undefined, new Map((state?.assignments ?? []).map((a) => [a.titleId, a])));
     for (const p of state?.pending ?? []) this.pending.set(p.titleId, { artworkId: p.artworkId, ts: p.ts });
     const cached = await getMeta(this.db, 'artwork-priors');
     if (cached) {

@@ -38,7 +38,7 @@ type Playback = Title & { position: number; duration: number };
 type Tracked = Promise<string | null>;
 
 export interface Personalizer extends IdentityApi {
-  impression(e: Title & { row: string; position: number }): Tracked;
+  impression(e: Title & { row: string; position: number; interleaving?: EventInput<'impression'>['interleaving'] }): Tracked;
   playStart(e: Title): Tracked;
   progress(e: Playback): Tracked;
   pause(e: Playback): Tracked;

@@ -10,13 +10,21 @@ import {
 } from '@marquee/core';
 import { getMeta, putMeta, type Database } from './db.ts';
 
-/** Parameters the homepage applies; an experiment with any of them in any variant is a page experiment. */
-const PAGE_KEYS = ['rankWeights', 'rowPolicy', 'diversity', 'interleaveWith'] as const;
+/**
+ * Parameters the homepage applies (the model version and the artwork policy through the model manager and the
+ * artwork chooser); an experiment with any of them in any variant is a page experiment.
+ */
+const PAGE_KEYS = ['rankWeights', 'rowPolicy', 'diversity', 'interleaveWith', 'modelVersion', 'artworkPolicy'] as const;
 
 export interface PageExperiments {
   /** Merged parameters of the page experiments this unit is in (document order; layers keep them apart). */
   params: VariantParams;
   assignments: Assignment[];
+  /**
+   * The experiment whose variant interleaves Top Picks (`interleaveWith`), if any, and the team-draft seed: the
+   * same row for this unit all session, a fresh draw in the next.
+   */
+  interleaving?: { experiment: string; variant: string; seed: string };
 }
 
 export class DeviceExperiments {
@@ -69,7 +77,11 @@ export class DeviceExperiments {
     await this.ready();
     const page = new Set(this.definitions.filter((e) => e.variants.some((v) => PAGE_KEYS.some((k) => v.params[k] !== undefined))).map((e) => e.id));
     const assignments = (await this.assignments()).filter((a) => page.has(a.experiment));
-    return { params: Object.assign({}, ...assignments.map((a) => a.params)) as VariantParams, assignments };
+    const params = Object.assign({}, ...assignments.map((a) => a.params)) as VariantParams;
+    // With several, the last in document order sets interleaveWith (Object.assign above), and so names the row.
+    const il = assignments.findLast((a) => a.params.interleaveWith !== undefined);
+    const interleaving = il && { experiment: il.experiment, variant: il.variant, seed: `${await this.unit()}.${this.sessionId}.${il.experiment}` };
+    return { params, assignments, ...(interleaving ? { interleaving } : {}) };
   }
 
   /** Logs `$exposure` for each assignment not yet logged in this session (serialised: no double logging). */

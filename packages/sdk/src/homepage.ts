@@ -3,14 +3,17 @@
  * (incremental) -> candidates from the server (cached for offline) -> model scores -> ranking blend -> rows.
  * After a play or completion the page is re-ranked from the cached candidates at once, without the network.
  */
-import { composeDiversePage, rankCandidates, seenTitles, type CachedCandidates, type CatalogTitle, type HistoryEntry, type MarqueeEvent } from '@marquee/core';
+import {
+  composeDiversePage, interleaveRankings, PAGE_DEFAULTS, rankCandidates, seenTitles,
+  type CachedCandidates, type CatalogTitle, type HistoryEntry, type InterleavingTeam, type MarqueeEvent,
+} from '@marquee/core';
 import { fromStoreEvents, type Interaction, type LoadedModel } from '@marquee/model';
 import { getMeta, putMeta, type Database } from './db.ts';
 import { IncrementalEncoder, type Token } from './encoder.ts';
 import type { ModelManager } from './model-manager.ts';
 import { CatalogScorer } from './scorer.ts';
 import type { HomePage, PageRow } from './protocol.ts';
-import type { DeviceExperiments } from './experiments.ts';
+import type { DeviceExperiments, PageExperiments } from './experiments.ts';
 import type { ArtworkChooser } from './artwork.ts';
 import { ApiClient } from './api-client.ts';
 import { HistoryStore } from './history-store.ts';
@@ -95,11 +98,25 @@ export class Homepage {
     return run;
   }
 
+  /**
+   * The model version a variant asks for (`params.modelVersion`), handed to the model manager; true when that
+   * changed (a new viewer, a new assignment), so the caller updates the model.
+   */
+  async pinModel(exp?: PageExperiments | null): Promise<boolean> {
+    exp ??= this.experiments ? await this.experiments.pageParams() : null;
+    const a = exp?.assignments.findLast((x) => x.params.modelVersion !== undefined);
+    return this.models.pin(a ? { experiment: a.experiment, variant: a.variant, version: a.params.modelVersion! } : null);
+  }
+
   private async doBuild(refresh: boolean): Promise<HomePage> {
     const t0 = performance.now();
     const catalog = await this.loadCatalog();
     const history = await this.history.all();
     const interactions = (await fromStoreEvents(history.map((h) => ({ ...h, userId: 'me' })))).interactions;
+    const exp = this.experiments ? await this.experiments.pageParams() : null;
+    // The variant's model loads in the background; until it serves, the page says which model made it.
+    if (await this.pinModel(exp)) void this.models.update();
+    this.artwork?.usePolicy(exp?.params.artworkPolicy ?? null);
 
     // 1. The viewer's embedding, brought up to date incrementally.
     const model = this.models.current;
@@ -144,40 +161,55 @@ export class Homepage {
     const t2 = performance.now();
 
     // 3. Scores and the ranking blend (an experiment's variant may change the weights).
-    const exp = this.experiments ? await this.experiments.pageParams() : null;
     const ids = set.candidates.map((c) => c.titleId);
     const scores = user && this.scorer ? await this.scorer.score(user, ids) : null;
     user?.dispose();
     const seen = seenTitles(history);
-    const ranked = rankCandidates(
-      set.candidates.map((c, k) => ({
-        titleId: c.titleId,
-        modelScore: scores && Number.isFinite(scores[k]) ? scores[k] : undefined,
-        popularity: c.sources.find((s) => s.source === 'popular')?.score,
-        trending: c.sources.find((s) => s.source === 'trending')?.score,
-      })),
-      { exclude: seen, weights: exp?.params.rankWeights },
-    );
+    const inputs = set.candidates.map((c, k) => ({
+      titleId: c.titleId,
+      modelScore: scores && Number.isFinite(scores[k]) ? scores[k] : undefined,
+      popularity: c.sources.find((s) => s.source === 'popular')?.score,
+      trending: c.sources.find((s) => s.source === 'trending')?.score,
+    }));
+    const ranked = rankCandidates(inputs, { exclude: seen, weights: exp?.params.rankWeights });
+    const entries = historyEntries(interactions, this.byId);
+    // An interleaving variant: Top Picks is a team draft of this ranking (A) and the interleaveWith blend (B).
+    const il = exp?.interleaving && exp.params.interleaveWith
+      ? interleaveRankings(
+          ranked,
+          rankCandidates(inputs, { exclude: seen, weights: exp.params.interleaveWith }),
+          seen,
+          exp.params.rowPolicy?.rowSize ?? PAGE_DEFAULTS.rowSize,
+          exp.interleaving.seed,
+        )
+      : null;
     const t3 = performance.now();
 
     // 4. Rows.
     const sourcesOf = new Map(set.candidates.map((c) => [c.titleId, c.sources]));
-    const entries = historyEntries(interactions, this.byId);
     const rows = composeDiversePage(
       ranked.map((r) => ({ ...r, sources: sourcesOf.get(r.titleId) ?? [] })),
       entries,
       (id) => this.byId.get(id),
       exp?.params.rowPolicy,
       exp?.params.diversity,
+      il?.titleIds,
     );
     const scoreOf = new Map(ranked.map((r) => [r.titleId, r.score]));
+    const teamOf = new Map(il?.titleIds.map((id, i) => [id, il.teams[i]!]));
     const t4 = performance.now();
     const pageRows = rows.map((r): PageRow => ({
       id: r.id,
       kind: r.kind,
       title: r.title,
       reason: r.reason,
-      items: r.titleIds.filter((id) => this.byId.has(id)).map((id) => this.present(id, scoreOf.get(id) ?? 0)),
+      items: r.titleIds.filter((id) => this.byId.has(id)).map((id) => {
+        const item = this.present(id, scoreOf.get(id) ?? 0);
+        const team = r.kind === 'top' ? teamOf.get(id) : undefined;
+        if (!team || !exp?.interleaving) return item;
+        const interleaving: InterleavingTeam = { experiment: exp.interleaving.experiment, variant: exp.interleaving.variant, team };
+        return { ...item, interleaving };
+      }),
     }));
     const artworkMs = performance.now() - t4;
     const page: HomePage = {
@@ -196,9 +228,12 @@ export class Homepage {
       },
       builtAt: Date.now(),
     };
-    if (exp?.assignments.length) {
-      page.experiments = exp.assignments.map((a) => ({ experiment: a.experiment, variant: a.variant }));
-      void this.experiments!.expose(exp.assignments);
+    // A model-version variant shapes the page only once its model serves (a version the server lacks never does:
+    // those units go unexposed, and the sample-ratio check shows it).
+    const applied = exp?.assignments.filter((a) => a.params.modelVersion === undefined || a.params.modelVersion === page.modelVersion) ?? [];
+    if (applied.length) {
+      page.experiments = applied.map((a) => ({ experiment: a.experiment, variant: a.variant }));
+      void this.experiments!.expose(applied);
     }
     return page;
   }

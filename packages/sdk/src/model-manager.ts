@@ -10,9 +10,17 @@ import type { ModelStatus } from './protocol.ts';
 
 const CACHE = 'marquee-models-v1';
 
+/** A model version an experiment's variant asks for. */
+export interface ModelPin {
+  experiment: string;
+  variant: string;
+  version: string;
+}
+
 export class ModelManager {
   private model: LoadedModel | null = null;
   private updating: Promise<void> | null = null;
+  private pinned: ModelPin | null = null;
   status: ModelStatus = { state: 'none' };
 
   constructor(
@@ -30,6 +38,17 @@ export class ModelManager {
   private set(s: ModelStatus): void {
     this.status = s;
     this.onStatus(s);
+  }
+
+  /**
+   * Serve this version instead of the latest (an experiment's `modelVersion`), or the latest again with null.
+   * Returns whether anything changed; the switch itself happens in the next update().
+   */
+  pin(p: ModelPin | null): boolean {
+    if (p?.version === this.pinned?.version && p?.experiment === this.pinned?.experiment && p?.variant === this.pinned?.variant) return false;
+    this.pinned = p;
+    this.set({ ...this.status, pinned: p ? { ...p, served: this.model?.manifest.version === p.version } : undefined });
+    return true;
   }
 
   /** The model this device used last, from the local cache: serves offline and before the network answers. */
@@ -57,8 +76,20 @@ export class ModelManager {
 
   private async doUpdate(): Promise<void> {
     let answer: unknown;
+    const pin = this.pinned;
     try {
-      const res = await fetch(`${this.endpoint}/v1/models/latest`, { cache: 'no-cache' });
+      let res: Response | null = null;
+      if (pin) {
+        res = await fetch(this.url(pin.version, 'manifest.json'));
+        if (res.status === 404) {
+          // Not on this server (a typo, or not published here): the latest serves, and the status says so.
+          const fallback = `model ${pin.version} of experiment ${pin.experiment} (${pin.variant}) is not on the server: serving the latest instead`;
+          console.warn(`marquee: ${fallback}`);
+          this.set({ ...this.status, pinned: { ...pin, served: false, fallback } });
+          res = null;
+        }
+      }
+      res ??= await fetch(`${this.endpoint}/v1/models/latest`, { cache: 'no-cache' });
       if (res.status === 404) return; // nothing published yet
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       answer = await res.json();
@@ -105,7 +136,8 @@ export class ModelManager {
   private swap(model: LoadedModel, from: 'cache' | 'network'): void {
     const old = this.model;
     this.model = model;
-    this.set({ state: 'ready', version: model.manifest.version, from, error: undefined });
+    const pinned = this.status.pinned && { ...this.status.pinned, served: this.status.pinned.version === model.manifest.version };
+    this.set({ state: 'ready', version: model.manifest.version, from, error: undefined, ...(pinned ? { pinned } : {}) });
     if (old) this.retire(old);
   }
 

@@ -2,7 +2,7 @@
  * Everything that crosses between the main thread and the worker: plain, structured-cloneable data only.
  * The facade (client.ts) and the worker (worker.ts) both type themselves against this file.
  */
-import { BACKEND_NAMES, type Assignment, type BackendName, type EventInput, type Exposure, type IdentityState } from '@marquee/core';
+import { BACKEND_NAMES, type Assignment, type BackendName, type EventInput, type Exposure, type IdentityState, type InterleavingTeam } from '@marquee/core';
 
 export type { BackendName };
 export const BACKEND_ORDER: readonly BackendName[] = BACKEND_NAMES;
@@ -82,6 +82,11 @@ export interface ModelStatus {
   downloading?: { version: string; loaded: number; total: number };
   /** The last problem (a refused artifact, an unreachable server); the serving model, if any, is unaffected. */
   error?: string;
+  /**
+   * An experiment's variant asks for this model version (`params.modelVersion`): `served` once it serves; when the
+   * server does not have it, the latest serves instead and `fallback` says why.
+   */
+  pinned?: { experiment: string; variant: string; version: string; served: boolean; fallback?: string };
 }
 
 /** One step of a viewing history, oldest first, as the model reads it. */
@@ -100,6 +105,8 @@ export interface PageTitle {
   /** The artwork this viewer sees, and the probability it was chosen with (log it with the impression). */
   artwork: PageArtwork;
   score: number;
+  /** In an interleaved row: the experiment, variant and team that placed the title (log it with the impression). */
+  interleaving?: InterleavingTeam;
 }
 
 /** The artwork bandit's choice for a card (see artwork.ts): log artworkId, propensity, policy and policyVersion. */

@@ -110,6 +110,8 @@ const api: WorkerApi = {
       await viewer.attach(page);
       page.useExperiments(experiments);
       page.artwork = new ArtworkChooser(() => viewer.pageDatabase, endpoint, options.artwork);
+      // A variant's model version is known before the first download, so the latest is not fetched first in vain.
+      await page.pinModel();
       await manager.loadCached();
       void manager.update();
       return page;

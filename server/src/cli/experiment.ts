@@ -45,6 +45,11 @@ function print(r: ExperimentResults): void {
       if (v.cuped) console.log(`    CUPED ${num(v.cuped.estimate)} ${pct(v.cuped.relative)}  CI ${ci(v.cuped.ci)}  (interval ${(100 * (1 - v.cuped.widthRatio)).toFixed(0)}% narrower)`);
     }
   }
+  for (const il of r.interleaving ?? []) {
+    const p = il.preference;
+    console.log(`\ninterleaving (${il.variant}): ${il.units} units; impressions A ${il.impressions.A} / B ${il.impressions.B}; plays A ${il.plays.A} / B ${il.plays.B}`);
+    console.log(`  units won by A ${il.wins.A}, by B ${il.wins.B}, ties ${il.wins.ties}; preference for A ${num(p.estimate)}  95% CI ${ci(p.ci)}  p ${p.pValue.toPrecision(3)}`);
+  }
   console.log(`\ninference: ${r.inference.fixedHorizon}; ${r.inference.alwaysValid}; ${r.inference.cuped}`);
 }
 

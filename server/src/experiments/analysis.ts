@@ -4,22 +4,27 @@
  * CUPED next to the raw estimate where a pre-exposure covariate exists. All statistics come from @marquee/core.
  */
 import {
-  controlOf, cuped, cupedSums, moments, ratioDifference, sequentialTest, srmTest, welch,
-  type Experiment, type ExperimentResults, type MetricResult, type RatioSums,
+  controlOf, cuped, cupedSums, interleavingResults, moments, ratioDifference, sequentialTest, srmTest, welch,
+  type Experiment, type ExperimentResults, type MetricResult, type RatioSums, type UnitTeamCredit,
 } from '@marquee/core';
 import { PRE_PERIOD_MS, QUALITY_FRACTION, type UnitRow } from './units.ts';
 
 /** The mSPRT's mixing scale: effects of about 5% of the control mean are the ones it is tuned to find fastest. */
 export const MSPRT_RELATIVE_TAU = 0.05;
 
-export function analyse(e: Experiment, rows: readonly UnitRow[], opts: { alpha?: number; computedAt?: number; tookMs?: number } = {}): ExperimentResults {
+/** An experiment with a variant that interleaves two rankers (team draft in Top Picks). */
+export const interleaves = (e: Experiment) => e.variants.some((v) => v.params.interleaveWith !== undefined);
+
+/** `credits`: the units' team credits (interleaving.ts), for an experiment that interleaves. */
+export function analyse(e: Experiment, rows: readonly UnitRow[], opts: { alpha?: number; computedAt?: number; tookMs?: number; credits?: readonly UnitTeamCredit[] } = {}): ExperimentResults {
   const alpha = opts.alpha ?? 0.05;
   const control = controlOf(e);
   const variants = e.variants.map((v) => v.id);
   const byVariant = new Map(variants.map((v) => [v, [] as UnitRow[]]));
   for (const r of rows) byVariant.get(r.variant)?.push(r);
   const exposed = variants.map((v) => byVariant.get(v)!.length);
-  const srm = srmTest(exposed, e.variants.map((v) => v.weight));
+  // One variant (an interleaving-only experiment) has no ratio to mismatch.
+  const srm = variants.length > 1 ? srmTest(exposed, e.variants.map((v) => v.weight)) : { chiSquare: 0, df: 0, pValue: 1, mismatch: false };
   const treatments = variants.filter((v) => v !== control);
   const arm = (v: string) => byVariant.get(v)!;
 
@@ -111,6 +116,7 @@ export function analyse(e: Experiment, rows: readonly UnitRow[], opts: { alpha?:
           proportion('day7_return', (r) => r.day7),
         ]
       : [],
+    ...(interleaves(e) ? { interleaving: interleavingResults(opts.credits ?? [], variants, alpha) } : {}),
     inference: {
       fixedHorizon: `Welch t, two-sided, ${100 * (1 - alpha)}% (delta method, normal, for ratio metrics): valid when read once at the planned end`,
       alwaysValid: `mixture SPRT (normal mixture, tau = ${MSPRT_RELATIVE_TAU * 100}% of the control mean): valid however often it is read`,
@@ -125,6 +131,12 @@ export function analyse(e: Experiment, rows: readonly UnitRow[], opts: { alpha?:
       homepage_take_rate: 'plays / impressions after exposure (ratio of sums, delta method)',
       day1_return: 'share of units with any event on day 1 after exposure (units whose day 1 has ended)',
       day7_return: 'share of units with any event on day 7 after exposure (units whose day 7 has ended)',
+      ...(interleaves(e)
+        ? {
+            interleaving_preference:
+              "team A is the variant's own ranking, team B the ranking in interleaveWith; a play_start is credited to the team of the interleaved impression it names (impressionId, same unit); per unit +1 when more plays went to A, -1 when more went to B, 0 otherwise (no play included); the preference is the mean over units with an interleaved impression, normal 95% interval",
+          }
+        : {}),
       ...(enough ? {} : { note: 'fewer than two exposed units in some variant: no metrics yet' }),
     },
   };

@@ -38,28 +38,16 @@ export interface UnitRow {
   day7: number | null;
 }
 
-/** Copies events not yet in experiment_events (migration 40), parsing each payload once. */
-const CATCH_UP_SQL = `
-INSERT INTO experiment_events
-SELECT src_rowid, coalesce(f[1], f[2]), f[3]::BIGINT, f[4], f[5], f[6],
-       CASE WHEN f[4] IN ('progress', 'pause', 'complete') THEN f[7]::DOUBLE END, f[8]::DOUBLE, f[9], f[10], f[11]
-FROM (
-  SELECT rowid AS src_rowid,
-         json_extract_string(payload, ['$.userId', '$.anonymousId', '$.ts', '$.type', '$.sessionId', '$.titleId', '$.position',
-                                       '$.duration', '$.name', '$.experiments[0].experiment', '$.experiments[0].variant']) AS f
-  FROM events
-  WHERE rowid > (SELECT last_rowid FROM experiment_watermark))`;
-const WATERMARK_SQL = 'UPDATE experiment_watermark SET last_rowid = (SELECT coalesce(max(src_rowid), -1) FROM experiment_events)';
-
+// Reads the shared typed copy of the events (store/typed-events.ts), written at ingest: no catch-up before a query.
 const UNIT_SQL = `
 WITH x AS (
   SELECT member_id AS unit, arg_min(variant, ts) AS variant, count(DISTINCT variant) AS n_variants, count(*) AS exposures, min(ts) AS t0
-  FROM experiment_events
+  FROM typed_events
   WHERE type = 'custom' AND name = $name AND experiment = $experiment
   GROUP BY 1),
 ev AS (
   SELECT x.unit, x.t0, e.ts, e.type, e.session_id, e.title_id, e.position, e.duration
-  FROM experiment_events e JOIN x ON e.member_id = x.unit
+  FROM typed_events e JOIN x ON e.member_id = x.unit
   WHERE e.ts >= x.t0 - ${PRE_PERIOD_MS}),
 counts AS (
   SELECT unit,
@@ -89,9 +77,6 @@ const eligible = (t0: number, day: number, now: number, came: number) => (t0 + (
 
 export async function experimentUnits(store: EventStore, experiment: string, now: number): Promise<UnitRow[]> {
   if (store instanceof DuckDbEventStore) {
-    // Catch up first: the first call on a large store pays for the copy once (about 1 s per 200k events here).
-    await store.query(CATCH_UP_SQL);
-    await store.query(WATERMARK_SQL);
     const sql = UNIT_SQL.replace('$name', '$1').replace('$experiment', '$2');
     const rows = await store.query(sql, [EXPOSURE_EVENT, experiment]);
     return rows.map((r) => {

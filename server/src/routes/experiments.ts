@@ -4,7 +4,8 @@ import { describeIssues, ExperimentsEditSchema } from '@marquee/core';
 import type { EventStore } from '../store/types.ts';
 import { ExperimentDefinitions, InvalidDocument, VersionConflict } from '../experiments/definitions.ts';
 import { experimentUnits } from '../experiments/units.ts';
-import { analyse } from '../experiments/analysis.ts';
+import { analyse, interleaves } from '../experiments/analysis.ts';
+import { teamCredits } from '../experiments/interleaving.ts';
 import { jsonError } from '../errors.ts';
 
 /**
@@ -53,7 +54,8 @@ export function experimentRoutes(opts: { store: EventStore; definitions: Experim
     if (!(alpha > 0 && alpha < 0.5)) return jsonError(c, 400, 'alpha must be in (0, 0.5)');
     const t0 = performance.now();
     const rows = await experimentUnits(opts.store, e.id, opts.now());
-    const results = analyse(e, rows, { alpha, computedAt: opts.now() });
+    const credits = interleaves(e) ? await teamCredits(opts.store, e.id) : undefined;
+    const results = analyse(e, rows, { alpha, computedAt: opts.now(), credits });
     results.tookMs = Math.round((performance.now() - t0) * 10) / 10;
     return c.json(results);
   });

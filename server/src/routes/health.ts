@@ -9,6 +9,11 @@ export interface HealthOptions {
   candidates?: CandidateService;
   /** The error of the last append through the API, or null when it committed (or none happened yet). */
   lastCommitError: () => unknown;
+  /**
+   * Stored events the analytics rollups have not caught up with yet, null before the first check (reported, not a
+   * reason to refuse traffic: ingest and recommendations work meanwhile).
+   */
+  analyticsBehind?: () => number | null;
 }
 
 /**
@@ -31,7 +36,8 @@ export function healthRoutes(opts: HealthOptions): Hono {
         reasons.push(`model ${latest.version} published but not loaded`);
       }
     }
-    return reasons.length === 0 ? c.json({ ready: true }) : c.json({ ready: false, reasons }, 503);
+    const analytics = opts.analyticsBehind ? { analytics: { eventsNotRolledUp: opts.analyticsBehind() } } : {};
+    return reasons.length === 0 ? c.json({ ready: true, ...analytics }) : c.json({ ready: false, reasons, ...analytics }, 503);
   });
   return app;
 }

@@ -7,6 +7,7 @@ import type { AppendResult, EngagementRow, EventStore, StoreHealth, StoreRecover
 import { UuidSet } from './uuid-set.ts';
 import { HighWaterMark } from './high-water.ts';
 import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, COMMIT_FROM_STAGING, QUARANTINE_SWEEP } from './quarantine.ts';
+import { BACKFILL_TYPED_EVENTS } from './typed-events.ts';
 
 const STAGING = 'staging';
 /** How long a small group waits for company, and the size at which it stops waiting. */
@@ -25,6 +26,11 @@ export interface DuckDbStoreOptions {
   log?: (line: string) => void;
   /** DuckDB's buffer pool limit (`memory_limit`), so reading millions of rows at start does not keep them all. */
   memoryLimit?: string;
+}
+
+/** SQL on a connection of its own: see DuckDbEventStore.connect. */
+export interface SqlConnection {
+  query(sql: string, params?: (string | number)[]): Promise<Record<string, unknown>[]>;
 }
 
 interface PendingAppend {
@@ -62,6 +68,7 @@ export class DuckDbEventStore implements EventStore {
   private writer: Promise<void> | null = null;
   private appender: DuckDBAppender | null = null;
   private closed = false;
+  private readers: DuckDBConnection[] = [];
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -137,7 +144,7 @@ export class DuckDbEventStore implements EventStore {
       const before = await this.countRows('quarantine');
       await this.conn.run(QUARANTINE_SWEEP);
       this.recovery.quarantined = (await this.countRows('quarantine')) - before;
-      await this.conn.run(`BEGIN TRANSACTION; ${BACKFILL_ENGAGEMENT}; ${BACKFILL_ID_WORDS}; COMMIT`);
+      await this.conn.run(`BEGIN TRANSACTION; ${BACKFILL_ENGAGEMENT}; ${BACKFILL_TYPED_EVENTS}; ${BACKFILL_ID_WORDS}; COMMIT`);
       if (this.recovery.quarantined > 0) {
         const reasons = await this.conn.runAndReadAll('SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason');
         const summary = reasons.getRows().map(([r, n]) => `${String(n)} ${String(r)}`).join(', ');
@@ -322,10 +329,22 @@ export class DuckDbEventStore implements EventStore {
     return r.getRowObjectsJS() as Record<string, unknown>[];
   }
 
+  /**
+   * A connection of its own, for readers that should neither queue behind the writer nor see its open transaction:
+   * DuckDB runs connections in parallel, each seeing committed data only. Closed with the store.
+   */
+  async connect(): Promise<SqlConnection> {
+    if (this.closed) throw new Error('event store is closed');
+    const c = await this.instance.connect();
+    this.readers.push(c);
+    return { query: async (sql, params = []) => (await c.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[] };
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.writer;
+    for (const c of this.readers) c.closeSync();
     this.appender?.closeSync();
     this.appender = null;
     this.conn.closeSync();

@@ -7,6 +7,7 @@
  * inserts ~35x slower (65k vs 2.4M rows/s measured here); the store's single writer keeps ids unique instead.
  */
 import { ANALYTICS_MIGRATIONS } from '../analytics/migrations.ts';
+import { TYPED_EVENTS_MIGRATION_SQL } from './typed-events.ts';
 
 export interface Migration {
   version: number;
@@ -78,13 +79,10 @@ export const MIGRATIONS: readonly Migration[] = [
         member_id   VARCHAR NOT NULL
       );`,
   },
-  // Analytics' typed copy of the events (versions 20..29): server/src/analytics/migrations.ts.
+  // Analytics' rollups (versions 20..29): server/src/analytics/migrations.ts.
   ...ANALYTICS_MIGRATIONS,
   {
-    // Experiments (40..49): a typed, narrow copy of the events for analysis, filled incrementally by
-    // server/src/experiments/units.ts. Extracting fields from the JSON payload costs ~1.7 us per field and row
-    // here, so the results of an experiment over 1M events cannot be computed from events_v in 2 s; from typed
-    // columns they can. The store only ever appends, so rowid marks what has been copied.
+    // Experiments (40..49): their own typed copy of the events, replaced by the shared one in 50.
     version: 40,
     name: 'experiment_events',
     sql: `
@@ -103,5 +101,11 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE TABLE experiment_watermark (last_rowid BIGINT NOT NULL);
       INSERT INTO experiment_watermark VALUES (-1);`,
+  },
+  {
+    // The one typed copy of the events, written at ingest, shared by analytics and experiments: store/typed-events.ts.
+    version: 50,
+    name: 'typed_events',
+    sql: TYPED_EVENTS_MIGRATION_SQL,
   },
 ];

@@ -9,6 +9,8 @@
  *
  * CASE evaluates its branches only for the rows its condition selects, so no JSON function runs on malformed JSON.
  */
+import { INSERT_TYPED_EVENTS } from './typed-events.ts';
+
 const UUID_RE = `'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'`;
 
 const REASON = `CASE
@@ -45,11 +47,13 @@ export const BACKFILL_ENGAGEMENT = `
 
 /**
  * The write path's INSERTs from the staging table: the events with their id words (computed by the writer for
- * dedup), and the engagement copy of the rows it marked (plays and completions), extracted from the payload by SQL.
+ * dedup), the typed copy every reader shares (typed-events.ts), and the engagement copy of the rows it marked
+ * (plays and completions), both extracted from the payload by SQL.
  */
 export const COMMIT_FROM_STAGING = (staging: string) => `
   INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3)
   SELECT received_at, payload, id_w0, id_w1, id_w2, id_w3 FROM ${staging};
+  ${INSERT_TYPED_EVENTS(staging)};
   INSERT INTO engagement
   SELECT received_at, f[4]::BIGINT, f[1], f[2], coalesce(f[3], f[5]) FROM (
     SELECT received_at, json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.ts', '$.anonymousId']) AS f

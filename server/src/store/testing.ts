@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbEventStore } from './duckdb.ts';
+import { INSERT_TYPED_EVENTS } from './typed-events.ts';
 
 async function withDatabase<T>(dataDir: string, fn: (run: (sql: string, params?: (string | number)[]) => Promise<void>) => Promise<T>): Promise<T> {
   // Open once through the store so the schema is there, then write with a plain connection.
@@ -41,6 +42,8 @@ export async function prefill(dataDir: string, n: number, receivedAt = Date.now(
       INSERT INTO engagement
       SELECT received_at, (payload->>'$.ts')::BIGINT, payload->>'$.type', payload->>'$.titleId', payload->>'$.userId'
       FROM events WHERE payload->>'$.type' IN ('play_start', 'complete') AND received_at = $1::BIGINT`, [receivedAt]);
+    // And the typed copy every reader shares (typed-events.ts), also written beside each event by the store.
+    await run(INSERT_TYPED_EVENTS('events', `received_at = ${Number(receivedAt)}`));
   });
 }
 

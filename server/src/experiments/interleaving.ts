@@ -1,0 +1,53 @@
+/**
+ * Team attribution for interleaving experiments, from the event store: each unit's interleaved impressions and the
+ * plays that came from them, per team (the definition: teamCreditsFromEvents in @marquee/core). DuckDB runs it in
+ * SQL; other stores scan the events.
+ *
+ * The SQL reads `events` itself, not the typed copy the other metrics use: the attribution needs the impression's
+ * id and team and the play's `impressionId`, which that copy does not carry. A plain substring test on the payload
+ * keeps the JSON parsing to the rows that can match (impressions with a team, plays naming an impression).
+ */
+import { teamCreditsFromEvents, type UnitTeamCredit } from '@marquee/core';
+import { DuckDbEventStore } from '../store/duckdb.ts';
+import type { EventStore } from '../store/types.ts';
+
+const CREDIT_SQL = `
+WITH imp AS (
+  SELECT lower(json_extract_string(payload, '$.id')) AS id,
+         coalesce(json_extract_string(payload, '$.userId'), json_extract_string(payload, '$.anonymousId')) AS unit,
+         (json_extract_string(payload, '$.ts'))::BIGINT AS ts,
+         json_extract_string(payload, '$.interleaving.variant') AS variant,
+         json_extract_string(payload, '$.interleaving.team') AS team
+  FROM events
+  WHERE contains(payload, '"interleaving"') AND json_extract_string(payload, '$.type') = 'impression' AND json_extract_string(payload, '$.interleaving.experiment') = $1),
+play AS (
+  SELECT lower(json_extract_string(payload, '$.impressionId')) AS impression_id,
+         coalesce(json_extract_string(payload, '$.userId'), json_extract_string(payload, '$.anonymousId')) AS unit
+  FROM events
+  WHERE contains(payload, '"impressionId"') AND json_extract_string(payload, '$.type') = 'play_start'),
+units AS (
+  SELECT unit, arg_min(variant, ts) AS variant,
+         count(*) FILTER (WHERE team = 'A') AS impressions_a, count(*) FILTER (WHERE team = 'B') AS impressions_b
+  FROM imp GROUP BY unit),
+credited AS (
+  SELECT imp.unit, count(*) FILTER (WHERE imp.team = 'A') AS plays_a, count(*) FILTER (WHERE imp.team = 'B') AS plays_b
+  FROM play JOIN imp ON play.impression_id = imp.id AND play.unit = imp.unit
+  GROUP BY imp.unit)
+SELECT units.*, coalesce(credited.plays_a, 0) AS plays_a, coalesce(credited.plays_b, 0) AS plays_b
+FROM units LEFT JOIN credited USING (unit)
+ORDER BY unit`;
+
+export async function teamCredits(store: EventStore, experiment: string): Promise<UnitTeamCredit[]> {
+  if (store instanceof DuckDbEventStore) {
+    const rows = await store.query(CREDIT_SQL, [experiment]);
+    return rows.map((r) => ({
+      unit: String(r.unit),
+      variant: String(r.variant),
+      impressionsA: Number(r.impressions_a),
+      impressionsB: Number(r.impressions_b),
+      playsA: Number(r.plays_a),
+      playsB: Number(r.plays_b),
+    }));
+  }
+  return teamCreditsFromEvents(await store.scan(['impression', 'play_start']), experiment);
+}
