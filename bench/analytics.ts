@@ -13,10 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { quantile } from '@marquee/core';
-import { AnalyticsService } from '../server/src/analytics/service.ts';
-import { createApp } from '../server/src/app.ts';
-import { Catalog } from '../server/src/catalog.ts';
-import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
+import { AnalyticsService, Catalog, createApp, DuckDbEventStore } from '@marquee/server';
 import { growSyntheticStore } from './grow-store.ts';
 
 const { values: args } = parseArgs({

@@ -18,14 +18,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { quantile, SeededRandom, type MarqueeEvent } from '@marquee/core';
 import { createWorld, simulateEvents } from '@marquee/core/synthetic';
-import { randomModelArtifact } from '../packages/model/src/testing.ts';
-import { createApp } from '../server/src/app.ts';
-import { Catalog } from '../server/src/catalog.ts';
-import { LiveAggregates } from '../server/src/candidates/aggregates.ts';
-import { CandidateService } from '../server/src/candidates/service.ts';
-import { toMarqueeEvent } from '../server/src/cli/bootstrap.ts';
-import { ModelRegistry } from '../server/src/models/registry.ts';
-import { MemoryEventStore } from '../server/src/store/memory.ts';
+import { randomModelArtifact } from '@marquee/model/testing';
+import { CandidateService, Catalog, createApp, LiveAggregates, MemoryEventStore, ModelRegistry, toMarqueeEvent } from '@marquee/server';
 
 const { values: args } = parseArgs({
   options: {

@@ -17,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
 import { quantile } from '@marquee/core';
-import { startServerProcess } from '../server/src/process.ts';
-import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
+import { DuckDbEventStore } from '@marquee/server';
+import { startServerProcess } from '@marquee/server/testing';
 import { growSyntheticStore } from './grow-store.ts';
 
 const { values: args } = parseArgs({

@@ -23,12 +23,7 @@ import {
 } from '@marquee/core';
 import { SeededRandom } from '@marquee/core/synthetic';
 import { DIVERSITY_DEFAULTS, quantile } from '@marquee/core';
-import { analyse } from '../server/src/experiments/analysis.ts';
-import type { UnitRow } from '../server/src/experiments/units.ts';
-import { simulateExperimentEvents } from '../server/src/experiments/simulate.ts';
-import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
-import { createApp } from '../server/src/app.ts';
-import { ExperimentDefinitions } from '../server/src/experiments/definitions.ts';
+import { analyse, createApp, DuckDbEventStore, ExperimentDefinitions, simulateExperimentEvents, type UnitRow } from '@marquee/server';
 import { memberPages, noisyOracle, pageSessions, popularityRanker, rowOutcomes, viewers } from './experiments-world.ts';
 
 const { values: args } = parseArgs({

@@ -15,9 +15,8 @@ import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { quantile, SCHEMA_VERSION, uuidv7, type MarqueeEvent } from '@marquee/core';
-import { startServerProcess } from '../server/src/process.ts';
-import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
-import { prefill } from '../server/src/store/testing.ts';
+import { DuckDbEventStore } from '@marquee/server';
+import { prefill, startServerProcess } from '@marquee/server/testing';
 
 const { values: args } = parseArgs({
   options: {

@@ -8,8 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
-import { seedLaunchWorld, writeLaunchWorldCatalog } from '../server/src/forecasts/seed.ts';
-import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
+import { DuckDbEventStore, seedLaunchWorld, writeLaunchWorldCatalog } from '@marquee/server';
 import { ADMIN_TOKEN, Api, expect, test } from './fixtures.ts';
 
 const WORLD = { world: { titles: 200, members: 400 }, launches: { spanDays: 365, hoursScale: 150, appealSample: 100 } };

@@ -7,7 +7,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from '../src/process.ts';
+import { startServerProcess, type ServerProcess } from '../testing/process.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { plantRows, prefill } from '../src/store/testing.ts';
 import { makeEvent } from './helpers.ts';

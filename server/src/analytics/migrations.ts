@@ -1,4 +1,4 @@
-import type { Migration } from '../store/migrations.ts';
+import type { Migration } from '../store/types.ts';
 
 /**
  * Analytics' own steps (versions 20..29). `analytics_events` is a typed, columnar copy of the playback and
