@@ -70,7 +70,7 @@ export const popularityRanker = (v: Viewers): Ranker => () => v.popularity;
 /** A single look at a row rarely ends in a play: the world's play logit, shifted down for one browse of one row. */
 const ROW_BROWSE_OFFSET = -5;
 /** Mean sessions per member during a test (scaled per member by the world's activity, Poisson). */
-const TEST_SESSIONS = 10;
+export const TEST_SESSIONS = 10;
 
 /** Plays of one row of titles (indices) by member m: each slot independently, with attention. */
 function playRow(v: Viewers, m: number, row: readonly number[], rng: SeededRandom, moodGenre?: string): boolean[] {
@@ -81,13 +81,14 @@ function playRow(v: Viewers, m: number, row: readonly number[], rng: SeededRando
 }
 
 /**
- * Per member and test period: sessions ~ Poisson(10 x the member's activity in the world), one row per session.
+ * Per member and test period: sessions ~ Poisson(`sessions` (10) x the member's activity in the world), one row per
+ * session.
  * A/B: the plays of all sessions under ranker A (and, independently, B), `draws` periods per member, with the exact
  * expected value from the ground truth; interleaving: each session a fresh team-draft row, the period's credit the
  * sign of (A's plays - B's plays) over its sessions (+1 A, -1 B, 0 tie). As on a real service, heavy and light
  * members differ far more in plays than in which ranker they prefer: that is what interleaving removes.
  */
-export function rowOutcomes(v: Viewers, a: Ranker, b: Ranker, members: number, seed: number, draws = 8, rowSize = 10) {
+export function rowOutcomes(v: Viewers, a: Ranker, b: Ranker, members: number, seed: number, draws = 8, rowSize = 10, sessions = TEST_SESSIONS) {
   const expA = new Float64Array(members);
   const expB = new Float64Array(members);
   const playsA = new Float64Array(members * draws);
@@ -98,7 +99,7 @@ export function rowOutcomes(v: Viewers, a: Ranker, b: Ranker, members: number, s
     const rng = new SeededRandom(seed * 7_919 + m);
     const la = a(m, rng).slice(0, 3 * rowSize);
     const lb = b(m, rng).slice(0, 3 * rowSize);
-    const mean = TEST_SESSIONS * activity[m]!;
+    const mean = sessions * activity[m]!;
     let ea = 0;
     let eb = 0;
     for (let s = 0; s < rowSize; s++) {

@@ -44,17 +44,22 @@ const topPicks = (page: Page) =>
     return { ids: p.rows.find((r) => r.kind === 'top')!.items.map((t) => t.titleId), experiments: p.experiments ?? [] };
   });
 
-test('two viewers in different variants see different rows; exposures reach the server once per session; results show both arms', async ({ browser, api }) => {
-  await api.publishModel(`${ARTIFACTS}home`);
-  // Popularity the server knows: some titles played far more than others.
-  const catalog = (await (await fetch(`${api.url}/v1/catalog`)).json()).titles as { id: string }[];
+/** Popularity the server knows: the catalog's first 40 titles played 40, 39, ... 1 times. */
+async function seedPopularity(apiUrl: string): Promise<{ id: string }[]> {
+  const catalog = (await (await fetch(`${apiUrl}/v1/catalog`)).json()).titles as { id: string }[];
   const events = catalog.slice(0, 40).flatMap((t, i) =>
     Array.from({ length: 40 - i }, (_, k) => ({ id: uuidv7(), ts: Date.now(), schemaVersion: SCHEMA_VERSION, sessionId: `seed-${k}`, userId: `seed-${k}`, type: 'play_start', titleId: t.id })),
   );
   for (let i = 0; i < events.length; i += 500) {
-    const res = await fetch(`${api.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ writeKey: 'dev-write-key', events: events.slice(i, i + 500) }) });
+    const res = await fetch(`${apiUrl}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ writeKey: 'dev-write-key', events: events.slice(i, i + 500) }) });
     expect(res.status).toBe(200);
   }
+  return catalog;
+}
+
+test('two viewers in different variants see different rows; exposures reach the server once per session; results show both arms', async ({ browser, api }) => {
+  await api.publishModel(`${ARTIFACTS}home`);
+  const catalog = await seedPopularity(api.url);
   const put = await fetch(`${api.url}/v1/experiments/admin`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ baseVersion: 0, experiments: [EXPERIMENT] }) });
   expect(put.status).toBe(200);
 
@@ -102,4 +107,49 @@ test('two viewers in different variants see different rows; exposures reach the 
   expect(r.definitions.note).toMatch(/fewer than two exposed units/);
   expect(r.srm.mismatch).toBe(false);
   expect(r.unitsInSeveralVariants).toBe(0);
+});
+
+test('an interleaved Top Picks row: each impression reaches the server with its team, a play is credited to its team, the results report the preference', async ({ browser, api }) => {
+  await api.publishModel(`${ARTIFACTS}home`);
+  await seedPopularity(api.url);
+  const IL = ExperimentSchema.parse({
+    id: 'model-vs-pop-e2e',
+    surface: 'ranking',
+    traffic: 1,
+    // Team A: the page's own ranking (the default blend); team B: popularity alone.
+    variants: [{ id: 'mix', weight: 1, params: { interleaveWith: { model: 0, popularity: 1, trending: 0 } } }],
+  });
+  const put = await fetch(`${api.url}/v1/experiments/admin`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ baseVersion: 0, experiments: [IL] }) });
+  expect(put.status).toBe(200);
+  const page = await open(browser, api.url, 'e2e-interleaved-viewer');
+  await page.waitForFunction(() => window.demo.page?.rows.find((r) => r.kind === 'top')?.items.every((t) => t.interleaving));
+
+  const top = await page.evaluate(() => window.demo.page!.rows.find((r) => r.kind === 'top')!.items.map((t) => t.interleaving!));
+  expect(top.length).toBeGreaterThan(3);
+  expect(new Set(top.map((t) => `${t.experiment}/${t.variant}`))).toEqual(new Set(['model-vs-pop-e2e/mix']));
+  const a = top.filter((t) => t.team === 'A').length;
+  // Team draft: the two rankers take turns, so neither has more than one title over the other.
+  expect(Math.abs(a - (top.length - a))).toBeLessThanOrEqual(1);
+  // The other rows carry no team.
+  expect(await page.locator('section.row:not([data-kind="top"]) .card[data-team]').count()).toBe(0);
+
+  const interleaving = async () => {
+    const res = await fetch(`${api.url}/v1/experiments/model-vs-pop-e2e/results`, { headers: auth });
+    return ExperimentResultsSchema.parse(await res.json()).interleaving?.[0];
+  };
+  // Every card of the row was logged as an impression with its team and reached the store.
+  await expect.poll(async () => { const r = await interleaving(); return r ? r.impressions.A + r.impressions.B : 0; }, { timeout: 30_000 }).toBeGreaterThanOrEqual(top.length);
+  const before = (await interleaving())!;
+  expect(before.impressions.A).toBeGreaterThan(0);
+  expect(before.impressions.B).toBeGreaterThan(0);
+  expect(before.plays).toEqual({ A: 0, B: 0 });
+
+  // Play a title team B placed: the play names its impression, and the store credits it to B.
+  await page.locator('section.row[data-kind="top"] .card[data-team="B"]').first().click();
+  await page.locator('#play').click();
+  await expect.poll(async () => (await interleaving())?.plays, { timeout: 30_000 }).toEqual({ A: 0, B: 1 });
+  const r = (await interleaving())!;
+  expect(r).toMatchObject({ variant: 'mix', units: 1, wins: { A: 0, B: 1, ties: 0 } });
+  expect(r.preference.estimate).toBe(-1);
+  expect(r.preference.ci).toHaveLength(2);
 });

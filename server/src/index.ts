@@ -12,6 +12,7 @@ export { MemoryEventStore } from './store/memory.ts';
 export { AnalyticsService } from './analytics/service.ts';
 export { ExperimentDefinitions } from './experiments/definitions.ts';
 export { analyse } from './experiments/analysis.ts';
+export { teamCredits } from './experiments/interleaving.ts';
 export { simulateExperimentEvents } from './experiments/simulate.ts';
 export type { UnitRow } from './experiments/units.ts';
 export { seedLaunchWorld, writeLaunchWorldCatalog } from './forecasts/seed.ts';

@@ -193,6 +193,17 @@ describe('interleaving results', () => {
       expect(r.definitions.interleaving_preference).toMatch(/team A is the variant's own ranking/);
     }
     await duck.close();
+    // A simulated log: the treatment's rows interleaved after exposure, every play naming its impression.
+    const sim = ExperimentSchema.parse({ ...EXP, variants: [EXP.variants[0], { id: 'mix', weight: 1, params: { interleaveWith: { model: 0, popularity: 1, trending: 0 } } }] });
+    const simulated = simulateExperimentEvents(sim, { units: 150, seed: 9 });
+    const big = await DuckDbEventStore.open(':memory:');
+    await big.append(simulated, NOW);
+    const sql = await teamCredits(big, sim.id);
+    await big.close();
+    expect(sql).toEqual(teamCreditsFromEvents(simulated, sim.id));
+    expect(sql.length).toBeGreaterThan(50);
+    expect(sql.every((u) => u.variant === 'mix')).toBe(true);
+    expect(sql.reduce((n, u) => n + u.playsA + u.playsB, 0)).toBeGreaterThan(100);
     // An experiment without an interleaving variant has no interleaving section.
     const { put, results } = setup();
     await put(0, [EXP]);

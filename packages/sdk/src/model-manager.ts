@@ -21,6 +21,8 @@ export class ModelManager {
   private model: LoadedModel | null = null;
   private updating: Promise<void> | null = null;
   private pinned: ModelPin | null = null;
+  /** The pin changed while an update was in flight: that update looked for the old one, so another follows. */
+  private pinChangedDuringUpdate = false;
   status: ModelStatus = { state: 'none' };
 
   constructor(
@@ -47,6 +49,7 @@ export class ModelManager {
   pin(p: ModelPin | null): boolean {
     if (p?.version === this.pinned?.version && p?.experiment === this.pinned?.experiment && p?.variant === this.pinned?.variant) return false;
     this.pinned = p;
+    if (this.updating) this.pinChangedDuringUpdate = true;
     this.set({ ...this.status, pinned: p ? { ...p, served: this.model?.manifest.version === p.version } : undefined });
     return true;
   }
@@ -70,7 +73,13 @@ export class ModelManager {
 
   /** Looks for a newer published model and switches to it once it is downloaded and verified. */
   update(): Promise<void> {
-    this.updating ??= this.doUpdate().finally(() => (this.updating = null));
+    this.updating ??= this.doUpdate().finally(() => {
+      this.updating = null;
+      if (this.pinChangedDuringUpdate) {
+        this.pinChangedDuringUpdate = false;
+        void this.update();
+      }
+    });
     return this.updating;
   }
 

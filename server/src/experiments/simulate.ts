@@ -3,6 +3,8 @@
  * route over 1M stored events. Each member has a persistent activity rate (gamma-distributed: some members watch
  * every day, most rarely), so the pre-exposure period predicts the post-exposure one as it does for real members.
  * Assignment is the real bucketing (`assignVariant`), exposure a `$exposure` custom event, as the SDK sends it.
+ * Plays name the impression they came from (`impressionId`), as the demo's do; after exposure, a variant with
+ * `interleaveWith` shows an interleaved row (teams alternating A, B, ... on the impressions).
  * Seeded with its own RNG stream: the synthetic world's default output is untouched.
  */
 import { assignVariant, EXPOSURE_EVENT, SCHEMA_VERSION, uuidv7, type Experiment, type MarqueeEvent } from '@marquee/core';
@@ -67,19 +69,23 @@ export function simulateExperimentEvents(e: Experiment, o: SimulationOptions): M
       const sessionId = `${userId}-d${day + pre}`;
       let ts = t0 + day * DAY_MS + 60_000 + rng.int(DAY_MS - 6 * 3_600_000);
       if (day < 0 && ts >= t0) ts = t0 - 1;
-      const seen = new Set<number>();
+      const seen = new Map<number, string>();
+      const interleaved = a?.params.interleaveWith && day >= 0;
       for (let k = 0; k < 10; k++) {
         const title = rng.int(500);
-        seen.add(title);
-        out.push({ ...base, id: uuidv7(), ts: ts + k, sessionId, userId, type: 'impression', titleId: `t${title}`, row: 'Top Picks for You', position: k });
+        const id = uuidv7();
+        seen.set(title, id);
+        const interleaving = interleaved ? { interleaving: { experiment: e.id, variant: a.variant, team: k % 2 === 0 ? ('A' as const) : ('B' as const) } } : {};
+        out.push({ ...base, id, ts: ts + k, sessionId, userId, type: 'impression', titleId: `t${title}`, row: 'Top Picks for You', position: k, ...interleaving });
       }
-      const titles = [...seen];
+      const titles = [...seen.keys()];
       for (let p = 0; p < plays; p++) {
-        const titleId = `t${titles[p % titles.length]}`;
+        const title = titles[p % titles.length]!;
+        const titleId = `t${title}`;
         const duration = 3600 + rng.int(3600);
         const frac = rng.next();
         const at = ts + 100 + p * 10_000;
-        out.push({ ...base, id: uuidv7(), ts: at, sessionId, userId, type: 'play_start', titleId });
+        out.push({ ...base, id: uuidv7(), ts: at, sessionId, userId, type: 'play_start', titleId, impressionId: seen.get(title) });
         if (frac >= 0.25) out.push({ ...base, id: uuidv7(), ts: at + 1000, sessionId, userId, type: 'progress', titleId, position: Math.round(0.25 * duration), duration });
         if (frac >= 0.9) out.push({ ...base, id: uuidv7(), ts: at + 2000, sessionId, userId, type: 'complete', titleId, position: duration, duration });
         else out.push({ ...base, id: uuidv7(), ts: at + 2000, sessionId, userId, type: 'pause', titleId, position: Math.round(frac * duration), duration });
