@@ -2,10 +2,11 @@
  * Everything that crosses between the main thread and the worker: plain, structured-cloneable data only.
  * The facade (client.ts) and the worker (worker.ts) both type themselves against this file.
  */
-import { BACKEND_NAMES, type Assignment, type BackendName, type EventInput, type Exposure, type IdentityState, type InterleavingTeam } from '@marquee/core';
+import type { Assignment, BackendName, EventInput, Exposure, IdentityState, InterleavingTeam } from '@marquee/core';
 
 export type { BackendName };
-export const BACKEND_ORDER: readonly BackendName[] = BACKEND_NAMES;
+// Spelled out rather than imported: a value import of core would bring zod into the main-thread facade (size budget).
+export const BACKEND_ORDER = ['webgpu', 'webgl', 'wasm', 'cpu'] as const satisfies readonly BackendName[];
 
 export interface WorkerOptions {
   /** Base URL of the Marquee API, e.g. `https://api.example.com`; '' means the page's own origin. */
