@@ -12,10 +12,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AnalyticsService } from '../server/src/analytics/service.ts';
-import { createApp } from '../server/src/app.ts';
-import { Catalog } from '../server/src/catalog.ts';
-import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
+import { quantile } from '@marquee/core';
+import { AnalyticsService, Catalog, createApp, DuckDbEventStore } from '@marquee/server';
 import { copyDataDir, growSyntheticStore } from './grow-store.ts';
 
 const { values: args } = parseArgs({
@@ -65,7 +63,7 @@ try {
       if (i > 0) times.push(performance.now() - s); // the first request warms DuckDB's caches
     }
     times.sort((a, b) => a - b);
-    byRoute[route] = { p50_ms: +times[Math.floor(times.length / 2)]!.toFixed(1), max_ms: +times.at(-1)!.toFixed(1) };
+    byRoute[route] = { p50_ms: +quantile(times, 0.5).toFixed(1), max_ms: +times.at(-1)!.toFixed(1) };
     log(`  ${route.padEnd(16)} p50 ${byRoute[route].p50_ms} ms, max ${byRoute[route].max_ms} ms`);
   }
   const worst = Math.max(...Object.values(byRoute).map((r) => r.p50_ms));

@@ -18,7 +18,7 @@
  * A benchmark, not a test. Human text goes to stderr; `--json` prints one JSON line last on stdout.
  */
 import { parseArgs } from 'node:util';
-import { artwork as aw } from '@marquee/core';
+import { artwork as aw, quantile } from '@marquee/core';
 import { createWorld } from '@marquee/core/synthetic';
 import { DEFAULT_BUCKETS, simulatePolicy, type SimPolicy, type SimResult } from './artwork-sim.ts';
 
@@ -106,7 +106,7 @@ for (let r = 0; r < 400; r++) {
   times.push(performance.now() - t0);
 }
 times.sort((a, b) => a - b);
-const select50 = { p50_ms: r3(times[200]!), p95_ms: r3(times[380]!), draws: workload.viewer.config.thompsonDraws };
+const select50 = { p50_ms: r3(quantile(times, 0.5)), p95_ms: r3(quantile(times, 0.95)), draws: workload.viewer.config.thompsonDraws };
 log(`\n  selection, 50 fresh cards (Thompson, ${select50.draws} draws): p50 ${select50.p50_ms} ms, p95 ${select50.p95_ms} ms (Node, this process)`);
 
 const th = policies.thompson as { oracle_lift_share: number } | undefined;

@@ -15,10 +15,10 @@ import { parseArgs } from 'node:util';
 import { brotliCompressSync } from 'node:zlib';
 import { chromium, type Browser } from '@playwright/test';
 import { build } from 'vite';
-import { startServerProcess } from '../server/src/process.ts';
-import { ModelRegistry } from '../server/src/models/registry.ts';
-import { ROOT, ensureBenchModel } from './bench-model.ts';
 import { PathBenchmarkSchema, type PathBenchmark } from '@marquee/core';
+import { ModelRegistry } from '@marquee/server';
+import { startServerProcess } from '@marquee/server/testing';
+import { ROOT, ensureBenchModel } from './bench-model.ts';
 
 const { values: args } = parseArgs({
   options: { json: { type: 'boolean', default: false }, runs: { type: 'string', default: '20' }, backends: { type: 'string', default: 'webgpu,webgl,wasm,cpu' } },

@@ -16,16 +16,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { MarqueeEvent } from '@marquee/core';
+import { quantile, SeededRandom, type MarqueeEvent } from '@marquee/core';
 import { createWorld, simulateEvents } from '@marquee/core/synthetic';
-import { randomModelArtifact } from '../packages/model/src/testing.ts';
-import { createApp } from '../server/src/app.ts';
-import { Catalog } from '../server/src/catalog.ts';
-import { LiveAggregates } from '../server/src/candidates/aggregates.ts';
-import { CandidateService } from '../server/src/candidates/service.ts';
-import { toMarqueeEvent } from '../server/src/cli/bootstrap.ts';
-import { ModelRegistry } from '../server/src/models/registry.ts';
-import { MemoryEventStore } from '../server/src/store/memory.ts';
+import { randomModelArtifact } from '@marquee/model/testing';
+import { CandidateService, Catalog, createApp, LiveAggregates, MemoryEventStore, ModelRegistry, toMarqueeEvent } from '@marquee/server';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,21 +47,8 @@ const SEED = Number(args.seed);
 const WRITE_KEY = 'bench-key';
 const log = (...a: unknown[]) => console.error(...a);
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-/** mulberry32, for the request mix. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    let t = (s = (s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const dir = await mkdtemp(join(tmpdir(), 'marquee-bench-cand-'));
 try {
@@ -132,7 +113,8 @@ try {
     `aggregates observed ${aggregates.observed}, ${aggregates.popular(1e9).length} titles played`);
 
   // Requests: a member's recent titles (0-20 of them) and an embedding near their mean (what a device would send).
-  const rand = rng(SEED * 7919 + 13);
+  const mix = new SeededRandom(SEED * 7919 + 13);
+  const rand = () => mix.next();
   const unit = (v: Float32Array) => {
     let n = 0;
     for (const x of v) n += x * x;
@@ -180,12 +162,12 @@ try {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const result = {
     titles: catalog.titles.length,
-    p50_ms: r2(percentile(total, 50)),
-    p99_ms: r2(percentile(total, 99)),
+    p50_ms: r2(quantile(total, 0.5)),
+    p99_ms: r2(quantile(total, 0.99)),
     max_ms: r2(total[total.length - 1]),
     mean_ms: r2(mean(total)),
-    server_p50_ms: r2(percentile(server, 50)),
-    server_p99_ms: r2(percentile(server, 99)),
+    server_p50_ms: r2(quantile(server, 0.5)),
+    server_p99_ms: r2(quantile(server, 0.99)),
     requests: total.length,
     limit: LIMIT,
     candidates_min: Math.min(...sizes),

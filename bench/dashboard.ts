@@ -16,8 +16,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from '@playwright/test';
-import { startServerProcess } from '../server/src/process.ts';
-import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
+import { quantile } from '@marquee/core';
+import { DuckDbEventStore } from '@marquee/server';
+import { startServerProcess } from '@marquee/server/testing';
 import { copyDataDir, growSyntheticStore } from './grow-store.ts';
 
 const { values: args } = parseArgs({
@@ -73,7 +74,7 @@ try {
   const times: number[] = [];
   for (let i = 0; i < Number(args.runs); i++) times.push(await visit());
   times.sort((a, b) => a - b);
-  const median = times[Math.floor(times.length / 2)]!;
+  const median = quantile(times, 0.5);
   log(`dashboard with ${stored.toLocaleString('en-US')} events: first load ${first} ms, then median ${median} ms (${times.join(', ')}) (target <= 1000 ms); sections: ${JSON.stringify(sections)}`);
   if (args.json) console.log(JSON.stringify({ events: stored, background_catch_up_s: +catchUpS.toFixed(1), first_load_ms: first, load_p50_ms: median, loads_ms: times, sections }));
 } finally {

@@ -5,9 +5,8 @@
  * store's id words: the API fills them in when it next opens the store.
  */
 import { createWorld } from '@marquee/core/synthetic';
-import { seedSyntheticHistory } from '../server/src/cli/bootstrap.ts';
 import { join } from 'node:path';
-import type { DuckDbEventStore } from '../server/src/store/duckdb.ts';
+import { type DuckDbEventStore, seedSyntheticHistory } from '@marquee/server';
 
 export async function growSyntheticStore(store: DuckDbEventStore, target: number, log: (s: string) => void): Promise<number> {
   let t = performance.now();

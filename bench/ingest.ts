@@ -14,10 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { SCHEMA_VERSION, uuidv7, type MarqueeEvent } from '@marquee/core';
-import { startServerProcess } from '../server/src/process.ts';
-import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
-import { prefill } from '../server/src/store/testing.ts';
+import { quantile, SCHEMA_VERSION, uuidv7, type MarqueeEvent } from '@marquee/core';
+import { DuckDbEventStore } from '@marquee/server';
+import { prefill, startServerProcess } from '@marquee/server/testing';
 
 const { values: args } = parseArgs({
   options: {
@@ -60,9 +59,6 @@ function post(url: string, body: string): Promise<{ status: number; json: { acce
   });
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 /** Runs `jobs` with at most `concurrency` in flight. */
 async function pool<T>(jobs: (() => Promise<T>)[], concurrency: number): Promise<T[]> {
@@ -128,7 +124,7 @@ try {
     const seconds = (performance.now() - t0) / 1000;
     sent += events.length;
     latencies.sort((a, b) => a - b);
-    results[`batch${size}`] = { events_per_s: Math.round(events.length / seconds), p50_ms: +percentile(latencies, 50).toFixed(2), p99_ms: +percentile(latencies, 99).toFixed(2) };
+    results[`batch${size}`] = { events_per_s: Math.round(events.length / seconds), p50_ms: +quantile(latencies, 0.5).toFixed(2), p99_ms: +quantile(latencies, 0.99).toFixed(2) };
     log(`HTTP, batches of ${size}: ${results[`batch${size}`].events_per_s} events/s, p50 ${results[`batch${size}`].p50_ms} ms, p99 ${results[`batch${size}`].p99_ms} ms`);
   }
   const countRes = await fetch(`${server.url}/v1/admin/events/count`, { headers: { authorization: 'Bearer dev-admin-token' } });

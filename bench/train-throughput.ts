@@ -8,11 +8,7 @@
  * Human text goes to stderr; `--json` prints one JSON line last on stdout.
  */
 import { parseArgs } from 'node:util';
-import { initNodeBackend, measureMatMulGflops } from '../packages/model/src/backend-node.ts';
-import { loadRawData, FORMATS, type Format } from '../packages/model/src/data/load-node.ts';
-import { buildDataset, summarize } from '../packages/model/src/data/dataset.ts';
-import { leaveOneOut } from '../packages/model/src/data/split.ts';
-import { fit } from '../packages/model/src/train.ts';
+import { buildDataset, FORMATS, fit, initNodeBackend, leaveOneOut, loadRawData, measureMatMulGflops, summarize, type Format } from '@marquee/model/node';
 
 const { values: args } = parseArgs({
   options: {

@@ -24,7 +24,7 @@ import { Agent, request } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
 import { SCHEMA_VERSION, WRITE_KEY_HEADER, uuidv7, type MarqueeEvent } from '@marquee/core';
-import { startServerProcess } from '../server/src/process.ts';
+import { startServerProcess } from '@marquee/server/testing';
 
 const { values: args } = parseArgs({
   options: {

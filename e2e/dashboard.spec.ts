@@ -9,10 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from '@playwright/test';
 import { ExperimentResultsSchema, ExperimentSchema } from '@marquee/core';
-import { ExperimentDefinitions } from '../server/src/experiments/definitions.ts';
-import { simulateExperimentEvents } from '../server/src/experiments/simulate.ts';
-import { seedLaunchWorld, writeLaunchWorldCatalog } from '../server/src/forecasts/seed.ts';
-import { DuckDbEventStore } from '../server/src/store/duckdb.ts';
+import { DuckDbEventStore, ExperimentDefinitions, seedLaunchWorld, simulateExperimentEvents, writeLaunchWorldCatalog } from '@marquee/server';
 import { ADMIN_TOKEN, Api, expect, test } from './fixtures.ts';
 
 const WORLD = { world: { titles: 200, members: 400 }, launches: { spanDays: 365, hoursScale: 150, appealSample: 100 } };

@@ -7,8 +7,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test as base, expect, type Page } from '@playwright/test';
-import { startServerProcess, type ServerProcess } from '../server/src/process.ts';
-import { ModelRegistry } from '../server/src/models/registry.ts';
+import { ModelRegistry } from '@marquee/server';
+import { type ServerProcess, startServerProcess } from '@marquee/server/testing';
 
 export const DEMO_ORIGIN = `http://127.0.0.1:${process.env.DEMO_PREVIEW_PORT ?? 4173}`;
 export const ADMIN_TOKEN = 'e2e-admin';

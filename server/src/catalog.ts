@@ -1,12 +1,14 @@
 /**
  * The titles the service can recommend, with metadata and artwork variants. From `DATA_DIR/catalog.json` when a
- * deployment provides one (`{titles: CatalogTitle[]}`), else the seeded synthetic world's catalog.
+ * deployment provides one (`{titles: CatalogTitle[]}`, core's CatalogSchema), else the seeded synthetic world's
+ * catalog. Only a missing file means "no catalog provided": one that cannot be read or parsed stops the start,
+ * since serving the synthetic world in its place would recommend titles the deployment does not have.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createWorld } from '@marquee/core/synthetic';
 
-import type { CatalogTitle } from '@marquee/core';
+import { CatalogSchema, parseContract, type CatalogTitle } from '@marquee/core';
 
 export type { CatalogTitle };
 
@@ -43,11 +45,22 @@ export class Catalog {
     let text: string;
     try {
       text = await readFile(path, 'utf8');
-    } catch {
-      return Catalog.synthetic();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Catalog.synthetic();
+      throw new Error(`${path}: cannot read the catalog: ${(err as Error).message}`);
     }
-    const parsed = JSON.parse(text) as { titles?: CatalogTitle[] };
-    if (!Array.isArray(parsed.titles) || parsed.titles.length === 0) throw new Error(`${path}: expected {titles: [...]}`);
-    return new Catalog(parsed.titles);
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new Error(`${path}: not JSON: ${(err as Error).message}`);
+    }
+    const { titles } = parseContract(CatalogSchema, json, `${path}: not a catalog ({titles: [...]})`);
+    const ids = new Set<string>();
+    for (const t of titles) {
+      if (ids.has(t.id)) throw new Error(`${path}: title id ${t.id} appears twice`);
+      ids.add(t.id);
+    }
+    return new Catalog(titles);
   }
 }

@@ -2,7 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { randomModelArtifact } from '../../packages/model/src/testing.ts';
+import { CandidateResponseSchema, CatalogSchema } from '@marquee/core';
+import { randomModelArtifact } from '@marquee/model/testing';
 import { createApp } from '../src/app.ts';
 import { Catalog } from '../src/catalog.ts';
 import { LiveAggregates } from '../src/candidates/aggregates.ts';
@@ -96,7 +97,7 @@ describe('POST /v1/candidates with a published model', () => {
     const index = refresh ? await service.refresh() : null;
     const app = createApp({ store: new MemoryEventStore(), writeKeys: ['wk'], adminToken: 'a', corsOrigins: [], candidates: service, models: registry });
     const post = (body: unknown) => app.request('/v1/candidates', { method: 'POST', headers: { 'content-type': 'application/json', 'x-marquee-key': 'wk' }, body: JSON.stringify(body) });
-    return { app, post, index: index!, catalog, manifest, version };
+    return { app, post, index: index!, catalog, manifest, version, dir };
   }
 
   it('retrieves by the device embedding, cold titles included through their metadata', async () => {
@@ -107,14 +108,13 @@ describe('POST /v1/candidates with a published model', () => {
     // A device whose taste is exactly this new title's metadata embedding gets it among the first proposals.
     const res = await post({ userEmbedding: Array.from(index.vector(coldTitle.id)!), limit: 50 });
     expect(res.status).toBe(200);
-    const body = await res.json();
+    const body = CandidateResponseSchema.parse(await res.json());
     expect(body.modelVersion).toBe(version);
-    type C = { titleId: string; sources: { source: string; score: number }[] };
-    const embedded = (body.candidates as C[]).filter((c) => c.sources.some((s) => s.source === 'embedding'));
+    const embedded = body.candidates.filter((c) => c.sources.some((s) => s.source === 'embedding'));
     const top = embedded.filter((c) => c.sources.find((s) => s.source === 'embedding')!.score > 0.999);
     expect(top.map((c) => c.titleId)).toContain(coldTitle.id); // cosine 1 with itself (ties: same genres and year)
     expect(embedded.map((c) => c.titleId)).toEqual(index.nearest(index.vector(coldTitle.id)!, embedded.length).map((s) => s.titleId));
-    expect((body.candidates as C[]).some((c) => c.sources.some((s) => s.source === 'new'))).toBe(true);
+    expect(body.candidates.some((c) => c.sources.some((s) => s.source === 'new'))).toBe(true);
   });
 
   it('answers a wrong embedding size and a bad body with 400', async () => {
@@ -141,9 +141,38 @@ describe('POST /v1/candidates with a published model', () => {
     expect(status).toBe(200);
   });
 
+  it('swaps to a newly published model: requests use the previous index until the new one is built', async () => {
+    const { app, post, catalog, version: v1, dir } = await setup();
+    const registry = new ModelRegistry(join(dir, 'registry'));
+    // v2: another model (other seed, other width) over the same titles.
+    const next = await randomModelArtifact(catalog.titles.slice(0, 200), { dim: 8, maxLen: 20, layers: 1, heads: 2, seed: 8 });
+    const dir2 = await mkdtemp(join(tmpdir(), 'marquee-cand-'));
+    dirs.push(dir2);
+    for (const [path, bytes] of next.files) await writeFile(join(dir2, path), bytes);
+    await writeFile(join(dir2, 'manifest.json'), JSON.stringify(next.manifest));
+    const { version: v2 } = await registry.publish(dir2);
+    expect(v2).not.toBe(v1);
+
+    // Published, not yet indexed: the answer still comes from v1, and a v1-sized embedding is still right.
+    const during = CandidateResponseSchema.parse(await (await post({ userEmbedding: new Array(16).fill(0.25), limit: 20 })).json());
+    expect(during.modelVersion).toBe(v1);
+
+    // The background refresh (every 2 s at most) builds v2's index; then answers name v2 and expect its width.
+    let after = during;
+    for (let i = 0; i < 100 && after.modelVersion !== v2; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = CandidateResponseSchema.parse(await (await post({ limit: 20 })).json());
+    }
+    expect(after.modelVersion).toBe(v2);
+    expect((await post({ userEmbedding: new Array(16).fill(0.25) })).status).toBe(400);
+    const ok = CandidateResponseSchema.parse(await (await post({ userEmbedding: new Array(8).fill(0.25), limit: 20 })).json());
+    expect(ok.candidates.some((c) => c.sources.some((s) => s.source === 'embedding'))).toBe(true);
+    expect((await app.request('/readyz')).status).toBe(200);
+  });
+
   it('serves the catalog', async () => {
     const { app } = await setup();
-    const all = await (await app.request('/v1/catalog')).json();
+    const all = CatalogSchema.parse(await (await app.request('/v1/catalog')).json());
     expect(all.titles).toHaveLength(300);
     const one = await (await app.request(`/v1/catalog/${all.titles[5].id}`)).json();
     expect(one.artworks.length).toBeGreaterThanOrEqual(3);
@@ -156,10 +185,10 @@ describe('POST /v1/candidates with a published model', () => {
     const send = () => app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ writeKey: 'wk', events }) });
     await send();
     await send(); // a resend must not count twice
-    const body = await (await post({ recentTitleIds: ['t001'], limit: 20 })).json();
-    const t2 = body.candidates.find((c: { titleId: string }) => c.titleId === 't002');
-    expect(t2.sources).toContainEqual({ source: 'similar', score: 1, because: 't001' });
-    const popular = body.candidates.find((c: { titleId: string }) => c.titleId === 't002').sources;
+    const body = CandidateResponseSchema.parse(await (await post({ recentTitleIds: ['t001'], limit: 20 })).json());
+    const t2 = body.candidates.find((c) => c.titleId === 't002');
+    expect(t2?.sources).toContainEqual({ source: 'similar', score: 1, because: 't001' });
+    const popular = t2?.sources;
     // Played by two members, once each however often the batch was resent.
     expect(popular).toContainEqual({ source: 'popular', score: 2 });
   });

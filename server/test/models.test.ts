@@ -24,6 +24,13 @@ async function artifact(version: string, weights = new Uint8Array([1, 2, 3, 4, 5
   const manifest = {
     formatVersion: 1,
     version,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    config: {
+      numItems: 0, maxLen: 1, dim: 1, layers: 1, heads: 1, ffnMult: 1, dropout: 0, temperature: 1,
+      numEventTypes: 1, numFractionBuckets: 1, numGenres: 0, numYearBuckets: 0, yearBucketStart: 0, yearBucketWidth: 5,
+    },
+    items: { ids: [], genreNames: [] },
+    weights: [],
     files: [{ path: 'weights.bin', bytes: weights.byteLength, sha256: createHash('sha256').update(weights).digest('hex') }],
   };
   await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
@@ -75,7 +82,12 @@ describe('model registry and routes', () => {
       const m = JSON.parse(await readFile(join(d, 'manifest.json'), 'utf8'));
       m.files[0].path = '../../etc/passwd';
       await writeFile(join(d, 'manifest.json'), JSON.stringify(m));
-    }, /bad file name/],
+    }, /files\.0\.path: must be a plain file name/],
+    ['a manifest without a config', async (d: string) => {
+      const m = JSON.parse(await readFile(join(d, 'manifest.json'), 'utf8'));
+      delete m.config;
+      await writeFile(join(d, 'manifest.json'), JSON.stringify(m));
+    }, /config: /],
   ])('refuses %s and keeps the previous version live', async (_name, damage, reason) => {
     const { app, registry } = await setup();
     await registry.publish(await artifact('v1'));

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { artwork, type MarqueeEvent } from '@marquee/core';
-import { startServerProcess, type ServerProcess } from '../src/process.ts';
+import { startServerProcess, type ServerProcess } from '../testing/process.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { plantRows, prefill } from '../src/store/testing.ts';
 import { makeEvent } from './helpers.ts';

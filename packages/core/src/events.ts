@@ -130,3 +130,13 @@ export function describeIssues(error: z.ZodError): string {
     .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))
     .join('; ');
 }
+
+/**
+ * Parses what arrived over a boundary (a response, a file, a stored value) or throws a TypeError that names it and
+ * every problem: a malformed answer fails where it enters, not three calls later.
+ */
+export function parseContract<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new TypeError(`${what}: ${describeIssues(r.error)}`);
+  return r.data;
+}

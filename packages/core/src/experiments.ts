@@ -10,23 +10,10 @@
  * last characters (member ids m0001, m0002, ...), and hashing the decimal of the first hash spreads them.
  */
 import { z } from 'zod';
+import { fnv1a32 } from './random.ts';
 
 export const BUCKETS = 10_000;
 export const BUCKETING_VERSION = 1;
-
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-const utf8 = new TextEncoder();
-
-/** FNV-1a, 32 bits, over the UTF-8 bytes of `s`; an unsigned integer. */
-export function fnv1a32(s: string): number {
-  let h = FNV_OFFSET;
-  for (const byte of utf8.encode(s)) {
-    h ^= byte;
-    h = Math.imul(h, FNV_PRIME);
-  }
-  return h >>> 0;
-}
 
 /** The unit's bucket in [0, 10,000) for this salt. */
 export function bucketOf(salt: string, unitId: string): number {

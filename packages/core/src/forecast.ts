@@ -11,6 +11,7 @@
  * hours, so its p10 comes from the hours' p90 (intervalFromResiduals, costPerHour: golden tests in test/forecast.test.ts).
  */
 import { z } from 'zod';
+import { quantile } from './stats.ts';
 
 export const FORECAST_HORIZONS = { first28Days: 28, firstYear: 365 } as const;
 
@@ -60,15 +61,6 @@ const sum = (a: ArrayLike<number>, n: number) => {
   for (let i = 0; i < Math.min(n, a.length); i++) s += a[i]!;
   return s;
 };
-
-/** Empirical quantile with linear interpolation (type 7, as numpy's default) of a sorted array. */
-export function quantile(sorted: readonly number[], q: number): number {
-  if (!sorted.length) throw new Error('quantile of an empty sample');
-  const h = (sorted.length - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(sorted.length - 1, lo + 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
-}
 
 /** A point forecast in log space and calibration residuals (actual - predicted, log) -> hours quantiles. */
 export function intervalFromResiduals(logPoint: number, residuals: readonly number[]): Quantiles {

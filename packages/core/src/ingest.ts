@@ -19,13 +19,15 @@ export const IngestRequestSchema = z.object({
   events: z.array(z.unknown()).min(1).max(INGEST_LIMITS.maxEventsPerBatch),
 });
 
-export interface IngestResponse {
-  accepted: number;
-  duplicates: number;
-  rejected: { index: number; reason: string }[];
-}
+export const IngestResponseSchema = z.object({
+  accepted: z.number().int().nonnegative(),
+  /** Events already stored (a retry): acknowledged, not stored twice. */
+  duplicates: z.number().int().nonnegative(),
+  /** Events refused, by their index in the batch. */
+  rejected: z.array(z.object({ index: z.number().int().nonnegative(), reason: z.string() })),
+});
+export type IngestResponse = z.infer<typeof IngestResponseSchema>;
 
-export interface ErrorResponse {
-  error: string;
-  detail?: string;
-}
+/** Every 4xx/5xx body of the API. */
+export const ErrorResponseSchema = z.object({ error: z.string(), detail: z.string().optional() });
+export type ErrorResponse = z.infer<typeof ErrorResponseSchema>;

@@ -3,7 +3,7 @@
  * title remembering the team that placed it, so plays can be credited to a ranker. The coin flips come from the
  * FNV-1a hash of a seed (e.g. session id + row), so the same seed gives the same row on every device.
  */
-import { fnv1a32 } from './experiments.ts';
+import { fnv1a32 } from './random.ts';
 import type { MarqueeEvent, Team } from './events.ts';
 import { interleavingPreference } from './stats.ts';
 import type { InterleavingResult } from './experiment-results.ts';

@@ -2,9 +2,13 @@
  * Homepage composition, pure: ranked candidates plus the viewer's local history in, rows out. Every row says why
  * it exists, and no title appears twice on the page.
  *
+ * Seen titles (vocabulary.ts) appear only in Continue Watching, while in progress.
+ *
  * Order: Continue Watching, Top Picks, Because You Watched X (most recent titles), Trending Now, then rows for the
  * viewer's favourite genres.
  */
+import { seenTitles } from './vocabulary.ts';
+
 export interface PageCandidate {
   titleId: string;
   score: number;
@@ -64,14 +68,14 @@ export function composePage(
   const o = { ...PAGE_DEFAULTS, ...options };
   const rows: Row[] = [];
   const used = new Set<string>();
-  const watched = new Set(history.map((h) => h.titleId));
+  const seen = seenTitles(history);
   const byRecent = [...history].sort((a, b) => b.lastTs - a.lastTs || (a.titleId < b.titleId ? -1 : 1));
 
   const push = (row: Omit<Row, 'titleIds'>, pick: (c: PageCandidate) => boolean) => {
     const ids: string[] = [];
     for (const c of ranked) {
       if (ids.length >= o.rowSize) break;
-      if (used.has(c.titleId) || watched.has(c.titleId) || !pick(c)) continue;
+      if (used.has(c.titleId) || seen.has(c.titleId) || !pick(c)) continue;
       ids.push(c.titleId);
     }
     if (ids.length < o.minRowSize) return;
@@ -87,7 +91,7 @@ export function composePage(
 
   const top = { id: 'top', kind: 'top', title: 'Top Picks for You', reason: history.length ? 'Ranked for you on this device from everything you watched' : 'Popular on Marquee right now' } as const;
   if (topPicks) {
-    const ids = topPicks.filter((id) => !used.has(id) && !watched.has(id)).slice(0, o.rowSize);
+    const ids = topPicks.filter((id) => !used.has(id) && !seen.has(id)).slice(0, o.rowSize);
     if (ids.length >= o.minRowSize) {
       ids.forEach((id) => used.add(id));
       rows.push({ ...top, titleIds: ids });

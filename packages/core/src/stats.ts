@@ -349,3 +349,12 @@ export function interleavingPreference(winsA: number, winsB: number, ties: numbe
   const pValue = se > 0 ? 2 * (1 - normalCdf(Math.abs(mean) / se)) : 1;
   return { n, estimate: mean, se, ci: [mean - z * se, mean + z * se], pValue, df: Infinity };
 }
+
+/** Empirical quantile with linear interpolation (type 7, as numpy's default) of a sorted array: the one percentile of the house (benchmarks' p50/p95/p99 included). */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (!sorted.length) throw new Error('quantile of an empty sample');
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(sorted.length - 1, lo + 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}

@@ -1,29 +1,26 @@
-/** Node-only artifact I/O: write/read a model directory (manifest.json + weight files), sha256 via node:crypto. */
-import { createHash } from 'node:crypto';
+/** Node-only artifact I/O: write/read a model directory (manifest.json + weight files). */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { loadModel, serializeModel, type LoadedModel, type Manifest, type SerializeInput } from './artifact.ts';
+import { ModelManifestSchema, parseContract } from '@marquee/core';
+import { loadModel, serializeModel, verifyFiles, type LoadedModel, type Manifest, type SerializeInput } from './artifact.ts';
 
 export const MANIFEST_FILE = 'manifest.json';
 
-export function sha256File(file: string): string {
-  return createHash('sha256').update(readFileSync(file)).digest('hex');
-}
-
-/** Serialize and write a model; returns the manifest. Verifies the written files' sha256 with node:crypto. */
+/** Serialize and write a model; returns the manifest, once the written files read back as it says. */
 export async function saveModelDir(dir: string, input: SerializeInput): Promise<Manifest> {
   const { manifest, files } = await serializeModel(input);
   mkdirSync(dir, { recursive: true });
   for (const [p, bytes] of files) writeFileSync(path.join(dir, p), bytes);
-  for (const f of manifest.files) {
-    if (sha256File(path.join(dir, f.path)) !== f.sha256) throw new Error(`saveModelDir: ${f.path} did not round-trip`);
-  }
+  await verifyFiles(manifest.files, async (p) => readFileSync(path.join(dir, p))).catch((err: Error) => {
+    throw new Error(`saveModelDir: ${dir} did not round-trip: ${err.message}`);
+  });
   writeFileSync(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest) + '\n');
   return manifest;
 }
 
 export function readManifest(dir: string): Manifest {
-  return JSON.parse(readFileSync(path.join(dir, MANIFEST_FILE), 'utf8')) as Manifest;
+  const file = path.join(dir, MANIFEST_FILE);
+  return parseContract(ModelManifestSchema, JSON.parse(readFileSync(file, 'utf8')), file);
 }
 
 export async function loadModelDir(dir: string): Promise<LoadedModel> {

@@ -4,6 +4,7 @@
  * `loadModel(manifest, getFile)` verifies every file's sha256 (WebCrypto) before building tensors.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { topK, type FileEntry, type ManifestItems, type ModelManifest, type WeightEntry } from '@marquee/core';
 import { validateModelConfig, type ModelConfig } from './config.ts';
 import { EVENT_INDEX, fractionBucket, yearBucket, type EventKind } from './data/types.ts';
 import {
@@ -29,49 +30,30 @@ import {
 export const FORMAT_VERSION = 1;
 export const WEIGHTS_FILE = 'weights.bin';
 
-export interface WeightEntry {
-  name: string;
-  shape: number[];
-  dtype: 'float32' | 'int32';
-  file: string;
-  /** Byte offset in `file`. */
-  offset: number;
-  bytes: number;
-}
-
-export interface FileEntry {
-  path: string;
-  bytes: number;
-  sha256: string;
-}
-
-export interface ManifestItems {
-  /** External item ids; model item id = index + 1. */
-  ids: string[];
-  titles?: (string | null)[];
-  /** Genre vocabulary, and per item the genre indices. */
-  genreNames: string[];
-  genres?: number[][];
-  years?: (number | null)[];
-}
-
-export interface Manifest {
-  formatVersion: number;
-  /** `<ISO time>-<first 12 hex of the weights' sha256>` */
-  version: string;
-  createdAt: string;
-  config: ModelConfig;
-  train?: unknown;
-  items: ManifestItems;
-  metrics?: unknown;
-  data?: unknown;
-  weights: WeightEntry[];
-  files: FileEntry[];
-}
+/** The manifest's shape is the wire contract in @marquee/core; `loadModel` checks its values. */
+export type { FileEntry, ManifestItems, WeightEntry } from '@marquee/core';
+export type Manifest = ModelManifest;
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const d = await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * The artifact's integrity check, the one every reader runs (the device's loader, the server's publish, the
+ * trainer's write): each listed file has the manifest's size and sha256. Returns the bytes by path.
+ */
+export async function verifyFiles(entries: readonly FileEntry[], getFile: (path: string) => Promise<ArrayBuffer | Uint8Array>): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const f of entries) {
+    const raw = await getFile(f.path);
+    const bytes = raw instanceof Uint8Array ? raw : new Uint8Array(raw);
+    if (bytes.byteLength !== f.bytes) throw new Error(`${f.path} has ${bytes.byteLength} bytes, manifest says ${f.bytes}`);
+    const sha = await sha256Hex(bytes);
+    if (sha !== f.sha256) throw new Error(`sha256 mismatch for ${f.path} (got ${sha}, manifest says ${f.sha256})`);
+    files.set(f.path, bytes);
+  }
+  return files;
 }
 
 export interface SerializeInput {
@@ -179,15 +161,9 @@ export interface LoadedModel {
 export async function loadModel(manifest: Manifest, getFile: (path: string) => Promise<ArrayBuffer | Uint8Array>): Promise<LoadedModel> {
   if (manifest.formatVersion !== FORMAT_VERSION) throw new Error(`loadModel: unsupported formatVersion ${manifest.formatVersion} (expected ${FORMAT_VERSION})`);
   const config = validateModelConfig(manifest.config);
-  const files = new Map<string, Uint8Array>();
-  for (const f of manifest.files) {
-    const raw = await getFile(f.path);
-    const bytes = raw instanceof Uint8Array ? raw : new Uint8Array(raw);
-    if (bytes.byteLength !== f.bytes) throw new Error(`loadModel: ${f.path} has ${bytes.byteLength} bytes, manifest says ${f.bytes}`);
-    const sha = await sha256Hex(bytes);
-    if (sha !== f.sha256) throw new Error(`loadModel: sha256 mismatch for ${f.path} (got ${sha}, manifest says ${f.sha256})`);
-    files.set(f.path, bytes);
-  }
+  const files = await verifyFiles(manifest.files, getFile).catch((err: Error) => {
+    throw new Error(`loadModel: ${err.message}`);
+  });
   const params: Params = {};
   const byName = new Map(manifest.weights.map((w) => [w.name, w]));
   for (const s of paramSpecs(config)) {
@@ -231,15 +207,11 @@ export async function loadModel(manifest: Manifest, getFile: (path: string) => P
     score: (h) => scoreItems(params, config, h, getItems()),
     async recommend(h, k, opts = {}) {
       const s = await scoreItems(params, config, h, getItems());
+      s[0] = -Infinity; // padding
       if (!opts.includeSeen) for (let j = 0; j < h.items.length; j++) s[h.items[j]!] = -Infinity;
-      const top: number[] = [];
-      for (let j = 1; j < s.length; j++) {
-        if (s[j] === -Infinity) continue;
-        if (top.length < k) top.push(j);
-        else if (s[j]! > s[top[top.length - 1]!]!) top[top.length - 1] = j;
-        else continue;
-        top.sort((a, b) => s[b]! - s[a]! || a - b);
-      }
+      const eligible = s.reduce((n, x) => (x === -Infinity ? n : n + 1), 0);
+      // Best score first, ties to the lower item id.
+      const top = topK(s.length, Math.min(k, eligible), (a, b) => s[a]! - s[b]! || b - a);
       return top.map((j) => ({ id: m.itemId(j), score: s[j]! }));
     },
     userEmbedding: (h) => userEmbedding(params, config, h),

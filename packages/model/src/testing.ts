@@ -1,8 +1,8 @@
 /**
  * Test and benchmark helper: an UNTRAINED model artifact (seeded random weights) over a given title list. Its
  * embeddings mean nothing; use it where only the artifact's shape and cost matter (registry, loading, candidate
- * retrieval latency), never to judge recommendations. Not exported from the package index on purpose: import it by
- * path from tests and benchmarks.
+ * retrieval latency), never to judge recommendations. Not in the package index on purpose: tests and benchmarks
+ * import it as `@marquee/model/testing`.
  *
  * Metadata vocabularies follow buildDataset: genres sorted by name, year buckets 5 years wide from the earliest year.
  */

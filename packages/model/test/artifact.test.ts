@@ -8,7 +8,8 @@ import { makeModelConfig } from '../src/config.ts';
 import { initParams, scoreItems } from '../src/model.ts';
 import { Rng } from '../src/rng.ts';
 import { loadModel, serializeModel } from '../src/artifact.ts';
-import { loadModelDir, readManifest, saveModelDir, sha256File } from '../src/artifact-node.ts';
+import { createHash } from 'node:crypto';
+import { loadModelDir, readManifest, saveModelDir } from '../src/artifact-node.ts';
 
 const cfg = makeModelConfig({ numItems: 20, numGenres: 2, numYearBuckets: 0, yearBucketStart: 0, yearBucketWidth: 5 }, { maxLen: 8, dim: 8, heads: 2, layers: 1 });
 const items = { ids: Array.from({ length: 20 }, (_, i) => `t${i + 1}`), genreNames: ['drama', 'romance'], genres: Array.from({ length: 20 }, (_, i) => [i % 2]) };
@@ -28,7 +29,7 @@ describe('artifact', () => {
     const manifest = await saveModelDir(dir, { config: cfg, params, items, metrics: { note: 'test' } });
     expect(manifest.formatVersion).toBe(1);
     expect(manifest.version).toMatch(/-[0-9a-f]{12}$/);
-    for (const f of manifest.files) expect(sha256File(path.join(dir, f.path))).toBe(f.sha256);
+    for (const f of manifest.files) expect(createHash('sha256').update(readFileSync(path.join(dir, f.path))).digest('hex')).toBe(f.sha256);
     expect(readManifest(dir).weights.map((w) => w.name)).toContain('item.id');
     const h = { items: [1, 5, 9] };
     const before = await scoreItems(params, cfg, h);

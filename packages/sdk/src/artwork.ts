@@ -1,30 +1,15 @@
 /**
  * The artwork bandit on the device: one viewer's taste posterior, sticky assignments and unsettled impressions,
- * kept in IndexedDB (`meta/artwork`, parsed with ArtworkStateSchema on load); population priors fetched from
+ * kept in IndexedDB (`meta/artwork`, parsed with core's ArtworkStateSchema on load); population priors fetched from
  * `GET /v1/artwork/priors` and cached beside the catalog. Chooses an artwork per card (the pure policy in
  * @marquee/core/artwork), and learns from the viewer's own impressions and quality plays as they are tracked.
  */
-import { z } from 'zod';
-import { artwork as aw, type CatalogTitle, type MarqueeEvent } from '@marquee/core';
-import type { Database } from './db.ts';
+import { artwork as aw, type ArtworkState, type CatalogTitle, type MarqueeEvent } from '@marquee/core';
+import { getMeta, putMeta, type Database } from './db.ts';
 import type { ArtworkDebug, PageArtwork } from './protocol.ts';
 
-const STATE = 'artwork';
-const PRIORS = 'artwork-priors';
 /** Priors are refetched when older than this (the server's version changes with every count). */
 const PRIORS_MAX_AGE_MS = 5 * 60_000;
-
-const PendingSchema = z.object({ titleId: z.string(), artworkId: z.string(), ts: z.number() });
-export const ArtworkStateSchema = z.object({
-  version: z.literal(1),
-  viewer: z.string(),
-  policy: z.enum(aw.POLICY_NAMES),
-  taste: z.object({ A: z.array(z.number()), b: z.array(z.number()), n: z.number().int().nonnegative() }),
-  assignments: z.array(aw.ArtworkAssignmentSchema),
-  pending: z.array(PendingSchema),
-});
-type ArtworkState = z.infer<typeof ArtworkStateSchema>;
-const CachedPriorsSchema = z.object({ fetchedAt: z.number(), etag: z.string().nullable(), priors: aw.ArtworkPriorsSchema });
 
 export class ArtworkChooser {
   private bandit: aw.ArtworkBandit | null = null;
@@ -89,17 +74,17 @@ export class ArtworkChooser {
 
   private async load(): Promise<void> {
     const policy = this.experimentPolicy ?? this.config.policy ?? aw.BANDIT_DEFAULTS.policy;
-    const raw = await this.db.get('meta', STATE);
-    const parsed = ArtworkStateSchema.safeParse(raw);
-    const state = parsed.success && parsed.data.viewer === this.viewer && parsed.data.policy === policy ? parsed.data : null;
+    const stored = await getMeta(this.db, 'artwork');
+    const state = stored && stored.viewer === this.viewer && stored.policy === policy ? stored : null;
+    // A taste of another shape (before the viewer bias term, policy artwork-2) starts afresh.
     const taste = state && state.taste.A.length === aw.TASTE_DIM * aw.TASTE_DIM ? state.taste : undefined;
     this.bandit = new aw.ArtworkBandit(this.viewer, { ...this.config, policy }, taste, undefined, new Map((state?.assignments ?? []).map((a) => [a.titleId, a])));
     for (const p of state?.pending ?? []) this.pending.set(p.titleId, { artworkId: p.artworkId, ts: p.ts });
-    const cached = CachedPriorsSchema.safeParse(await this.db.get('meta', PRIORS));
-    if (cached.success) {
-      this.bandit.priors = new aw.PriorRates(cached.data.priors);
-      this.priorsFetchedAt = cached.data.fetchedAt;
-      this.priorsEtag = cached.data.etag;
+    const cached = await getMeta(this.db, 'artwork-priors');
+    if (cached) {
+      this.bandit.priors = new aw.PriorRates(cached.priors);
+      this.priorsFetchedAt = cached.fetchedAt;
+      this.priorsEtag = cached.etag;
     }
   }
 
@@ -112,7 +97,7 @@ export class ArtworkChooser {
       const priors = aw.ArtworkPriorsSchema.parse(await res.json());
       this.priorsEtag = res.headers.get('etag');
       this.bandit!.priors = new aw.PriorRates(priors);
-      await this.db.put('meta', { fetchedAt: this.priorsFetchedAt, etag: this.priorsEtag, priors }, PRIORS);
+      await putMeta(this.db, 'artwork-priors', { fetchedAt: this.priorsFetchedAt, etag: this.priorsEtag, priors });
     } catch {
       // Offline or no artwork service: the cached priors (or none: every artwork at the fallback rate).
     }
@@ -199,7 +184,7 @@ export class ArtworkChooser {
       assignments: [...b.assignments.values()].slice(-5000),
       pending: [...this.pending].map(([titleId, p]) => ({ titleId, ...p })),
     };
-    this.saveQueue = this.saveQueue.then(() => this.db.put('meta', state, STATE).then(() => {}));
+    this.saveQueue = this.saveQueue.then(() => putMeta(this.db, 'artwork', state));
     return this.saveQueue;
   }
 }

@@ -6,7 +6,7 @@
  * 50-card page (pure JS, the same workload as bench:artwork's in Node).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { artwork, composePage, rankCandidates, type KernelCount, type PathBenchmark, type Percentiles, type RankInput } from '@marquee/core';
+import { artwork, composePage, quantile, rankCandidates, type KernelCount, type PathBenchmark, type Percentiles, type RankInput } from '@marquee/core';
 import type { LoadedModel } from '@marquee/model';
 import { IncrementalEncoder, type Token } from './encoder.ts';
 import { TensorRanker } from './ranker.ts';
@@ -27,7 +27,7 @@ async function time(runs: number, fn: () => Promise<unknown>): Promise<Percentil
     xs.push(performance.now() - t0);
   }
   xs.sort((a, b) => a - b);
-  const at = (q: number) => +xs[Math.min(xs.length - 1, Math.floor(q * xs.length))].toFixed(3);
+  const at = (q: number) => +quantile(xs, q).toFixed(3);
   return { p50: at(0.5), p95: at(0.95) };
 }
 

@@ -5,12 +5,11 @@
  * logged when the variant is applied to what the viewer sees.
  */
 import {
-  ActiveExperimentsSchema, assignAll, EXPOSURE_EVENT,
+  ActiveExperimentsSchema, assignAll, EXPOSURE_EVENT, exposedKey, parseContract,
   type Assignment, type EventInput, type Experiment, type Exposure, type VariantParams,
 } from '@marquee/core';
-import type { Database } from './db.ts';
+import { getMeta, putMeta, type Database } from './db.ts';
 
-const CACHE_KEY = 'experiments';
 /**
  * Parameters the homepage applies (the model version and the artwork policy through the model manager and the
  * artwork chooser); an experiment with any of them in any variant is a page experiment.
@@ -53,12 +52,11 @@ export class DeviceExperiments {
     try {
       const res = await fetch(`${this.endpoint}/v1/experiments`);
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const parsed = ActiveExperimentsSchema.parse(await res.json());
+      const parsed = parseContract(ActiveExperimentsSchema, await res.json(), 'GET /v1/experiments answered');
       this.definitions = parsed.experiments;
-      await this.db.put('meta', parsed, CACHE_KEY);
+      await putMeta(this.db, 'experiments', parsed);
     } catch {
-      const cached = ActiveExperimentsSchema.safeParse(await this.db.get('meta', CACHE_KEY));
-      this.definitions = cached.success ? cached.data.experiments : [];
+      this.definitions = (await getMeta(this.db, 'experiments'))?.experiments ?? [];
     }
   }
 
@@ -90,16 +88,16 @@ export class DeviceExperiments {
   expose(assignments: readonly Assignment[]): Promise<void> {
     if (assignments.length === 0) return this.exposing;
     this.exposing = this.exposing.then(async () => {
-      const key = `exposed:${this.sessionId}:${await this.unit()}`;
-      const logged = ((await this.db.get('meta', key)) as Record<string, string> | undefined) ?? {};
-      const fresh = assignments.filter((a) => logged[a.experiment] !== a.variant);
-      if (fresh.length === 0) return;
-      for (const a of fresh) {
+      const key = exposedKey(this.sessionId, await this.unit());
+      const logged = (await getMeta(this.db, key)) ?? {};
+      const unlogged = assignments.filter((a) => logged[a.experiment] !== a.variant);
+      if (unlogged.length === 0) return;
+      for (const a of unlogged) {
         const exposure: Exposure = { experiment: a.experiment, variant: a.variant };
         await this.track({ type: 'custom', name: EXPOSURE_EVENT, props: { bucket: a.bucket }, experiments: [exposure] });
         logged[a.experiment] = a.variant;
       }
-      await this.db.put('meta', logged, key);
+      await putMeta(this.db, key, logged);
     }).catch(() => {});
     return this.exposing;
   }

@@ -4,39 +4,31 @@
  * After a play or completion the page is re-ranked from the cached candidates at once, without the network.
  */
 import {
-  WRITE_KEY_HEADER, composeDiversePage, interleaveRankings, PAGE_DEFAULTS, rankCandidates,
-  type CatalogTitle, type HistoryEntry, type InterleavingTeam, type MarqueeEvent,
+  composeDiversePage, interleaveRankings, PAGE_DEFAULTS, rankCandidates, seenTitles,
+  type CachedCandidates, type CatalogTitle, type HistoryEntry, type InterleavingTeam, type MarqueeEvent,
 } from '@marquee/core';
 import { fromStoreEvents, type Interaction, type LoadedModel } from '@marquee/model';
-import type { Database, HistoryRecord } from './db.ts';
-import type { IncrementalEncoder, Token } from './encoder.ts';
+import { getMeta, putMeta, type Database } from './db.ts';
+import { IncrementalEncoder, type Token } from './encoder.ts';
 import type { ModelManager } from './model-manager.ts';
-import type { CatalogScorer } from './scorer.ts';
+import { CatalogScorer } from './scorer.ts';
 import type { HomePage, PageRow } from './protocol.ts';
 import type { DeviceExperiments, PageExperiments } from './experiments.ts';
 import type { ArtworkChooser } from './artwork.ts';
+import { ApiClient } from './api-client.ts';
+import { HistoryStore } from './history-store.ts';
 
-type Ml = typeof import('./ml.ts');
-
-interface CandidateSet {
-  candidates: { titleId: string; sources: { source: string; score: number; because?: string }[] }[];
-  fetchedAt: number;
-  historyLength: number;
-}
-
-const CATALOG = 'catalog';
-const CANDIDATES = 'candidates';
 /** Candidates are refetched when older than this, or after this many new plays. */
 const CANDIDATES_MAX_AGE_MS = 5 * 60_000;
 const CANDIDATES_MAX_NEW_PLAYS = 3;
-const HISTORY_CAP = 5000;
-const ENGAGEMENT = new Set(['play_start', 'progress', 'pause', 'complete']);
 
 export class Homepage {
   private catalog: CatalogTitle[] | null = null;
   private byId = new Map<string, CatalogTitle>();
-  private history: HistoryRecord[] | null = null;
-  private candidates: CandidateSet | null = null;
+  private history: HistoryStore;
+  private candidates: CachedCandidates | null = null;
+  /** Why the last candidates request failed, shown on the page until one succeeds. */
+  private candidatesError: string | undefined;
   private encoder: IncrementalEncoder | null = null;
   private scorer: CatalogScorer | null = null;
   private modelInUse: LoadedModel | null = null;
@@ -49,15 +41,19 @@ export class Homepage {
   /** The artwork bandit; without it every card shows its title's first artwork. */
   artwork: ArtworkChooser | null = null;
 
+  private readonly api: ApiClient;
+
   constructor(
     private db: Database,
-    private readonly endpoint: string,
-    private readonly ml: Ml,
+    endpoint: string,
     readonly models: ModelManager,
     private readonly backend: () => string | null,
     /** Sent as `x-marquee-key`: the server checks it before reading a candidate request. */
-    private readonly writeKey = '',
-  ) {}
+    writeKey = '',
+  ) {
+    this.api = new ApiClient(endpoint, writeKey);
+    this.history = new HistoryStore(db);
+  }
 
   /** For ModelManager: dispose a replaced model once no build uses it. */
   retire = (old: LoadedModel): void => {
@@ -68,7 +64,7 @@ export class Homepage {
   useDatabase(db: Database): Promise<void> {
     const switched = this.queue.then(() => {
       this.db = db;
-      this.history = null;
+      this.history = new HistoryStore(db);
       this.candidates = null;
       this.catalog = null; // cached again in `db`, so this profile's page also works offline
     });
@@ -89,18 +85,7 @@ export class Homepage {
 
   /** Records the viewer's own engagement; a play, pause or completion re-ranks the page for subscribers. */
   async record(e: MarqueeEvent): Promise<void> {
-    if (!ENGAGEMENT.has(e.type) || !('titleId' in e)) return;
-    const rec: HistoryRecord = { titleId: e.titleId, type: e.type as HistoryRecord['type'], ts: e.ts };
-    if ('duration' in e) Object.assign(rec, { position: e.position, duration: e.duration });
-    await this.loadHistory();
-    const seq = await this.db.add('history', rec);
-    this.history!.push({ ...rec, seq });
-    if (this.history!.length > HISTORY_CAP) {
-      const old = this.history!.splice(0, this.history!.length - HISTORY_CAP);
-      const tx = this.db.transaction('history', 'readwrite');
-      for (const r of old) void tx.store.delete(r.seq!);
-      await tx.done;
-    }
+    if (!(await this.history.record(e))) return;
     if (this.subscribers.length && (e.type === 'play_start' || e.type === 'pause' || e.type === 'complete')) {
       const page = await this.build({ refresh: false });
       for (const fn of this.subscribers) fn(page);
@@ -126,7 +111,7 @@ export class Homepage {
   private async doBuild(refresh: boolean): Promise<HomePage> {
     const t0 = performance.now();
     const catalog = await this.loadCatalog();
-    const history = await this.loadHistory();
+    const history = await this.history.all();
     const interactions = (await fromStoreEvents(history.map((h) => ({ ...h, userId: 'me' })))).interactions;
     const exp = this.experiments ? await this.experiments.pageParams() : null;
     // The variant's model loads in the background; until it serves, the page says which model made it.
@@ -151,24 +136,20 @@ export class Homepage {
     // 2. Candidates: from the server when stale, else (or offline) the cached set.
     const recent = [...new Set(interactions.map((i) => i.item).reverse())].slice(0, 20).reverse();
     let from: HomePage['candidates']['from'] = 'cache';
-    const cached = this.candidates ?? ((await this.db.get('meta', CANDIDATES)) as CandidateSet | undefined) ?? null;
+    const cached = this.candidates ?? (await getMeta(this.db, 'candidates')) ?? null;
     const stale = !cached || Date.now() - cached.fetchedAt > CANDIDATES_MAX_AGE_MS || interactions.length - cached.historyLength >= CANDIDATES_MAX_NEW_PLAYS;
     let set = cached;
     if (refresh || stale) {
       try {
         const embedding = user ? Array.from(await user.data()) : undefined;
-        const res = await fetch(`${this.endpoint}/v1/candidates`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', [WRITE_KEY_HEADER]: this.writeKey },
-          body: JSON.stringify(this.shareHistory ? { recentTitleIds: recent, userEmbedding: embedding, limit: 1000 } : { limit: 1000 }),
-        });
-        if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        const body = (await res.json()) as { candidates: CandidateSet['candidates'] };
+        const body = await this.api.candidates(this.shareHistory ? { recentTitleIds: recent, userEmbedding: embedding, limit: 1000 } : { limit: 1000 });
         set = { candidates: body.candidates, fetchedAt: Date.now(), historyLength: interactions.length };
-        await this.db.put('meta', set, CANDIDATES);
+        await putMeta(this.db, 'candidates', set);
         from = 'server';
-      } catch {
-        // Offline or server down: the cached candidates (or the cached catalog) still make a page.
+        this.candidatesError = undefined;
+      } catch (err) {
+        // Offline, server down or a malformed answer: the cached candidates (or the cached catalog) still make a page.
+        this.candidatesError = (err as Error).message;
       }
     }
     if (!set) {
@@ -183,21 +164,21 @@ export class Homepage {
     const ids = set.candidates.map((c) => c.titleId);
     const scores = user && this.scorer ? await this.scorer.score(user, ids) : null;
     user?.dispose();
-    const completed = new Set(interactions.filter((i) => i.event === 'complete').map((i) => i.item));
+    const seen = seenTitles(history);
     const inputs = set.candidates.map((c, k) => ({
       titleId: c.titleId,
       modelScore: scores && Number.isFinite(scores[k]) ? scores[k] : undefined,
       popularity: c.sources.find((s) => s.source === 'popular')?.score,
       trending: c.sources.find((s) => s.source === 'trending')?.score,
     }));
-    const ranked = rankCandidates(inputs, { exclude: completed, weights: exp?.params.rankWeights });
+    const ranked = rankCandidates(inputs, { exclude: seen, weights: exp?.params.rankWeights });
     const entries = historyEntries(interactions, this.byId);
     // An interleaving variant: Top Picks is a team draft of this ranking (A) and the interleaveWith blend (B).
     const il = exp?.interleaving && exp.params.interleaveWith
       ? interleaveRankings(
           ranked,
-          rankCandidates(inputs, { exclude: completed, weights: exp.params.interleaveWith }),
-          new Set(entries.map((h) => h.titleId)),
+          rankCandidates(inputs, { exclude: seen, weights: exp.params.interleaveWith }),
+          seen,
           exp.params.rowPolicy?.rowSize ?? PAGE_DEFAULTS.rowSize,
           exp.interleaving.seed,
         )
@@ -235,7 +216,7 @@ export class Homepage {
       rows: pageRows,
       modelVersion: model?.manifest.version ?? null,
       backend: this.backend(),
-      candidates: { from, count: set.candidates.length, sources: countSources(set), ageMs: set.fetchedAt ? Date.now() - set.fetchedAt : -1 },
+      candidates: { from, count: set.candidates.length, sources: countSources(set), ageMs: set.fetchedAt ? Date.now() - set.fetchedAt : -1, error: this.candidatesError },
       encode,
       timings: {
         encodeMs: round(t1 - t0),
@@ -268,30 +249,24 @@ export class Homepage {
   private useModel(model: LoadedModel | null, catalog: CatalogTitle[]): void {
     this.encoder?.dispose();
     this.scorer?.dispose();
-    this.encoder = model ? new this.ml.IncrementalEncoder(model) : null;
-    this.scorer = model ? new this.ml.CatalogScorer(model, catalog) : null;
+    this.encoder = model ? new IncrementalEncoder(model) : null;
+    this.scorer = model ? new CatalogScorer(model, catalog) : null;
     this.modelInUse = model;
   }
 
   private async loadCatalog(): Promise<CatalogTitle[]> {
     if (this.catalog) return this.catalog;
     try {
-      const res = await fetch(`${this.endpoint}/v1/catalog`);
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      this.catalog = ((await res.json()) as { titles: CatalogTitle[] }).titles;
-      await this.db.put('meta', this.catalog, CATALOG);
+      this.catalog = await this.api.catalog();
+      await putMeta(this.db, 'catalog', this.catalog);
     } catch (err) {
-      this.catalog = ((await this.db.get('meta', CATALOG)) as CatalogTitle[] | undefined) ?? null;
-      if (!this.catalog) throw new Error(`no catalog: the server is unreachable (${(err as Error).message}) and none is cached yet`);
+      this.catalog = (await getMeta(this.db, 'catalog')) ?? null;
+      if (!this.catalog) throw new Error(`no catalog: ${(err as Error).message}, and none is cached yet`);
     }
     this.byId = new Map(this.catalog.map((t) => [t.id, t]));
     return this.catalog;
   }
 
-  private async loadHistory(): Promise<HistoryRecord[]> {
-    this.history ??= await this.db.getAll('history');
-    return this.history;
-  }
 }
 
 function historyEntries(interactions: readonly Interaction[], byId: Map<string, unknown>): HistoryEntry[] {
@@ -309,7 +284,7 @@ function historyEntries(interactions: readonly Interaction[], byId: Map<string, 
   return [...last.values()];
 }
 
-function countSources(set: CandidateSet): Record<string, number> {
+function countSources(set: CachedCandidates): Record<string, number> {
   const out: Record<string, number> = {};
   for (const c of set.candidates) for (const s of c.sources) out[s.source] = (out[s.source] ?? 0) + 1;
   return out;

@@ -19,7 +19,7 @@ import {
   ProfileIdSchema,
   SCHEMA_VERSION,
   UserIdSchema,
-  describeIssues,
+  parseContract,
   nonPersonalDatabaseName,
   profileDatabaseName,
   uuidv7,
@@ -28,12 +28,9 @@ import {
   type IdentityState,
   type MarqueeEvent,
 } from '@marquee/core';
-import { openDatabase, type Database } from './db.ts';
+import { getMeta, openDatabase, putMeta, readMeta, type Database } from './db.ts';
 import type { IdentityApi } from './protocol.ts';
 
-const IDENTITY = 'identity';
-/** Where earlier SDK versions kept the anonymous id: carried over so a viewer keeps their id after an upgrade. */
-const LEGACY_ANONYMOUS_ID = 'anonymousId';
 
 /** What the homepage offers the lifecycle (Homepage implements it). */
 export interface PageTarget {
@@ -57,14 +54,6 @@ export interface ViewerDeps {
 }
 
 
-type Schema<T> = { safeParse(v: unknown): { success: true; data: T } | { success: false; error: Parameters<typeof describeIssues>[0] } };
-
-function parse<T>(schema: Schema<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new TypeError(`${what}: ${describeIssues(r.error)}`);
-  return r.data;
-}
-
 export class Viewer implements IdentityApi {
   private page: PageTarget | null = null;
   private queue: Promise<unknown> = Promise.resolve();
@@ -82,24 +71,24 @@ export class Viewer implements IdentityApi {
 
   static async open(deps: ViewerDeps): Promise<Viewer> {
     const tx = deps.db.transaction('meta', 'readwrite');
-    const stored = IdentityRecordSchema.safeParse(await tx.store.get(IDENTITY));
+    const stored = await readMeta(tx.store, 'identity');
     let record: IdentityRecord;
-    if (stored.success) {
-      record = stored.data;
+    if (stored) {
+      record = stored;
     } else {
-      const legacy = await tx.store.get(LEGACY_ANONYMOUS_ID);
+      const legacy = await readMeta(tx.store, 'anonymousId');
       record = {
-        anonymousId: typeof legacy === 'string' && legacy ? legacy : uuidv7(),
+        anonymousId: legacy || uuidv7(),
         profileId: DEFAULT_PROFILE,
         profiles: [DEFAULT_PROFILE],
         consent: { tracking: true, personalization: true },
       };
     }
-    if (deps.userId !== undefined) record = { ...record, userId: parse(UserIdSchema, deps.userId, 'createPersonalizer: userId') };
-    await tx.store.put(record, IDENTITY);
+    if (deps.userId !== undefined) record = { ...record, userId: parseContract(UserIdSchema, deps.userId, 'createPersonalizer: userId') };
+    await tx.store.put(record, 'identity');
     await tx.done;
     const pageDb = await openPageDb(deps.dbName, record);
-    if (!stored.success) await moveLegacyHistory(deps.db, pageDb);
+    if (!stored) await moveLegacyHistory(deps.db, pageDb);
     return new Viewer(deps, record, pageDb);
   }
 
@@ -146,7 +135,7 @@ export class Viewer implements IdentityApi {
       ...who,
       ...(profileId === DEFAULT_PROFILE ? {} : { profileId }),
     };
-    return parse(EventSchema, event, `${what}: invalid event`);
+    return parseContract(EventSchema, event, `${what}: invalid event`);
   }
 
   async identity(): Promise<IdentityState> {
@@ -160,7 +149,7 @@ export class Viewer implements IdentityApi {
    */
   identify(userId: string): Promise<IdentityState> {
     return this.serial(async () => {
-      const id = parse(UserIdSchema, userId, 'identify(userId)');
+      const id = parseContract(UserIdSchema, userId, 'identify(userId)');
       if (this.record.userId === id) return this.identity();
       if (this.record.userId) throw new Error('identify: another member is signed in on this device; call reset() on sign-out first');
       const alias = this.envelope({ type: 'alias', userId: id, anonymousId: this.record.anonymousId }, 'identify');
@@ -173,7 +162,7 @@ export class Viewer implements IdentityApi {
   /** Another viewer of the household: their own history and page caches from now on. */
   setProfile(profileId: string): Promise<IdentityState> {
     return this.serial(async () => {
-      const id = parse(ProfileIdSchema, profileId, 'setProfile(profileId)');
+      const id = parseContract(ProfileIdSchema, profileId, 'setProfile(profileId)');
       if (this.record.profileId !== id) {
         const profiles = this.record.profiles.includes(id) ? this.record.profiles : [...this.record.profiles, id];
         await this.save({ ...this.record, profileId: id, profiles });
@@ -213,7 +202,7 @@ export class Viewer implements IdentityApi {
    */
   optOut(opts: { personalization?: boolean } = {}): Promise<IdentityState> {
     return this.serial(async () => {
-      const o = parse(OptOutOptionsSchema, opts ?? {}, 'optOut(options)');
+      const o = parseContract(OptOutOptionsSchema, opts ?? {}, 'optOut(options)');
       await this.save({ ...this.record, consent: { tracking: false, personalization: o.personalization ?? false } });
       await this.deps.db.clear('outbox');
       await this.repoint();
@@ -235,16 +224,16 @@ export class Viewer implements IdentityApi {
   }
 
   private async save(record: IdentityRecord): Promise<void> {
-    this.record = parse(IdentityRecordSchema, record, 'identity');
-    await this.deps.db.put('meta', this.record, IDENTITY);
+    this.record = parseContract(IdentityRecordSchema, record, 'identity');
+    await putMeta(this.deps.db, 'identity', this.record);
     this.channel?.postMessage('changed');
   }
 
   /** Another tab changed the identity: load it and follow. */
   private async follow(): Promise<void> {
-    const stored = IdentityRecordSchema.safeParse(await this.deps.db.get('meta', IDENTITY));
-    if (!stored.success) return;
-    this.record = stored.data;
+    const stored = await getMeta(this.deps.db, 'identity');
+    if (!stored) return;
+    this.record = stored;
     await this.repoint();
   }
 
@@ -280,7 +269,7 @@ async function moveLegacyHistory(device: Database, profile: Database): Promise<v
   }
   const tx = device.transaction(['history', 'meta'], 'readwrite');
   void tx.objectStore('history').clear();
-  for (const key of ['candidates', 'catalog']) void tx.objectStore('meta').delete(key);
+  for (const key of ['candidates', 'catalog'] as const) void tx.objectStore('meta').delete(key);
   await tx.done;
 }
 

@@ -9,14 +9,13 @@ import { IncrementalEncoder } from './encoder.ts';
 import { CatalogScorer } from './scorer.ts';
 
 import { measureBackends, selectBackend, useWasmPaths } from './backend.ts';
-import type { Database } from './db.ts';
+import { getMeta, putMeta, type Database } from './db.ts';
 import { crossOriginWorker, sameOrigin } from './cross-origin-worker.ts';
 import type { BackendReport, WorkerOptions } from './protocol.ts';
 
 export { probeRankingPath } from './probe.ts';
 export { benchmarkPath } from './bench.ts';
 
-const CHOICE = 'backend:choice';
 /** The first page comes first: the measurement starts this long after a first run's backend is up. */
 const PROBE_DELAY_MS = 3000;
 
@@ -30,7 +29,7 @@ export async function chooseBackend(db: Database, opts: Pick<WorkerOptions, 'bac
   useWasmPaths(opts.wasmPaths);
   if (opts.backendChoice === 'first' || opts.backends.length === 1) return selectBackend(opts.backends);
   const key = `${opts.backends.join(',')}|${navigator.userAgent}`;
-  const cached = (await db.get('meta', CHOICE)) as (BackendReport & { key: string }) | undefined;
+  const cached = await getMeta(db, 'backend:choice');
   if (cached?.key === key) {
     const again = await selectBackend([cached.name]).catch(() => null);
     if (again) return { ...again, chosenBy: 'cached', timings: cached.timings };
@@ -52,7 +51,7 @@ function measureInBackground(db: Database, { backends, wasmPaths }: Pick<WorkerO
       report.probeError = e.data.error;
       return;
     }
-    await db.put('meta', { ...e.data.report, key }, CHOICE);
+    await putMeta(db, 'backend:choice', { key, name: e.data.report.name, timings: e.data.report.timings });
     // Seen by later backend() calls: what was measured, and what the next run will use.
     report.timings = e.data.report.timings;
     report.nextRun = e.data.report.name;

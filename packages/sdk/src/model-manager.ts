@@ -4,11 +4,11 @@
  * loaded completely; a broken download leaves the current model serving.
  */
 import { loadModel, type LoadedModel, type Manifest } from '@marquee/model';
-import type { Database } from './db.ts';
+import { ModelManifestSchema, parseContract } from '@marquee/core';
+import { getMeta, putMeta, type Database } from './db.ts';
 import type { ModelStatus } from './protocol.ts';
 
 const CACHE = 'marquee-models-v1';
-const CURRENT = 'model:manifest';
 
 /** A model version an experiment's variant asks for. */
 export interface ModelPin {
@@ -56,7 +56,7 @@ export class ModelManager {
 
   /** The model this device used last, from the local cache: serves offline and before the network answers. */
   async loadCached(): Promise<void> {
-    const manifest = (await this.db.get('meta', CURRENT)) as Manifest | undefined;
+    const manifest = await getMeta(this.db, 'model:manifest');
     if (!manifest || this.model) return;
     try {
       const cache = await caches.open(CACHE);
@@ -84,7 +84,7 @@ export class ModelManager {
   }
 
   private async doUpdate(): Promise<void> {
-    let manifest: Manifest;
+    let answer: unknown;
     const pin = this.pinned;
     try {
       let res: Response | null = null;
@@ -101,9 +101,17 @@ export class ModelManager {
       res ??= await fetch(`${this.endpoint}/v1/models/latest`, { cache: 'no-cache' });
       if (res.status === 404) return; // nothing published yet
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      manifest = (await res.json()) as Manifest;
+      answer = await res.json();
     } catch (err) {
       this.set({ ...this.status, error: `cannot reach the model server: ${(err as Error).message}` });
+      return;
+    }
+    let manifest: Manifest;
+    try {
+      manifest = parseContract(ModelManifestSchema, answer, 'GET /v1/models/latest answered');
+    } catch (err) {
+      // The model in use keeps serving; the status says why the new one was not even tried.
+      this.set({ ...this.status, state: this.model ? 'ready' : 'failed', error: (err as Error).message });
       return;
     }
     if (manifest.version === this.model?.manifest.version) return;
@@ -114,20 +122,20 @@ export class ModelManager {
     try {
       const cache = await caches.open(CACHE);
       const files = new Map<string, ArrayBuffer>();
-      const fresh: string[] = [];
+      const downloaded: string[] = [];
       for (const f of manifest.files) {
         const url = this.url(manifest.version, f.path);
         const hit = await cache.match(url);
         const bytes = hit ? await hit.arrayBuffer() : await download(url, (n) => ((loaded += n), progress()));
         if (hit) loaded += bytes.byteLength;
-        else fresh.push(f.path);
+        else downloaded.push(f.path);
         files.set(f.path, bytes);
         progress();
       }
       const model = await loadModel(manifest, async (path) => files.get(path)!);
       // Verified: only now keep the files and make this version current.
-      for (const path of fresh) await cache.put(this.url(manifest.version, path), new Response(files.get(path)));
-      await this.db.put('meta', manifest, CURRENT);
+      for (const path of downloaded) await cache.put(this.url(manifest.version, path), new Response(files.get(path)));
+      await putMeta(this.db, 'model:manifest', manifest);
       this.swap(model, 'network');
     } catch (err) {
       this.set({ ...this.status, state: this.model ? 'ready' : 'failed', downloading: undefined, error: `model ${manifest.version} refused: ${(err as Error).message}` });

@@ -3,9 +3,8 @@
  * reload, a crash or a closed tab loses nothing; it leaves only when the server has answered for it.
  */
 import { takeBatch, utf8Length, type BatchLimits, type MarqueeEvent } from '@marquee/core';
-import type { Counters, Database, OutboxRecord } from './db.ts';
+import { getMeta, readMeta, type Counters, type Database, type OutboxRecord } from './db.ts';
 
-const COUNTERS = 'counters';
 const ZERO: Counters = { acknowledged: 0, rejected: 0, dropped: 0 };
 
 export interface Batch {
@@ -58,8 +57,8 @@ export class Outbox {
           cursor = await cursor.continue();
         }
         const meta = tx.objectStore('meta');
-        const c = ((await meta.get(COUNTERS)) as Counters | undefined) ?? ZERO;
-        await meta.put({ ...c, dropped: c.dropped + (size - this.capacity) }, COUNTERS);
+        const c = (await readMeta(meta, 'counters')) ?? ZERO;
+        await meta.put({ ...c, dropped: c.dropped + (size - this.capacity) }, 'counters');
       }
       await tx.done;
       for (const p of group) p.resolve();
@@ -95,14 +94,14 @@ export class Outbox {
     const outbox = tx.objectStore('outbox');
     for (const seq of seqs) void outbox.delete(seq);
     const meta = tx.objectStore('meta');
-    const c = ((await meta.get(COUNTERS)) as Counters | undefined) ?? ZERO;
+    const c = (await readMeta(meta, 'counters')) ?? ZERO;
     await meta.put(
       {
         acknowledged: c.acknowledged + (delta.acknowledged ?? 0),
         rejected: c.rejected + (delta.rejected ?? 0),
         dropped: c.dropped + (delta.dropped ?? 0),
       },
-      COUNTERS,
+      'counters',
     );
     await tx.done;
   }
@@ -118,6 +117,6 @@ export class Outbox {
   }
 
   async counters(): Promise<Counters> {
-    return ((await this.db.get('meta', COUNTERS)) as Counters | undefined) ?? ZERO;
+    return (await getMeta(this.db, 'counters')) ?? ZERO;
   }
 }

@@ -2,12 +2,13 @@
  * Everything that crosses between the main thread and the worker: plain, structured-cloneable data only.
  * The facade (client.ts) and the worker (worker.ts) both type themselves against this file.
  */
-import type { Assignment, EventInput, Exposure, IdentityState, InterleavingTeam, PathBenchmark } from '@marquee/core';
+import type { Assignment, BackendName, EventInput, Exposure, IdentityState, InterleavingTeam, PathBenchmark } from '@marquee/core';
 
 export type { PathBenchmark };
 
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
-export const BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'webgl', 'wasm', 'cpu'];
+export type { BackendName };
+// Spelled out rather than imported: a value import of core would bring zod into the main-thread facade (size budget).
+export const BACKEND_ORDER = ['webgpu', 'webgl', 'wasm', 'cpu'] as const satisfies readonly BackendName[];
 
 export interface WorkerOptions {
   /** Base URL of the Marquee API, e.g. `https://api.example.com`; '' means the page's own origin. */
@@ -147,7 +148,8 @@ export interface HomePage {
   modelVersion: string | null;
   backend: string | null;
   /** Where the candidates came from: the server now, or this device's cache (offline). */
-  candidates: { from: 'server' | 'cache' | 'catalog'; count: number; sources: Record<string, number>; ageMs: number };
+  /** `error`: why the server's candidates were not used (unreachable, HTTP status, or a malformed answer). */
+  candidates: { from: 'server' | 'cache' | 'catalog'; count: number; sources: Record<string, number>; ageMs: number; error?: string };
   /** How the viewer's embedding was brought up to date. */
   encode: 'none' | 'append' | 'replace-last' | 'full' | 'no-model' | 'no-history';
   timings: { encodeMs: number; candidatesMs: number; scoreMs: number; composeMs: number; totalMs: number; artworkMs?: number };

@@ -8,6 +8,8 @@ import {
   nextRetryDelay,
   type BackoffOptions,
   type BatchLimits,
+  IngestResponseSchema,
+  parseContract,
   type IngestResponse,
 } from '@marquee/core';
 import type { Batch, Outbox } from './outbox.ts';
@@ -140,9 +142,10 @@ export class Sender {
     } else {
       let body: IngestResponse;
       try {
-        body = (await res.json()) as IngestResponse;
-      } catch {
-        return this.scheduleRetry('unreadable answer');
+        body = parseContract(IngestResponseSchema, await res.json(), 'POST /v1/events answered');
+      } catch (err) {
+        // Not an answer this sender understands: keep the batch and try again (the server deduplicates by id).
+        return this.scheduleRetry(err instanceof TypeError ? err.message : 'unreadable answer');
       }
       const rejected = body.rejected?.length ?? 0;
       if (rejected > 0) this.lastError = `server rejected ${rejected} event(s): ${body.rejected[0].reason}`;

@@ -106,7 +106,7 @@ const api: WorkerApi = {
     homepage = Promise.all([ml, backendReport]).then(async ([m]) => {
       let page: Homepage | undefined;
       const manager = new m.ModelManager(endpoint, db, (s) => modelSubscribers.forEach((fn) => fn(s)), (old) => page!.retire(old));
-      page = new m.Homepage(viewer.pageDatabase, endpoint, m, manager, () => backendName, options.writeKey);
+      page = new m.Homepage(viewer.pageDatabase, endpoint, manager, () => backendName, options.writeKey);
       await viewer.attach(page);
       page.useExperiments(experiments);
       page.artwork = new ArtworkChooser(() => viewer.pageDatabase, endpoint, options.artwork);

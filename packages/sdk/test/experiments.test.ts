@@ -95,7 +95,14 @@ describe('variant parameters the worker applies', () => {
   it('a model-version variant loads that version; one the server lacks falls back to the latest, saying so', async () => {
     const statuses: ModelStatus[] = [];
     const asked: string[] = [];
-    const manifest = (version: string) => ({ version, files: [{ path: 'weights.bin', bytes: 4, sha256: '00' }] });
+    const config = {
+      numItems: 1, maxLen: 1, dim: 2, layers: 1, heads: 1, ffnMult: 1, dropout: 0, temperature: 1,
+      numEventTypes: 4, numFractionBuckets: 6, numGenres: 0, numYearBuckets: 0, yearBucketStart: 0, yearBucketWidth: 5,
+    };
+    const manifest = (version: string) => ({
+      formatVersion: 1, version, createdAt: '2026-01-01T00:00:00.000Z', config, items: { ids: ['t1'], genreNames: [] }, weights: [],
+      files: [{ path: 'weights.bin', bytes: 4, sha256: '0'.repeat(64) }],
+    });
     vi.stubGlobal('fetch', vi.fn(async (url: string) => {
       asked.push(String(url));
       if (String(url).endsWith('/v1/models/v2/manifest.json')) return Response.json(manifest('v2'));

@@ -143,7 +143,7 @@ describe('identity lifecycle', () => {
     const dbName = `identity-legacy-${++n}`;
     const legacy = await openDatabase(dbName);
     await legacy.put('meta', 'anon-from-v1', 'anonymousId');
-    await legacy.put('meta', { candidates: [] }, 'candidates');
+    await legacy.put('meta', { candidates: [], fetchedAt: 1, historyLength: 1 }, 'candidates');
     await legacy.add('history', { titleId: 't-old', type: 'complete', ts: 1 });
     const viewer = await Viewer.open({ db: legacy, dbName, sessionId: 's', enqueue: async () => {}, flush: async () => {} });
     expect((await viewer.identity()).anonymousId).toBe('anon-from-v1');

@@ -138,6 +138,25 @@ describe('Sender', () => {
     expect(sender.attempt).toBe(0);
   });
 
+  it('keeps the batch and retries when a 200 answer is not an ingest response', async () => {
+    const server = fakeServer();
+    let garbled = true;
+    const fetch = (async (url: string, init: RequestInit) => {
+      const res = await server.fetch(url, init);
+      if (!garbled) return res;
+      garbled = false; // stored by the server, but the answer is lost in a proxy: the resend is a duplicate
+      return new Response(JSON.stringify({ ok: true }), { status: 200 });
+    }) as typeof globalThis.fetch;
+    const { box, sender } = await setup({ ...server, fetch });
+    for (let i = 0; i < 3; i++) await box.add(event(i));
+    await sender.flush();
+    expect(sender.lastError).toMatch(/^POST \/v1\/events answered: accepted: /);
+    expect(await box.size()).toBe(3);
+    await until(async () => (await box.size()) === 0);
+    expect(server.stored.size).toBe(3);
+    expect((await box.counters()).acknowledged).toBe(3);
+  });
+
   it('waits as long as Retry-After says', async () => {
     const server = fakeServer([{ status: 503, retryAfter: '1' }]);
     const { box, sender } = await setup(server);

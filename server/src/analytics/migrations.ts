@@ -1,4 +1,4 @@
-import type { Migration } from '../store/migrations.ts';
+import type { Migration } from '../store/types.ts';
 
 /**
  * Analytics' own steps (versions 20..29). Version 20's `analytics_events` (a typed copy of the events of its own)

@@ -11,7 +11,7 @@
  * history keeps its shape); a client's clock can never push a title into the future. Memory is per title, per
  * title pair and per member, never per event: the start-up replay streams the store through `observeEngagement`.
  */
-import type { MarqueeEvent } from '@marquee/core';
+import { isPlaySignal, PLAY_SIGNAL_EVENTS, type MarqueeEvent } from '@marquee/core';
 
 export interface AggregateOptions {
   /** Half-life of the trending score. Default one day. */
@@ -21,12 +21,11 @@ export interface AggregateOptions {
   t0?: number;
 }
 
-/** What counts as engagement: starting or finishing a title, not being shown it. */
-const ENGAGEMENT: Partial<Record<MarqueeEvent['type'], number>> = { play_start: 1, complete: 1 };
 /** exp(300) is ~1e130: far from overflow, and a rebase every 300 / ln 2 ~ 430 half-lives is cheap. */
 const MAX_EXPONENT = 300;
 
-export const ENGAGEMENT_TYPES = Object.keys(ENGAGEMENT) as MarqueeEvent['type'][];
+/** What the aggregates count: play signals (vocabulary.ts), starting or finishing a title, not being shown it. */
+export const ENGAGEMENT_TYPES: readonly MarqueeEvent['type'][] = PLAY_SIGNAL_EVENTS;
 
 export interface Scored {
   titleId: string;
@@ -67,7 +66,7 @@ export class LiveAggregates {
   /** One stored event by its parts (the start-up replay streams these without building event objects). */
   observeEngagement(type: MarqueeEvent['type'], title: string, member: string, time: number): void {
     this.observed++;
-    if (!ENGAGEMENT[type]) return;
+    if (!isPlaySignal(type)) return;
     // A time that is not a finite number counts at the reference time rather than poisoning every score.
     const t = Number.isFinite(time) ? time : this.t0;
     this.plays.set(title, (this.plays.get(title) ?? 0) + 1);

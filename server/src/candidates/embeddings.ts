@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadModel, type Manifest } from '@marquee/model';
+import { topK } from '@marquee/core';
 import type { Catalog } from '../catalog.ts';
 import type { Scored } from './aggregates.ts';
 
@@ -72,39 +73,4 @@ export class EmbeddingIndex {
     const top = topK(rows.length, Math.min(k, rows.length), (a, b) => scores[a] - scores[b] || rows[b] - rows[a]);
     return top.map((i) => ({ titleId: this.titles[rows[i]], score: scores[i] }));
   }
-}
-
-/**
- * Indices 0..n-1 of the k greatest elements under `cmp` (cmp(a, b) > 0 when a ranks above b), best first.
- */
-export function topK(n: number, k: number, cmp: (a: number, b: number) => number): number[] {
-  if (k <= 0) return [];
-  const heap: number[] = []; // min-heap under cmp: heap[0] is the weakest kept
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && cmp(heap[l], heap[m]) < 0) m = l;
-      if (r < heap.length && cmp(heap[r], heap[m]) < 0) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m], heap[i]];
-      i = m;
-    }
-  };
-  for (let x = 0; x < n; x++) {
-    if (heap.length < k) {
-      heap.push(x);
-      for (let i = heap.length - 1; i > 0; ) {
-        const p = (i - 1) >> 1;
-        if (cmp(heap[i], heap[p]) >= 0) break;
-        [heap[i], heap[p]] = [heap[p], heap[i]];
-        i = p;
-      }
-    } else if (cmp(x, heap[0]) > 0) {
-      heap[0] = x;
-      down(0);
-    }
-  }
-  return heap.sort((a, b) => cmp(b, a));
 }

@@ -2,23 +2,12 @@
  * Candidate generation: a few hundred to a few thousand titles for the device to rank, each tagged with the
  * sources that proposed it and why. Sources are cheap on purpose; the device's model does the fine ranking.
  */
+import { topK, type Candidate, type CandidateSourceName } from '@marquee/core';
 import type { Catalog } from '../catalog.ts';
 import type { LiveAggregates } from './aggregates.ts';
-import { topK, type EmbeddingIndex } from './embeddings.ts';
+import type { EmbeddingIndex } from './embeddings.ts';
 
-export type SourceName = 'popular' | 'trending' | 'similar' | 'embedding' | 'genre' | 'new';
-
-export interface SourceTag {
-  source: SourceName;
-  score: number;
-  /** For 'similar': the title it is similar to. For 'genre': the genre. */
-  because?: string;
-}
-
-export interface Candidate {
-  titleId: string;
-  sources: SourceTag[];
-}
+export type { Candidate };
 
 export interface CandidateRequest {
   recentTitleIds: readonly string[];
@@ -34,14 +23,14 @@ export interface CandidateContext {
 }
 
 /** How many each source may propose, as a share of the limit; sources overlap, so shares sum above one. */
-const SHARE: Record<SourceName, number> = { embedding: 0.4, similar: 0.3, popular: 0.2, trending: 0.2, genre: 0.2, new: 0.1 };
+const SHARE: Record<CandidateSourceName, number> = { embedding: 0.4, similar: 0.3, popular: 0.2, trending: 0.2, genre: 0.2, new: 0.1 };
 
 export function generateCandidates(ctx: CandidateContext, req: CandidateRequest): Candidate[] {
   const { catalog, aggregates, embeddings } = ctx;
   const seen = new Set(req.recentTitleIds);
   const out = new Map<string, Candidate>();
-  const quota = (s: SourceName) => Math.max(1, Math.ceil(req.limit * SHARE[s]));
-  const add = (source: SourceName, titleId: string, score: number, because?: string) => {
+  const quota = (s: CandidateSourceName) => Math.max(1, Math.ceil(req.limit * SHARE[s]));
+  const add = (source: CandidateSourceName, titleId: string, score: number, because?: string) => {
     if (seen.has(titleId) || !catalog.byId.has(titleId)) return;
     let c = out.get(titleId);
     if (!c) out.set(titleId, (c = { titleId, sources: [] }));
@@ -76,11 +65,11 @@ export function generateCandidates(ctx: CandidateContext, req: CandidateRequest)
   }
 
   // New arrivals: ranked by the model's metadata embedding when the device sent an embedding, else by recency.
-  const fresh = catalog.newest.slice(0, quota('new') * 4);
+  const arrivals = catalog.newest.slice(0, quota('new') * 4);
   if (embeddings && req.userEmbedding) {
-    for (const s of embeddings.nearest(req.userEmbedding, quota('new'), fresh.map((t) => t.id))) add('new', s.titleId, s.score);
+    for (const s of embeddings.nearest(req.userEmbedding, quota('new'), arrivals.map((t) => t.id))) add('new', s.titleId, s.score);
   } else {
-    for (const t of fresh.slice(0, quota('new'))) add('new', t.id, t.year);
+    for (const t of arrivals.slice(0, quota('new'))) add('new', t.id, t.year);
   }
 
   // Fill up with the catalog's most played titles so the device always has enough to rank.

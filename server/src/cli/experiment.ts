@@ -3,11 +3,14 @@
  * DuckDB file, so the CLI asks it). `MARQUEE_API` (default http://127.0.0.1:$PORT, 8787) and `ADMIN_TOKEN`.
  * `npm run experiment -- list` prints the definitions.
  */
+import { parseArgs } from 'node:util';
 import { ExperimentResultsSchema, ExperimentsDocumentSchema, type ExperimentResults } from '@marquee/core';
 import { loadConfig } from '../config.ts';
 
-const [cmd, id, ...rest] = process.argv.slice(2);
-const json = rest.includes('--json') || id === '--json';
+const {
+  positionals: [cmd, id],
+  values: { json },
+} = parseArgs({ allowPositionals: true, options: { json: { type: 'boolean', default: false } } });
 const config = loadConfig();
 const api = (process.env.MARQUEE_API ?? `http://127.0.0.1:${config.port}`).replace(/\/$/, '');
 const headers = { authorization: `Bearer ${config.adminToken}` };

@@ -6,7 +6,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CatalogTitle, MarqueeEvent } from '@marquee/core';
 import { createLaunchHistory, createWorld, simulateLaunchEvents, type LaunchOptions, type WorldConfig } from '@marquee/core/synthetic';
-import { toMarqueeEvent } from '../cli/bootstrap.ts';
+import { toMarqueeEvent } from '../seed.ts';
 import type { EventStore } from '../store/types.ts';
 
 export interface LaunchWorldOptions {

@@ -7,14 +7,13 @@
  * `publish` checks every file against the manifest (size and sha256) before anything becomes visible, so a broken
  * or partial artifact is refused with the reason and the previous version stays live.
  */
-import { createHash } from 'node:crypto';
 import { cp, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, normalize } from 'node:path';
-import type { Manifest } from '@marquee/model';
+import { join } from 'node:path';
+import { ARTIFACT_NAME, ModelManifestSchema, parseContract } from '@marquee/core';
+import { verifyFiles, type Manifest } from '@marquee/model';
 
 const LATEST = 'LATEST';
 const MANIFEST = 'manifest.json';
-const SAFE_NAME = /^[A-Za-z0-9._-]+$/;
 
 export class ModelRegistry {
   private cache = new Map<string, Manifest>();
@@ -33,14 +32,16 @@ export class ModelRegistry {
   }
 
   async manifest(version: string): Promise<Manifest | null> {
-    if (!SAFE_NAME.test(version)) return null;
+    if (!ARTIFACT_NAME.test(version)) return null;
     const cached = this.cache.get(version);
     if (cached) return cached;
     try {
-      const m = JSON.parse(await readFile(join(this.dir, version, MANIFEST), 'utf8')) as Manifest;
+      const m = await readManifestFile(join(this.dir, version));
       this.cache.set(version, m);
       return m;
-    } catch {
+    } catch (err) {
+      // A published folder was checked when it was published: a manifest that no longer reads is worth a line.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') console.error(`model ${version}: ${(err as Error).message}`);
       return null;
     }
   }
@@ -49,7 +50,7 @@ export class ModelRegistry {
   async file(version: string, path: string): Promise<{ bytes: Uint8Array; sha256: string } | null> {
     const m = await this.manifest(version);
     const entry = m?.files.find((f) => f.path === path);
-    if (!entry || !SAFE_NAME.test(path)) return null;
+    if (!entry || !ARTIFACT_NAME.test(path)) return null;
     return { bytes: await readFile(join(this.dir, version, path)), sha256: entry.sha256 };
   }
 
@@ -81,27 +82,18 @@ export class ModelRegistry {
 export async function verifyArtifact(dir: string): Promise<Manifest> {
   let manifest: Manifest;
   try {
-    manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8')) as Manifest;
+    manifest = await readManifestFile(dir);
   } catch (err) {
     throw new Error(`artifact ${dir}: cannot read ${MANIFEST}: ${(err as Error).message}`);
   }
-  if (typeof manifest.version !== 'string' || !SAFE_NAME.test(manifest.version)) {
-    throw new Error(`artifact ${dir}: manifest has no usable version`);
-  }
-  if (!Array.isArray(manifest.files) || manifest.files.length === 0) {
-    throw new Error(`artifact ${dir}: manifest lists no files`);
-  }
-  for (const f of manifest.files) {
-    if (!SAFE_NAME.test(f.path) || normalize(f.path) !== f.path) throw new Error(`artifact ${dir}: bad file name ${f.path}`);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(join(dir, f.path));
-    } catch {
-      throw new Error(`artifact ${dir}: ${f.path} is missing`);
-    }
-    if (bytes.byteLength !== f.bytes) throw new Error(`artifact ${dir}: ${f.path} has ${bytes.byteLength} bytes, manifest says ${f.bytes}`);
-    const sha = createHash('sha256').update(bytes).digest('hex');
-    if (sha !== f.sha256) throw new Error(`artifact ${dir}: ${f.path} sha256 ${sha} does not match the manifest's ${f.sha256}`);
-  }
+  const read = (path: string) => readFile(join(dir, path)).catch(() => Promise.reject(new Error(`${path} is missing`)));
+  await verifyFiles(manifest.files, read).catch((err: Error) => {
+    throw new Error(`artifact ${dir}: ${err.message}`);
+  });
   return manifest;
+}
+
+async function readManifestFile(dir: string): Promise<Manifest> {
+  const file = join(dir, MANIFEST);
+  return parseContract(ModelManifestSchema, JSON.parse(await readFile(file, 'utf8')), file);
 }

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { CANDIDATE_LIMITS, CandidateRequestSchema, describeIssues } from '@marquee/core';
+import { CANDIDATE_LIMITS, CandidateRequestSchema, describeIssues, type CandidateResponse, type CatalogBody } from '@marquee/core';
 import type { CandidateService } from '../candidates/service.ts';
 import { jsonError } from '../errors.ts';
 import { guardedJson, type GuardOptions } from '../middleware/guarded-body/index.ts';
@@ -19,14 +19,14 @@ export function candidateRoutes(service: CandidateService, guard: GuardOptions):
     const start = performance.now();
     try {
       const result = service.candidates(parsed.data);
-      return c.json({ ...result, tookMs: +(performance.now() - start).toFixed(2) });
+      return c.json({ ...result, tookMs: +(performance.now() - start).toFixed(2) } satisfies CandidateResponse);
     } catch (err) {
       if (err instanceof RangeError) return jsonError(c, 400, 'invalid request', err.message);
       throw err;
     }
   });
 
-  const catalogJson = JSON.stringify({ titles: service.catalog.titles });
+  const catalogJson = JSON.stringify({ titles: [...service.catalog.titles] } satisfies CatalogBody);
   app.get('/catalog', (c) => {
     c.header('Cache-Control', 'public, max-age=300');
     c.header('Content-Type', 'application/json');

@@ -8,12 +8,9 @@
  */
 import { ANALYTICS_MIGRATIONS } from '../analytics/migrations.ts';
 import { TYPED_EVENTS_FOLLOWER_MIGRATION_SQL, TYPED_EVENTS_MIGRATION_SQL } from './typed-events.ts';
+import type { Migration } from './types.ts';
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export type { Migration };
 
 export const MIGRATIONS: readonly Migration[] = [
   {

@@ -82,3 +82,10 @@ export interface StoreRecovery {
   /** Acknowledged events missing at open (high-water above what is stored), e.g. after a truncated WAL. */
   lost: number;
 }
+
+/** One schema step of the event store's DuckDB file (store and analytics tables alike), applied once, in order. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}

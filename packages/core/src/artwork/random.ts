@@ -4,17 +4,9 @@
  * a Thompson-sampling propensity can be recomputed from the log.
  */
 
-import { SeededRandom } from '../synthetic/index.ts';
+import { SeededRandom, fnv1a32 } from '../random.ts';
 
-/** FNV-1a, 32 bit, over the UTF-16 code units of a string. */
-export function fnv1a32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+export { fnv1a32 };
 
 /** The synthetic world's mulberry32 stream, with the second Box-Muller normal kept (Thompson draws many). */
 export class Rng extends SeededRandom {

@@ -7,7 +7,7 @@
  * Opt-in and on its own RNG stream (seeded from the world's seed and a fixed salt): the default world, and its
  * events from simulateEvents, are exactly what they were.
  */
-import { SeededRandom, titleAffinity, type SyntheticEvent, type World } from './index.ts';
+import { SeededRandom, titleAffinity, type SyntheticEvent, type World } from './world.ts';
 
 export interface LaunchOptions {
   /** Days over which the titles launch, ending at `endTs`. */

@@ -15,7 +15,7 @@
  * Independent of the default world: its own config, its own random stream (same seed -> same preset, and the default
  * world's output is untouched).
  */
-import { GENRES, SeededRandom, type Genre, type SyntheticEvent, type Title } from './index.ts';
+import { GENRES, SeededRandom, type Genre, type SyntheticEvent, type Title } from './world.ts';
 
 export interface SparsePresetConfig {
   seed: number;

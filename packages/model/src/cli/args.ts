@@ -1,5 +1,6 @@
-/** Tiny argv parser for the CLIs: --key value, --flag, --model.dim 128 / --train.seed 7 overrides. */
-import { FORMATS, type Format } from '../data/load-node.ts';
+/** The training and evaluation CLIs' options: --key value, --flag, --model.dim 128 / --train.seed 7 overrides. */
+import { parseArgs } from 'node:util';
+import { FORMATS } from '../data/load-node.ts';
 import type { PipelineOptions } from '../pipeline.ts';
 import { NODE_BACKENDS, type NodeBackendName } from '../backend-node.ts';
 
@@ -10,48 +11,67 @@ function parseBackend(v: string | boolean | undefined): NodeBackendName {
   return b;
 }
 
-export function parseArgs(argv: string[], usage: string): PipelineOptions & { json: boolean } {
-  const o: Record<string, string | boolean> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '-h' || a === '--help') {
-      process.stdout.write(usage + '\n');
-      process.exit(0);
-    }
-    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}\n${usage}`);
-    const k = a.slice(2);
-    const next = argv[i + 1];
-    if (next === undefined || next.startsWith('--')) o[k] = true;
-    else (o[k] = next), i++;
+/** The CLIs' options, parsed by node:util parseArgs; `--model.KEY V` / `--train.KEY V` overrides take any key. */
+export function parseCliArgs(argv: string[], usage: string): PipelineOptions & { json: boolean } {
+  const { values, tokens } = parseArgs({
+    args: argv,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      data: { type: 'string' },
+      format: { type: 'string', default: 'synthetic' },
+      out: { type: 'string' },
+      model: { type: 'string' },
+      seed: { type: 'string' },
+      'time-budget': { type: 'string' },
+      epochs: { type: 'string' },
+      workers: { type: 'string' },
+      backend: { type: 'string' },
+      'no-baselines': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(usage + '\n');
+    process.exit(0);
   }
-  const format = (o.format ?? 'synthetic') as Format;
-  if (!FORMATS.includes(format)) throw new Error(`--format must be one of ${FORMATS.join('|')}`);
+  const number = (name: string, v: unknown): number => {
+    const n = Number(v);
+    if (typeof v !== 'string' || !Number.isFinite(n)) throw new Error(`--${name} needs a number, got ${String(v)}\n${usage}`);
+    return n;
+  };
+  // Overrides are open-ended, so parseArgs sees `--model.dim 128` as an unknown flag and a positional: pair them.
   const model: Record<string, number> = {};
   const train: Record<string, number | boolean> = {};
-  for (const [k, v] of Object.entries(o)) {
-    const num = (x: string | boolean) => {
-      if (typeof x === 'boolean') return x;
-      const n = Number(x);
-      if (!Number.isFinite(n)) throw new Error(`--${k} needs a number, got ${x}`);
-      return n;
-    };
-    if (k.startsWith('model.')) model[k.slice(6)] = num(v) as number;
-    else if (k.startsWith('train.')) train[k.slice(6)] = num(v);
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.kind === 'positional') throw new Error(`unexpected argument ${t.value}\n${usage}`);
+    if (t.kind !== 'option' || !/^(model|train)\./.test(t.name)) continue;
+    const next = tokens[i + 1];
+    const raw = t.value ?? (next?.kind === 'positional' ? (i++, next.value) : undefined);
+    const [group, key] = [t.name.slice(0, 5), t.name.slice(6)];
+    if (group === 'model') model[key] = number(t.name, raw);
+    else train[key] = raw === undefined ? true : number(t.name, raw);
   }
-  if (o.seed !== undefined) train.seed = Number(o.seed);
-  if (o['time-budget'] !== undefined) train.timeBudgetSec = Number(o['time-budget']);
-  if (o.epochs !== undefined) train.maxEpochs = Number(o.epochs);
-  if (o.workers !== undefined) train.workers = Number(o.workers);
+  const format = FORMATS.find((f) => f === values.format);
+  if (!format) throw new Error(`--format must be one of ${FORMATS.join('|')}`);
+  if (values.seed !== undefined) train.seed = number('seed', values.seed);
+  if (values['time-budget'] !== undefined) train.timeBudgetSec = number('time-budget', values['time-budget']);
+  if (values.epochs !== undefined) train.maxEpochs = number('epochs', values.epochs);
+  if (values.workers !== undefined) train.workers = number('workers', values.workers);
+  const text = (v: string | boolean | undefined) => (typeof v === 'string' ? v : undefined);
   return {
     format,
-    data: typeof o.data === 'string' ? o.data : undefined,
-    out: typeof o.out === 'string' ? o.out : undefined,
-    modelDir: typeof o.model === 'string' ? o.model : undefined,
-    backend: parseBackend(o.backend),
-    baselines: o['no-baselines'] !== true,
+    data: text(values.data),
+    out: text(values.out),
+    modelDir: text(values.model),
+    backend: parseBackend(values.backend),
+    baselines: values['no-baselines'] !== true,
     model,
     train: train as PipelineOptions['train'],
-    json: o.json === true,
+    json: values.json === true,
   };
 }
 

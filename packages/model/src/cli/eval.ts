@@ -1,5 +1,5 @@
 /** npm run eval -- --data PATH --format ... [--model DIR] [--json] */
-import { parseArgs, COMMON_USAGE } from './args.ts';
+import { parseCliArgs, COMMON_USAGE } from './args.ts';
 import { runPipeline } from '../pipeline.ts';
 import type { Metrics } from '../metrics.ts';
 import { BASELINE_LABELS, type BaselineName } from '../baselines.ts';
@@ -15,7 +15,7 @@ ${COMMON_USAGE}
                          "itemknn_last":...,"itemknn_recency":...,"stop_reason":...,"best_epoch":...,...}`;
 
 try {
-  const o = parseArgs(process.argv.slice(2), USAGE);
+  const o = parseCliArgs(process.argv.slice(2), USAGE);
   const r = await runPipeline(o);
   if (!o.json) {
     const row = (name: string, p?: { full: Metrics; sampled100: Metrics }) =>

@@ -1,11 +1,11 @@
 /** npm run train -- --data PATH --format movielens|sasrec|csv|store|synthetic --out DIR */
-import { parseArgs, COMMON_USAGE } from './args.ts';
+import { parseCliArgs, COMMON_USAGE } from './args.ts';
 import { runPipeline } from '../pipeline.ts';
 
 const USAGE = `usage: npm run train -- --data PATH --format FORMAT --out DIR [options]\n${COMMON_USAGE}\n  --json                 print the result as one JSON line on stdout`;
 
 try {
-  const o = parseArgs(process.argv.slice(2), USAGE);
+  const o = parseCliArgs(process.argv.slice(2), USAGE);
   const out = o.out ?? 'artifacts/model';
   const r = await runPipeline({ ...o, out });
   const fmt = (m: { hr10: number; ndcg10: number; mrr: number }) => `HR@10 ${m.hr10.toFixed(4)} NDCG@10 ${m.ndcg10.toFixed(4)} MRR ${m.mrr.toFixed(4)}`;

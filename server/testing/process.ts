@@ -22,7 +22,7 @@ export interface ServerProcess {
   output(): string;
 }
 
-const SERVE = fileURLToPath(new URL('./serve.ts', import.meta.url));
+const SERVE = fileURLToPath(new URL('../src/serve.ts', import.meta.url));
 // tsx resolves from the working directory: run from the repository root, wherever the caller stands.
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
