@@ -37,22 +37,14 @@ describe('a failed commit', () => {
     const before = [makeEvent({ titleId: 't001' }), makeEvent({ titleId: 't002' })];
     expect((await send(before)).status).toBe(200);
 
-    // The store's write connection fails the next commit, as a full disk would.
-    const conn = (store as unknown as { conn: { run(sql: string, ...rest: unknown[]): Promise<unknown> } }).conn;
-    const run = conn.run.bind(conn);
-    let failures = 0;
-    vi.spyOn(conn, 'run').mockImplementation(async (sql: string, ...rest: unknown[]) => {
-      if (failures === 0 && sql.includes('BEGIN TRANSACTION')) {
-        failures++;
-        throw new Error('IO Error: No space left on device');
-      }
-      return run(sql, ...rest);
-    });
+    // The store's write statement (one INSERT per commit group) fails the next commit, as a full disk would.
+    const insert = (store as unknown as { insert: { run(): Promise<unknown> } }).insert;
+    const failing = vi.spyOn(insert, 'run').mockRejectedValueOnce(new Error('IO Error: No space left on device'));
     const batch = [makeEvent({ titleId: 't003' }), makeEvent({ titleId: 't003', type: 'complete', position: 10, duration: 10 } as never), makeEvent({ titleId: 't004' })];
     const failed = await send(batch);
     expect(failed.status).toBe(503);
     expect(failed.headers.get('retry-after')).toBe('1');
-    expect(failures).toBe(1);
+    expect(failing).toHaveBeenCalledTimes(1);
     expect(await store.count()).toBe(2);
     expect(aggregates.playsOf('t003')).toBe(0);
 
