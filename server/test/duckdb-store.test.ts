@@ -6,7 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { EXPOSURE_EVENT, type MarqueeEvent } from '@marquee/core';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
-import { plantRows } from '../src/store/testing.ts';
+import { plantRows } from '@marquee/server/testing';
 import { makeEvent } from './helpers.ts';
 
 const dirs: string[] = [];
