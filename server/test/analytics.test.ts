@@ -179,6 +179,26 @@ describe('the k floor over reach rollups', () => {
     expect((await a.titles({ from: '2026-01-02', to: '2026-01-02', limit: 10 }, 'genre')).rows.find((x) => x.key === 'drama')?.members).toBe(1);
   });
 
+  it('counts artworks over whole months and the days at the ends of a range alike', async () => {
+    const day = (m: number, d: number) => Date.UTC(m === 12 ? 2025 : 2026, m === 12 ? 11 : m - 1, d, 12);
+    // Artwork w1 of title q: m1 on Dec 31 and Jan 15, m2 on Jan 10, m3 on Feb 1.
+    await store.append(
+      [imp('m1', 'w-a', day(12, 31), 'q', 'Top', 2, 'w1'), imp('m1', 'w-b', day(1, 15), 'q', 'Top', 2, 'w1'),
+       imp('m2', 'w-c', day(1, 10), 'q', 'Top', 2, 'w1'), imp('m3', 'w-d', day(2, 1), 'q', 'Top', 2, 'w1')],
+      RECEIVED,
+    );
+    const a = service(1);
+    const w1 = async (from: string, to: string) => {
+      const row = (await a.artwork({ from, to, limit: 20 })).rows.find((x) => x.artworkId === 'w1');
+      return row && [row.impressions, row.members];
+    };
+    expect(await w1('2025-12-31', '2026-02-01')).toEqual([4, 3]); // January whole, two end days
+    expect(await w1('2025-12-01', '2026-02-28')).toEqual([4, 3]); // three whole months
+    expect(await w1('2026-01-01', '2026-01-31')).toEqual([2, 2]); // m1 back in January after December
+    expect(await w1('2026-01-11', '2026-02-01')).toEqual([2, 2]);
+    expect(await w1('2026-01-16', '2026-02-01')).toEqual([1, 1]);
+  });
+
   it('counts members exactly for few and for many groups', async () => {
     // Titles x0..x59: m1 on day 0, m2 on day 1 (one member a day, two in all: kept at k = 2).
     // Titles y0..y59: m1 on both days (one member however counted: suppressed), with more hours than any x.

@@ -91,6 +91,24 @@ function reachRebuild(r: Reach): [string, string] {
   ];
 }
 
+/** The first day of the calendar month holding `day` (days since 1970-01-01, UTC), in SQL and in TypeScript. */
+const MONTH_START = (day: string) => `(date_trunc('month', DATE '1970-01-01' + ${day})::DATE - DATE '1970-01-01')`;
+function monthStart(day: number): number {
+  const d = new Date(day * DAY_MS);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / DAY_MS;
+}
+const nextMonthStart = (day: number) => {
+  const d = new Date(day * DAY_MS);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) / DAY_MS;
+};
+/** The whole calendar months inside `r`, as a span of days (from > to when there is none). */
+function wholeMonths(r: Range): Range {
+  return {
+    from: monthStart(r.from) === r.from ? r.from : nextMonthStart(r.from),
+    to: nextMonthStart(r.to) - 1 === r.to ? r.to : monthStart(r.to) - 1,
+  };
+}
+
 /** Distinct members per group of `r` over days [$1, $2], as `members`, by the group's key columns. */
 const reachOver = (r: Reach) =>
   `SELECT ${r.keys.join(', ')}, sum(members)::INTEGER AS members FROM ${r.table}
@@ -239,6 +257,7 @@ export class AnalyticsService {
       await conn.query('BEGIN TRANSACTION');
       try {
         for (const r of Object.values(REACH)) await this.rebuildReach(conn, r, FIRST_DAY);
+        await this.rebuildArtworkMonths(conn, FIRST_DAY);
         await conn.query('UPDATE analytics_state SET reach_built = true');
         await conn.query('COMMIT');
       } catch (err) {
@@ -306,7 +325,25 @@ export class AnalyticsService {
     await conn.query('DROP TABLE touched');
     await this.rebuildDailyRollups(conn);
     const [{ first }] = await conn.query('SELECT min(day) AS first FROM touched_days');
-    if (first !== null && first !== undefined) for (const r of Object.values(REACH)) await this.rebuildReach(conn, r, Number(first));
+    if (first !== null && first !== undefined) {
+      for (const r of Object.values(REACH)) await this.rebuildReach(conn, r, Number(first));
+      await this.rebuildArtworkMonths(conn, Number(first));
+    }
+  }
+
+  /** Artwork's month rollups (see migration 53), for the months from the one holding `from` on. */
+  private async rebuildArtworkMonths(conn: SqlConnection, from: number): Promise<void> {
+    const start = from === FIRST_DAY ? FIRST_DAY : monthStart(from);
+    for (const [months, days, columns] of [
+      ['analytics_artwork_months', 'analytics_artwork_days', 'sum(impressions), sum(taken), sum(quality_taken)'],
+      ['analytics_artwork_reach_months', REACH.artwork.table, 'prev_day, sum(members)'],
+    ]) {
+      await conn.query(`DELETE FROM ${months} WHERE month_start >= $1`, [start]);
+      await conn.query(
+        `INSERT INTO ${months} SELECT ${MONTH_START('day')}, title_id, artwork_id, ${columns} FROM ${days} WHERE day >= $1 GROUP BY ALL`,
+        [start],
+      );
+    }
   }
 
   /**
@@ -502,17 +539,29 @@ export class AnalyticsService {
   async artwork(q: AnalyticsQuery, titleId?: string): Promise<ArtworkStats> {
     const r = await this.range(q);
     if (!r) return { ...this.envelope(r), rows: [] };
-    const params: (string | number)[] = [r.from, r.to, q.limit];
-    const titleFilter = titleId ? `AND title_id = $4` : '';
+    const whole = wholeMonths(r);
+    const params: (string | number)[] = [r.from, r.to, q.limit, whole.from, whole.to];
+    const titleFilter = titleId ? `AND title_id = $6` : '';
     if (titleId) params.push(titleId);
-    // Candidates: the 4 x limit most shown in the range; their members from the reach rollup.
+    // The range's whole months from the month rollups, the days at its ends from the day rollups. Candidates: the
+    // 4 x limit most shown; their members from the reach rollups.
     const groups = (
       await this.read(
-        `WITH shown AS (SELECT title_id, artwork_id, sum(impressions) AS impressions, sum(taken) AS plays, sum(quality_taken) AS quality_plays
-                        FROM analytics_artwork_days WHERE day BETWEEN $1 AND $2 ${titleFilter}
-                        GROUP BY title_id, artwork_id ORDER BY impressions DESC, title_id, artwork_id LIMIT 4 * $3),
-              m AS (SELECT title_id, artwork_id, sum(members)::INTEGER AS members FROM ${REACH.artwork.table} SEMI JOIN shown USING (title_id, artwork_id)
-                    WHERE day BETWEEN $1 AND $2 AND (prev_day IS NULL OR prev_day < $1) GROUP BY ALL)
+        `WITH parts AS (
+           SELECT title_id, artwork_id, impressions, taken, quality_taken FROM analytics_artwork_months
+           WHERE month_start BETWEEN $4 AND $5 ${titleFilter}
+           UNION ALL
+           SELECT title_id, artwork_id, impressions, taken, quality_taken FROM analytics_artwork_days
+           WHERE day BETWEEN $1 AND $2 AND NOT (day BETWEEN $4 AND $5) ${titleFilter}),
+         shown AS (SELECT title_id, artwork_id, sum(impressions) AS impressions, sum(taken) AS plays, sum(quality_taken) AS quality_plays
+                   FROM parts GROUP BY title_id, artwork_id ORDER BY impressions DESC, title_id, artwork_id LIMIT 4 * $3),
+         reach AS (
+           SELECT title_id, artwork_id, prev_day, members FROM analytics_artwork_reach_months WHERE month_start BETWEEN $4 AND $5
+           UNION ALL
+           SELECT title_id, artwork_id, prev_day, members FROM ${REACH.artwork.table}
+           WHERE day BETWEEN $1 AND $2 AND NOT (day BETWEEN $4 AND $5)),
+         m AS (SELECT title_id, artwork_id, sum(members)::INTEGER AS members FROM reach SEMI JOIN shown USING (title_id, artwork_id)
+               WHERE prev_day IS NULL OR prev_day < $1 GROUP BY ALL)
          SELECT s.*, coalesce(m.members, 0) AS members FROM shown s LEFT JOIN m USING (title_id, artwork_id)`,
         params,
       )
