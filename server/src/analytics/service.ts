@@ -87,7 +87,7 @@ function reachRebuild(r: Reach): [string, string] {
      SELECT day, ${k}, prev_day, count(*)::INTEGER FROM (
        SELECT day, ${k}, coalesce(lag(day) OVER (PARTITION BY ${k}, member_id ORDER BY day), last) AS prev_day
        FROM recent LEFT JOIN before USING (${k}, member_id))
-     GROUP BY ALL`,
+     GROUP BY ALL ORDER BY day`,
   ];
 }
 
@@ -107,6 +107,12 @@ function wholeMonths(r: Range): Range {
     from: monthStart(r.from) === r.from ? r.from : nextMonthStart(r.from),
     to: nextMonthStart(r.to) - 1 === r.to ? r.to : monthStart(r.to) - 1,
   };
+}
+
+/** A day number as a SQL literal (an integer, checked: it is written into the query text). */
+function dayLiteral(day: number): string {
+  if (!Number.isSafeInteger(day)) throw new Error(`analytics: not a day number: ${day}`);
+  return String(day);
 }
 
 /** Distinct members per group of `r` over days [$1, $2], as `members`, by the group's key columns. */
@@ -340,7 +346,8 @@ export class AnalyticsService {
     ]) {
       await conn.query(`DELETE FROM ${months} WHERE month_start >= $1`, [start]);
       await conn.query(
-        `INSERT INTO ${months} SELECT ${MONTH_START('day')}, title_id, artwork_id, ${columns} FROM ${days} WHERE day >= $1 GROUP BY ALL`,
+        `INSERT INTO ${months} SELECT ${MONTH_START('day')} AS month_start, title_id, artwork_id, ${columns} FROM ${days} WHERE day >= $1
+         GROUP BY ALL ORDER BY month_start`,
         [start],
       );
     }
@@ -389,7 +396,8 @@ export class AnalyticsService {
                   WHERE type = 'impression' AND artwork_id IS NOT NULL AND ${days} GROUP BY day, title_id, artwork_id),
             t AS (SELECT day, title_id, artwork_id, count(*) AS n, count(*) FILTER (WHERE quality) AS q FROM analytics_plays
                   WHERE row_name IS NOT NULL AND artwork_id IS NOT NULL AND ${days} GROUP BY day, title_id, artwork_id)
-       SELECT i.day, i.title_id, i.artwork_id, i.n, coalesce(t.n, 0), coalesce(t.q, 0) FROM i LEFT JOIN t USING (day, title_id, artwork_id)`,
+       SELECT i.day, i.title_id, i.artwork_id, i.n, coalesce(t.n, 0), coalesce(t.q, 0) FROM i LEFT JOIN t USING (day, title_id, artwork_id)
+       ORDER BY i.day`,
     );
   }
 
@@ -539,29 +547,30 @@ export class AnalyticsService {
   async artwork(q: AnalyticsQuery, titleId?: string): Promise<ArtworkStats> {
     const r = await this.range(q);
     if (!r) return { ...this.envelope(r), rows: [] };
+    // The range's whole months from the month rollups, the days at its two ends from the day rollups. Day numbers
+    // go in as literals: DuckDB skips the row groups outside a literal range (the rollups are written in day
+    // order), not outside a parameter's (measured: 280 ms of a 310 ms query at 5M events scanning every row group).
     const whole = wholeMonths(r);
-    const params: (string | number)[] = [r.from, r.to, q.limit, whole.from, whole.to];
-    const titleFilter = titleId ? `AND title_id = $6` : '';
+    const [[a1, b1], [a2, b2]] = whole.from > whole.to ? [[r.from, r.to], [1, 0]] : [[r.from, whole.from - 1], [whole.to + 1, r.to]];
+    const days = (from: number, to: number) => `day BETWEEN ${dayLiteral(from)} AND ${dayLiteral(to)}`;
+    const months = `month_start BETWEEN ${dayLiteral(whole.from)} AND ${dayLiteral(whole.to)}`;
+    const params: (string | number)[] = [r.from, q.limit];
+    const titleFilter = titleId ? `AND title_id = $3` : '';
     if (titleId) params.push(titleId);
-    // The range's whole months from the month rollups, the days at its ends from the day rollups. Candidates: the
-    // 4 x limit most shown; their members from the reach rollups.
+    const parts = (monthTable: string, dayTable: string, columns: string) => `
+      SELECT ${columns} FROM ${monthTable} WHERE ${months} ${titleFilter}
+      UNION ALL SELECT ${columns} FROM ${dayTable} WHERE ${days(a1, b1)} ${titleFilter}
+      UNION ALL SELECT ${columns} FROM ${dayTable} WHERE ${days(a2, b2)} ${titleFilter}`;
+    // Candidates: the 4 x limit most shown; their members from the reach rollups.
     const groups = (
       await this.read(
-        `WITH parts AS (
-           SELECT title_id, artwork_id, impressions, taken, quality_taken FROM analytics_artwork_months
-           WHERE month_start BETWEEN $4 AND $5 ${titleFilter}
-           UNION ALL
-           SELECT title_id, artwork_id, impressions, taken, quality_taken FROM analytics_artwork_days
-           WHERE day BETWEEN $1 AND $2 AND NOT (day BETWEEN $4 AND $5) ${titleFilter}),
-         shown AS (SELECT title_id, artwork_id, sum(impressions) AS impressions, sum(taken) AS plays, sum(quality_taken) AS quality_plays
-                   FROM parts GROUP BY title_id, artwork_id ORDER BY impressions DESC, title_id, artwork_id LIMIT 4 * $3),
-         reach AS (
-           SELECT title_id, artwork_id, prev_day, members FROM analytics_artwork_reach_months WHERE month_start BETWEEN $4 AND $5
-           UNION ALL
-           SELECT title_id, artwork_id, prev_day, members FROM ${REACH.artwork.table}
-           WHERE day BETWEEN $1 AND $2 AND NOT (day BETWEEN $4 AND $5)),
-         m AS (SELECT title_id, artwork_id, sum(members)::INTEGER AS members FROM reach SEMI JOIN shown USING (title_id, artwork_id)
-               WHERE prev_day IS NULL OR prev_day < $1 GROUP BY ALL)
+        `WITH shown AS (SELECT title_id, artwork_id, sum(impressions) AS impressions, sum(taken) AS plays, sum(quality_taken) AS quality_plays
+                        FROM (${parts('analytics_artwork_months', 'analytics_artwork_days', 'title_id, artwork_id, impressions, taken, quality_taken')})
+                        GROUP BY title_id, artwork_id ORDER BY impressions DESC, title_id, artwork_id LIMIT 4 * $2),
+              m AS (SELECT title_id, artwork_id, sum(members)::INTEGER AS members
+                    FROM (${parts('analytics_artwork_reach_months', REACH.artwork.table, 'title_id, artwork_id, prev_day, members')})
+                    SEMI JOIN shown USING (title_id, artwork_id)
+                    WHERE prev_day IS NULL OR prev_day < $1 GROUP BY ALL)
          SELECT s.*, coalesce(m.members, 0) AS members FROM shown s LEFT JOIN m USING (title_id, artwork_id)`,
         params,
       )
