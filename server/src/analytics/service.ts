@@ -26,7 +26,7 @@ import {
   type TitleStats,
   type TrendingStats,
 } from '@marquee/core';
-import type { DuckDbEventStore, SqlConnection } from '../store/duckdb.ts';
+import { onlyRow, type DuckDbEventStore, type SqlConnection } from '../store/duckdb.ts';
 
 type SqlStore = Pick<DuckDbEventStore, 'connect' | 'typedEvents'>;
 const DAY_MS = 86_400_000;
@@ -206,7 +206,7 @@ export class AnalyticsService {
       this.checkedAt = performance.now();
       if (await this.rollUpNewEvents()) this.days = undefined;
       if (this.days === undefined) {
-        const [{ lo, hi }] = await this.read('SELECT min(day) AS lo, max(day) AS hi FROM analytics_days');
+        const { lo, hi } = onlyRow(await this.read('SELECT min(day) AS lo, max(day) AS hi FROM analytics_days'), 'analytics: day range');
         this.days = lo === null || lo === undefined ? null : { from: Number(lo), to: Number(hi) };
       }
     })().finally(() => (this.refreshing = null));
@@ -250,7 +250,7 @@ export class AnalyticsService {
     this.refresher ??= this.store.connect();
     const conn = await this.refresher;
     await this.loadCatalog(conn);
-    const [{ next_seq: nextRaw, reach_built: reachBuilt }] = await conn.query('SELECT next_seq, reach_built FROM analytics_state');
+    const { next_seq: nextRaw, reach_built: reachBuilt } = onlyRow(await conn.query('SELECT next_seq, reach_built FROM analytics_state'), 'analytics state');
     if (!reachBuilt) {
       // Rollups older than the reach tables (migration 53): reach is built once from what they hold.
       const started = performance.now();
@@ -267,7 +267,7 @@ export class AnalyticsService {
       const s = (performance.now() - started) / 1000;
       if (s > 1) this.opts.log?.(`analytics: reach rollups built from the existing ones in ${s.toFixed(1)} s`);
     }
-    const [{ last }] = await conn.query('SELECT max(seq) AS last FROM typed_events');
+    const { last } = onlyRow(await conn.query('SELECT max(seq) AS last FROM typed_events'), 'analytics: last typed event');
     const next = Number(nextRaw);
     if (last === null || last === undefined || Number(last) < next) {
       this.behind = 0;
@@ -324,7 +324,7 @@ export class AnalyticsService {
     await conn.query(`INSERT INTO touched_days SELECT * FROM (${playDays}) EXCEPT SELECT day FROM touched_days`);
     await conn.query('DROP TABLE touched');
     await this.rebuildDailyRollups(conn);
-    const [{ first }] = await conn.query('SELECT min(day) AS first FROM touched_days');
+    const { first } = onlyRow(await conn.query('SELECT min(day) AS first FROM touched_days'), 'analytics: first touched day');
     if (first !== null && first !== undefined) {
       for (const r of Object.values(REACH)) await this.rebuildReach(conn, r, Number(first));
       await this.rebuildArtworkMonths(conn, Number(first));
@@ -406,7 +406,7 @@ export class AnalyticsService {
 
   /** Changes whenever new events have been rolled up: a cache key for what is derived from the aggregates. */
   async version(): Promise<string> {
-    const [{ next_seq: n }] = await this.read('SELECT next_seq FROM analytics_state');
+    const { next_seq: n } = onlyRow(await this.read('SELECT next_seq FROM analytics_state'), 'analytics state');
     return String(n);
   }
 
@@ -422,11 +422,11 @@ export class AnalyticsService {
        SELECT j->>'t' AS title_id, j->>'g' AS genre FROM (SELECT unnest(CAST($1 AS JSON[])) AS j)`,
       [JSON.stringify(rows)],
     );
-    const [{ changed }] = await conn.query(
+    const { changed } = onlyRow(await conn.query(
       `SELECT (SELECT count(*) FROM information_schema.tables WHERE table_name = 'analytics_title_genres') = 0
               OR EXISTS (SELECT * FROM ((SELECT * FROM catalog_genres EXCEPT SELECT * FROM analytics_title_genres)
                                  UNION ALL (SELECT * FROM analytics_title_genres EXCEPT SELECT * FROM catalog_genres))) AS changed`,
-    ).catch(() => [{ changed: true }]);
+    ).catch(() => [{ changed: true }]), 'analytics: catalog genres changed');
     if (changed) {
       // Another catalog (or the first start): the genre rollups are rebuilt from every play, once.
       await conn.query('BEGIN TRANSACTION');
@@ -632,7 +632,7 @@ export class AnalyticsService {
        FROM per_day JOIN launch l USING (title_id) GROUP BY title_id ORDER BY title_id`,
       [this.k],
     );
-    const [{ hi }] = await this.read('SELECT max(day) AS hi FROM analytics_plays');
+    const { hi } = onlyRow(await this.read('SELECT max(day) AS hi FROM analytics_plays'), 'analytics: last play day');
     if (hi === null || hi === undefined) return { endDay: null, titles: [] };
     const endDay = Number(hi);
     return {
