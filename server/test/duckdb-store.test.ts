@@ -124,6 +124,18 @@ const expected = [
   { day: 20456, ts: TS + 2, type: 'custom', member_id: 'm1', session_id: 's1', title_id: null, row_name: null, slot: null, artwork_id: null, position: null, duration: null, name: EXPOSURE_EVENT, experiment: 'e1', variant: 'b' },
 ];
 
+/** A store in `dir` as the version before `version` left it: the migrations before it applied, and recorded. */
+async function storeBefore(dir: string, version: number) {
+  const instance = await DuckDBInstance.create(join(dir, 'events.duckdb'));
+  const conn = await instance.connect();
+  await conn.run('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)');
+  for (const m of MIGRATIONS.filter((m) => m.version < version)) {
+    await conn.run(m.sql);
+    await conn.run('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+  }
+  return { instance, conn };
+}
+
 describe('typed_events', () => {
   it('has every committed event once, with its fields typed, when a reader asks', async () => {
     const store = await DuckDbEventStore.open(':memory:');
@@ -160,13 +172,7 @@ describe('typed_events', () => {
     const dir = await tempDir();
     // A store as the version before 50 left it: its migrations, three events with their id words, and the old
     // copies with something in them.
-    const instance = await DuckDBInstance.create(join(dir, 'events.duckdb'));
-    const conn = await instance.connect();
-    await conn.run('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)');
-    for (const m of MIGRATIONS.filter((m) => m.version < 50)) {
-      await conn.run(m.sql);
-      await conn.run('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-    }
+    const { instance, conn } = await storeBefore(dir, 50);
     for (const e of [impression, pause, exposure]) {
       await conn.run('INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3) VALUES (1, $1, 1, 2, 3, $2)', [JSON.stringify(e), e.ts % 1000]);
     }
@@ -201,13 +207,7 @@ describe('typed_events', () => {
       makeEvent({ type: 'play_start', ts, userId: 'm1', titleId: 't2', position: undefined, duration: undefined, impressionId } as Partial<MarqueeEvent>);
     const before = [shownA, shownB, plain, play(TS + 3, shownB.id.toUpperCase()), play(TS + 4, plain.id), play(TS + 5)];
     // A store as version 51 left it: the events, and their typed copy without the interleaving columns.
-    const instance = await DuckDBInstance.create(join(dir, 'events.duckdb'));
-    const conn = await instance.connect();
-    await conn.run('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)');
-    for (const m of MIGRATIONS.filter((m) => m.version < 52)) {
-      await conn.run(m.sql);
-      await conn.run('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-    }
+    const { instance, conn } = await storeBefore(dir, 52);
     for (const [i, e] of before.entries()) {
       await conn.run('INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3) VALUES (1, $1, 1, 2, 3, $2)', [JSON.stringify(e), i]);
     }
