@@ -39,7 +39,9 @@ async function countKernels(fn: () => Promise<unknown>): Promise<KernelCount> {
   // Launches: kernels this backend registers (an op's wrapper record, such as fusedMatMul's gradient scope, is not
   // one), less Reshape, which changes a tensor's shape without running anything (on webgl a packed reshape can).
   const backend = tf.getBackend();
-  return { kernels: info.kernels.length, launches: info.kernels.filter((k) => k.name !== 'Reshape' && tf.getKernel(k.name, backend)).length };
+  const ms: Record<string, number> = {};
+  for (const k of info.kernels) if (typeof k.kernelTimeMs === 'number') ms[k.name] = +((ms[k.name] ?? 0) + k.kernelTimeMs).toFixed(3);
+  return { kernels: info.kernels.length, launches: info.kernels.filter((k) => k.name !== 'Reshape' && tf.getKernel(k.name, backend)).length, ms };
 }
 
 /** GPU time of the kernels `launch` starts (it returns what to read and dispose afterwards). */
@@ -156,6 +158,7 @@ export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<Path
         encode200: await countKernels(encodeFresh(200)),
         update1: await countKernels(update1),
         rankTensor10k: await countKernels(() => rankTensor(user, 10_000)),
+        scores10k: await countKernels(() => scores(user, 10_000)),
       },
       gpuKernelMs: null,
     };
