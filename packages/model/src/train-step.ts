@@ -106,14 +106,15 @@ export class RowAdam {
     const d = this.dim;
     const n = rows ? rows.length : this.table.length / d;
     const { m, v, table } = this;
+    if (grad.length !== n * d) throw new Error(`RowAdam: a gradient of ${grad.length} values for ${n} rows of ${d}`);
     for (let i = 0; i < n; i++) {
-      const base = (rows ? rows[i]! : i) * d;
+      const base = (rows ? (rows[i] ?? 0) : i) * d;
       for (let k = 0; k < d; k++) {
         const j = base + k;
-        const g = grad[i * d + k]!;
-        const mj = (m[j] = BETA1 * m[j]! + (1 - BETA1) * g);
-        const vj = (v[j] = BETA2 * v[j]! + (1 - BETA2) * g * g);
-        table[j] = (table[j]! - (lr * (mj / c1)) / (Math.sqrt(vj / c2) + this.epsilon)) * keep;
+        const g = grad[i * d + k] ?? 0;
+        const mj = (m[j] = BETA1 * (m[j] ?? 0) + (1 - BETA1) * g);
+        const vj = (v[j] = BETA2 * (v[j] ?? 0) + (1 - BETA2) * g * g);
+        table[j] = ((table[j] ?? 0) - (lr * (mj / c1)) / (Math.sqrt(vj / c2) + this.epsilon)) * keep;
       }
     }
   }

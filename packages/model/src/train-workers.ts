@@ -103,8 +103,11 @@ export class GradientPool {
 
   /** Gradients of share i on worker i (fewer shares than workers leaves the rest idle). */
   grads(shares: TrainBatchShare[], r: StepRows, seeds: number[]): Promise<GradsReply[]> {
-    if (shares.length > this.workers.length || seeds.length < shares.length) throw new Error(`GradientPool: ${shares.length} shares for ${this.workers.length} workers and ${seeds.length} seeds`);
-    return Promise.all(this.workers.slice(0, shares.length).map((w, i) => w.grads(shares[i]!, r, seeds[i]!)));
+    return Promise.all(shares.map((share, i) => {
+      const [w, seed] = [this.workers[i], seeds[i]];
+      if (!w || seed === undefined) throw new Error(`GradientPool: no worker or seed for share ${i}`);
+      return w.grads(share, r, seed);
+    }));
   }
 
   /** Every worker applies the averaged gradient (queued behind nothing: workers handle messages in order). */

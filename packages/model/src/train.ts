@@ -227,18 +227,20 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   const run = ++fitRuns;
   let idTable: Float32Array | undefined;
   for (const s of specs) {
+    const initial = raw[s.name];
+    if (!initial) throw new Error(`fit: no initial value for ${s.name}`);
     if (s.name === ID_TABLE) {
       // The id table lives in JS during training, updated row by row (lazy Adam); params holds a copy for validation.
-      idTable = ((await raw[s.name]!.data()) as Float32Array).slice();
-      params[s.name] = raw[s.name]!;
+      idTable = ((await initial.data()) as Float32Array).slice();
+      params[s.name] = initial;
     } else if (s.kind === 'weight') {
       // Variable names are global in tfjs: make them unique per fit() call.
-      const v = tf.variable(raw[s.name]!, true, `fit${run}/${s.name}`);
+      const v = tf.variable(initial, true, `fit${run}/${s.name}`);
       params[s.name] = v;
       vars.push(v);
       varNames.push(s.name);
-      raw[s.name]!.dispose();
-    } else params[s.name] = raw[s.name]!;
+      initial.dispose();
+    } else params[s.name] = initial;
   }
   if (t.workers > 1 && tf.getBackend() !== 'wasm') throw new Error(`fit: workers > 1 needs the wasm backend (each worker starts its own), not ${tf.getBackend()}`);
   if (!idTable) throw new Error(`fit: the model has no ${ID_TABLE} table`);
@@ -308,13 +310,12 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     const w0 = first.positions.length / P;
     const wr = rest.map((sh) => sh.positions.length / P);
     const average = (mine: Float32Array, theirs: (reply: (typeof replies)[number]) => Float32Array | undefined) => {
-      const out = new Float32Array(mine.length);
-      for (let j = 0; j < out.length; j++) out[j] = w0 * mine[j]!;
+      const out = mine.map((x) => w0 * x);
       replies.forEach((reply, i) => {
         const g = theirs(reply);
         const wi = wr[i] ?? 0;
         if (!g || g.length !== out.length) throw new Error('fit: a gradient worker replied with a gradient of another shape');
-        for (let j = 0; j < out.length; j++) out[j]! += wi * g[j]!;
+        g.forEach((x, j) => (out[j] = (out[j] ?? 0) + wi * x));
       });
       return out;
     };
