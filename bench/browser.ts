@@ -8,20 +8,20 @@
  * the main-thread SDK bundle. A benchmark, not a test: numbers vary with the machine.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { brotliCompressSync } from 'node:zlib';
-import { chromium, type Browser } from '@playwright/test';
+import { chromium, type Browser, type Page } from '@playwright/test';
 import { build } from 'vite';
-import { PathBenchmarkSchema, type PathBenchmark } from '@marquee/core';
+import { PathBenchmarkSchema, longTaskBreakdown, type LongTaskBreakdown, type PathBenchmark } from '@marquee/core';
 import { ModelRegistry } from '@marquee/server';
 import { startServerProcess } from '@marquee/server/testing';
 import { ROOT, ensureBenchModel } from './bench-model.ts';
 
 const { values: args } = parseArgs({
-  options: { json: { type: 'boolean', default: false }, runs: { type: 'string', default: '20' }, backends: { type: 'string', default: 'webgpu,webgl,wasm,cpu' } },
+  options: { json: { type: 'boolean', default: false }, runs: { type: 'string', default: '20' }, backends: { type: 'string', default: 'webgpu,webgl,wasm,cpu' }, 'trace-dir': { type: 'string' } },
 });
 const BACKENDS = args.backends!.split(',');
 const log = (...a: unknown[]) => console.error(...a);
@@ -43,7 +43,8 @@ log(`main-thread SDK bundle: ${entry.code!.length} bytes minified, ${mainBundleB
 execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build', '--config', 'demo/vite.config.ts', '--logLevel', 'warn'], { cwd: ROOT, stdio: 'inherit' });
 const dataDir = await mkdtemp(join(tmpdir(), 'marquee-bench-browser-'));
 const { version } = await new ModelRegistry(join(dataDir, 'models')).publish(MODEL_DIR);
-const PREVIEW_PORT = 4190; // not the e2e tests' 4173, so both can run
+// Not the e2e tests' 4173, so both can run; BENCH_PREVIEW_PORT lets benches in several checkouts run at once.
+const PREVIEW_PORT = Number(process.env.BENCH_PREVIEW_PORT ?? 4190);
 const origin = `http://127.0.0.1:${PREVIEW_PORT}`;
 const api = await startServerProcess({ DATA_DIR: dataDir, CORS_ORIGINS: origin });
 const preview = spawn(process.execPath, ['node_modules/vite/bin/vite.js', 'preview', '--config', 'demo/vite.config.ts', '--port', String(PREVIEW_PORT), '--strictPort'], {
@@ -64,7 +65,10 @@ const launch = () =>
 
 type LongTask = Window['demo']['longTaskLog'][number];
 interface BackendResult {
+  /** Navigation to the first page ranked by the model on a first visit (nothing cached): time to first personalized page. */
   cold_start_ms: number;
+  /** Navigation to the first contentful paint on that first visit (before the worker's tfjs starts). */
+  first_paint_ms: number | null;
   warm_start_ms: number;
   encode50_p50_ms: number;
   encode200_p50_ms: number;
@@ -85,6 +89,22 @@ interface BackendResult {
   long_tasks: number;
   /** Each long task of the visit (first load, then the reload), with the browser's attribution. */
   long_task_log: LongTask[];
+  /** The same tasks read from a performance trace of the visit: what each was made of (scripts, layout, parsing). */
+  long_task_trace: LongTaskBreakdown[];
+}
+
+/**
+ * Polls `fn` in the page until it gives a value. Not page.waitForFunction: that injects Playwright's selector engine
+ * (a 330 KB script) into the page, one 80-200 ms main-thread task per visit that is the driver's, not the page's.
+ */
+async function until<T>(page: Page, fn: () => T | null | undefined | Promise<T | null | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await page.evaluate(fn);
+    if (value !== null && value !== undefined) return value as T;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${fn.toString()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function visit(query: string): Promise<{ result?: BackendResult; backend: string; timings?: Record<string, number>; longTasks: number }> {
@@ -102,30 +122,35 @@ async function measure(browser: Browser, query: string): Promise<{ result?: Back
   page.on('console', (m) => m.type() === 'error' && log(`  [page] ${m.text()}`));
   page.on('crash', () => log('  [page] crashed'));
   const url = `${origin}/?api=${encodeURIComponent(api.url)}&${query}`;
+  await browser.startTracing(page, { categories: ['devtools.timeline', 'toplevel', 'blink.user_timing', 'loading'] });
   await page.goto(url);
-  await page.waitForFunction(() => window.demo?.firstPersonalizedMs != null, null, { timeout: 120_000 });
-  const cold = await page.evaluate(() => window.demo.firstPersonalizedMs!);
+  const cold = await until(page, () => window.demo?.firstPersonalizedMs, 120_000);
+  const firstPaint = await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null);
   let report = await page.evaluate(() => window.marquee.backend());
   let longTasks = await page.evaluate(() => window.demo.longTasks);
   const longTaskLog: LongTask[] = await page.evaluate(() => window.demo.longTaskLog);
   if (report.chosenBy === 'provisional') {
     // Automatic choice on a first run: wait for the measurement beside it, which the next visit uses.
-    await page.waitForFunction(async () => (await window.marquee.backend()).nextRun !== undefined, null, { timeout: 180_000, polling: 500 });
+    await until(page, async () => (await window.marquee.backend()).nextRun, 180_000);
   }
   // A later visit: model and backend choice come from this profile's caches.
   await page.reload();
-  await page.waitForFunction(() => window.demo?.firstPersonalizedMs != null, null, { timeout: 60_000 });
-  const warm = await page.evaluate(() => window.demo.firstPersonalizedMs!);
+  const warm = await until(page, () => window.demo?.firstPersonalizedMs, 60_000);
   report = await page.evaluate(() => window.marquee.backend());
   const t = PathBenchmarkSchema.parse(await page.evaluate((runs) => window.marquee.benchmark(runs), Number(args.runs)));
   longTasks += await page.evaluate(() => window.demo.longTasks);
   longTaskLog.push(...(await page.evaluate(() => window.demo.longTaskLog)));
+  const traceJson = (await browser.stopTracing()).toString('utf8');
+  // The raw trace opens in Chromium's DevTools (Performance, load profile) for a closer look than the breakdown.
+  if (args['trace-dir']) await writeFile(join(args['trace-dir'], `trace-${query.replace(/[^a-z0-9]+/gi, '-') || 'auto'}.json`), traceJson);
+  const trace = longTaskBreakdown(JSON.parse(traceJson), { origin });
   return {
     backend: report.name,
     timings: report.timings as Record<string, number> | undefined,
     longTasks,
     result: {
       cold_start_ms: cold,
+      first_paint_ms: firstPaint === null ? null : Math.round(firstPaint),
       warm_start_ms: warm,
       encode50_p50_ms: t.encode50.p50,
       encode200_p50_ms: t.encode200.p50,
@@ -145,6 +170,7 @@ async function measure(browser: Browser, query: string): Promise<{ result?: Back
       kernels: t.kernels,
       long_tasks: longTasks,
       long_task_log: longTaskLog,
+      long_task_trace: trace,
     },
   };
 }

@@ -107,26 +107,43 @@ function card(t: PageTitle, row: string, position: number): HTMLElement {
   return el;
 }
 
-function render(page: HomePage) {
-  demo.page = page;
-  demo.pages++;
+/**
+ * Rows go into the page one per task: a whole page (a few hundred cards, each an artwork and an impression) built in
+ * one task was the page's one main-thread long task, 50-150 ms; the first rows are on screen after the first task.
+ */
+const ROWS_PER_TASK = 1;
+let renderGeneration = 0;
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+function rowSection(r: HomePage['rows'][number]): HTMLElement {
+  const section = document.createElement('section');
+  section.className = 'row';
+  section.dataset.row = r.id;
+  section.dataset.kind = r.kind;
+  section.innerHTML = '<h2></h2><p class="reason"></p><div class="cards"></div>';
+  section.querySelector('h2')!.textContent = r.title;
+  section.querySelector('.reason')!.textContent = r.reason;
+  section.querySelector('.cards')!.append(...r.items.map((t, i) => card(t, r.title, i)));
+  return section;
+}
+
+async function render(page: HomePage) {
+  const generation = ++renderGeneration;
   if (page.modelVersion && demo.firstPersonalizedMs === null) demo.firstPersonalizedMs = Math.round(performance.now());
   const home = $('#home');
-  home.replaceChildren(
-    ...page.rows.map((r) => {
-      const section = document.createElement('section');
-      section.className = 'row';
-      section.dataset.row = r.id;
-      section.dataset.kind = r.kind;
-      section.innerHTML = '<h2></h2><p class="reason"></p><div class="cards"></div>';
-      section.querySelector('h2')!.textContent = r.title;
-      section.querySelector('.reason')!.textContent = r.reason;
-      section.querySelector('.cards')!.append(...r.items.map((t, i) => card(t, r.title, i)));
-      return section;
-    }),
-  );
+  home.replaceChildren();
+  for (let i = 0; i < page.rows.length; i += ROWS_PER_TASK) {
+    if (i > 0) {
+      await nextTask();
+      if (generation !== renderGeneration) return; // a newer page replaced this one
+    }
+    home.append(...page.rows.slice(i, i + ROWS_PER_TASK).map(rowSection));
+  }
   if (page.rows.length === 0) home.innerHTML = '<p class="empty">Nothing to show yet.</p>';
   home.setAttribute('aria-busy', 'false');
+  // Counted once the whole page is in: tests that wait for a page read all of its rows.
+  demo.page = page;
+  demo.pages++;
   $('#debug-model').textContent = page.modelVersion ?? 'none (popularity only)';
   $('#debug-encode').textContent = page.encode;
   const src = Object.entries(page.candidates.sources).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -138,13 +155,13 @@ function render(page: HomePage) {
 
 async function refresh() {
   try {
-    render(await marquee.homepage());
+    await render(await marquee.homepage());
   } catch (err) {
     $('#home').innerHTML = '';
     $('#home').append(Object.assign(document.createElement('p'), { className: 'empty', textContent: `No page: ${(err as Error).message}` }));
   }
 }
-marquee.onPage(render);
+marquee.onPage((p) => void render(p));
 
 // ---- The player: positions and durations in seconds, as a real player reports them -------------------------
 let current: PageTitle | null = null;

@@ -24,3 +24,4 @@ export * as artwork from './artwork/index.ts';
 export * from './analytics.ts';
 export * from './forecast.ts';
 export * from './train-worker.ts';
+export * from './long-task-trace.ts';

@@ -8,8 +8,12 @@ import { z } from 'zod';
 export const PercentilesSchema = z.object({ p50: z.number(), p95: z.number() });
 export type Percentiles = z.infer<typeof PercentilesSchema>;
 
-/** tfjs kernels one operation runs (tf.profile): `launches` counts the backend's own kernels less Reshape (a shape change). */
-export const KernelCountSchema = z.object({ launches: z.number().int(), kernels: z.number().int() });
+/**
+ * tfjs kernels one operation runs (tf.profile): `launches` counts the backend's own kernels less Reshape (a shape
+ * change); `ms` is each kernel's time by name as the backend measures it (CPU backends: wall time of the kernel
+ * call; GPU backends: GPU time), to say which kernel an operation's time goes to.
+ */
+export const KernelCountSchema = z.object({ launches: z.number().int(), kernels: z.number().int(), ms: z.record(z.string(), z.number()).optional() });
 export type KernelCount = z.infer<typeof KernelCountSchema>;
 
 export const PathBenchmarkSchema = z.object({
@@ -35,7 +39,7 @@ export const PathBenchmarkSchema = z.object({
   page5k: PercentilesSchema,
   /** Artwork choice for a 50-card page, every card fresh (the first page of a visit), Thompson sampling. */
   artwork50: PercentilesSchema,
-  kernels: z.object({ encode200: KernelCountSchema, update1: KernelCountSchema, rankTensor10k: KernelCountSchema }),
+  kernels: z.object({ encode200: KernelCountSchema, update1: KernelCountSchema, rankTensor10k: KernelCountSchema, scores10k: KernelCountSchema }),
   /** webgpu only: GPU time of the kernels (tf.time), ms, beside the wall times above; null elsewhere. */
   gpuKernelMs: z.object({ encode200: z.number(), update1: z.number(), scores100k: z.number(), rankTensor100k: z.number() }).nullable(),
   /** Why gpuKernelMs is missing on webgpu (e.g. no timestamp queries on this adapter). */

@@ -1,8 +1,10 @@
 /**
  * Messages between the model trainer's main thread and its data-parallel gradient workers (Node worker_threads,
- * one wasm backend each). Every replica holds the same weights and optimizer state: a worker computes the gradient
- * of its share of a batch, the main thread averages the shares (weighted by positions) and sends the average back,
- * and every replica applies it. Typed arrays travel as they are (structured clone / transfer).
+ * one wasm backend each). Every replica holds the same dense weights and optimizer state: a worker computes the
+ * gradient of its share of a batch, the main thread averages the shares (weighted by positions) and sends the
+ * average back, and every replica applies it. The item-id table stays on the main thread (lazy Adam): each request
+ * carries the rows the batch touches and gets back their gradient, so a step exchanges R rows, not the catalog.
+ * Typed arrays travel as they are (structured clone / transfer).
  */
 import { z } from 'zod';
 
@@ -26,7 +28,10 @@ export type TrainBatchShare = z.infer<typeof TrainBatchShareSchema>;
 
 const count = z.number().int().nonnegative();
 
-/** Start-up: the model config (validated again by the model package), the optimizer settings, every initial tensor. */
+/**
+ * Start-up: the model config (validated again by the model package), the optimizer settings, every initial tensor
+ * but the item-id table (`item.id`), which the main thread keeps.
+ */
 export const TrainWorkerInitSchema = z.object({
   model: z.object({
     numItems: count, maxLen: count, dim: count, layers: count, heads: count, ffnMult: count, dropout: z.number(),
@@ -41,17 +46,24 @@ export const TrainWorkerInitSchema = z.object({
 export type TrainWorkerInit = z.infer<typeof TrainWorkerInitSchema>;
 
 export const TrainWorkerRequestSchema = z.discriminatedUnion('type', [
-  /** Compute the gradient of `batch`'s mean loss; `idKeep` [numItems+1] is the step's input item-id dropout mask. */
-  z.object({ type: z.literal('grads'), batch: TrainBatchShareSchema, idKeep: f32.optional(), dropoutSeed: z.number().int() }),
-  /** Apply the averaged gradient (one array per trained weight, in paramSpecs order) with the replica's optimizer. */
+  /**
+   * Compute the gradient of `batch`'s mean loss. `batch` is renumbered into `rows` (the item ids the whole batch
+   * touches; null = every item, in order), `id` [R x dim] holds those rows' id embeddings and `idKeep` [R] the step's
+   * input item-id dropout mask over them.
+   */
+  z.object({ type: z.literal('grads'), batch: TrainBatchShareSchema, rows: i32.nullable(), id: f32, idKeep: f32.optional(), dropoutSeed: z.number().int() }),
+  /** Apply the averaged gradient (one array per trained weight but `item.id`, in paramSpecs order) with the replica's optimizer. */
   z.object({ type: z.literal('apply'), grads: z.array(f32) }),
 ]);
 export type TrainWorkerRequest = z.infer<typeof TrainWorkerRequestSchema>;
 
 export const TrainWorkerReplySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
-  /** `ms`: time the worker spent computing this gradient (its own throughput, apart from waiting). */
-  z.object({ type: z.literal('grads'), loss: z.number(), grads: z.array(f32), ms: z.number().nonnegative() }),
+  /**
+   * `grads`: one per trained weight but `item.id`; `idGrad` [R x dim]: the gradient of the request's `id` rows.
+   * `ms`: time the worker spent computing them (its own throughput, apart from waiting).
+   */
+  z.object({ type: z.literal('grads'), loss: z.number(), grads: z.array(f32), idGrad: f32, ms: z.number().nonnegative() }),
   z.object({ type: z.literal('error'), message: z.string() }),
 ]);
 export type TrainWorkerReply = z.infer<typeof TrainWorkerReplySchema>;

@@ -3,6 +3,7 @@ export * from './config.ts';
 export * from './model.ts';
 export * from './artifact.ts';
 export * from './metrics.ts';
+export { registerFastWasmKernels } from './wasm-kernels.ts';
 export { Rng, subSeed } from './rng.ts';
 export type { EventKind, Interaction, ItemMeta, RawData, Dataset, UserSeq } from './data/types.ts';
 export { EVENT_INDEX, fractionBucket, yearBucket } from './data/types.ts';

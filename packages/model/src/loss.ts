@@ -107,34 +107,44 @@ export function softmaxLoss(
 }
 
 /**
- * The training loss for a batch: encoder forward with dropout, user vectors at target positions, softmax over the
- * batch's candidates (or the full catalog). Item-id dropout (`opts.idKeep`) applies to the INPUT tokens only: the
- * output table keeps every id embedding, so no target is blanked. With sampled candidates only the rows the batch
- * touches (its tokens, targets and candidates) are built, and the batch is renumbered into them: the loss is the
- * same, and a 24k-item catalog no longer costs full-table work (metadata matMul, adds, their gradients) every step.
+ * The item rows a batch touches and the batch renumbered into them (local row 0 = padding). Sampled softmax touches
+ * only its tokens, targets and candidates, so a 24k-item catalog no longer costs full-table work (metadata matMul,
+ * adds, their gradients, the optimizer) every step. Full softmax touches every row: `rows` is null and the batch is
+ * returned as it is.
  */
-export function trainingLoss(p: Params, c: ModelConfig, batch: LossBatch, opts: ForwardOptions): tf.Scalar {
-  let b = batch;
-  let rows: tf.Tensor1D | undefined;
-  if (batch.candidates) {
-    const local = new Int32Array(c.numItems + 1).fill(-1);
-    const ids: number[] = [];
-    const add = (xs: Int32Array) => {
-      for (const x of xs) if (local[x] === -1) (local[x] = ids.length), ids.push(x);
-    };
-    add(Int32Array.of(0));
-    add(batch.items);
-    add(batch.targets);
-    add(batch.candidates.ids);
-    const renumber = (xs: Int32Array) => Int32Array.from(xs, (x) => local[x]!);
-    rows = tf.tensor1d(ids, 'int32');
-    b = { ...batch, items: renumber(batch.items), targets: renumber(batch.targets), candidates: { ...batch.candidates, ids: renumber(batch.candidates.ids) } };
-  }
-  const inTable = itemTable(p, c, opts.idKeep, rows);
-  const outTable = opts.idKeep ? itemTable(p, c, undefined, rows) : inTable;
-  const h = tf.reshape(forward(p, c, b, opts, inTable), [b.B * b.T, c.dim]);
-  const u = l2normalize(tf.gather(h, tf.tensor1d(b.positions, 'int32'))) as tf.Tensor2D; // [P, d]
-  return softmaxLoss(u, outTable, b.targets, c.temperature, b.candidates, b.targetLogQ);
+export function touchedRows(batch: LossBatch, numItems: number): { rows: Int32Array | null; batch: LossBatch } {
+  if (!batch.candidates) return { rows: null, batch };
+  const local = new Int32Array(numItems + 1).fill(-1);
+  const ids: number[] = [];
+  const add = (xs: Int32Array) => {
+    for (const x of xs) if (local[x] === -1) (local[x] = ids.length), ids.push(x);
+  };
+  add(Int32Array.of(0));
+  add(batch.items);
+  add(batch.targets);
+  add(batch.candidates.ids);
+  const renumber = (xs: Int32Array) => Int32Array.from(xs, (x) => local[x]!);
+  return {
+    rows: Int32Array.from(ids),
+    batch: { ...batch, items: renumber(batch.items), targets: renumber(batch.targets), candidates: { ...batch.candidates, ids: renumber(batch.candidates.ids) } },
+  };
+}
+
+/**
+ * The training loss for a batch already renumbered by `touchedRows`: encoder forward with dropout, user vectors at
+ * target positions, softmax over the batch's candidates (or the full catalog). `id` holds the id embeddings of
+ * `rows` (of every row when `rows` is null): the trainer keeps the id table itself and differentiates with respect to
+ * these rows only, so the gradient and the optimizer touch R rows, not the catalog. Item-id dropout (`opts.idKeep`,
+ * [R, 1] in local rows) applies to the INPUT tokens only: the output table keeps every id embedding, so no target is
+ * blanked.
+ */
+export function trainingLoss(p: Params, c: ModelConfig, batch: LossBatch, rows: Int32Array | null, id: tf.Tensor2D, opts: ForwardOptions): tf.Scalar {
+  const r = rows ? tf.tensor1d(rows, 'int32') : undefined;
+  const inTable = itemTable(p, c, opts.idKeep, r, id);
+  const outTable = opts.idKeep ? itemTable(p, c, undefined, r, id) : inTable;
+  const h = tf.reshape(forward(p, c, batch, opts, inTable), [batch.B * batch.T, c.dim]);
+  const u = l2normalize(tf.gather(h, tf.tensor1d(batch.positions, 'int32'))) as tf.Tensor2D; // [P, d]
+  return softmaxLoss(u, outTable, batch.targets, c.temperature, batch.candidates, batch.targetLogQ);
 }
 
 /**
@@ -149,11 +159,14 @@ export function candidateLogQ(ids: ArrayLike<number>, freq: Float32Array, unifor
   return out;
 }
 
-/** Forward FLOPs of the encoder + loss for one batch (multiply-adds count 2); training is about 3x this. */
-export function forwardFlops(c: ModelConfig, B: number, T: number, P: number, N: number): number {
+/**
+ * Forward FLOPs of the encoder + loss for one batch (multiply-adds count 2) over `R` item-table rows and `N`
+ * candidates; training is about 3x this.
+ */
+export function forwardFlops(c: ModelConfig, B: number, T: number, P: number, N: number, R: number): number {
   const d = c.dim;
   const f = c.ffnMult * d;
   const perLayer = B * T * (2 * d * 3 * d + 2 * d * d + 2 * d * f * 2) + B * 4 * T * T * d; // projections + QK^T and AV
-  const meta = c.numGenres > 0 ? 2 * (c.numItems + 1) * c.numGenres * d : 0;
+  const meta = c.numGenres > 0 ? 2 * R * c.numGenres * d : 0;
   return c.layers * perLayer + meta + P * 2 * d * (N + 1);
 }

@@ -122,13 +122,16 @@ function drop(x: tf.Tensor, rate: number, seed: number | undefined): tf.Tensor {
 }
 
 /**
- * The item table [numItems+1, d]: id embedding plus metadata. `idKeep` [numItems+1, 1] (0/1) drops id embeddings
- * during training so that metadata alone must carry cold items. With `rows` (item ids), only those rows, in that
- * order: sampled-softmax training needs a few thousand rows of a large catalog, not all of it.
+ * The item table [numItems+1, d]: id embedding plus metadata. With `rows` (item ids), only those rows, in that
+ * order: sampled-softmax training needs a few thousand rows of a large catalog, not all of it. `id`: the id
+ * embeddings of those rows (of every row without `rows`) in place of `item.id` (the trainer keeps the id table
+ * itself). `idKeep` (0/1, one per row of the result) drops id embeddings during training so that metadata alone
+ * must carry cold items.
  */
-export function itemTable(p: Params, c: ModelConfig, idKeep?: tf.Tensor, rows?: tf.Tensor1D): tf.Tensor2D {
+export function itemTable(p: Params, c: ModelConfig, idKeep?: tf.Tensor, rows?: tf.Tensor1D, id?: tf.Tensor2D): tf.Tensor2D {
   const pick = (x: tf.Tensor) => (rows ? tf.gather(x, rows) : x);
-  let t: tf.Tensor = idKeep ? tf.mul(pick(p['item.id']!), pick(idKeep)) : pick(p['item.id']!);
+  const ids = id ?? pick(p['item.id']!);
+  let t: tf.Tensor = idKeep ? tf.mul(ids, idKeep) : ids;
   if (c.numGenres > 0) t = tf.add(t, tf.matMul(pick(p['meta.genres']!) as tf.Tensor2D, p['item.genre'] as tf.Tensor2D));
   if (c.numYearBuckets > 0) t = tf.add(t, tf.gather(p['item.year']!, pick(p['meta.year']!)));
   return t as tf.Tensor2D;

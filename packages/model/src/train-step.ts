@@ -1,7 +1,8 @@
 /**
  * One optimizer step's pieces, shared by the training thread and its data-parallel gradient workers, so every
  * replica computes gradients and applies updates with the same code: the gradient of a batch's mean loss, the split
- * of a batch into shares, and the optimizer (Adam with linear warm-up and decoupled weight decay).
+ * of a batch into shares, and the optimizers (Adam with linear warm-up and decoupled weight decay: tfjs's for the
+ * dense weights, a lazy one in JS for the item-id table).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config.ts';
@@ -21,6 +22,14 @@ export interface OptimizerSettings {
   weightDecay: number;
 }
 
+const BETA1 = 0.9;
+const BETA2 = 0.999;
+
+/** The learning rate of optimizer step `step` (1-based): linear warm-up, constant afterwards. */
+export function learningRateAt(s: OptimizerSettings, step: number): number {
+  return s.learningRate * (s.warmupSteps > 0 ? Math.min(1, step / s.warmupSteps) : 1);
+}
+
 /**
  * Adam with a linear warm-up (lr x step / warmupSteps until warmupSteps) and AdamW's decoupled weight decay
  * (w -= lr x weightDecay x w after the Adam update) on matrices and embeddings, never on LayerNorm gains or biases.
@@ -35,14 +44,13 @@ export class Updater {
     private readonly s: OptimizerSettings,
     private readonly vars: tf.Variable[],
   ) {
-    this.adam = new ScheduledAdam(s.learningRate, 0.9, 0.999);
+    this.adam = new ScheduledAdam(s.learningRate, BETA1, BETA2);
     this.decayed = vars.map((v) => v.rank >= 2);
   }
 
   /** Apply one gradient per variable (same order as the constructor's); the caller keeps ownership of `grads`. */
   apply(grads: tf.Tensor[]): void {
-    this.steps++;
-    const lr = this.s.learningRate * (this.s.warmupSteps > 0 ? Math.min(1, this.steps / this.s.warmupSteps) : 1);
+    const lr = learningRateAt(this.s, ++this.steps);
     this.adam.setLearningRate(lr);
     this.adam.applyGradients(this.vars.map((v, i) => ({ name: v.name, tensor: grads[i]! })));
     if (this.s.weightDecay > 0) {
@@ -56,11 +64,82 @@ export class Updater {
   }
 }
 
-/** The mean training loss over `batch` and its gradient for each of `vars` (same order). */
-export function batchGradients(p: Params, vars: tf.Variable[], c: ModelConfig, batch: LossBatch, opts: ForwardOptions): { loss: tf.Scalar; grads: tf.Tensor[] } {
-  const { value, grads } = tf.variableGrads(() => trainingLoss(p, c, batch, opts), vars);
+/**
+ * Lazy Adam (as TensorFlow's LazyAdam and PyTorch's SparseAdam) for the item-id table, held in JS by the training
+ * thread: a step updates only the rows its batch touched. Untouched rows keep their weights and their moments as
+ * they were: their moments are not decayed while untouched, and no stale momentum moves them. Bias correction uses
+ * the global step count (beta^t), and the decoupled weight decay, like the update, reaches touched rows only. On a
+ * step that touches every row (full softmax) this is exactly Adam with the settings of `Updater`.
+ */
+export class RowAdam {
+  private readonly m: Float32Array;
+  private readonly v: Float32Array;
+  private steps = 0;
+
+  /** `table` [rows x dim] is updated in place. */
+  constructor(
+    private readonly s: OptimizerSettings,
+    readonly table: Float32Array,
+    readonly dim: number,
+    /** Adam's epsilon: the backend's, as tfjs's Adam uses (1e-7 in float32). */
+    private readonly epsilon: number,
+  ) {
+    this.m = new Float32Array(table.length);
+    this.v = new Float32Array(table.length);
+  }
+
+  /** The id embeddings of `rows` (every row when null), [R x dim] row-major. */
+  gather(rows: Int32Array | null): Float32Array {
+    if (!rows) return this.table.slice();
+    const d = this.dim;
+    const out = new Float32Array(rows.length * d);
+    rows.forEach((r, i) => out.set(this.table.subarray(r * d, (r + 1) * d), i * d));
+    return out;
+  }
+
+  /** One step: `grad` [R x dim] holds the gradient of `rows` (of every row when null), in that order. */
+  apply(rows: Int32Array | null, grad: Float32Array): void {
+    const lr = learningRateAt(this.s, ++this.steps);
+    const c1 = 1 - BETA1 ** this.steps;
+    const c2 = 1 - BETA2 ** this.steps;
+    const keep = this.s.weightDecay > 0 ? 1 - lr * this.s.weightDecay : 1;
+    const d = this.dim;
+    const n = rows ? rows.length : this.table.length / d;
+    const { m, v, table } = this;
+    if (grad.length !== n * d) throw new Error(`RowAdam: a gradient of ${grad.length} values for ${n} rows of ${d}`);
+    for (let i = 0; i < n; i++) {
+      const base = (rows ? (rows[i] ?? 0) : i) * d;
+      for (let k = 0; k < d; k++) {
+        const j = base + k;
+        const g = grad[i * d + k] ?? 0;
+        const mj = (m[j] = BETA1 * (m[j] ?? 0) + (1 - BETA1) * g);
+        const vj = (v[j] = BETA2 * (v[j] ?? 0) + (1 - BETA2) * g * g);
+        table[j] = ((table[j] ?? 0) - (lr * (mj / c1)) / (Math.sqrt(vj / c2) + this.epsilon)) * keep;
+      }
+    }
+  }
+}
+
+/**
+ * The mean training loss over `batch` (renumbered by `touchedRows` into `rows`) and its gradient for each of `vars`
+ * (same order) and for `id`, the id embeddings of `rows` ([R x dim], every row when `rows` is null).
+ */
+export function batchGradients(
+  p: Params,
+  vars: tf.Variable[],
+  c: ModelConfig,
+  batch: LossBatch,
+  rows: Int32Array | null,
+  id: Float32Array,
+  opts: ForwardOptions,
+): { loss: tf.Scalar; grads: tf.Tensor[]; idGrad: tf.Tensor } {
+  const idRows = tf.tensor2d(id, [id.length / c.dim, c.dim]);
+  const { value, grads } = tf.engine().gradients(() => trainingLoss(p, c, batch, rows, idRows, opts), [idRows, ...vars], undefined, true);
   // A weight the batch does not reach (e.g. an event type absent from it) gets no gradient from tfjs: zeros.
-  return { loss: value, grads: vars.map((v) => grads[v.name] ?? tf.zerosLike(v)) };
+  const idGrad = grads[0] ?? tf.zerosLike(idRows);
+  const rest = vars.map((v, i) => grads[i + 1] ?? tf.zerosLike(v));
+  idRows.dispose();
+  return { loss: value as tf.Scalar, grads: rest, idGrad };
 }
 
 /**

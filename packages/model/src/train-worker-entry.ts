@@ -1,6 +1,7 @@
 /**
- * A data-parallel gradient worker (started by train-workers.ts): a wasm backend, a replica of the weights and the
- * optimizer; computes the gradient of the batch shares it is sent and applies the averaged gradients it is sent.
+ * A data-parallel gradient worker (started by train-workers.ts): a wasm backend, a replica of the dense weights and
+ * their optimizer; computes the gradient of the batch shares it is sent (with the item-id rows sent beside them) and
+ * applies the averaged gradients it is sent.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
@@ -8,6 +9,7 @@ import { TrainWorkerInitSchema, TrainWorkerRequestSchema, type TrainWorkerReply 
 import { initNodeBackend } from './backend-node.ts';
 import { validateModelConfig } from './config.ts';
 import { paramSpecs, type Params } from './model.ts';
+import { ID_TABLE } from './train-workers.ts';
 import { batchGradients, Updater } from './train-step.ts';
 
 const port = parentPort;
@@ -22,6 +24,7 @@ try {
   const params: Params = {};
   const vars: tf.Variable[] = [];
   for (const s of paramSpecs(c)) {
+    if (s.name === ID_TABLE) continue; // the main thread keeps it and sends the rows each step needs
     const v = given.get(s.name);
     if (!v) throw new Error(`missing initial tensor ${s.name}`);
     const t = tf.tensor(v, s.shape, s.dtype);
@@ -46,13 +49,14 @@ try {
       const seed = () => (s = (s + 0x9e3779b9) >>> 0);
       const idKeep = req.idKeep ? tf.tensor2d(req.idKeep, [req.idKeep.length, 1]) : undefined;
       const t0 = performance.now();
-      const { loss, grads } = batchGradients(params, vars, c, req.batch, { seed, idKeep, attentionDropout: init.attentionDropout });
+      const { loss, grads, idGrad } = batchGradients(params, vars, c, req.batch, req.rows, req.id, { seed, idKeep, attentionDropout: init.attentionDropout });
       const values = await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array));
-      const l = (await loss.data())[0]!;
+      const idValues = (await idGrad.data()) as Float32Array;
+      const l = (await loss.data())[0] ?? NaN;
       const ms = performance.now() - t0;
-      tf.dispose([loss, ...grads]);
+      tf.dispose([loss, idGrad, ...grads]);
       idKeep?.dispose();
-      reply({ type: 'grads', loss: l, grads: values, ms }, values.map((v) => v.buffer as ArrayBuffer));
+      reply({ type: 'grads', loss: l, grads: values, idGrad: idValues, ms }, [...values, idValues].map((v) => v.buffer as ArrayBuffer));
     } catch (e) {
       reply({ type: 'error', message: (e as Error).stack ?? String(e) });
     }

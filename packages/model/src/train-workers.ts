@@ -16,6 +16,16 @@ import {
 
 type GradsReply = Extract<TrainWorkerReply, { type: 'grads' }>;
 
+/** The item-id table's tensor name: kept by the training thread (lazy Adam), never replicated to workers. */
+export const ID_TABLE = 'item.id';
+
+/** The item-id rows a step touches, as every replica receives them. */
+export interface StepRows {
+  rows: Int32Array | null;
+  id: Float32Array;
+  idKeep: Float32Array | undefined;
+}
+
 /** The worker entry is TypeScript: load it through tsx's loader, as the CLIs run. */
 const ENTRY = new URL('./train-worker-entry.ts', import.meta.url).href;
 const BOOT = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(ENTRY)}, ${JSON.stringify(ENTRY)}))`;
@@ -54,9 +64,9 @@ class GradientWorker {
     return this.next();
   }
 
-  grads(batch: TrainBatchShare, idKeep: Float32Array | undefined, dropoutSeed: number): Promise<GradsReply> {
+  grads(batch: TrainBatchShare, r: StepRows, dropoutSeed: number): Promise<GradsReply> {
     const reply = this.next();
-    this.post({ type: 'grads', batch, idKeep, dropoutSeed });
+    this.post({ type: 'grads', batch, rows: r.rows, id: r.id, idKeep: r.idKeep, dropoutSeed });
     return reply.then((r) => {
       if (r.type !== 'grads') throw new Error(`gradient worker: expected gradients, got ${r.type}`);
       return r;
@@ -92,9 +102,12 @@ export class GradientPool {
   }
 
   /** Gradients of share i on worker i (fewer shares than workers leaves the rest idle). */
-  grads(shares: TrainBatchShare[], idKeep: Float32Array | undefined, seeds: number[]): Promise<GradsReply[]> {
-    if (shares.length > this.workers.length) throw new Error(`GradientPool: ${shares.length} shares for ${this.workers.length} workers`);
-    return Promise.all(shares.map((s, i) => this.workers[i]!.grads(s, idKeep, seeds[i]!)));
+  grads(shares: TrainBatchShare[], r: StepRows, seeds: number[]): Promise<GradsReply[]> {
+    return Promise.all(shares.map((share, i) => {
+      const [w, seed] = [this.workers[i], seeds[i]];
+      if (!w || seed === undefined) throw new Error(`GradientPool: no worker or seed for share ${i}`);
+      return w.grads(share, r, seed);
+    }));
   }
 
   /** Every worker applies the averaged gradient (queued behind nothing: workers handle messages in order). */

@@ -9,9 +9,9 @@ import { isTargetEvent, yearBucket, type Dataset } from './data/types.ts';
 import type { EvalCase, Split } from './data/split.ts';
 import { evaluate, modelScorer } from './eval.ts';
 import { initParams, paramSpecs, type ItemMetaArrays, type Params } from './model.ts';
-import { candidateLogQ, forwardFlops, type LossBatch } from './loss.ts';
-import { batchGradients, splitLossBatch, Updater } from './train-step.ts';
-import { GradientPool } from './train-workers.ts';
+import { candidateLogQ, forwardFlops, touchedRows, type LossBatch } from './loss.ts';
+import { batchGradients, RowAdam, splitLossBatch, Updater } from './train-step.ts';
+import { GradientPool, ID_TABLE, type StepRows } from './train-workers.ts';
 import { Rng, subSeed } from './rng.ts';
 
 /** Model config for a dataset: metadata vocabularies come from the data. */
@@ -225,18 +225,32 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   const vars: tf.Variable[] = [];
   const varNames: string[] = [];
   const run = ++fitRuns;
+  let idTable: Float32Array | undefined;
   for (const s of specs) {
-    if (s.kind === 'weight') {
+    const initial = raw[s.name];
+    if (!initial) throw new Error(`fit: no initial value for ${s.name}`);
+    if (s.name === ID_TABLE) {
+      // The id table lives in JS during training, updated row by row (lazy Adam); params holds a copy for validation.
+      idTable = ((await initial.data()) as Float32Array).slice();
+      params[s.name] = initial;
+    } else if (s.kind === 'weight') {
       // Variable names are global in tfjs: make them unique per fit() call.
-      const v = tf.variable(raw[s.name]!, true, `fit${run}/${s.name}`);
+      const v = tf.variable(initial, true, `fit${run}/${s.name}`);
       params[s.name] = v;
       vars.push(v);
       varNames.push(s.name);
-      raw[s.name]!.dispose();
-    } else params[s.name] = raw[s.name]!;
+      initial.dispose();
+    } else params[s.name] = initial;
   }
   if (t.workers > 1 && tf.getBackend() !== 'wasm') throw new Error(`fit: workers > 1 needs the wasm backend (each worker starts its own), not ${tf.getBackend()}`);
+  if (!idTable) throw new Error(`fit: the model has no ${ID_TABLE} table`);
   const updater = new Updater(t, vars);
+  const idAdam = new RowAdam(t, idTable, c.dim, tf.backend().epsilon());
+  /** Copy the JS id table into params (before validation, and at the end). */
+  const syncIdTable = () => {
+    params[ID_TABLE]?.dispose();
+    params[ID_TABLE] = tf.tensor2d(idAdam.table, [c.numItems + 1, c.dim]);
+  };
   const replicaPos = new Float64Array(t.workers);
   const replicaMs = new Float64Array(t.workers);
   const windows = makeWindows(d, split.trainEnd, c.maxLen);
@@ -260,51 +274,62 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   const seed = () => (dropoutSeed = (dropoutSeed + 0x9e3779b9) >>> 0);
 
   const forwardOpts = (idKeep?: tf.Tensor) => ({ seed, idKeep, attentionDropout: t.attentionDropout });
-  /** One optimizer step on `batch`; returns its mean loss. */
-  const step = async (batch: LossBatch, idKeep: tf.Tensor | undefined, idKeepValues: Float32Array | undefined): Promise<number> => {
+  /** One optimizer step on `batch` (renumbered into `r.rows` by touchedRows); returns its mean loss. */
+  const step = async (batch: LossBatch, r: StepRows): Promise<number> => {
+    const keepTensor = () => (r.idKeep ? tf.tensor2d(r.idKeep, [r.idKeep.length, 1]) : undefined);
     if (!pool) {
       const r0 = performance.now();
-      const { loss, grads } = batchGradients(params, vars, c, batch, forwardOpts(idKeep));
+      const idKeep = keepTensor();
+      const { loss, grads, idGrad } = batchGradients(params, vars, c, batch, r.rows, r.id, forwardOpts(idKeep));
       updater.apply(grads);
-      const l = (await loss.data())[0]!;
-      tf.dispose([loss, ...grads]);
+      idAdam.apply(r.rows, (await idGrad.data()) as Float32Array);
+      const l = (await loss.data())[0] ?? NaN;
+      tf.dispose([loss, idGrad, ...grads]);
+      idKeep?.dispose();
       replicaMs[0]! += performance.now() - r0;
       replicaPos[0]! += batch.positions.length;
       return l;
     }
-    const shares = splitLossBatch(batch, t.workers);
-    const remote = pool.grads(shares.slice(1), idKeepValues, shares.slice(1).map(() => seed()));
+    const [first, ...rest] = splitLossBatch(batch, t.workers);
+    if (!first) throw new Error('fit: a batch with targets split into no shares');
+    const remote = pool.grads(rest, r, rest.map(() => seed()));
     const r0 = performance.now();
-    const local = batchGradients(params, vars, c, shares[0]!, forwardOpts(idKeep));
+    const idKeep = keepTensor();
+    const local = batchGradients(params, vars, c, first, r.rows, r.id, forwardOpts(idKeep));
     const localValues = await Promise.all(local.grads.map(async (g) => (await g.data()) as Float32Array));
-    const localLoss = (await local.loss.data())[0]!;
-    tf.dispose([local.loss, ...local.grads]);
+    const localId = (await local.idGrad.data()) as Float32Array;
+    const localLoss = (await local.loss.data())[0] ?? NaN;
+    tf.dispose([local.loss, local.idGrad, ...local.grads]);
+    idKeep?.dispose();
     replicaMs[0]! += performance.now() - r0;
-    replicaPos[0]! += shares[0]!.positions.length;
+    replicaPos[0]! += first.positions.length;
     remote.catch(() => {}); // awaited below; a worker failure must not count as unhandled meanwhile
     const replies = await remote;
     // The batch's mean loss is the position-weighted mean of the shares' mean losses; so is its gradient.
     const P = batch.positions.length;
-    const w = shares.map((sh) => sh.positions.length / P);
-    const avg = localValues.map((g, k) => {
-      const out = new Float32Array(g.length);
-      for (let j = 0; j < g.length; j++) out[j] = w[0]! * g[j]!;
-      replies.forEach((r, i) => {
-        const rg = r.grads[k]!;
-        const wi = w[i + 1]!;
-        for (let j = 0; j < out.length; j++) out[j]! += wi * rg[j]!;
+    const w0 = first.positions.length / P;
+    const wr = rest.map((sh) => sh.positions.length / P);
+    const average = (mine: Float32Array, theirs: (reply: (typeof replies)[number]) => Float32Array | undefined) => {
+      const out = mine.map((x) => w0 * x);
+      replies.forEach((reply, i) => {
+        const g = theirs(reply);
+        const wi = wr[i] ?? 0;
+        if (!g || g.length !== out.length) throw new Error('fit: a gradient worker replied with a gradient of another shape');
+        g.forEach((x, j) => (out[j] = (out[j] ?? 0) + wi * x));
       });
       return out;
-    });
+    };
+    const avg = localValues.map((g, k) => average(g, (reply) => reply.grads[k]));
     pool.apply(avg);
     const gs = avg.map((g, k) => tf.tensor(g, vars[k]!.shape));
     updater.apply(gs);
     tf.dispose(gs);
-    replies.forEach((r, i) => {
-      replicaMs[i + 1]! += r.ms;
-      replicaPos[i + 1]! += shares[i + 1]!.positions.length;
+    idAdam.apply(r.rows, average(localId, (reply) => reply.idGrad));
+    replies.forEach((reply, i) => {
+      replicaMs[i + 1]! += reply.ms;
+      replicaPos[i + 1]! += rest[i]?.positions.length ?? 0;
     });
-    return replies.reduce((acc, r, i) => acc + w[i + 1]! * r.loss, w[0]! * localLoss);
+    return replies.reduce((acc, reply, i) => acc + (wr[i] ?? 0) * reply.loss, w0 * localLoss);
   };
 
   const pool = t.workers > 1
@@ -312,7 +337,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       model: c,
       optimizer: { learningRate: t.learningRate, warmupSteps: t.warmupSteps, weightDecay: t.weightDecay },
       attentionDropout: t.attentionDropout,
-      tensors: await Promise.all(specs.map(async (s) => ({ name: s.name, values: (await params[s.name]!.data()) as Float32Array | Int32Array }))),
+      tensors: await Promise.all(specs.filter((s) => s.name !== ID_TABLE).map(async (s) => ({ name: s.name, values: (await params[s.name]!.data()) as Float32Array | Int32Array }))),
     })
     : null;
   try {
@@ -323,25 +348,23 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       let epochPos = 0;
       const e0 = performance.now();
       for (let i = 0; i < batches.length; i++) {
-        const batch = buildLossBatch(d, c, batches[i]!, objective, rng);
+        const { rows, batch } = touchedRows(buildLossBatch(d, c, batches[i]!, objective, rng), c.numItems);
         if (!batch.positions.length) continue;
-        let idKeep: tf.Tensor | undefined;
-        let idKeepValues: Float32Array | undefined;
+        let idKeep: Float32Array | undefined;
         if (useIdDrop) {
-          idKeepValues = new Float32Array(c.numItems + 1);
-          for (let j = 0; j < idKeepValues.length; j++) idKeepValues[j] = rng.next() < t.itemIdDropout ? 0 : 1;
-          idKeep = tf.tensor2d(idKeepValues, [idKeepValues.length, 1]);
+          const keep = new Float32Array(c.numItems + 1);
+          for (let j = 0; j < keep.length; j++) keep[j] = rng.next() < t.itemIdDropout ? 0 : 1;
+          idKeep = rows ? Float32Array.from(rows, (r) => keep[r] ?? 1) : keep;
         }
         const s0 = performance.now();
-        const l = await step(batch, idKeep, idKeepValues);
+        const l = await step(batch, { rows, id: idAdam.gather(rows), idKeep });
         stepMs += performance.now() - s0;
-        idKeep?.dispose();
         if (!Number.isFinite(l)) throw new Error(`fit: loss is ${l} at epoch ${epoch} step ${i}`);
         lossSum += l * batch.positions.length;
         lossN += batch.positions.length;
         epochPos += batch.positions.length;
         positionsTotal += batch.positions.length;
-        flops += 3 * forwardFlops(c, batch.B, batch.T, batch.positions.length, batch.candidates?.ids.length ?? c.numItems);
+        flops += 3 * forwardFlops(c, batch.B, batch.T, batch.positions.length, batch.candidates?.ids.length ?? c.numItems, rows?.length ?? c.numItems + 1);
         const elapsed = (performance.now() - t0) / 1000;
         const pps = (positionsTotal / stepMs) * 1000;
         opts.onProgress?.({
@@ -356,6 +379,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       }
       // Validation: full-ranking NDCG@10 on (a sample of) validation users.
       let val = 0;
+      syncIdTable();
       if (valCases.length) {
         const m = await evaluate(d, valCases, modelScorer(params, c, d), { fullOnly: true, batchSize: 256 });
         val = m.full.ndcg10;
@@ -377,12 +401,21 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   } finally {
     await pool?.close();
   }
+  syncIdTable();
   if (bestSnap) {
+    const saved = bestSnap;
+    const values = (name: string) => {
+      const v = saved.get(name);
+      if (!v) throw new Error(`fit: the best epoch's snapshot has no ${name}`);
+      return v;
+    };
     vars.forEach((v, i) => {
-      const w = tf.tensor(bestSnap!.get(varNames[i]!)!, v.shape, v.dtype);
+      const w = tf.tensor(values(varNames[i] ?? ''), v.shape, v.dtype);
       v.assign(w);
       w.dispose();
     });
+    params[ID_TABLE]?.dispose();
+    params[ID_TABLE] = tf.tensor2d(values(ID_TABLE), [c.numItems + 1, c.dim]);
   }
   updater.dispose();
   // Return plain tensors keyed by param name (variables are renamed internally by tfjs when names repeat).

@@ -16,8 +16,11 @@ export type { PathBenchmark, Percentiles };
 /** How many of the ranked candidates the tensor-side ranker hands to JavaScript (a page's worth and more). */
 const TOP_K = 100;
 
-/** Up to `runs` timed runs after one warm-up, stopping early after 3 once 10 s are spent (slow software backends). */
-async function time(runs: number, fn: () => Promise<unknown>): Promise<Percentiles> {
+/**
+ * Up to `runs` timed runs after one warm-up, stopping early after 3 once 10 s are spent (slow software backends).
+ * Each run is also a user-timing measure (`bench NAME`), so a performance trace shows what ran inside it (a GC...).
+ */
+async function time(name: string, runs: number, fn: () => Promise<unknown>): Promise<Percentiles> {
   await fn(); // warm: kernels compiled, buffers allocated
   const xs: number[] = [];
   const start = performance.now();
@@ -25,6 +28,7 @@ async function time(runs: number, fn: () => Promise<unknown>): Promise<Percentil
     const t0 = performance.now();
     await fn();
     xs.push(performance.now() - t0);
+    performance.measure(`bench ${name}`, { start: t0 });
   }
   xs.sort((a, b) => a - b);
   const at = (q: number) => +quantile(xs, q).toFixed(3);
@@ -39,7 +43,9 @@ async function countKernels(fn: () => Promise<unknown>): Promise<KernelCount> {
   // Launches: kernels this backend registers (an op's wrapper record, such as fusedMatMul's gradient scope, is not
   // one), less Reshape, which changes a tensor's shape without running anything (on webgl a packed reshape can).
   const backend = tf.getBackend();
-  return { kernels: info.kernels.length, launches: info.kernels.filter((k) => k.name !== 'Reshape' && tf.getKernel(k.name, backend)).length };
+  const ms: Record<string, number> = {};
+  for (const k of info.kernels) if (typeof k.kernelTimeMs === 'number') ms[k.name] = +((ms[k.name] ?? 0) + k.kernelTimeMs).toFixed(3);
+  return { kernels: info.kernels.length, launches: info.kernels.filter((k) => k.name !== 'Reshape' && tf.getKernel(k.name, backend)).length, ms };
 }
 
 /** GPU time of the kernels `launch` starts (it returns what to read and dispose afterwards). */
@@ -129,20 +135,20 @@ export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<Path
     let visit = 0;
     const result: PathBenchmark = {
       backend: tf.getBackend(),
-      encode50: await time(runs, encodeFresh(50)),
-      encode200: await time(Math.max(5, runs / 4), encodeFresh(200)),
-      update1: await time(runs, update1),
-      scores1k: await time(runs, () => scores(user, 1000)),
-      scores10k: await time(runs, () => scores(user, 10_000)),
-      scores100k: await time(Math.max(5, runs / 4), () => scores(user, 100_000)),
-      rank1k: await time(runs, () => rankJs(user, 1000)),
-      rank10k: await time(runs, () => rankJs(user, 10_000)),
-      rank100k: await time(Math.max(5, runs / 4), () => rankJs(user, 100_000)),
-      rankTensor1k: await time(runs, () => rankTensor(user, 1000)),
-      rankTensor10k: await time(runs, () => rankTensor(user, 10_000)),
-      rankTensor100k: await time(Math.max(5, runs / 4), () => rankTensor(user, 100_000)),
+      encode50: await time('encode50', runs, encodeFresh(50)),
+      encode200: await time('encode200', Math.max(5, runs / 4), encodeFresh(200)),
+      update1: await time('update1', runs, update1),
+      scores1k: await time('scores1k', runs, () => scores(user, 1000)),
+      scores10k: await time('scores10k', runs, () => scores(user, 10_000)),
+      scores100k: await time('scores100k', Math.max(5, runs / 4), () => scores(user, 100_000)),
+      rank1k: await time('rank1k', runs, () => rankJs(user, 1000)),
+      rank10k: await time('rank10k', runs, () => rankJs(user, 10_000)),
+      rank100k: await time('rank100k', Math.max(5, runs / 4), () => rankJs(user, 100_000)),
+      rankTensor1k: await time('rankTensor1k', runs, () => rankTensor(user, 1000)),
+      rankTensor10k: await time('rankTensor10k', runs, () => rankTensor(user, 10_000)),
+      rankTensor100k: await time('rankTensor100k', Math.max(5, runs / 4), () => rankTensor(user, 100_000)),
       rankTopK: TOP_K,
-      page5k: await time(Math.max(5, runs / 4), async () => {
+      page5k: await time('page5k', Math.max(5, runs / 4), async () => {
         const fresh = new IncrementalEncoder(model);
         fresh.update(tokens(history));
         const u = fresh.embedding()!;
@@ -151,11 +157,12 @@ export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<Path
         fresh.dispose();
         composePage(ranked.map((r) => ({ ...r, sources: [{ source: 'trending' }] })), [], () => ({ name: 'x', genres: ['drama'] }));
       }),
-      artwork50: await time(runs * 5, async () => artworkPage.choosePage(visit++)),
+      artwork50: await time('artwork50', runs * 5, async () => artworkPage.choosePage(visit++)),
       kernels: {
         encode200: await countKernels(encodeFresh(200)),
         update1: await countKernels(update1),
         rankTensor10k: await countKernels(() => rankTensor(user, 10_000)),
+        scores10k: await countKernels(() => scores(user, 10_000)),
       },
       gpuKernelMs: null,
     };

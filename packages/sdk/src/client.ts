@@ -94,6 +94,15 @@ function tabSessionId(): string {
   }
 }
 
+/**
+ * Runs `fn` once the page's next frame is on screen (a timeout after an animation frame), or at once where no frame
+ * comes (a hidden tab). The worker's tfjs start waits for it: its compile would share the cores with the first paint.
+ */
+function afterFirstPaint(fn: () => void): void {
+  if (typeof requestAnimationFrame !== 'function' || document.visibilityState === 'hidden') setTimeout(fn, 0);
+  else requestAnimationFrame(() => setTimeout(fn, 0));
+}
+
 export function createPersonalizer(options: PersonalizerOptions): Personalizer {
   if (!options?.writeKey) throw new TypeError('createPersonalizer: writeKey is required');
   const worker = options.assetsBaseUrl
@@ -119,6 +128,7 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     artwork: options.artwork,
   });
   const call = <T>(fn: () => Promise<T>) => ready.then(fn);
+  afterFirstPaint(() => void call(() => remote.startModels()));
   /** Hands the worker a callback (a comlink proxy); the returned function stops deliveries to `fn`. */
   const listen = <T>(subscribe: (cb: (v: T) => void) => Promise<void>, fn: (v: T) => void) => {
     let active = true;

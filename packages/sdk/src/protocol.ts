@@ -175,6 +175,8 @@ export interface IdentityApi {
 
 export interface WorkerApi extends IdentityApi {
   init(options: WorkerOptions): Promise<void>;
+  /** The page has painted: tfjs may load (model, backend, pages wait for this; events do not). */
+  startModels(): Promise<void>;
   /** The event's id once it is queued; null when the viewer opted out (nothing is queued or sent). */
   track(input: EventInput): Promise<string | null>;
   flush(opts?: { keepalive?: boolean }): Promise<SyncStats>;

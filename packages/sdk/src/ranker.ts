@@ -6,7 +6,7 @@
  * device could still reach the top k (float32 blend error is far below the 1e-6 the scores are rounded to).
  *
  * One ranker per candidate set (and weights and exclusions): the per-candidate prior is computed and uploaded once,
- * and each re-rank costs a multiply-add, a top-k and three small reads.
+ * and each re-rank costs a multiply-add, a top-k and one small read.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { RANK_WEIGHTS, blendScore, compareRanked, rankPrior, type RankInput, type RankOptions, type Ranked } from '@marquee/core';
@@ -57,14 +57,20 @@ export class TensorRanker {
     k = Math.max(0, Math.min(k, n));
     if (k === 0) return [];
     if (scores && scores.shape[0] !== n) throw new RangeError(`TensorRanker: ${scores.shape[0]} scores for ${n} candidates`);
+    if (n > 2 ** 24) throw new RangeError(`TensorRanker: ${n} candidates, more than float32 indices can name`);
     for (let head = Math.min(n, 2 * k + 16); ; head = Math.min(n, head * 4)) {
+      // One read of [values, indices, model scores] (indices as float32: exact below 2^24): on a GPU backend each
+      // read is a round trip of its own.
       const read = tf.tidy(() => {
         const blended = scores ? tf.add(tf.mul(scores, this.modelWeight), this.prior) : this.prior;
         const { values, indices } = tf.topk(blended, head);
-        return scores ? [values, indices, tf.gather(scores, indices)] : [values, indices];
+        return tf.concat([values, tf.cast(indices, 'float32'), ...(scores ? [tf.gather(scores, indices)] : [])]);
       });
-      const [v, idx, ms] = (await Promise.all(read.map((t) => t.data()))) as [Float32Array, Int32Array, Float32Array?];
-      tf.dispose(read);
+      const all = (await read.data()) as Float32Array;
+      read.dispose();
+      const v = all.subarray(0, head);
+      const idx = all.subarray(head, 2 * head);
+      const ms = scores ? all.subarray(2 * head) : undefined;
       const out: Ranked[] = [];
       for (let j = 0; j < head; j++) {
         const i = idx[j];

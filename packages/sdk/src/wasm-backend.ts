@@ -7,11 +7,13 @@
  * serves them from elsewhere, e.g. a CDN.
  */
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { registerFastWasmKernels } from '@marquee/model';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 
 export function configureWasm(wasmPaths?: string): void {
+  registerFastWasmKernels(); // the stock GatherV2 and BatchMatMul are most of a page's time on wasm
   if (wasmPaths) {
     setWasmPaths(wasmPaths.endsWith('/') ? wasmPaths : `${wasmPaths}/`);
     return;

@@ -27,6 +27,12 @@ let experiments: DeviceExperiments;
 const modelSubscribers: ((s: ModelStatus) => void)[] = [];
 const subscribers: ((s: SyncStats) => void)[] = [];
 let emitTimer: ReturnType<typeof setTimeout> | null = null;
+/**
+ * tfjs (megabytes of code to evaluate, a wasm or shader compile) starts when the page says it has painted
+ * (`startModels`): on a phone's few cores it would otherwise compete with the page's own first paint.
+ */
+let startModels: () => void = () => {};
+const modelsMayStart = new Promise<void>((resolve) => (startModels = resolve));
 
 async function stats(): Promise<SyncStats> {
   const [size, counters] = await Promise.all([outbox.size(), outbox.counters()]);
@@ -96,7 +102,7 @@ const api: WorkerApi = {
       return who.userId ?? who.anonymousId;
     }, opts.sessionId, (e) => api.track(e));
     void experiments.load();
-    ml = import('./ml.ts');
+    ml = modelsMayStart.then(() => import('./ml.ts'));
     backendReport = ml.then((m) => m.chooseBackend(db, opts));
     backendReport.catch(() => {});
     // Tensors live on the chosen backend: the model loads after the choice.
@@ -119,6 +125,10 @@ const api: WorkerApi = {
     models = homepage.then((p) => p.models);
     homepage.catch(() => {});
     models.catch(() => {});
+  },
+
+  async startModels() {
+    startModels();
   },
 
   async track(input: EventInput) {

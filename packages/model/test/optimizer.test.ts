@@ -1,0 +1,66 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useBackend } from './setup-backend.ts';
+import { RowAdam, Updater, type OptimizerSettings } from '../src/train-step.ts';
+import { Rng } from '../src/rng.ts';
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+};
+
+describe('lazy Adam for the item-id table', () => {
+  beforeAll(() => useBackend('wasm'), 120_000);
+
+  for (const settings of [
+    { learningRate: 0.01, warmupSteps: 0, weightDecay: 0 },
+    { learningRate: 0.01, warmupSteps: 3, weightDecay: 0.5 },
+  ] satisfies OptimizerSettings[]) {
+    it(`on steps that touch every row it is dense Adam (warm-up ${settings.warmupSteps}, weight decay ${settings.weightDecay})`, async () => {
+      const rows = 5;
+      const dim = 3;
+      const r = new Rng(7);
+      const init = Float32Array.from({ length: rows * dim }, () => r.normal());
+      const dense = tf.variable(tf.tensor2d(init, [rows, dim]), true, `optimizer-test/dense-${settings.warmupSteps}`);
+      const updater = new Updater(settings, [dense]);
+      const lazy = new RowAdam(settings, init.slice(), dim, tf.backend().epsilon());
+      // every row in a shuffled order: the lazy update follows the rows it is given
+      const order = Int32Array.from([3, 0, 4, 1, 2]);
+      for (let step = 0; step < 6; step++) {
+        const grad = Float32Array.from({ length: rows * dim }, () => r.normal() * (step + 1));
+        const g = tf.tensor2d(grad, [rows, dim]);
+        updater.apply([g]);
+        g.dispose();
+        if (step % 2 === 0) lazy.apply(null, grad);
+        else {
+          const picked = new Float32Array(rows * dim);
+          order.forEach((row, i) => picked.set(grad.subarray(row * dim, (row + 1) * dim), i * dim));
+          lazy.apply(order, picked);
+        }
+      }
+      const want = await dense.data();
+      expect(maxAbsDiff(lazy.table, want)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(lazy.table, init)).toBeGreaterThan(0.01); // the steps moved the weights
+      updater.dispose();
+      dense.dispose();
+    });
+  }
+
+  it('leaves untouched rows and their moments as they were, and resumes them undecayed on the next touch', () => {
+    const s = { learningRate: 0.1, warmupSteps: 0, weightDecay: 0 };
+    const lazy = new RowAdam(s, Float32Array.from([1, 2, 3]), 1, 1e-7);
+    lazy.apply(Int32Array.of(0, 2), Float32Array.from([0.5, -1])); // step 1: rows 0 and 2
+    const afterFirst = lazy.table.slice();
+    lazy.apply(Int32Array.of(0), Float32Array.from([0.5])); // step 2: row 0 only
+    expect(lazy.table[1]).toBe(2); // never touched
+    expect(lazy.table[2]).toBe(afterFirst[2]); // untouched this step: no stale momentum moves it
+    lazy.apply(Int32Array.of(2), Float32Array.from([2])); // step 3: row 2 again
+    // by hand: row 2's moments after step 1 carried over undecayed, bias correction by the global step (3)
+    const m = 0.9 * (0.1 * -1) + 0.1 * 2;
+    const v = 0.999 * (0.001 * 1) + 0.001 * 4;
+    const want = afterFirst[2]! - (0.1 * (m / (1 - 0.9 ** 3))) / (Math.sqrt(v / (1 - 0.999 ** 3)) + 1e-7);
+    expect(lazy.table[2]).toBeCloseTo(want, 5);
+    expect(lazy.gather(Int32Array.of(2, 1))).toEqual(Float32Array.from([lazy.table[2]!, 2]));
+  });
+});
