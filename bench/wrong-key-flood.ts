@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { Agent, request } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { parseArgs } from 'node:util';
-import { SCHEMA_VERSION, WRITE_KEY_HEADER, uuidv7, type MarqueeEvent } from '@marquee/core';
+import { SCHEMA_VERSION, WRITE_KEY_HEADER, quantile, uuidv7, type MarqueeEvent } from '@marquee/core';
 import { startServerProcess } from '@marquee/server/testing';
 
 const { values: args } = parseArgs({
@@ -74,9 +74,6 @@ function floodBody(bytes: number, withKey: boolean): Buffer {
   return Buffer.from(JSON.stringify({ ...(withKey ? { writeKey: 'not-a-key' } : {}), events: Array.from({ length: n }, () => JSON.parse(one)) }));
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 /** The flooders' loop, as plain JavaScript for a worker thread: posts `body` until `until` (epoch ms). */
 const FLOODER_SOURCE = `
@@ -151,8 +148,8 @@ try {
     latencies.sort((a, b) => a - b);
     const row = {
       phase,
-      clients_p50_ms: +percentile(latencies, 50).toFixed(1),
-      clients_p99_ms: +percentile(latencies, 99).toFixed(1),
+      clients_p50_ms: +(latencies.length ? quantile(latencies, 0.5) : NaN).toFixed(1),
+      clients_p99_ms: +(latencies.length ? quantile(latencies, 0.99) : NaN).toFixed(1),
       clients_requests: latencies.length,
       clients_failed: failed,
       flood_requests_per_s: Math.round(floodCount / (PHASE_MS / 1000)),

@@ -1,8 +1,8 @@
 /**
  * The SDK as a web player gets it: `npm run pack:sdk`'s tarball installed into a fresh project outside the workspace
- * (no registry: the tarball carries everything), built with Vite, and also loaded by a plain `<script
- * type="module">` page through an import map. In Chromium each tracks events and renders a homepage against a
- * real API process, downloading only the backend it asked for.
+ * (no registry: the tarball carries everything), built with Vite, built with webpack 5, and also loaded by a plain
+ * `<script type="module">` page through an import map. In Chromium each tracks events and renders a homepage
+ * against a real API process, downloading only the backend it asked for.
  */
 import { execFile } from 'node:child_process';
 import { createServer, request as httpRequest, type Server } from 'node:http';
@@ -91,7 +91,7 @@ async function serve(dir: string, api: () => string, cors = false): Promise<{ ur
 let project = '';
 
 test.beforeAll(async () => {
-  test.setTimeout(300_000);
+  test.setTimeout(600_000);
   const built = await run('npx', ['tsx', 'packages/sdk/scripts/build.ts', '--pack', '--json'], { cwd: ROOT, maxBuffer: 1 << 24 });
   const { tarball } = JSON.parse(built.stdout.trim().split('\n').at(-1)!) as { tarball: string };
   project = await mkdtemp(join(tmpdir(), 'marquee-fresh-player-'));
@@ -107,6 +107,16 @@ test.beforeAll(async () => {
   // The workspace's Vite, run in the fresh project; the SDK's worker splits code, so it is an ES module worker.
   await writeFile(join(project, 'vite.config.js'), `export default { base: '/dist/', worker: { format: 'es' }, build: { outDir: 'dist', rollupOptions: { input: 'index.html' } } };\n`);
   await run(process.execPath, [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: project, maxBuffer: 1 << 24 });
+  // webpack 5 with no loader or plugin: it follows the SDK's `new Worker(new URL(...))`, its dynamic imports and
+  // the wasm binaries' `new URL(..., import.meta.url)` by itself. Named chunks, so the requests show which backend
+  // came down; not minified, to keep the test quick (minifying changes no URL).
+  await writeFile(
+    join(project, 'webpack.config.js'),
+    `export default { mode: 'production', entry: './main.js', optimization: { chunkIds: 'named', minimize: false },
+  output: { path: new URL('./webpack-dist/', import.meta.url).pathname, publicPath: 'auto', clean: true } };\n`,
+  );
+  await run(process.execPath, [join(ROOT, 'node_modules/webpack-cli/bin/cli.js'), '--config', 'webpack.config.js', '--no-stats'], { cwd: project, maxBuffer: 1 << 24 });
+  await writeFile(join(project, 'webpack-dist/index.html'), HTML('').replace('<script type="module" src="./main.js">', '<script src="./main.js">'));
 });
 
 test.afterAll(async () => {
@@ -134,6 +144,7 @@ console.log(id, who.consent.tracking, page.rows[0]?.items[0]?.artwork.propensity
 
 for (const [how, path] of [
   ['built with Vite', '/dist/index.html'],
+  ['built with webpack', '/webpack-dist/index.html'],
   ['a plain <script type="module"> page', '/plain.html'],
   ['hosted on another origin (assetsBaseUrl)', '/cdn.html'],
 ] as const) {

@@ -1,6 +1,7 @@
 /**
  * Two profiles of one household in one browser: each gets its own page from its own history; signing out leaves
- * nothing of the member in IndexedDB.
+ * nothing of the member in IndexedDB. Sign-in, profile switches, sign-out and the opt-out are driven through the
+ * demo's "Who is watching" panel, as a viewer would.
  */
 import type { Page } from '@playwright/test';
 import type { HomePage } from '@marquee/sdk';
@@ -9,6 +10,18 @@ import { test, expect, openDemo, stats } from './fixtures.ts';
 
 const homepage = (page: Page) => page.evaluate(() => window.marquee.homepage({ refresh: true }));
 const shownIds = (p: HomePage) => p.rows.flatMap((r) => r.items.map((t) => t.titleId));
+
+/** The panel has applied the last change (and rebuilt the page) once it is no longer busy. */
+async function settled(page: Page) {
+  await expect(page.locator('#account[aria-busy="false"]')).toBeAttached();
+}
+
+async function chooseProfile(page: Page, profileId: string) {
+  await page.locator(`#profiles button[data-profile="${profileId}"]`).click();
+  await expect(page.locator('#account')).toHaveAttribute('data-profile', profileId);
+  await expect(page.locator(`#profiles button[data-profile="${profileId}"]`)).toHaveAttribute('aria-pressed', 'true');
+  await settled(page);
+}
 
 async function watch(page: Page, titleIds: string[]) {
   await page.evaluate(async (ids) => {
@@ -56,13 +69,17 @@ test('two profiles in one browser get two pages; sign-out leaves nothing of the 
   const otherTitles = only(other);
 
   const anonymous = await page.evaluate(() => window.marquee.identity());
-  const signedIn = await page.evaluate(() => window.marquee.identify('member-42'));
-  expect(signedIn).toMatchObject({ userId: 'member-42', anonymousId: anonymous.anonymousId });
+  await page.getByLabel('Member id').fill('member-42');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.locator('#who')).toContainText('signed in as member-42');
+  await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
+  await settled(page);
+  expect(await page.evaluate(() => window.marquee.identity())).toMatchObject({ userId: 'member-42', anonymousId: anonymous.anonymousId });
 
-  await page.evaluate(() => window.marquee.setProfile('alice'));
+  await chooseProfile(page, 'alice');
   await watch(page, romance);
   const alice = await homepage(page);
-  await page.evaluate(() => window.marquee.setProfile('bob'));
+  await chooseProfile(page, 'bob');
   expect((await homepage(page)).rows.filter((r) => r.kind === 'because')).toEqual([]); // a new profile: no history yet
   await watch(page, otherTitles);
   const bob = await homepage(page);
@@ -79,7 +96,7 @@ test('two profiles in one browser get two pages; sign-out leaves nothing of the 
   // The demo shows the profile it is on.
   await expect(page.locator(`section.row[data-row="genre:${other}"]`)).toBeVisible();
   // Back to alice: her page again, from her history.
-  await page.evaluate(() => window.marquee.setProfile('alice'));
+  await chooseProfile(page, 'alice');
   expect((await homepage(page)).rows.map((r) => r.id)).toContain('genre:romance');
   await expect(page.locator('section.row[data-row="genre:romance"]')).toBeVisible();
 
@@ -88,7 +105,11 @@ test('two profiles in one browser get two pages; sign-out leaves nothing of the 
   expect(Object.values(before).join()).toContain('member-42');
 
   // Sign-out.
-  const after = await page.evaluate(() => window.marquee.reset());
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page.locator('#who')).toContainText('not signed in');
+  await expect(page.getByRole('button', { name: 'Sign in' })).toBeVisible();
+  await settled(page);
+  const after = await page.evaluate(() => window.marquee.identity());
   expect(after.userId).toBeUndefined();
   expect(after.anonymousId).not.toBe(anonymous.anonymousId);
   await expect.poll(async () => (await stats(page)).outbox).toBe(0);
@@ -110,7 +131,9 @@ test('after optOut nothing is queued or sent, across a reload, until optIn', asy
   await page.context().setOffline(true);
   expect(await page.evaluate(() => window.marquee.playStart({ titleId: 't0001' }))).not.toBeNull();
   expect((await stats(page)).outbox).toBeGreaterThan(0);
-  await page.evaluate(() => window.marquee.optOut());
+  await page.getByLabel('Opt out of tracking').check();
+  await expect(page.locator('#who')).toContainText('opted out');
+  await settled(page);
   expect((await stats(page)).outbox).toBe(0);
   await page.context().setOffline(false);
   const state = await page.evaluate(async () => {
@@ -127,7 +150,10 @@ test('after optOut nothing is queued or sent, across a reload, until optIn', asy
   await page.evaluate(() => window.marquee.flush());
   await api.expectCount(base, 1000);
 
-  await page.evaluate(() => window.marquee.optIn());
+  await expect(page.getByLabel('Opt out of tracking')).toBeChecked(); // the panel shows the stored choice
+  await page.getByLabel('Opt out of tracking').uncheck();
+  await expect(page.locator('#who')).toContainText('tracking on');
+  await settled(page);
   const id = await page.evaluate(() => window.marquee.playStart({ titleId: 't0004' }));
   expect(id).toMatch(/^[0-9a-f-]{36}$/);
   await page.evaluate(() => window.marquee.flush());

@@ -6,6 +6,7 @@
 import { createPersonalizer, type HomePage, type PageTitle, type Personalizer, type SyncStats } from '@marquee/sdk';
 import { artworkSvg } from './artwork-svg.ts';
 import { showArtworkDebug } from './artwork-debug.ts';
+import { mountProfiles } from './profiles.ts';
 
 const params = new URLSearchParams(location.search);
 const marquee = createPersonalizer({
@@ -270,5 +271,6 @@ marquee.backend().then(
     $('#backend').textContent = `none: ${err.message}`;
   },
 );
+mountProfiles(marquee, refresh);
 void refresh();
 renderPlayer();

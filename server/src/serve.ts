@@ -1,5 +1,7 @@
 /** Node entry point: the real store, a port, and a clean shutdown. `npm run server`. */
 import { serve } from '@hono/node-server';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
 import { createApp } from './app.ts';
 import { assertSafeSecrets, loadConfig, redact } from './config.ts';
 import { DuckDbEventStore } from './store/duckdb.ts';
@@ -16,6 +18,9 @@ import { ForecastService } from './forecasts/service.ts';
 
 const config = loadConfig();
 assertSafeSecrets(config);
+// tfjs runs here only to build the candidate service's embedding index (one pass per published model): the plain
+// cpu backend, chosen once and never switched.
+if (!(await tf.setBackend('cpu'))) throw new Error('the tfjs cpu backend did not start');
 const started = performance.now();
 const store = await DuckDbEventStore.open(config.dataDir, { memoryLimit: config.duckdbMemoryLimit });
 const models = new ModelRegistry(join(config.dataDir, 'models'));

@@ -7,7 +7,7 @@ import { EXPOSURE_EVENT, teamCreditsFromEvents, type MarqueeEvent } from '@marqu
 import { teamCredits } from '../src/experiments/interleaving.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
-import { plantRows } from '../src/store/testing.ts';
+import { plantRows } from '@marquee/server/testing';
 import { makeEvent } from './helpers.ts';
 
 const dirs: string[] = [];

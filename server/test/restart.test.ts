@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { artwork, type MarqueeEvent } from '@marquee/core';
-import { startServerProcess, type ServerProcess } from '../testing/process.ts';
+import { plantRows, prefill, startServerProcess, type ServerProcess } from '@marquee/server/testing';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
-import { plantRows, prefill } from '../src/store/testing.ts';
 import { makeEvent } from './helpers.ts';
 
 const ADMIN = 'restart-test-admin-token';

@@ -1,6 +1,6 @@
 /**
- * The SDK worker's IndexedDB stores, every key and value shape in one place. Values are parsed when read (a value
- * written by an older SDK, or damaged, reads as absent), so no module trusts what the store hands back.
+ * The SDK worker's IndexedDB stores, every key and value shape in one place. Every record is parsed when read (one
+ * written by an older SDK, or damaged, is dropped with its reason), so no module trusts what the store hands back.
  *
  * Databases: the device database (`dbName`: outbox, identity, backend choice, model manifest) and one per profile
  * (`profileDatabaseName`: history, catalog and candidate caches, experiments, artwork state). Both have the same
@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { ArtworkAssignmentSchema, ArtworkPriorsSchema, POLICY_NAMES } from './artwork/index.ts';
 import { CandidateSchema } from './candidates.ts';
 import { CatalogTitleSchema } from './catalog.ts';
-import { EventSchema } from './events.ts';
+import { EventSchema, describeIssues } from './events.ts';
 import { ActiveExperimentsSchema } from './experiments.ts';
 import { IdentityRecordSchema } from './identity.ts';
 import { ModelManifestSchema } from './manifest.ts';
@@ -114,9 +114,25 @@ export function metaSchema<K extends MetaKey>(key: K): SchemaOf<K> {
   return schema as SchemaOf<K>;
 }
 
-/** A stored `meta` value as its key's shape, or undefined when absent or not of that shape. */
-export function parseMeta<K extends MetaKey>(key: K, raw: unknown): MetaValue<K> | undefined {
-  if (raw === undefined) return undefined;
-  const r = metaSchema(key).safeParse(raw);
-  return r.success ? (r.data as MetaValue<K>) : undefined;
+/** A record read back from a store: of its shape, or the reason it is not (written by an older SDK, or damaged). */
+export type StoredRead<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+function readStored<S extends z.ZodType>(schema: S, raw: unknown): StoredRead<z.output<S>> {
+  const r = schema.safeParse(raw);
+  return r.success ? { ok: true, value: r.data } : { ok: false, reason: describeIssues(r.error) };
+}
+
+/** A stored `meta` value under `key` (present: `raw` is not undefined) as its key's shape. */
+export function parseMeta<K extends MetaKey>(key: K, raw: unknown): StoredRead<MetaValue<K>> {
+  return readStored(metaSchema(key), raw) as StoredRead<MetaValue<K>>;
+}
+
+/** An `outbox` record as read back. */
+export function parseOutboxRecord(raw: unknown): StoredRead<OutboxRecord> {
+  return readStored(OutboxRecordSchema, raw);
+}
+
+/** A `history` record as read back. */
+export function parseHistoryRecord(raw: unknown): StoredRead<HistoryRecord> {
+  return readStored(HistoryRecordSchema, raw);
 }

@@ -74,7 +74,9 @@ async function bundle(): Promise<(OutputChunk | OutputAsset)[]> {
     input: { index: join(SDK, 'src/index.ts'), worker: join(SDK, 'src/worker.ts'), 'probe-worker': join(SDK, 'src/probe-worker.ts') },
     platform: 'browser',
     plugins: [assets()],
-    transform: { define: { 'process.env.NODE_ENV': '"production"' } },
+    // __filename/__dirname: the tfjs wasm glue's Node branch reads them (`typeof __filename < 'u' && ...`); a browser
+    // package has neither, and webpack, treating the packed chunks as ES modules, leaves them undefined at runtime.
+    transform: { define: { 'process.env.NODE_ENV': '"production"', __filename: 'undefined', __dirname: 'undefined' } },
     logLevel: 'warn',
   });
   const { output } = await build.write({

@@ -2,8 +2,8 @@
  * One profile's engagement history on the device (the `history` store): what the model encodes and the page's
  * exclusion rules read. Kept in memory after the first read; capped, oldest first out.
  */
-import { isEngagementEvent, type MarqueeEvent } from '@marquee/core';
-import type { Database, HistoryRecord } from './db.ts';
+import { isEngagementEvent, parseHistoryRecord, type MarqueeEvent } from '@marquee/core';
+import { warnDamaged, type Database, type HistoryRecord } from './db.ts';
 
 const HISTORY_CAP = 5000;
 
@@ -13,7 +13,7 @@ export class HistoryStore {
   constructor(private readonly db: Database) {}
 
   async all(): Promise<HistoryRecord[]> {
-    this.records ??= await this.db.getAll('history');
+    this.records ??= await readHistory(this.db);
     return this.records;
   }
 
@@ -33,4 +33,25 @@ export class HistoryStore {
     }
     return true;
   }
+}
+
+/** Every parsed record of a `history` store, oldest first; damaged ones are logged and deleted. */
+export async function readHistory(db: Database): Promise<HistoryRecord[]> {
+  const tx = db.transaction('history', 'readonly');
+  const [values, keys] = await Promise.all([tx.store.getAll(), tx.store.getAllKeys()]);
+  const records: HistoryRecord[] = [];
+  const damaged: number[] = [];
+  values.forEach((raw, i) => {
+    const read = parseHistoryRecord(raw);
+    if (read.ok) return void records.push(read.value);
+    warnDamaged('history', read.reason);
+    const key = keys[i];
+    if (key !== undefined) damaged.push(key);
+  });
+  if (damaged.length > 0) {
+    const del = db.transaction('history', 'readwrite');
+    for (const key of damaged) void del.store.delete(key);
+    await del.done;
+  }
+  return records;
 }

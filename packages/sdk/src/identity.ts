@@ -29,6 +29,7 @@ import {
   type MarqueeEvent,
 } from '@marquee/core';
 import { getMeta, openDatabase, putMeta, readMeta, type Database } from './db.ts';
+import { readHistory } from './history-store.ts';
 import type { IdentityApi } from './protocol.ts';
 
 
@@ -261,7 +262,7 @@ export class Viewer implements IdentityApi {
  * profile's, so an upgrade loses nothing, and a later reset() finds it where it deletes.
  */
 async function moveLegacyHistory(device: Database, profile: Database): Promise<void> {
-  const old = await device.getAll('history');
+  const old = await readHistory(device);
   if (old.length > 0) {
     const tx = profile.transaction('history', 'readwrite');
     for (const { seq: _, ...rec } of old) void tx.store.add(rec);

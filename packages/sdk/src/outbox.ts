@@ -2,8 +2,8 @@
  * The durable queue between `track()` and the network. An event is in IndexedDB before `track` resolves, so a
  * reload, a crash or a closed tab loses nothing; it leaves only when the server has answered for it.
  */
-import { takeBatch, utf8Length, type BatchLimits, type MarqueeEvent } from '@marquee/core';
-import { getMeta, readMeta, type Counters, type Database, type OutboxRecord } from './db.ts';
+import { parseOutboxRecord, takeBatch, utf8Length, type BatchLimits, type MarqueeEvent } from '@marquee/core';
+import { getMeta, readMeta, warnDamaged, type Counters, type Database, type OutboxRecord } from './db.ts';
 
 const ZERO: Counters = { acknowledged: 0, rejected: 0, dropped: 0 };
 
@@ -67,22 +67,33 @@ export class Outbox {
     }
   }
 
-  /** The oldest events that fit the limits, without removing them. */
+  /**
+   * The oldest events that fit the limits, without removing them. A stored record that is not an outbox record
+   * (damaged, or another SDK version's) can never be sent: it is logged, removed and counted as dropped.
+   */
   async peek(limits: BatchLimits): Promise<Batch> {
     const tx = this.db.transaction('outbox', 'readonly');
-    const records: OutboxRecord[] = [];
+    const records: (OutboxRecord & { seq: number })[] = [];
+    const damaged: number[] = [];
     let cursor = await tx.store.openCursor();
     let bytes = 0;
     while (cursor && records.length < limits.maxEvents) {
-      records.push(cursor.value);
-      bytes += cursor.value.bytes;
-      if (bytes > limits.maxBytes) break;
+      const read = parseOutboxRecord(cursor.value);
+      if (read.ok) {
+        records.push({ ...read.value, seq: cursor.primaryKey });
+        bytes += read.value.bytes;
+        if (bytes > limits.maxBytes) break;
+      } else {
+        warnDamaged('outbox', read.reason);
+        damaged.push(cursor.primaryKey);
+      }
       cursor = await cursor.continue();
     }
+    if (damaged.length > 0) await this.settle(damaged, { dropped: damaged.length });
     const n = takeBatch(records.map((r) => r.bytes), limits);
     const taken = records.slice(0, n);
     return {
-      seqs: taken.map((r) => r.seq!),
+      seqs: taken.map((r) => r.seq),
       events: taken.map((r) => r.event),
       bytes: taken.reduce((s, r) => s + r.bytes, 0),
     };
@@ -112,8 +123,12 @@ export class Outbox {
 
   /** Insertion time of the oldest waiting event, or undefined when empty. */
   async oldestTs(): Promise<number | undefined> {
-    const cursor = await this.db.transaction('outbox').store.openCursor();
-    return cursor?.value.event.ts;
+    // Damaged records are passed over here and removed by the next peek.
+    for (let cursor = await this.db.transaction('outbox').store.openCursor(); cursor; cursor = await cursor.continue()) {
+      const read = parseOutboxRecord(cursor.value);
+      if (read.ok) return read.value.event.ts;
+    }
+    return undefined;
   }
 
   async counters(): Promise<Counters> {

@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it, vi } from 'vitest';
 import { EventSchema, type MarqueeEvent } from '@marquee/core';
 import { openDatabase, type Database } from '../src/db.ts';
+import { readHistory } from '../src/history-store.ts';
 import { Viewer, type PageTarget } from '../src/identity.ts';
 
 let n = 0;
@@ -34,7 +35,7 @@ async function device(opts: { userId?: string } = {}) {
       await this.db!.add('history', { titleId, type: 'play_start', ts: Date.now() });
     },
     async titles() {
-      return (await this.db!.getAll('history')).map((h) => h.titleId);
+      return (await readHistory(this.db!)).map((h) => h.titleId);
     },
   };
   const viewer = await Viewer.open(deps);
@@ -147,7 +148,7 @@ describe('identity lifecycle', () => {
     await legacy.add('history', { titleId: 't-old', type: 'complete', ts: 1 });
     const viewer = await Viewer.open({ db: legacy, dbName, sessionId: 's', enqueue: async () => {}, flush: async () => {} });
     expect((await viewer.identity()).anonymousId).toBe('anon-from-v1');
-    expect((await viewer.pageDatabase.getAll('history')).map((h) => h.titleId)).toEqual(['t-old']);
+    expect((await readHistory(viewer.pageDatabase)).map((h) => h.titleId)).toEqual(['t-old']);
     expect(await legacy.count('history')).toBe(0);
     expect(await legacy.get('meta', 'candidates')).toBeUndefined();
   });

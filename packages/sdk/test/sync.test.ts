@@ -93,6 +93,27 @@ describe('Outbox', () => {
     expect(kept).toEqual(events.slice(3).map((e) => e.id));
   });
 
+  it('drops a damaged record with a logged reason, counts it, and still sends the good ones around it', async () => {
+    const db = await freshDb();
+    const box = new Outbox(db, 100);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const first = event(1, { ts: 1_000 });
+    const last = event(2, { ts: 2_000 });
+    await db.add('outbox', { event: { id: 'not-a-uuid', type: 'play_start' }, bytes: 10 }); // another SDK's, or damaged
+    await box.add(first);
+    await db.add('outbox', { bytes: 'many' });
+    await box.add(last);
+    expect(await box.oldestTs()).toBe(1_000);
+    const batch = await box.peek({ maxEvents: 10, maxBytes: 60_000 });
+    expect(batch.events.map((e) => e.id)).toEqual([first.id, last.id]);
+    expect(batch.seqs).toHaveLength(2);
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(String(warn.mock.calls[0]?.[0])).toMatch(/outbox record .*event\.id/);
+    expect(await box.size()).toBe(2);
+    expect((await box.counters()).dropped).toBe(2);
+    warn.mockRestore();
+  });
+
   it('rejects a nonsensical capacity', async () => {
     const db = await freshDb();
     expect(() => new Outbox(db, 0)).toThrow(/capacity/);
@@ -100,7 +121,7 @@ describe('Outbox', () => {
 
   it('cuts batches by count and by bytes', async () => {
     const box = new Outbox(await freshDb(), 100);
-    for (let i = 0; i < 20; i++) await box.add(event(i, { titleId: 'x'.repeat(100) } as never));
+    for (let i = 0; i < 20; i++) await box.add(event(i, { titleId: 'x'.repeat(100) }));
     expect((await box.peek({ maxEvents: 7, maxBytes: 60_000 })).events).toHaveLength(7);
     const byBytes = await box.peek({ maxEvents: 100, maxBytes: 1000 });
     expect(byBytes.events.length).toBeGreaterThan(0);
@@ -206,7 +227,8 @@ describe('Sender', () => {
 
   it('keeps keepalive flushes to one batch under 64 KiB', async () => {
     const { box, sender, server } = await setup();
-    for (let i = 0; i < 30; i++) await box.add(event(i, { titleId: 'y'.repeat(3000) } as never));
+    // ~3 KB each (custom props hold up to 4,096 characters): 30 of them are well over 64 KiB.
+    for (let i = 0; i < 30; i++) await box.add(event(i, { type: 'custom', name: 'big', props: { blob: 'y'.repeat(3000) } } as never));
     await sender.flush({ keepalive: true });
     expect(server.requests).toHaveLength(1);
     expect(server.requests[0]?.keepalive).toBe(true);

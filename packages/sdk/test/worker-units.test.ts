@@ -94,13 +94,18 @@ describe('ApiClient: answers are parsed with their contracts', () => {
 });
 
 describe('the meta store', () => {
-  it('reads a value of its key shape, and a damaged or foreign one as absent', async () => {
+  it('reads a value of its key shape, and a damaged or foreign one as absent, saying why', async () => {
     const db = await freshDb();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
     await putMeta(db, 'counters', { acknowledged: 2, rejected: 0, dropped: 1 });
     expect(await getMeta(db, 'counters')).toEqual({ acknowledged: 2, rejected: 0, dropped: 1 });
-    await db.put('meta', { candidates: 'not a list', fetchedAt: 1, historyLength: 0 } as never, 'candidates');
+    await db.put('meta', { candidates: 'not a list', fetchedAt: 1, historyLength: 0 }, 'candidates');
     expect(await getMeta(db, 'candidates')).toBeUndefined();
-    expect(await getMeta(db, 'catalog')).toBeUndefined();
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(String(warn.mock.calls[0]?.[0])).toMatch(/meta "candidates" record .*candidates: /);
+    expect(await getMeta(db, 'catalog')).toBeUndefined(); // absent: nothing to say
+    expect(warn).toHaveBeenCalledTimes(1);
+    warn.mockRestore();
   });
 });
 
@@ -116,6 +121,24 @@ describe('HistoryStore', () => {
     expect(await history.record(event('complete', 't01', 3, { position: 100, duration: 100 }))).toBe(true);
     const again = await new HistoryStore(db).all();
     expect(again.map((r) => [r.titleId, r.type, r.ts, r.position])).toEqual([['t01', 'play_start', 2, undefined], ['t01', 'complete', 3, 100]]);
+  });
+
+  it('drops damaged records with a logged reason and deletes them from the store, keeping the rest in order', async () => {
+    const db = await freshDb();
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    await db.add('history', { titleId: 't01', type: 'play_start', ts: 1 });
+    await db.add('history', { titleId: 't02', type: 'watched', ts: 2 }); // a type this SDK does not know
+    await db.add('history', { titleId: 't03', ts: 'yesterday' });
+    await db.add('history', { titleId: 't04', type: 'complete', ts: 4 });
+    const history = new HistoryStore(db);
+    expect((await history.all()).map((r) => r.titleId)).toEqual(['t01', 't04']);
+    expect(warn).toHaveBeenCalledTimes(2);
+    expect(String(warn.mock.calls[1]?.[0])).toMatch(/history record .*ts: /);
+    expect(await db.count('history')).toBe(2);
+    expect(await history.record(event('play_start', 't05', 5))).toBe(true);
+    expect((await new HistoryStore(db).all()).map((r) => r.titleId)).toEqual(['t01', 't04', 't05']);
+    expect(warn).toHaveBeenCalledTimes(2);
+    warn.mockRestore();
   });
 });
 

@@ -2,9 +2,12 @@
  * The live model's item embeddings as a plain matrix, for retrieval by inner product with a user embedding the
  * device computed. Titles outside the model's vocabulary (new arrivals) get the model's metadata embedding
  * (genres, year), so they can be retrieved from their first day.
+ *
+ * The index is built on whatever tfjs backend the process runs (the server's entry chooses it once, at start): it
+ * never switches the process-global backend, which anything else in the process (a trainer, a test) may rely on.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-cpu'; // always one backend to run on, whatever else is registered
 import { loadModel, type Manifest } from '@marquee/model';
 import { topK } from '@marquee/core';
 import type { Catalog } from '../catalog.ts';
@@ -26,7 +29,7 @@ export class EmbeddingIndex {
   }
 
   static async build(manifest: Manifest, getFile: (path: string) => Promise<Uint8Array>, catalog: Catalog): Promise<EmbeddingIndex> {
-    if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
+    await tf.ready(); // the chosen (or best registered) backend initialised, without choosing another
     const model = await loadModel(manifest, getFile);
     try {
       const titles = catalog.titles.map((t) => t.id);

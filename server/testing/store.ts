@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { DuckDbEventStore } from './duckdb.ts';
+import { DuckDbEventStore } from '../src/store/duckdb.ts';
 
 async function withDatabase<T>(dataDir: string, fn: (run: (sql: string, params?: (string | number)[]) => Promise<void>) => Promise<T>): Promise<T> {
   // Open once through the store so the schema is there, then write with a plain connection.

@@ -8,11 +8,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { makeModelConfig } from './config.ts';
-import { yearBucket } from './data/types.ts';
-import { initParams } from './model.ts';
-import { serializeModel, type Manifest } from './artifact.ts';
-import { Rng } from './rng.ts';
+import { makeModelConfig } from '../src/config.ts';
+import { yearBucket } from '../src/data/types.ts';
+import { initParams } from '../src/model.ts';
+import { serializeModel, type Manifest } from '../src/artifact.ts';
+import { Rng } from '../src/rng.ts';
 
 export interface RandomModelOptions {
   /** Embedding width (default 64, the model default). */
