@@ -48,6 +48,22 @@ describe('viewer taste (Bayesian linear regression)', () => {
   });
 });
 
+describe('viewer taste with a history prior', () => {
+  it('by hand: the prior mean moves the posterior mean, not its covariance', () => {
+    // priorPrecision 4, predicted dark taste 0.1 (shift 0.4), one dark impression rewarded 0.8 above its rate:
+    // on (dark, bias) A = [[5, 1], [1, 5]], b + shift = (1.2, 0.8): mean = A^-1 (1.2, 0.8) = (5.2, 2.8) / 24.
+    const dark = aw.themeIndex('dark')!;
+    const shift = new Float64Array(aw.TASTE_DIM);
+    shift[dark] = 4 * 0.1;
+    expect(aw.posterior(aw.emptyTaste(4), shift).mean[dark]).toBeCloseTo(0.1, 12);
+    const t = aw.updateTaste(aw.emptyTaste(4), aw.artworkFeatures(['dark']), 1, 0.2);
+    const withPrior = aw.posterior(t, shift);
+    expect(withPrior.mean[dark]).toBeCloseTo(5.2 / 24, 12);
+    expect(withPrior.mean[aw.FEATURE_DIM]).toBeCloseTo(2.8 / 24, 12);
+    expect(Array.from(withPrior.inv)).toEqual(Array.from(aw.posterior(t).inv));
+  });
+});
+
 describe('selection policies', () => {
   const features = aw.titleFeatures(themesOf(['dark'], ['bright'], ['romance', 'close-up'], ['dark', 'villain']));
   let taste = aw.emptyTaste(4);
@@ -91,9 +107,9 @@ describe('selection policies', () => {
   });
 
   it.each(cases.selections.map((c) => [c.name, c] as const))('golden selection: %s', (_n, c) => {
-    let t = aw.emptyTaste(aw.BANDIT_DEFAULTS.priorPrecision);
+    let t = aw.emptyTaste(c.priorPrecision);
     for (const u of c.updates) t = aw.updateTaste(t, aw.artworkFeatures(u.themes), u.reward, u.rate);
-    const sel = aw.select(cfg(c.policy as aw.PolicyName), { features: aw.titleFeatures(c.artworks), rates: c.rates, taste: aw.posterior(t), seedKey: c.seedKey, item: c.item });
+    const sel = aw.select(cfg(c.policy as aw.PolicyName, { priorPrecision: c.priorPrecision }), { features: aw.titleFeatures(c.artworks), rates: c.rates, taste: aw.posterior(t), seedKey: c.seedKey, item: c.item });
     expect({ index: sel.index, propensity: sel.propensity, probabilities: sel.probabilities.map((p) => +p.toFixed(9)) }).toEqual(c.expected);
   });
 
