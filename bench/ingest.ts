@@ -66,10 +66,7 @@ async function pool<T>(jobs: (() => Promise<T>)[], concurrency: number): Promise
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < jobs.length) {
-        const i = next++;
-        out[i] = await jobs[i]();
-      }
+      for (let i = next++, job = jobs[i]; job; i = next++, job = jobs[i]) out[i] = await job();
     }),
   );
   return out;
@@ -124,8 +121,9 @@ try {
     const seconds = (performance.now() - t0) / 1000;
     sent += events.length;
     latencies.sort((a, b) => a - b);
-    results[`batch${size}`] = { events_per_s: Math.round(events.length / seconds), p50_ms: +quantile(latencies, 0.5).toFixed(2), p99_ms: +quantile(latencies, 0.99).toFixed(2) };
-    log(`HTTP, batches of ${size}: ${results[`batch${size}`].events_per_s} events/s, p50 ${results[`batch${size}`].p50_ms} ms, p99 ${results[`batch${size}`].p99_ms} ms`);
+    const batch = { events_per_s: Math.round(events.length / seconds), p50_ms: +quantile(latencies, 0.5).toFixed(2), p99_ms: +quantile(latencies, 0.99).toFixed(2) };
+    results[`batch${size}`] = batch;
+    log(`HTTP, batches of ${size}: ${batch.events_per_s} events/s, p50 ${batch.p50_ms} ms, p99 ${batch.p99_ms} ms`);
   }
   const countRes = await fetch(`${server.url}/v1/admin/events/count`, { headers: { authorization: 'Bearer dev-admin-token' } });
   const stored = ((await countRes.json()) as { count: number }).count;
@@ -137,13 +135,14 @@ try {
   const store = await DuckDbEventStore.open(join(dataDir, 'alone'));
   const aloneRates: number[] = [];
   for (const [k, size] of BATCH_SIZES.entries()) {
-    const events = allEvents[k];
+    const events = allEvents[k] ?? [];
     const batches: MarqueeEvent[][] = [];
     for (let i = 0; i < events.length; i += size) batches.push(events.slice(i, i + size));
     const t0 = performance.now();
     await pool(batches.map((b) => () => store.append(b, Date.now())), CONCURRENCY);
-    aloneRates.push(events.length / ((performance.now() - t0) / 1000));
-    log(`store alone, batches of ${size}: ${Math.round(aloneRates[k])} rows/s`);
+    const rate = events.length / ((performance.now() - t0) / 1000);
+    aloneRates.push(rate);
+    log(`store alone, batches of ${size}: ${Math.round(rate)} rows/s`);
   }
   await store.close();
 

@@ -78,7 +78,7 @@ describe('fuzzing POST /v1/events', () => {
         const events = batch.events.map((spec) => {
           if (spec.mode === 'garbage') return spec.garbage;
           if ((spec.mode === 'resend' || spec.mode === 'upper') && sentIds.length > 0) {
-            const id = sentIds[spec.n % sentIds.length];
+            const id = sentIds[spec.n % sentIds.length] ?? expect.unreachable('sentIds is not empty here');
             return { ...validEvent(spec.kind, spec.n), id: spec.mode === 'upper' ? id.toUpperCase() : id };
           }
           const e = validEvent(spec.kind, spec.n);

@@ -52,7 +52,7 @@ export class ArtworkBandit {
     if (!model) return undefined;
     const m0 = predictedTaste(model, historyContext(this.history));
     const shift = new Float64Array(TASTE_DIM);
-    for (let i = 0; i < FEATURE_DIM; i++) shift[i] = this.config.priorPrecision * m0[i]!;
+    m0.forEach((m, i) => (shift[i] = this.config.priorPrecision * m));
     return shift;
   }
 
@@ -77,7 +77,8 @@ export class ArtworkBandit {
     const rates = this.priors.rates(title.id, ids);
     const model = this.priors.population;
     // Non-contextual: the population's best is its rate plus the themes' effects everyone shares (no history).
-    if (this.config.policy === 'population' && model) features.forEach((x, k) => (rates[k]! += x.reduce((s, v, i) => s + v * model.themeEffects[i]!, 0)));
+    const shared = this.config.policy === 'population' && model ? model.themeEffects : null;
+    const scores = shared ? rates.map((r, k) => r + (features[k]?.reduce((s, v, i) => s + v * (shared[i] ?? 0), 0) ?? 0)) : rates;
     const personal = this.config.policy === 'thompson' || this.config.policy === 'linucb' || this.config.policy === 'epsilon-greedy';
     const taste = personal ? this.posterior : undefined;
     let draws: Float64Array | undefined;
@@ -85,7 +86,7 @@ export class ArtworkBandit {
       if (!this.draws || this.draws.seedKey !== seedKey || this.draws.post !== taste) this.draws = { seedKey, post: taste!, W: tasteDraws(this.config, taste, seedKey) };
       draws = this.draws.W;
     }
-    const sel = select(this.config, { features, rates, taste, seedKey, item: title.id, draws });
+    const sel = select(this.config, { features, rates: scores, taste, seedKey, item: title.id, draws });
     const a: ArtworkAssignment = {
       titleId: title.id,
       artworkId: ids[sel.index]!,
@@ -96,7 +97,7 @@ export class ArtworkBandit {
       seedKey,
     };
     this.assignments.set(title.id, a);
-    return { ...a, sticky: false, selection: { ...sel, artworkIds: ids, rates } };
+    return { ...a, sticky: false, selection: { ...sel, artworkIds: ids, rates: scores } };
   }
 
   /** A settled impression: the artwork shown and whether it earned the reward. */

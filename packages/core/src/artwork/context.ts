@@ -46,17 +46,14 @@ export function emptyHistory(): ViewerHistory {
 /** A title's theme profile: the mean of its artworks' (uncentred) features. */
 export function titleProfile(artworks: readonly { themes: readonly string[] }[]): Float64Array {
   const p = new Float64Array(FEATURE_DIM);
-  for (const a of artworks) {
-    const x = artworkFeatures(a.themes);
-    for (let i = 0; i < FEATURE_DIM; i++) p[i] += x[i]! / artworks.length;
-  }
+  for (const a of artworks) artworkFeatures(a.themes).forEach((x, i) => (p[i] = (p[i] ?? 0) + x / artworks.length));
   return p;
 }
 
 /** The history after one more played title (a new state). */
 export function addPlayed(h: ViewerHistory, artworks: readonly { themes: readonly string[] }[]): ViewerHistory {
   const p = titleProfile(artworks);
-  return { sum: h.sum.map((s, i) => s + p[i]!), plays: h.plays + 1 };
+  return { sum: h.sum.map((s, i) => s + (p[i] ?? 0)), plays: h.plays + 1 };
 }
 
 export function historyContext(h: ViewerHistory): Float64Array {
@@ -74,7 +71,7 @@ export interface PopulationTaste {
 /** The taste the population's model predicts for a viewer with this context (zero without a model). */
 export function predictedTaste(model: PopulationTaste | null, context: ArrayLike<number>): Float64Array {
   const t = new Float64Array(FEATURE_DIM);
-  if (model) for (let i = 0; i < FEATURE_DIM; i++) t[i] = model.themeEffects[i]! + model.weights[i]! * context[i]!;
+  if (model) for (let i = 0; i < FEATURE_DIM; i++) t[i] = (model.themeEffects[i] ?? 0) + (model.weights[i] ?? 0) * (context[i] ?? 0);
   return t;
 }
 
@@ -88,48 +85,40 @@ export class ContextWeightsLearner {
   private readonly Xty = new Float64Array(P);
   impressions = 0;
 
-  private row(x: ArrayLike<number>, context: ArrayLike<number>): { idx: number[]; val: number[] } {
-    const idx: number[] = [];
-    const val: number[] = [];
+  /** The regressors' nonzero entries, in ascending index order. */
+  private row(x: ArrayLike<number>, context: ArrayLike<number>): { at: number; value: number }[] {
+    const main: { at: number; value: number }[] = [];
+    const crossed: { at: number; value: number }[] = [];
     for (let i = 0; i < FEATURE_DIM; i++) {
-      const xi = x[i]!;
+      const xi = x[i] ?? 0;
       if (xi === 0) continue;
-      idx.push(i);
-      val.push(xi);
+      main.push({ at: i, value: xi });
+      const c = context[i] ?? 0;
+      if (c !== 0) crossed.push({ at: FEATURE_DIM + i, value: xi * c });
     }
-    const nx = idx.length;
-    for (let a = 0; a < nx; a++) {
-      const c = context[idx[a]!]!;
-      if (c === 0) continue;
-      idx.push(FEATURE_DIM + idx[a]!);
-      val.push(val[a]! * c);
-    }
-    return { idx, val };
+    return main.concat(crossed);
   }
 
   /** An impression of an artwork with centred features x, shown to a viewer with this history context. */
   impression(x: ArrayLike<number>, context: ArrayLike<number>): void {
-    // The upper triangle only (row() lists indices in ascending order): this runs on the server's ingest path.
-    const { idx, val } = this.row(x, context);
-    for (let a = 0; a < idx.length; a++) {
-      const ra = idx[a]! * P;
-      for (let b = a; b < idx.length; b++) this.XtX[ra + idx[b]!] += val[a]! * val[b]!;
-    }
+    // The upper triangle only (rows are in ascending index order): this runs on the server's ingest path.
+    const row = this.row(x, context);
+    row.forEach((r, a) => {
+      for (const c of row.slice(a)) this.XtX[r.at * P + c.at] = (this.XtX[r.at * P + c.at] ?? 0) + r.value * c.value;
+    });
     this.impressions++;
   }
 
   /** That impression earned the reward (the same x and context as at the impression). */
   rewarded(x: ArrayLike<number>, context: ArrayLike<number>, reward = 1): void {
-    const { idx, val } = this.row(x, context);
-    for (let a = 0; a < idx.length; a++) this.Xty[idx[a]!] += val[a]! * reward;
+    for (const r of this.row(x, context)) this.Xty[r.at] = (this.Xty[r.at] ?? 0) + r.value * reward;
   }
 
   /** The ridge solution: the features' block (theme effects) and the context block (weights). */
   fit(ridge = CONTEXT_RIDGE): { themeEffects: number[]; weights: number[] } {
     const A = new Float64Array(P * P);
     for (let i = 0; i < P; i++) {
-      for (let j = i; j < P; j++) A[i * P + j] = A[j * P + i] = this.XtX[i * P + j]!;
-      A[i * P + i] += ridge;
+      for (let j = i; j < P; j++) A[i * P + j] = A[j * P + i] = (this.XtX[i * P + j] ?? 0) + (i === j ? ridge : 0);
     }
     const beta = choleskySolve(cholesky(A, P), this.Xty, P);
     return { themeEffects: Array.from(beta.subarray(0, FEATURE_DIM)), weights: Array.from(beta.subarray(FEATURE_DIM)) };

@@ -232,12 +232,13 @@ function spread(rows: readonly Float64Array[]): { mean: number; sd: number } {
 }
 
 function mixThemeTaste(themeTaste: Float64Array[], genreTaste: readonly Float64Array[], share: number): void {
-  const derived = genreTaste.map((g) => Float64Array.from(THEME_GENRES, (gs) => (gs.length ? gs.reduce((s, gi) => s + g[gi]!, 0) / gs.length : 0)));
+  const derived = genreTaste.map((g) => Float64Array.from(THEME_GENRES, (gs) => (gs.length ? gs.reduce((s, gi) => s + (g[gi] ?? 0), 0) / gs.length : 0)));
   const own = spread(themeTaste);
   const d = spread(derived);
   const scale = own.sd / d.sd;
   themeTaste.forEach((th, m) => {
-    for (let i = 0; i < th.length; i++) th[i] = Math.sqrt(1 - share) * th[i]! + Math.sqrt(share) * (own.mean + (derived[m]![i]! - d.mean) * scale);
+    const from = derived[m];
+    if (from) th.forEach((ownTaste, i) => (th[i] = Math.sqrt(1 - share) * ownTaste + Math.sqrt(share) * (own.mean + ((from[i] ?? 0) - d.mean) * scale)));
   });
 }
 
