@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { artwork as aw } from '../src/index.ts';
-import { createWorld, playProbability, qualityPlayProbability, simulateEvents } from '../src/synthetic/index.ts';
+import { createWorld, GENRES, playProbability, qualityPlayProbability, simulateEvents, THEMES } from '../src/synthetic/index.ts';
 import cases from './artwork-cases.json' with { type: 'json' };
 
 const themesOf = (...t: string[][]) => t.map((themes, k) => ({ id: `a${k + 1}`, themes }));
@@ -270,5 +270,35 @@ describe('synthetic world with clickbait', () => {
     // Titles the member loves are still watched long enough from a clickbait image; most are not.
     expect(fewerQuality).toBeGreaterThan(75);
     expect(qBait).toBeLessThan(0.8 * qPlain);
+  });
+});
+
+describe('synthetic world whose artwork taste follows genre taste', () => {
+  const corr = (xs: number[], ys: number[]) => {
+    const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+    let sxy = 0;
+    let sxx = 0;
+    let syy = 0;
+    xs.forEach((x, i) => {
+      const y = ys[i] ?? my;
+      sxy += (x - mx) * (y - my);
+      sxx += (x - mx) ** 2;
+      syy += (y - my) ** 2;
+    });
+    return sxy / Math.sqrt(sxx * syy);
+  };
+  /** Across members: taste for horror against taste for the dark image (horror's artwork tends to be dark). */
+  const horrorDark = (share: number) => {
+    const w = createWorld({ members: 1000 }, { themeTasteFromGenres: share });
+    const t = w._truth;
+    return corr(t.genreTaste.map((g) => g[GENRES.indexOf('horror')] ?? 0), t.themeTaste.map((th) => th[THEMES.indexOf('dark')] ?? 0));
+  };
+
+  it('by default artwork taste says nothing of genre taste; with a share it follows it, the catalog unchanged', () => {
+    expect(Math.abs(horrorDark(0))).toBeLessThan(0.1);
+    expect(horrorDark(0.5)).toBeGreaterThan(0.15); // 0.23: dark also follows thriller, mystery and crime
+    expect(JSON.stringify(createWorld({ members: 50 }, { themeTasteFromGenres: 0.5 }).titles)).toBe(JSON.stringify(createWorld({ members: 50 }).titles));
+    expect(() => createWorld({ members: 5 }, { themeTasteFromGenres: 2 })).toThrow(/within \[0, 1\]/);
   });
 });

@@ -3,7 +3,7 @@
  * assignments, in one object the worker and the benchmark both drive. Pure: no storage, no clock of its own.
  */
 import { addPlayed, emptyHistory, historyContext, predictedTaste, type PopulationTaste, type ViewerHistory } from './context.ts';
-import { FEATURE_DIM, titleFeatures } from './features.ts';
+import { titleFeatures } from './features.ts';
 import { BANDIT_DEFAULTS, POLICY_VERSION, select, tasteDraws, type BanditConfig, type Selection } from './policies.ts';
 import { PriorRates } from './priors.ts';
 import { seedKeyFor, stillHolds, type ArtworkAssignment } from './sticky.ts';
