@@ -98,7 +98,7 @@ describe('the history context on a world where the answer is known', () => {
       if (world.next() < p) learner.rewarded(f[k]!, c);
     }
   }
-  const { themeEffects, weights } = learner.fit();
+  const { themeEffects, weights, averageEffects } = learner.fit();
 
   it('learns the population’s weights for the themes the histories carry', () => {
     expect(learner.impressions).toBe(320_000);
@@ -109,7 +109,7 @@ describe('the history context on a world where the answer is known', () => {
 
   it('gives a new viewer with a romantic history the romantic image, and one with a dark history the dark one', () => {
     const counts = new aw.ArtworkCounts();
-    const priors = new aw.PriorRates(counts.snapshot(aw.QUALITY_PLAY, 0, 'p', { themeEffects, weights, impressions: learner.impressions }));
+    const priors = new aw.PriorRates(counts.snapshot(aw.QUALITY_PLAY, 0, 'p', { themeEffects, weights, averageEffects, impressions: learner.impressions }));
     const title = { id: 'new-title', artworks: [{ id: 'r', themes: ['romance'] }, { id: 'd', themes: ['dark'] }, { id: 'b', themes: ['bright'] }] };
     const chosen = (pool: aw.BanditTitle[]) => {
       const b = new aw.ArtworkBandit('viewer', { policy: 'epsilon-greedy', epsilon: 0 }, undefined, priors);

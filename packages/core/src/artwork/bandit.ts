@@ -76,8 +76,8 @@ export class ArtworkBandit {
     const features = this.features(title);
     const rates = this.priors.rates(title.id, ids);
     const model = this.priors.population;
-    // Non-contextual: the population's best is its rate plus the themes' effects everyone shares (no history).
-    const shared = this.config.policy === 'population' && model ? model.themeEffects : null;
+    // Non-contextual: the population's best is its rate plus the themes' effects on the average viewer (no history).
+    const shared = this.config.policy === 'population' && model ? model.averageEffects : null;
     const scores = shared ? rates.map((r, k) => r + (features[k]?.reduce((s, v, i) => s + v * (shared[i] ?? 0), 0) ?? 0)) : rates;
     const personal = this.config.policy === 'thompson' || this.config.policy === 'linucb' || this.config.policy === 'epsilon-greedy';
     const taste = personal ? this.posterior : undefined;

@@ -66,6 +66,11 @@ export interface PopulationTaste {
   themeEffects: ArrayLike<number>;
   /** Per theme: the weight of the viewer's history context. */
   weights: ArrayLike<number>;
+  /**
+   * Per theme: the effect on the average viewer of the fit (theme effect + weight x the mean context): what a
+   * non-contextual policy should go by. The theme effects alone are the effect at an empty history.
+   */
+  averageEffects: ArrayLike<number>;
 }
 
 /** The taste the population's model predicts for a viewer with this context (zero without a model). */
@@ -83,6 +88,7 @@ export function predictedTaste(model: PopulationTaste | null, context: ArrayLike
 export class ContextWeightsLearner {
   private readonly XtX = new Float64Array(P * P);
   private readonly Xty = new Float64Array(P);
+  private readonly contextSum = new Float64Array(FEATURE_DIM);
   impressions = 0;
 
   /** The regressors' nonzero entries, in ascending index order. */
@@ -106,6 +112,7 @@ export class ContextWeightsLearner {
     row.forEach((r, a) => {
       for (const c of row.slice(a)) this.XtX[r.at * P + c.at] = (this.XtX[r.at * P + c.at] ?? 0) + r.value * c.value;
     });
+    for (let i = 0; i < FEATURE_DIM; i++) this.contextSum[i] = (this.contextSum[i] ?? 0) + (context[i] ?? 0);
     this.impressions++;
   }
 
@@ -115,12 +122,16 @@ export class ContextWeightsLearner {
   }
 
   /** The ridge solution: the features' block (theme effects) and the context block (weights). */
-  fit(ridge = CONTEXT_RIDGE): { themeEffects: number[]; weights: number[] } {
+  fit(ridge = CONTEXT_RIDGE): { themeEffects: number[]; weights: number[]; averageEffects: number[] } {
     const A = new Float64Array(P * P);
     for (let i = 0; i < P; i++) {
       for (let j = i; j < P; j++) A[i * P + j] = A[j * P + i] = (this.XtX[i * P + j] ?? 0) + (i === j ? ridge : 0);
     }
     const beta = choleskySolve(cholesky(A, P), this.Xty, P);
-    return { themeEffects: Array.from(beta.subarray(0, FEATURE_DIM)), weights: Array.from(beta.subarray(FEATURE_DIM)) };
+    const themeEffects = Array.from(beta.subarray(0, FEATURE_DIM));
+    const weights = Array.from(beta.subarray(FEATURE_DIM));
+    const n = Math.max(1, this.impressions);
+    const averageEffects = themeEffects.map((e, i) => e + (weights[i] ?? 0) * ((this.contextSum[i] ?? 0) / n));
+    return { themeEffects, weights, averageEffects };
   }
 }

@@ -30,12 +30,13 @@ export const ArtworkPriorsSchema = z.object({
   rewards: count,
   artworks: z.array(ArtworkStatsSchema),
   /**
-   * The population's model of taste (see context.ts): per theme, the effect everyone shares and the weight of the
-   * viewer's history context, fitted on `impressions` impressions. Absent: every viewer starts at the rates alone.
+   * The population's model of taste (see context.ts): per theme, the effect at an empty history, the weight of the
+   * viewer's history context and the effect on the average viewer, fitted on `impressions` impressions. Absent: every viewer starts at the rates alone.
    */
   context: z.object({
     themeEffects: z.array(z.number().finite()).length(FEATURE_DIM),
     weights: z.array(z.number().finite()).length(FEATURE_DIM),
+    averageEffects: z.array(z.number().finite()).length(FEATURE_DIM),
     impressions: count,
   }).optional(),
 });
@@ -80,7 +81,8 @@ export class PriorRates {
       t.rewards += rewardOf(s, kind);
       this.byTitle.set(s.titleId, t);
     }
-    this.population = priors?.context ? { themeEffects: Float64Array.from(priors.context.themeEffects), weights: Float64Array.from(priors.context.weights) } : null;
+    const c = priors?.context;
+    this.population = c ? { themeEffects: Float64Array.from(c.themeEffects), weights: Float64Array.from(c.weights), averageEffects: Float64Array.from(c.averageEffects) } : null;
     this.global = priors && priors.impressions > 0 ? (priors.rewards + shrink.fallback * 100) / (priors.impressions + 100) : shrink.fallback;
   }
 
