@@ -15,6 +15,11 @@ export interface SimOptions {
   reward?: aw.RewardDefinition;
   config?: Partial<aw.BanditConfig>;
   priorsEvery?: number;
+  /**
+   * Learn the population's history-context weights from the policy's own log and publish them with the priors (as
+   * the server does); false: no history context (every viewer's prior taste is zero).
+   */
+  historyContext?: boolean;
   /** Impression-count buckets (upper bounds, inclusive) per member. */
   buckets?: readonly number[];
 }
@@ -41,6 +46,8 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
   const buckets = opts.buckets ?? DEFAULT_BUCKETS;
   const priorsEvery = opts.priorsEvery ?? 2000;
   const counts = new aw.ArtworkCounts();
+  const useHistory = opts.historyContext ?? true;
+  const contextLearner = new aw.ContextWeightsLearner();
   let priors = new aw.PriorRates(null);
   let bandit: aw.ArtworkBandit | null = null;
   let clock = 0;
@@ -57,14 +64,19 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
     byBucket: buckets.map((upTo) => ({ upTo, impressions: 0, qualityPlays: 0, expectedQualityPlays: 0 })),
     selectMs: 0,
   };
-  interface Shown { title: Title; artworkId: string; bucket: number }
+  interface Shown { title: Title; artworkId: string; bucket: number; x: Float64Array; context: Float64Array }
   // The bandit learns from its own reward; the measurement always counts quality plays.
   let learn = new aw.RewardJoiner<Shown>(reward);
   let measure = new aw.RewardJoiner<Shown>(aw.QUALITY_PLAY);
   let member = '';
   let memberImpressions = 0;
+  // The policy callback replaces the member's bandit; read through a function so the type stays what it is.
+  const memberBandit = (): aw.ArtworkBandit | null => bandit;
   const settleLearn = (s: { payload: Shown; reward: number }[]) => {
-    for (const { payload, reward: r } of s) bandit?.observe(payload.title, payload.artworkId, r);
+    for (const { payload, reward: r } of s) {
+      bandit?.observe(payload.title, payload.artworkId, r);
+      if (useHistory && r > 0) contextLearner.rewarded(payload.x, payload.context, r);
+    }
   };
 
   const policy = (memberId: string, title: Title): { artworkId: string; propensity: number } => {
@@ -101,7 +113,12 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       const title = world.titleById.get(e.titleId)!;
       memberImpressions++;
       const b = buckets.findIndex((u) => memberImpressions <= u);
-      const shown: Shown = { title, artworkId: e.artworkId!, bucket: b };
+      const k = title.artworks.findIndex((a) => a.id === e.artworkId);
+      const x = aw.titleFeatures(title.artworks)[k]!;
+      const viewer = memberBandit();
+      const context = viewer ? aw.historyContext(viewer.history) : new Float64Array(aw.FEATURE_DIM);
+      if (useHistory) contextLearner.impression(x, context);
+      const shown: Shown = { title, artworkId: e.artworkId!, bucket: b, x, context };
       res.impressions++;
       const eq = qualityPlayProbability(world, e.userId, e.titleId, e.artworkId!);
       res.expectedQualityPlays += eq;
@@ -114,11 +131,15 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       counts.impression(e.titleId, e.artworkId!);
       settleLearn(learn.impression(key, e.titleId, e.ts, shown));
       measure.impression(key, e.titleId, e.ts, shown);
-      if (res.impressions % priorsEvery === 0) priors = new aw.PriorRates(counts.snapshot(reward, e.ts));
+      if (res.impressions % priorsEvery === 0) {
+        const context = useHistory ? { ...contextLearner.fit(), impressions: contextLearner.impressions } : undefined;
+        priors = new aw.PriorRates(counts.snapshot(reward, e.ts, 'p', context));
+      }
       continue;
     }
     if (e.type === 'play_start') {
       res.plays++;
+      memberBandit()?.played(world.titleById.get(e.titleId)!);
       if (e.artworkId) counts.play(e.titleId, e.artworkId);
     }
     const l = learn.engagement(key, e.type, e.ts, e.position, e.duration);

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:artwork [-- --json] [-- --members 2000] [-- --sessions 8] [-- --seed 1] [-- --skip-clickbait]
- *   [-- --policies uniform,thompson,...] [-- --config '{"priorPrecision":16}']`
+ *   [-- --policies uniform,thompson,...] [-- --config '{"priorPrecision":16}'] [-- --taste-from-genres 0.5] [-- --no-history]`
  *
  * The artwork bandit on the synthetic world, with feedback: each policy runs through the same seeded world (same
  * members, sessions, rows; the artwork shown and so the plays differ), learning from its own quality plays, with the
@@ -33,6 +33,10 @@ const { values: args } = parseArgs({
     policies: { type: 'string', default: 'uniform,population,epsilon-greedy,linucb,thompson,oracle' },
     /** JSON overrides of the bandit config, e.g. '{"priorPrecision":16}' (validated). */
     config: { type: 'string', default: '{}' },
+    /** Share of theme taste that follows from genre taste (the world's themeTasteFromGenres; 0: the default world). */
+    'taste-from-genres': { type: 'string', default: '0.5' },
+    /** Policies without the history context (no population weights in the priors). */
+    'no-history': { type: 'boolean', default: false },
   },
 });
 const log = (...a: unknown[]) => console.error(...a);
@@ -40,14 +44,16 @@ const per1k = (x: number, n: number) => Math.round((10000 * x) / n) / 10;
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
 const worldConfig = { seed: Number(args.seed), members: Number(args.members), titles: Number(args.titles), sessionsPerMember: Number(args.sessions) };
-const world = createWorld(worldConfig);
-log(`artwork bench: ${worldConfig.members} members, ${worldConfig.titles} titles, ~${worldConfig.sessionsPerMember} sessions each, seed ${worldConfig.seed}`);
+const worldOptions = { themeTasteFromGenres: Number(args['taste-from-genres']) };
+const historyContext = !args['no-history'];
+const world = createWorld(worldConfig, worldOptions);
+log(`artwork bench: ${worldConfig.members} members, ${worldConfig.titles} titles, ~${worldConfig.sessionsPerMember} sessions each, seed ${worldConfig.seed}, theme taste from genres ${worldOptions.themeTasteFromGenres}, history context ${historyContext ? 'on' : 'off'}`);
 
 const overrides = aw.BanditConfigSchema.partial().parse(JSON.parse(args.config));
 const results = new Map<string, SimResult>();
 for (const p of args.policies.split(',') as SimPolicy[]) {
   const t0 = performance.now();
-  const r = simulatePolicy(world, { policy: p, config: overrides });
+  const r = simulatePolicy(world, { policy: p, config: overrides, historyContext });
   results.set(p, r);
   log(`  ${p.padEnd(15)} ${r.impressions} impressions  quality plays/1k: realised ${per1k(r.qualityPlays, r.impressions)}, expected ${per1k(r.expectedQualityPlays, r.impressions)}  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
@@ -78,9 +84,9 @@ for (const [name, r] of results) {
 
 let clickbait: Record<string, unknown> | null = null;
 if (!args['skip-clickbait']) {
-  const cbWorld = createWorld(worldConfig, { clickbait: true });
-  const byClicks = simulatePolicy(cbWorld, { policy: 'thompson', reward: aw.CLICK, config: overrides });
-  const byQuality = simulatePolicy(cbWorld, { policy: 'thompson', reward: aw.QUALITY_PLAY, config: overrides });
+  const cbWorld = createWorld(worldConfig, { ...worldOptions, clickbait: true });
+  const byClicks = simulatePolicy(cbWorld, { policy: 'thompson', reward: aw.CLICK, config: overrides, historyContext });
+  const byQuality = simulatePolicy(cbWorld, { policy: 'thompson', reward: aw.QUALITY_PLAY, config: overrides, historyContext });
   const uniCb = simulatePolicy(cbWorld, { policy: 'uniform' });
   const row = (r: SimResult) => ({
     clickbait_share: r3(r.clickbaitShown / Math.max(1, r.clickbaitEligible)),
@@ -113,7 +119,8 @@ const th = policies.thompson as { oracle_lift_share: number } | undefined;
 const order = ['uniform', 'population', 'thompson'].map((p) => (policies[p] as { expected_quality_plays_per_1k: number } | undefined)?.expected_quality_plays_per_1k);
 if (args.json) {
   console.log(JSON.stringify({
-    world: worldConfig,
+    world: { ...worldConfig, ...worldOptions },
+    history_context: historyContext,
     impressions: uni?.impressions ?? [...results.values()][0]?.impressions,
     policies,
     ordering_uniform_lt_population_lt_thompson: order.every((x) => x !== undefined) ? order[0]! < order[1]! && order[1]! < order[2]! : null,

@@ -18,7 +18,7 @@ export function showArtworkDebug(t: PageTitle): void {
   panel.querySelector('.a')!.textContent = `${a.artworkId} (${a.themes.join(', ')})`;
   panel.querySelector('.p')!.textContent = a.propensity.toFixed(4);
   panel.querySelector('.pol')!.textContent = a.policy ? `${a.policy} ${a.policyVersion ?? ''}${d?.sticky ? ` · kept since ${new Date(d.chosenAt).toLocaleTimeString()}` : ' · chosen now'}` : 'none (first artwork)';
-  panel.querySelector('.n')!.textContent = d ? `${d.updates} settled impressions` : '–';
+  panel.querySelector('.n')!.textContent = d ? `${d.updates} settled impressions, ${d.historyPlays} titles played` : '–';
   panel.querySelector('.taste')!.textContent = d?.taste.length ? d.taste.map((x) => `${x.theme} ${x.mean >= 0 ? '+' : ''}${x.mean.toFixed(3)} ± ${x.sd.toFixed(3)}`).join(', ') : 'nothing learned yet';
   panel.querySelector('tbody')!.replaceChildren(
     ...(d?.artworks ?? []).map((r) => {

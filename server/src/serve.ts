@@ -32,7 +32,7 @@ const candidates = new CandidateService(await Catalog.load(config.dataDir), aggr
 await candidates.refresh();
 const experiments = ExperimentDefinitions.inDataDir(config.dataDir);
 await experiments.read(); // a broken experiments.json stops the start with the reason
-const artwork = new ArtworkAggregates();
+const artwork = new ArtworkAggregates(undefined, candidates.catalog.byId);
 const artworkStarted = performance.now();
 const artworkRows = await replayArtwork(store, artwork);
 const artworkS = (performance.now() - artworkStarted) / 1000;

@@ -65,6 +65,48 @@ describe('artwork priors', () => {
   });
 });
 
+describe('history-context weights in the priors', () => {
+  it('learns from every viewer that a history of dark titles goes with playing the dark image, and publishes it', () => {
+    const themed = (id: string, themes: string[][]) => ({ id, artworks: themes.map((th, k) => ({ id: `${id}-a${k}`, themes: th })) });
+    const titles = [
+      ...Array.from({ length: 5 }, (_, i) => themed(`dark${i}`, [['dark'], ['dark', 'villain']])),
+      ...Array.from({ length: 5 }, (_, i) => themed(`bright${i}`, [['bright'], ['bright', 'family']])),
+      ...Array.from({ length: 20 }, (_, i) => themed(`mixed${i}`, [['dark'], ['bright']])),
+    ];
+    const lookup = new Map(titles.map((t) => [t.id, t]));
+    const aggregates = new ArtworkAggregates(aw.QUALITY_PLAY, lookup);
+    const events: MarqueeEvent[] = [];
+    let ts = T0;
+    const ev = (user: string, over: Partial<MarqueeEvent>) => makeEvent({ userId: user, anonymousId: undefined, ts: ts++, ...over } as Partial<MarqueeEvent>);
+    for (let u = 0; u < 200; u++) {
+      const user = `u${u}`;
+      const fan = u % 2 ? 'dark' : 'bright';
+      // Their history: five titles of their kind, played.
+      for (let i = 0; i < 5; i++) events.push(ev(user, { type: 'play_start', titleId: `${fan}${i}` }));
+      // Then the mixed titles, each shown with one image at random; they play (20 minutes) the one of their kind.
+      for (let i = 0; i < 20; i++) {
+        const k = (u * 7 + i * 3) % 2;
+        const titleId = `mixed${i}`;
+        events.push(ev(user, { type: 'impression', titleId, row: 'Top', position: 0, artwork: { artworkId: `${titleId}-a${k}`, propensity: 0.5 } }));
+        if ((k === 0) === (fan === 'dark')) {
+          events.push(ev(user, { type: 'play_start', titleId }));
+          events.push(ev(user, { type: 'progress', titleId, position: 1200, duration: 6000 }));
+        }
+      }
+    }
+    aggregates.observe(events);
+    const priors = aw.ArtworkPriorsSchema.parse(aggregates.priors(ts));
+    expect(priors.context?.impressions).toBe(4000);
+    const w = priors.context!.weights;
+    expect(w[aw.themeIndex('dark')!]).toBeGreaterThan(0.5);
+    expect(w[aw.themeIndex('bright')!]).toBeGreaterThan(0.5);
+    // Without a catalog there are no themes to build a history from: no weights.
+    const bare = new ArtworkAggregates();
+    bare.observe(events);
+    expect(bare.priors(ts).context).toBeUndefined();
+  });
+});
+
 describe('admin OPE over the store’s own log', () => {
   it('needs the admin token and a known target', async () => {
     const { app } = setup();

@@ -147,6 +147,9 @@ describe('server process restarts', () => {
     expect(byArtwork(after)).toEqual(byArtwork(before));
     expect(after.impressions).toBe(before.impressions);
     expect(after.rewards).toBe(before.rewards);
+    // The history-context weights come back too: the same rows in the same order fit the same regression.
+    expect(before.context?.impressions).toBe(30);
+    expect(after.context).toEqual(before.context);
     // Same counts, same version: a device holding the priors from before the restart does not refetch them.
     expect(after.version).toBe(before.version);
   }, 120_000);

@@ -7,7 +7,7 @@
  * three stores: `outbox`, `history` and `meta` (key -> value below).
  */
 import { z } from 'zod';
-import { ArtworkAssignmentSchema, ArtworkPriorsSchema, POLICY_NAMES } from './artwork/index.ts';
+import { ArtworkAssignmentSchema, ArtworkPriorsSchema, POLICY_NAMES, ViewerHistorySchema } from './artwork/index.ts';
 import { CandidateSchema } from './candidates.ts';
 import { CatalogTitleSchema } from './catalog.ts';
 import { EventSchema, describeIssues } from './events.ts';
@@ -69,7 +69,11 @@ export const ArtworkStateSchema = z.object({
   version: z.literal(1),
   viewer: z.string(),
   policy: z.enum(POLICY_NAMES),
+  /** The POLICY_VERSION the state was learned under (absent before artwork-3). */
+  policyVersion: z.string().optional(),
   taste: z.object({ A: z.array(z.number()), b: z.array(z.number()), n: z.number().int().nonnegative() }),
+  /** The titles the viewer played, as the history context (a state from before it starts with none). */
+  history: ViewerHistorySchema.optional(),
   assignments: z.array(ArtworkAssignmentSchema),
   /** Impressions not yet settled by a play or the reward window. */
   pending: z.array(z.object({ titleId: z.string(), artworkId: z.string(), ts: z.number() })),

@@ -26,7 +26,9 @@ const trueRates = (t: aw.BanditTitle) => aw.titleFeatures(t.artworks).map((x) =>
 
 function run(policy: aw.PolicyName, impressions: number) {
   // Stickiness off and one impression per visit: every impression is a fresh choice from the current posterior.
-  const bandit = new aw.ArtworkBandit('known-viewer', { policy, stickinessMs: 0 });
+  // This viewer's tastes (0.12-0.2) are several times a synthetic member's, so the prior is sized for them (sd 0.19)
+  // rather than the default's (sd 0.03, the synthetic world's theme effects).
+  const bandit = new aw.ArtworkBandit('known-viewer', { policy, stickinessMs: 0, priorPrecision: 4 });
   const world = new aw.Rng(11);
   let late = { policy: 0, uniform: 0, oracle: 0 };
   for (let n = 0; n < impressions; n++) {
@@ -64,5 +66,60 @@ describe('the artwork learner on a world with a known answer', () => {
 
   it('Thompson sampling earns at least 80% of the oracle’s lift over uniform once it has learned (last 1,000 of 4,000 impressions)', () => {
     expect(share).toBeGreaterThan(0.8);
+  });
+});
+
+/**
+ * The history context: viewers whose taste follows what they played (a viewer of romantic titles likes the romantic
+ * image), each seen a few times only. The population's weights are learned from all of them at once; a new viewer
+ * with a history then gets the artwork their history predicts before a single impression of their own.
+ */
+describe('the history context on a world where the answer is known', () => {
+  const romance = aw.themeIndex('romance')!;
+  const dark = aw.themeIndex('dark')!;
+  /** True taste per theme: 0.3 x the share of the theme in the viewer's history context. */
+  const W_TRUE = 1;
+  const world = new aw.Rng(5);
+  const learner = new aw.ContextWeightsLearner();
+  const romanceTitles = titles.filter((t) => t.artworks.some((a) => a.themes.includes('romance')));
+  const darkTitles = titles.filter((t) => t.artworks.some((a) => a.themes.includes('dark')));
+  for (let v = 0; v < 16_000; v++) {
+    // Each viewer played 2-20 titles, a share of them romantic (a share drawn per viewer), the rest dark.
+    let h = aw.emptyHistory();
+    const romantic = world.next();
+    for (let p = 0, n = 2 + world.int(19); p < n; p++) h = aw.addPlayed(h, world.pick(world.next() < romantic ? romanceTitles : darkTitles).artworks);
+    const c = aw.historyContext(h);
+    for (let i = 0; i < 20; i++) {
+      const t = world.pick(titles);
+      const f = aw.titleFeatures(t.artworks);
+      const k = world.int(t.artworks.length);
+      const p = 0.3 + f[k]!.reduce((s, x, j) => s + x * W_TRUE * c[j]!, 0);
+      learner.impression(f[k]!, c);
+      if (world.next() < p) learner.rewarded(f[k]!, c);
+    }
+  }
+  const { themeEffects, weights, averageEffects } = learner.fit();
+
+  it('learns the population’s weights for the themes the histories carry', () => {
+    expect(learner.impressions).toBe(320_000);
+    for (const i of [romance, dark]) expect(Math.abs(weights[i]! - W_TRUE)).toBeLessThan(0.25);
+    // No theme is liked for itself here: the shared effects stay near zero.
+    for (const i of [romance, dark]) expect(Math.abs(themeEffects[i]!)).toBeLessThan(0.05);
+  });
+
+  it('gives a new viewer with a romantic history the romantic image, and one with a dark history the dark one', () => {
+    const counts = new aw.ArtworkCounts();
+    const priors = new aw.PriorRates(counts.snapshot(aw.QUALITY_PLAY, 0, 'p', { themeEffects, weights, averageEffects, impressions: learner.impressions }));
+    const title = { id: 'new-title', artworks: [{ id: 'r', themes: ['romance'] }, { id: 'd', themes: ['dark'] }, { id: 'b', themes: ['bright'] }] };
+    const chosen = (pool: aw.BanditTitle[]) => {
+      const b = new aw.ArtworkBandit('viewer', { policy: 'epsilon-greedy', epsilon: 0 }, undefined, priors);
+      for (const t of pool.slice(0, 8)) b.played(t);
+      return b.choose(title, 0).artworkId;
+    };
+    expect(chosen(romanceTitles)).toBe('r');
+    expect(chosen(darkTitles)).toBe('d');
+    // No history: the prior taste is what every viewer shares, the theme effects alone.
+    const fresh = new aw.ArtworkBandit('viewer', { policy: 'epsilon-greedy', epsilon: 0 }, undefined, priors);
+    expect(Array.from(fresh.posterior.mean.subarray(0, aw.FEATURE_DIM))).toEqual(themeEffects.map((e) => expect.closeTo(e, 12)));
   });
 });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { artwork as aw } from '../src/index.ts';
-import { createWorld, playProbability, qualityPlayProbability, simulateEvents } from '../src/synthetic/index.ts';
+import { createWorld, GENRES, playProbability, qualityPlayProbability, simulateEvents, THEMES } from '../src/synthetic/index.ts';
 import cases from './artwork-cases.json' with { type: 'json' };
 
 const themesOf = (...t: string[][]) => t.map((themes, k) => ({ id: `a${k + 1}`, themes }));
@@ -48,6 +48,22 @@ describe('viewer taste (Bayesian linear regression)', () => {
   });
 });
 
+describe('viewer taste with a history prior', () => {
+  it('by hand: the prior mean moves the posterior mean, not its covariance', () => {
+    // priorPrecision 4, predicted dark taste 0.1 (shift 0.4), one dark impression rewarded 0.8 above its rate:
+    // on (dark, bias) A = [[5, 1], [1, 5]], b + shift = (1.2, 0.8): mean = A^-1 (1.2, 0.8) = (5.2, 2.8) / 24.
+    const dark = aw.themeIndex('dark')!;
+    const shift = new Float64Array(aw.TASTE_DIM);
+    shift[dark] = 4 * 0.1;
+    expect(aw.posterior(aw.emptyTaste(4), shift).mean[dark]).toBeCloseTo(0.1, 12);
+    const t = aw.updateTaste(aw.emptyTaste(4), aw.artworkFeatures(['dark']), 1, 0.2);
+    const withPrior = aw.posterior(t, shift);
+    expect(withPrior.mean[dark]).toBeCloseTo(5.2 / 24, 12);
+    expect(withPrior.mean[aw.FEATURE_DIM]).toBeCloseTo(2.8 / 24, 12);
+    expect(Array.from(withPrior.inv)).toEqual(Array.from(aw.posterior(t).inv));
+  });
+});
+
 describe('selection policies', () => {
   const features = aw.titleFeatures(themesOf(['dark'], ['bright'], ['romance', 'close-up'], ['dark', 'villain']));
   let taste = aw.emptyTaste(4);
@@ -91,9 +107,9 @@ describe('selection policies', () => {
   });
 
   it.each(cases.selections.map((c) => [c.name, c] as const))('golden selection: %s', (_n, c) => {
-    let t = aw.emptyTaste(aw.BANDIT_DEFAULTS.priorPrecision);
+    let t = aw.emptyTaste(c.priorPrecision);
     for (const u of c.updates) t = aw.updateTaste(t, aw.artworkFeatures(u.themes), u.reward, u.rate);
-    const sel = aw.select(cfg(c.policy as aw.PolicyName), { features: aw.titleFeatures(c.artworks), rates: c.rates, taste: aw.posterior(t), seedKey: c.seedKey, item: c.item });
+    const sel = aw.select(cfg(c.policy as aw.PolicyName, { priorPrecision: c.priorPrecision }), { features: aw.titleFeatures(c.artworks), rates: c.rates, taste: aw.posterior(t), seedKey: c.seedKey, item: c.item });
     expect({ index: sel.index, propensity: sel.propensity, probabilities: sel.probabilities.map((p) => +p.toFixed(9)) }).toEqual(c.expected);
   });
 
@@ -254,5 +270,35 @@ describe('synthetic world with clickbait', () => {
     // Titles the member loves are still watched long enough from a clickbait image; most are not.
     expect(fewerQuality).toBeGreaterThan(75);
     expect(qBait).toBeLessThan(0.8 * qPlain);
+  });
+});
+
+describe('synthetic world whose artwork taste follows genre taste', () => {
+  const corr = (xs: number[], ys: number[]) => {
+    const mx = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const my = ys.reduce((a, b) => a + b, 0) / ys.length;
+    let sxy = 0;
+    let sxx = 0;
+    let syy = 0;
+    xs.forEach((x, i) => {
+      const y = ys[i] ?? my;
+      sxy += (x - mx) * (y - my);
+      sxx += (x - mx) ** 2;
+      syy += (y - my) ** 2;
+    });
+    return sxy / Math.sqrt(sxx * syy);
+  };
+  /** Across members: taste for horror against taste for the dark image (horror's artwork tends to be dark). */
+  const horrorDark = (share: number) => {
+    const w = createWorld({ members: 1000 }, { themeTasteFromGenres: share });
+    const t = w._truth;
+    return corr(t.genreTaste.map((g) => g[GENRES.indexOf('horror')] ?? 0), t.themeTaste.map((th) => th[THEMES.indexOf('dark')] ?? 0));
+  };
+
+  it('by default artwork taste says nothing of genre taste; with a share it follows it, the catalog unchanged', () => {
+    expect(Math.abs(horrorDark(0))).toBeLessThan(0.1);
+    expect(horrorDark(0.5)).toBeGreaterThan(0.15); // 0.23: dark also follows thriller, mystery and crime
+    expect(JSON.stringify(createWorld({ members: 50 }, { themeTasteFromGenres: 0.5 }).titles)).toBe(JSON.stringify(createWorld({ members: 50 }).titles));
+    expect(() => createWorld({ members: 5 }, { themeTasteFromGenres: 2 })).toThrow(/within \[0, 1\]/);
   });
 });

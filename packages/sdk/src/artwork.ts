@@ -75,10 +75,11 @@ export class ArtworkChooser {
   private async load(): Promise<void> {
     const policy = this.experimentPolicy ?? this.config.policy ?? aw.BANDIT_DEFAULTS.policy;
     const stored = await getMeta(this.db, 'artwork');
-    const state = stored && stored.viewer === this.viewer && stored.policy === policy ? stored : null;
-    // A taste of another shape (before the viewer bias term, policy artwork-2) starts afresh.
-    const taste = state && state.taste.A.length === aw.TASTE_DIM * aw.TASTE_DIM ? state.taste : undefined;
-    this.bandit = new aw.ArtworkBandit(this.viewer, { ...this.config, policy }, taste, undefined, new Map((state?.assignments ?? []).map((a) => [a.titleId, a])));
+    // A state from another policy version starts afresh: its taste was learned under another prior (artwork-3 changed
+    // the prior precision) and its assignments were chosen by another model.
+    const state = stored && stored.viewer === this.viewer && stored.policy === policy && stored.policyVersion === aw.POLICY_VERSION ? stored : null;
+    this.bandit = new aw.ArtworkBandit(this.viewer, { ...this.config, policy }, state?.taste, undefined, new Map((state?.assignments ?? []).map((a) => [a.titleId, a])));
+    if (state?.history) this.bandit.history = state.history;
     for (const p of state?.pending ?? []) this.pending.set(p.titleId, { artworkId: p.artworkId, ts: p.ts });
     const cached = await getMeta(this.db, 'artwork-priors');
     if (cached) {
@@ -130,6 +131,7 @@ export class ArtworkChooser {
       sticky: d.sticky,
       chosenAt: d.chosenAt,
       updates: b.taste.n,
+      historyPlays: b.history.plays,
       artworks: title.artworks.map((a, k) => ({ artworkId: a.id, themes: a.themes, rate: round(rates[k]!), score: round(scores[k]!), probability: d.selection ? round(d.selection.probabilities[k]!) : null })),
       taste: this.topTaste.top,
     };
@@ -145,6 +147,13 @@ export class ArtworkChooser {
       if (!prev || prev.artworkId !== e.artwork.artworkId) this.pending.set(e.titleId, { artworkId: e.artwork.artworkId, ts: e.ts });
       changed = true;
     } else if (e.type !== 'impression') {
+      if (e.type === 'play_start') {
+        const t = this.titles.get(e.titleId);
+        if (t) {
+          this.bandit.played(t);
+          changed = true;
+        }
+      }
       const p = this.pending.get(e.titleId);
       const position = 'position' in e ? e.position : undefined;
       const duration = 'duration' in e ? e.duration : undefined;
@@ -180,7 +189,9 @@ export class ArtworkChooser {
       version: 1,
       viewer: this.viewer,
       policy: b.config.policy,
+      policyVersion: aw.POLICY_VERSION,
       taste: b.taste,
+      history: b.history,
       assignments: [...b.assignments.values()].slice(-5000),
       pending: [...this.pending].map(([titleId, p]) => ({ titleId, ...p })),
     };

@@ -129,9 +129,11 @@ export interface ArtworkDebug {
   chosenAt: number;
   /** Settled impressions the viewer's taste has learned from. */
   updates: number;
+  /** Titles the viewer played: their history context, which the population's weights turn into a prior taste. */
+  historyPlays: number;
   /** Each artwork: population rate, posterior mean score, probability of being chosen (fresh choices only). */
   artworks: { artworkId: string; themes: string[]; rate: number; score: number; probability: number | null }[];
-  /** The viewer's strongest learned theme tastes (posterior mean, sd). */
+  /** The viewer's strongest theme tastes (posterior mean, history prior included; sd). */
   taste: { theme: string; mean: number; sd: number }[];
 }
 

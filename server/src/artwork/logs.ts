@@ -60,16 +60,28 @@ export function decisionsFromEvents(events: Iterable<MarqueeEvent>, catalog: Cat
 }
 
 /**
- * Live counts per (title, artwork) over the event stream, for the published priors. The same rows in the same order
- * give the same counts, whether they arrive live (observe) or come back from the store at start (replayArtwork).
+ * Live counts per (title, artwork) over the event stream, for the published priors, and the population's
+ * history-context weights (aw.ContextWeightsLearner): each viewer's history (the titles they started playing, as
+ * the device keeps it) at each impression, against whether it earned the reward. The same rows in the same order
+ * give the same counts and weights, whether they arrive live (observe) or come back from the store at start
+ * (replayArtwork). Memory: per (title, artwork), per pending join and per viewer (a history of 13 numbers).
  */
 export class ArtworkAggregates {
   readonly counts = new aw.ArtworkCounts();
-  private readonly joiner: aw.RewardJoiner<{ titleId: string; artworkId: string }>;
-  private readonly playJoiner: aw.RewardJoiner<{ titleId: string; artworkId: string }>;
+  private readonly joiner: aw.RewardJoiner<Shown>;
+  private readonly playJoiner: aw.RewardJoiner<Shown>;
+  private readonly context = new aw.ContextWeightsLearner();
+  private readonly histories = new Map<string, aw.ViewerHistory>();
+  private readonly features = new Map<string, Float64Array[]>();
+  /** The model fitted at the counts' version it was fitted at (a fit is a 26 x 26 Cholesky). */
+  private fitted: { changes: number; model: ReturnType<aw.ContextWeightsLearner['fit']> } | null = null;
   observed = 0;
 
-  constructor(readonly reward: aw.RewardDefinition = aw.QUALITY_PLAY) {
+  constructor(
+    readonly reward: aw.RewardDefinition = aw.QUALITY_PLAY,
+    /** The titles' artworks and their themes: without it there is no history context (no weights published). */
+    private readonly catalog?: CatalogLookup,
+  ) {
     this.joiner = new aw.RewardJoiner(reward);
     this.playJoiner = new aw.RewardJoiner(aw.CLICK);
   }
@@ -84,21 +96,40 @@ export class ArtworkAggregates {
     this.observeRows(rows);
   }
 
+  /** The shown artwork's centred features and the viewer's context now, when the catalog knows the artwork. */
+  private contextRow(memberId: string, titleId: string, artworkId: string): Shown['context'] {
+    const title = this.catalog?.get(titleId);
+    const k = title ? title.artworks.findIndex((a) => a.id === artworkId) : -1;
+    if (!title || k < 0) return undefined;
+    let f = this.features.get(titleId);
+    if (!f || f.length !== title.artworks.length) this.features.set(titleId, (f = aw.titleFeatures(title.artworks)));
+    const h = this.histories.get(memberId);
+    return { x: f[k]!, history: h ? aw.historyContext(h) : new Float64Array(aw.FEATURE_DIM) };
+  }
+
   observeRows(rows: readonly ArtworkRow[]): void {
     for (const r of rows) {
       const key = `${r.memberId}|${r.titleId}`;
       if (r.type === 'impression') {
         if (!r.artworkId) continue;
-        const shown = { titleId: r.titleId, artworkId: r.artworkId };
+        const shown: Shown = { titleId: r.titleId, artworkId: r.artworkId, context: this.contextRow(r.memberId, r.titleId, r.artworkId) };
         this.counts.impression(r.titleId, shown.artworkId);
+        if (shown.context) this.context.impression(shown.context.x, shown.context.history);
         this.joiner.impression(key, r.titleId, r.ts, shown);
         this.playJoiner.impression(key, r.titleId, r.ts, shown);
         continue;
       }
+      if (r.type === 'play_start') {
+        const title = this.catalog?.get(r.titleId);
+        if (title) this.histories.set(r.memberId, aw.addPlayed(this.histories.get(r.memberId) ?? aw.emptyHistory(), title.artworks));
+      }
       const play = this.playJoiner.engagement(key, r.type, r.ts, r.position, r.duration);
       if (play) this.counts.play(play.payload.titleId, play.payload.artworkId);
       const q = this.joiner.engagement(key, r.type, r.ts, r.position, r.duration);
-      if (q) this.counts.qualityPlay(q.payload.titleId, q.payload.artworkId);
+      if (q) {
+        this.counts.qualityPlay(q.payload.titleId, q.payload.artworkId);
+        if (q.payload.context) this.context.rewarded(q.payload.context.x, q.payload.context.history);
+      }
     }
     // Bound the pending joins: anything older than the window can no longer be rewarded.
     const last = rows.length ? rows[rows.length - 1]!.ts : 0;
@@ -109,8 +140,20 @@ export class ArtworkAggregates {
   }
 
   priors(now: number): aw.ArtworkPriors {
-    return this.counts.snapshot(this.reward, now, 'p');
+    let context: aw.ArtworkPriors['context'];
+    if (this.catalog && this.context.impressions > 0) {
+      if (this.fitted?.changes !== this.counts.changes) this.fitted = { changes: this.counts.changes, model: this.context.fit() };
+      context = { ...this.fitted.model, impressions: this.context.impressions };
+    }
+    return this.counts.snapshot(this.reward, now, 'p', context);
   }
+}
+
+interface Shown {
+  titleId: string;
+  artworkId: string;
+  /** What the history-context regression needs, kept until the reward arrives. */
+  context?: { x: Float64Array; history: Float64Array };
 }
 
 /**

@@ -2,11 +2,12 @@
  * One viewer's artwork bandit: the policy, the viewer's taste posterior, the population priors and the sticky
  * assignments, in one object the worker and the benchmark both drive. Pure: no storage, no clock of its own.
  */
+import { addPlayed, emptyHistory, historyContext, predictedTaste, type PopulationTaste, type ViewerHistory } from './context.ts';
 import { titleFeatures } from './features.ts';
 import { BANDIT_DEFAULTS, POLICY_VERSION, select, tasteDraws, type BanditConfig, type Selection } from './policies.ts';
 import { PriorRates } from './priors.ts';
 import { seedKeyFor, stillHolds, type ArtworkAssignment } from './sticky.ts';
-import { emptyTaste, posterior, updateTaste, type TastePosterior, type ViewerTaste } from './taste.ts';
+import { emptyTaste, posterior, TASTE_DIM, updateTaste, type TastePosterior, type ViewerTaste } from './taste.ts';
 
 export interface BanditTitle {
   id: string;
@@ -22,7 +23,11 @@ export interface ArtworkDecision extends ArtworkAssignment {
 
 export class ArtworkBandit {
   readonly config: BanditConfig;
+  /** The titles the viewer played: the context the population's weights (in the priors) turn into a prior taste. */
+  history: ViewerHistory = emptyHistory();
   private post: TastePosterior | null = null;
+  /** What the cached posterior was computed from: the priors' model and the history may change under it. */
+  private postFrom: { model: PopulationTaste | null; plays: number } | null = null;
   private draws: { seedKey: string; post: TastePosterior; W: Float64Array } | null = null;
   private readonly featureCache = new Map<string, Float64Array[]>();
 
@@ -37,7 +42,23 @@ export class ArtworkBandit {
   }
 
   get posterior(): TastePosterior {
-    return (this.post ??= posterior(this.taste));
+    const model = this.priors.population;
+    if (this.post && this.postFrom?.model === model && this.postFrom.plays === this.history.plays) return this.post;
+    this.postFrom = { model, plays: this.history.plays };
+    return (this.post = posterior(this.taste, this.priorShift(model)));
+  }
+
+  private priorShift(model: PopulationTaste | null): Float64Array | undefined {
+    if (!model) return undefined;
+    const m0 = predictedTaste(model, historyContext(this.history));
+    const shift = new Float64Array(TASTE_DIM);
+    m0.forEach((m, i) => (shift[i] = this.config.priorPrecision * m));
+    return shift;
+  }
+
+  /** The viewer started playing this title: their history context grows. */
+  played(title: BanditTitle): void {
+    this.history = addPlayed(this.history, title.artworks);
   }
 
   features(title: BanditTitle): Float64Array[] {
@@ -52,7 +73,12 @@ export class ArtworkBandit {
     const held = this.assignments.get(title.id);
     if (stillHolds(held, ids, this.config.policy, now, this.config.stickinessMs)) return { ...held, sticky: true };
     const seedKey = seedKeyFor(this.viewer, now, this.config.stickinessMs);
+    const features = this.features(title);
     const rates = this.priors.rates(title.id, ids);
+    const model = this.priors.population;
+    // Non-contextual: the population's best is its rate plus the themes' effects on the average viewer (no history).
+    const shared = this.config.policy === 'population' && model ? model.averageEffects : null;
+    const scores = shared ? rates.map((r, k) => r + (features[k]?.reduce((s, v, i) => s + v * (shared[i] ?? 0), 0) ?? 0)) : rates;
     const personal = this.config.policy === 'thompson' || this.config.policy === 'linucb' || this.config.policy === 'epsilon-greedy';
     const taste = personal ? this.posterior : undefined;
     let draws: Float64Array | undefined;
@@ -60,7 +86,7 @@ export class ArtworkBandit {
       if (!this.draws || this.draws.seedKey !== seedKey || this.draws.post !== taste) this.draws = { seedKey, post: taste!, W: tasteDraws(this.config, taste, seedKey) };
       draws = this.draws.W;
     }
-    const sel = select(this.config, { features: this.features(title), rates, taste, seedKey, item: title.id, draws });
+    const sel = select(this.config, { features, rates: scores, taste, seedKey, item: title.id, draws });
     const a: ArtworkAssignment = {
       titleId: title.id,
       artworkId: ids[sel.index]!,
@@ -71,7 +97,7 @@ export class ArtworkBandit {
       seedKey,
     };
     this.assignments.set(title.id, a);
-    return { ...a, sticky: false, selection: { ...sel, artworkIds: ids, rates } };
+    return { ...a, sticky: false, selection: { ...sel, artworkIds: ids, rates: scores } };
   }
 
   /** A settled impression: the artwork shown and whether it earned the reward. */

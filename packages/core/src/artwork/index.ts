@@ -2,6 +2,7 @@
 export * from './features.ts';
 export * from './random.ts';
 export * from './taste.ts';
+export * from './context.ts';
 export * from './reward.ts';
 export * from './policies.ts';
 export * from './priors.ts';

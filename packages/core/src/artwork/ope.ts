@@ -8,7 +8,7 @@
  * sample size beside it.
  */
 import { z } from 'zod';
-import { cholesky } from './taste.ts';
+import { cholesky, choleskySolve } from './taste.ts';
 import { fnv1a32, Rng } from './random.ts';
 
 /**
@@ -184,19 +184,7 @@ export function fitRewardModel(fit: readonly LoggedDecision[], ridge = 1): Rewar
     }
   }
   for (let i = 0; i < p; i++) XtX[i * p + i] = (XtX[i * p + i] ?? 0) + ridge;
-  const L = cholesky(XtX, p);
-  const y = new Float64Array(p);
-  for (let i = 0; i < p; i++) {
-    let s = Xty[i]!;
-    for (let k = 0; k < i; k++) s -= L[i * p + k]! * y[k]!;
-    y[i] = s / L[i * p + i]!;
-  }
-  const beta = new Float64Array(p);
-  for (let i = p - 1; i >= 0; i--) {
-    let s = y[i]!;
-    for (let k = i + 1; k < p; k++) s -= L[k * p + i]! * beta[k]!;
-    beta[i] = s / L[i * p + i]!;
-  }
+  const beta = choleskySolve(cholesky(XtX, p), Xty, p);
   return (d, a) => {
     const f = dmFeatures(d, a, ctxDim, actDim);
     let s = 0;

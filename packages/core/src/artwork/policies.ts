@@ -20,13 +20,18 @@ import { cholesky, TASTE_DIM, type TastePosterior } from './taste.ts';
 export const POLICY_NAMES = ['thompson', 'linucb', 'epsilon-greedy', 'population', 'uniform'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 /** Bumped whenever a policy's choices or propensities change for the same inputs. */
-export const POLICY_VERSION = 'artwork-2';
+export const POLICY_VERSION = 'artwork-3';
 
 export const BanditConfigSchema = z.object({
   policy: z.enum(POLICY_NAMES),
   /** Reward noise variance (a ~20% quality-play rate has Bernoulli variance ~0.16). */
   noiseVar: z.number().positive(),
-  /** Prior precision of the taste weights: prior sd = sqrt(noiseVar / priorPrecision). */
+  /**
+   * Prior precision of the taste weights: prior sd = sqrt(noiseVar / priorPrecision). 150 gives sd 0.03 in
+   * quality-play rate per theme: the size of a theme's effect (a logit effect of ~0.5 at a ~10% play rate moves the
+   * rate by a few points). A wider prior (4 until artwork-2: sd 0.19) let Thompson sampling draw tastes ten times
+   * larger than any real one, and so explore at random.
+   */
   priorPrecision: z.number().positive(),
   epsilon: z.number().min(0).max(1),
   ucbAlpha: z.number().nonnegative(),
@@ -39,7 +44,7 @@ export type BanditConfig = z.infer<typeof BanditConfigSchema>;
 export const BANDIT_DEFAULTS: Readonly<BanditConfig> = Object.freeze({
   policy: 'thompson',
   noiseVar: 0.15,
-  priorPrecision: 4,
+  priorPrecision: 150,
   epsilon: 0.1,
   ucbAlpha: 1,
   thompsonDraws: 128,

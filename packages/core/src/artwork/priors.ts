@@ -6,6 +6,8 @@
  * five times does not look like a winner.
  */
 import { z } from 'zod';
+import type { PopulationTaste } from './context.ts';
+import { FEATURE_DIM } from './features.ts';
 import { RewardDefinitionSchema } from './reward.ts';
 
 const count = z.number().int().nonnegative();
@@ -27,18 +29,34 @@ export const ArtworkPriorsSchema = z.object({
   impressions: count,
   rewards: count,
   artworks: z.array(ArtworkStatsSchema),
+  /**
+   * The population's model of taste (see context.ts): per theme, the effect at an empty history, the weight of the
+   * viewer's history context and the effect on the average viewer, fitted on `impressions` impressions. Absent: every viewer starts at the rates alone.
+   */
+  context: z.object({
+    themeEffects: z.array(z.number().finite()).length(FEATURE_DIM),
+    weights: z.array(z.number().finite()).length(FEATURE_DIM),
+    averageEffects: z.array(z.number().finite()).length(FEATURE_DIM),
+    impressions: count,
+  }).optional(),
 });
 export type ArtworkPriors = z.infer<typeof ArtworkPriorsSchema>;
 
 export interface Shrinkage {
-  /** Pseudo-impressions pulling an artwork towards its title's rate. */
+  /**
+   * Pseudo-impressions pulling an artwork towards its title's rate: the binomial variance of a rate (~0.1 x 0.9)
+   * over the variance of true artwork rates within a title (~0.01^2, artwork effects being a point or so), ~900.
+   * With 20 (until artwork-2) an artwork with five impressions and one quality play outranked its siblings by two
+   * points, more than any real artwork effect, so the rates' noise decided the population's and every viewer's
+   * choices.
+   */
   artwork: number;
   /** Pseudo-impressions pulling a title towards the global rate. */
   title: number;
   /** Rate assumed with no data at all. */
   fallback: number;
 }
-export const SHRINKAGE_DEFAULTS: Readonly<Shrinkage> = Object.freeze({ artwork: 20, title: 50, fallback: 0.03 });
+export const SHRINKAGE_DEFAULTS: Readonly<Shrinkage> = Object.freeze({ artwork: 1000, title: 50, fallback: 0.03 });
 
 /** Reward counts of the priors' reward kind. */
 const rewardOf = (s: ArtworkStats, kind: ArtworkPriors['reward']['kind']) => (kind === 'play' ? s.plays : s.qualityPlays);
@@ -48,6 +66,8 @@ export class PriorRates {
   private readonly byArtwork = new Map<string, ArtworkStats>();
   private readonly byTitle = new Map<string, { impressions: number; rewards: number }>();
   readonly global: number;
+  /** The population's model of taste, when the priors carry it. */
+  readonly population: PopulationTaste | null;
 
   constructor(
     readonly priors: ArtworkPriors | null,
@@ -61,6 +81,8 @@ export class PriorRates {
       t.rewards += rewardOf(s, kind);
       this.byTitle.set(s.titleId, t);
     }
+    const c = priors?.context;
+    this.population = c ? { themeEffects: Float64Array.from(c.themeEffects), weights: Float64Array.from(c.weights), averageEffects: Float64Array.from(c.averageEffects) } : null;
     this.global = priors && priors.impressions > 0 ? (priors.rewards + shrink.fallback * 100) / (priors.impressions + 100) : shrink.fallback;
   }
 
@@ -111,8 +133,9 @@ export class ArtworkCounts {
     this.qualityPlays++;
     this.changes++;
   }
-  snapshot(reward: ArtworkPriors['reward'], now: number, versionPrefix = 'p'): ArtworkPriors {
+  snapshot(reward: ArtworkPriors['reward'], now: number, versionPrefix = 'p', context?: ArtworkPriors['context']): ArtworkPriors {
     return {
+      ...(context ? { context } : {}),
       version: `${versionPrefix}${this.changes}`,
       generatedAt: now,
       reward,

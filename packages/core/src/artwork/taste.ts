@@ -3,9 +3,9 @@
  * impressions and their rewards. Plain numbers so it can live in IndexedDB (ViewerTasteSchema) and travel in tests.
  *
  *   reward - populationRate(artwork) = taste . features(artwork) + bias + noise,  noise ~ N(0, noiseVar)
- *   prior: (taste, bias) ~ N(0, noiseVar / priorPrecision * I)
+ *   prior: (taste, bias) ~ N(m0, noiseVar / priorPrecision * I), m0 = (the taste the viewer's history predicts, 0)
  *   posterior over z = (taste, bias), x' = (x, 1): A = priorPrecision * I + sum x' x'^T,  b = sum (reward - rate) x',
- *   mean = A^-1 b,  cov = noiseVar * A^-1
+ *   mean = A^-1 (b + priorPrecision m0),  cov = noiseVar * A^-1
  *
  * The bias is the viewer's own offset from the population's rates (how much more or less than the population this
  * viewer plays the titles they are shown). It never changes which artwork of a title wins, but without it the offset
@@ -66,6 +66,23 @@ export function cholesky(m: ArrayLike<number>, n: number): Float64Array {
   return L;
 }
 
+/** Solves (L L^T) x = b for x, given the Cholesky factor L (lower, row-major, n x n). */
+export function choleskySolve(L: ArrayLike<number>, b: ArrayLike<number>, n: number): Float64Array {
+  const y = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = b[i]!;
+    for (let k = 0; k < i; k++) s -= L[i * n + k]! * y[k]!;
+    y[i] = s / L[i * n + i]!;
+  }
+  const x = new Float64Array(n);
+  for (let i = n - 1; i >= 0; i--) {
+    let s = y[i]!;
+    for (let k = i + 1; k < n; k++) s -= L[k * n + i]! * x[k]!;
+    x[i] = s / L[i * n + i]!;
+  }
+  return x;
+}
+
 /** The posterior in the form selection needs: the mean and the inverse precision (covariance / noiseVar). */
 export interface TastePosterior {
   /** TASTE_DIM: the taste weights, then the bias. */
@@ -75,7 +92,11 @@ export interface TastePosterior {
   n: number;
 }
 
-export function posterior(t: ViewerTaste): TastePosterior {
+/**
+ * `priorShift` is priorPrecision times the prior mean (TASTE_DIM; zero when absent): a prior N(m0, noiseVar /
+ * priorPrecision I) moves the mean to A^-1 (b + priorPrecision m0) and leaves the covariance as it is.
+ */
+export function posterior(t: ViewerTaste, priorShift?: ArrayLike<number>): TastePosterior {
   const d = TASTE_DIM;
   const L = cholesky(t.A, d);
   // inv = L^-T L^-1, column by column: solve L y = e_c, then L^T z = y.
@@ -96,7 +117,7 @@ export function posterior(t: ViewerTaste): TastePosterior {
   const mean = new Float64Array(d);
   for (let i = 0; i < d; i++) {
     let s = 0;
-    for (let j = 0; j < d; j++) s += inv[i * d + j]! * t.b[j]!;
+    for (let j = 0; j < d; j++) s += inv[i * d + j]! * (t.b[j]! + (priorShift?.[j] ?? 0));
     mean[i] = s;
   }
   return { mean, inv, n: t.n };

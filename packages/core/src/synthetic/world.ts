@@ -76,6 +76,15 @@ export const CLICKBAIT_DEFAULTS: Readonly<ClickbaitOptions> = Object.freeze({ sh
 /** Behaviour beyond the default world, each drawn from its own random stream so the default world never changes. */
 export interface WorldOptions {
   clickbait?: Partial<ClickbaitOptions> | boolean;
+  /**
+   * Share (0-1) of each member's artwork-theme taste that follows from their genre taste, the rest staying their own.
+   * The default world (0) draws theme taste independently of everything else, so nothing observable (viewing
+   * history included) predicts it. With a share s, taste = sqrt(1 - s) * own + sqrt(s) * from-genres, where
+   * from-genres gives each theme the mean taste of the genres whose artwork tends to carry it (GENRE_THEMES: a
+   * horror fan responds to dark and villain images), centred and scaled to the own part's spread, so the taste's
+   * overall size (and the oracle's lift) stays that of the default world. Deterministic: no random draw.
+   */
+  themeTasteFromGenres?: number;
 }
 
 export interface Title {
@@ -187,6 +196,9 @@ export function createWorld(overrides: Partial<WorldConfig> = {}, options: World
     memberLatent.push(Float64Array.from({ length: k }, () => rng.normal()));
     activity[m] = Math.exp(rng.normal() * 0.5);
   }
+  const fromGenres = options.themeTasteFromGenres ?? 0;
+  if (!(fromGenres >= 0 && fromGenres <= 1)) throw new Error('synthetic: themeTasteFromGenres must be within [0, 1]');
+  if (fromGenres > 0) mixThemeTaste(themeTaste, genreTaste, fromGenres);
   let clickbait: ClickbaitOptions | undefined;
   if (options.clickbait) {
     clickbait = { ...CLICKBAIT_DEFAULTS, ...(options.clickbait === true ? {} : options.clickbait) };
@@ -201,6 +213,33 @@ export function createWorld(overrides: Partial<WorldConfig> = {}, options: World
     memberById: new Map(members.map((m) => [m.id, m])),
     _truth: { genreTaste, themeTaste, memberLatent, activity, titleLatent, quality, buzz, clickbait },
   };
+}
+
+/** The genres whose artwork tends to carry each theme (GENRE_THEMES inverted), as genre indices. */
+const THEME_GENRES: number[][] = THEMES.map((th) => GENRES.flatMap((g, gi) => (GENRE_THEMES[g]?.includes(th) ? [gi] : [])));
+
+function spread(rows: readonly Float64Array[]): { mean: number; sd: number } {
+  let n = 0;
+  let s = 0;
+  let s2 = 0;
+  for (const r of rows) for (const x of r) {
+    n++;
+    s += x;
+    s2 += x * x;
+  }
+  const mean = s / n;
+  return { mean, sd: Math.sqrt(Math.max(s2 / n - mean * mean, 1e-12)) };
+}
+
+function mixThemeTaste(themeTaste: Float64Array[], genreTaste: readonly Float64Array[], share: number): void {
+  const derived = genreTaste.map((g) => Float64Array.from(THEME_GENRES, (gs) => (gs.length ? gs.reduce((s, gi) => s + (g[gi] ?? 0), 0) / gs.length : 0)));
+  const own = spread(themeTaste);
+  const d = spread(derived);
+  const scale = own.sd / d.sd;
+  themeTaste.forEach((th, m) => {
+    const from = derived[m];
+    if (from) th.forEach((ownTaste, i) => (th[i] = Math.sqrt(1 - share) * ownTaste + Math.sqrt(share) * (own.mean + ((from[i] ?? 0) - d.mean) * scale)));
+  });
 }
 
 function lookup(world: World, memberId: string, titleId: string): { m: Member; t: Title } {
