@@ -59,6 +59,22 @@ describe('DuckDbEventStore', () => {
     await store.close();
   });
 
+  it('stores an id once when it comes twice in one commit group in different case, and refuses only a request with a non-UUID id', async () => {
+    const store = await DuckDbEventStore.open(':memory:');
+    const e = makeEvent();
+    const bad = { ...makeEvent(), id: 'not-a-uuid' };
+    const [lower, upper, refused] = await Promise.allSettled([
+      store.append([e], 1),
+      store.append([{ ...e, id: e.id.toUpperCase() }], 2),
+      store.append([bad], 3),
+    ]);
+    expect(lower).toMatchObject({ status: 'fulfilled', value: { accepted: 1, duplicates: 0 } });
+    expect(upper).toMatchObject({ status: 'fulfilled', value: { accepted: 0, duplicates: 1 } });
+    expect(refused).toMatchObject({ status: 'rejected' });
+    expect(await store.count()).toBe(1);
+    await store.close();
+  });
+
   it('keeps the columns analytics need and the full event as JSON', async () => {
     const store = await DuckDbEventStore.open(':memory:');
     const e = makeEvent({ type: 'impression', titleId: 't9', row: 'Top Picks', position: 2, artwork: { artworkId: 'a3', propensity: 0.5 } } as never);

@@ -303,4 +303,23 @@ describe('ids: a typed-array set of 128-bit values', () => {
     expect(set.size).toBe(50_001);
     expect(() => set.add('not-a-uuid')).toThrow(/not a UUID/);
   });
+
+  it('reads an id\'s words as the 8-4-4-4-12 hex pattern does, and nothing else', async () => {
+    const { UuidSet } = await import('../src/store/uuid-set.ts');
+    const pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+    const byPattern = (id: string) => {
+      if (!pattern.test(id)) return null;
+      const hex = id.replaceAll('-', '');
+      return [0, 1, 2, 3].map((i) => parseInt(hex.slice(i * 8, i * 8 + 8), 16));
+    };
+    const hexChars = fc.constantFrom(...'0123456789abcdefABCDEF-gG /'.split(''));
+    const nearUuid = fc.oneof(
+      fc.uuid().map((u) => u),
+      fc.uuid().map((u) => u.toUpperCase()),
+      fc.array(hexChars, { minLength: 34, maxLength: 38 }).map((a) => a.join('')),
+      fc.tuple(fc.uuid(), fc.nat(35), hexChars).map(([u, i, c]) => u.slice(0, i) + c + u.slice(i + 1)),
+      fc.constantFrom('ffffffff-ffff-ffff-ffff-ffffffffffff', '00000000-0000-0000-0000-000000000000'),
+    );
+    for (const id of fc.sample(nearUuid, { seed: 8, numRuns: 20_000 })) expect(UuidSet.words(id), id).toEqual(byPattern(id));
+  });
 });

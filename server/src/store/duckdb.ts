@@ -34,7 +34,10 @@ export interface SqlConnection {
 
 interface PendingAppend {
   events: readonly MarqueeEvent[];
-  receivedAt: number;
+  /** Each event's id as four 32-bit words (event i at 4i..4i+3). */
+  words: Uint32Array;
+  /** Each event's line of INSERT_LINES, built when the request arrived. */
+  lines: string[];
   resolve: (r: AppendResult) => void;
   reject: (e: unknown) => void;
 }
@@ -177,8 +180,20 @@ export class DuckDbEventStore implements EventStore {
 
   append(events: readonly MarqueeEvent[], receivedAt: number): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('event store is closed'));
+    // The lines are built here, while the previous group's commit runs in DuckDB's threads, not in the commit
+    // itself, where the JS thread would have nothing else to do while DuckDB waits for it (most of the JS cost of a
+    // row is its JSON.stringify). Only dedup, which needs the committed ids, waits for the commit.
+    const words = new Uint32Array(events.length * 4);
+    const lines: string[] = new Array<string>(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
+      const w = e && UuidSet.words(e.id);
+      if (!e || !w) return Promise.reject(new TypeError(`event id is not a UUID: ${String(e?.id)}`)); // the schema guarantees it
+      words.set(w, i * 4);
+      lines[i] = storedLine(e, receivedAt, w);
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, receivedAt, resolve, reject });
+      this.queue.push({ events, words, lines, resolve, reject });
       this.writer ??= this.drain();
     });
   }
@@ -200,22 +215,23 @@ export class DuckDbEventStore implements EventStore {
   }
 
   private async commit(group: PendingAppend[]): Promise<void> {
-    const fresh: (readonly [number, number, number, number])[] = [];
-    const freshIds = new Set<string>();
+    // Ids committed by this group, as offsets into their request's words: added to `seen` once the commit holds.
+    const fresh: { words: Uint32Array; at: number }[] = [];
+    // Repeats within the group, by value (so case-insensitive like `seen`).
+    const inGroup = new UuidSet(group.reduce((n, p) => n + p.events.length, 0));
     const results: AppendResult[] = [];
     const lines: string[] = [];
-    for (const { events, receivedAt } of group) {
+    for (const { events, words, lines: eventLines } of group) {
       const stored: MarqueeEvent[] = [];
-      for (const e of events) {
-        const words = UuidSet.words(e.id);
-        if (!words) {
-          for (const p of group) p.reject(new TypeError(`event id is not a UUID: ${e.id}`)); // the schema guarantees it
-          return;
-        }
-        if (this.seen.hasWords(...words) || freshIds.has(e.id)) continue;
-        freshIds.add(e.id);
-        fresh.push(words);
-        lines.push(storedLine(e, receivedAt, words));
+      for (let i = 0; i < events.length; i++) {
+        const o = i * 4;
+        const w0 = words[o] ?? 0, w1 = words[o + 1] ?? 0, w2 = words[o + 2] ?? 0, w3 = words[o + 3] ?? 0;
+        if (this.seen.hasWords(w0, w1, w2, w3) || !inGroup.addWords(w0, w1, w2, w3)) continue;
+        const e = events[i];
+        const line = eventLines[i];
+        if (e === undefined || line === undefined) continue;
+        fresh.push({ words, at: o });
+        lines.push(line);
         stored.push(e);
       }
       results.push({ accepted: stored.length, duplicates: events.length - stored.length, fresh: stored });
@@ -232,7 +248,7 @@ export class DuckDbEventStore implements EventStore {
         return;
       }
     }
-    for (const words of fresh) this.seen.addWords(...words);
+    for (const { words: w, at } of fresh) this.seen.addWords(w[at] ?? 0, w[at + 1] ?? 0, w[at + 2] ?? 0, w[at + 3] ?? 0);
     this.total += fresh.length;
     if (fresh.length > 0) {
       this.highWater?.set(this.total);
@@ -399,6 +415,6 @@ function isOneOf<T extends string>(options: readonly T[], value: unknown): value
  * engagement columns are filled, and its JSON, tab-separated. JSON.stringify escapes every control character
  * inside strings, so the JSON holds no raw tab or newline to split on.
  */
-function storedLine(e: MarqueeEvent, receivedAt: number, words: readonly number[]): string {
+function storedLine(e: MarqueeEvent, receivedAt: number, words: readonly [number, number, number, number]): string {
   return `${receivedAt}\t${words[0]}\t${words[1]}\t${words[2]}\t${words[3]}\t${COMPACT_TYPES.includes(e.type) ? 1 : 0}\t${JSON.stringify(e)}`;
 }
