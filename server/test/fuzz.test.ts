@@ -31,7 +31,7 @@ describe('fuzzing POST /v1/events', () => {
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
       const store = await DuckDbEventStore.open(dir, { log: () => {} });
-      const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], limits: { perIp: { perSecond: 1e9, burst: 1e9 } } });
+      const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], limits: { perIp: { perSecond: 1e9, burst: 1e9 }, failedKeysPerIp: { perSecond: 1e9, burst: 1e9 } } });
       const sentIds: string[] = [];
       const expected = new Set<string>();
       let sent = 0;
@@ -90,7 +90,7 @@ describe('fuzzing POST /v1/candidates', () => {
   it(`never answers 5xx, and 200 only with candidates (1,500 requests, seed ${SEED})`, async () => {
     const catalog = Catalog.synthetic({ titles: 100 });
     const service = new CandidateService(catalog, new LiveAggregates());
-    const app = createApp({ store: new MemoryEventStore(), writeKeys: ['wk'], adminToken: 'a', corsOrigins: [], candidates: service, limits: { perIp: { perSecond: 1e9, burst: 1e9 } } });
+    const app = createApp({ store: new MemoryEventStore(), writeKeys: ['wk'], adminToken: 'a', corsOrigins: [], candidates: service, limits: { perIp: { perSecond: 1e9, burst: 1e9 }, failedKeysPerIp: { perSecond: 1e9, burst: 1e9 } } });
     const field = fc.oneof(nasty, fc.array(fc.oneof(fc.constantFrom(...catalog.titles.slice(0, 20).map((t) => t.id)), nasty), { maxLength: 30 }));
     const requestArb = fc.record({
       body: fc.dictionary(fc.constantFrom('recentTitleIds', 'userEmbedding', 'limit', 'userId', 'writeKey', 'extra'), field, { maxKeys: 4 }),

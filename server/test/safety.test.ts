@@ -185,6 +185,25 @@ describe('case 3 and 9: /v1/candidates behind the same door as /v1/events', () =
     expect(keyLimited.headers.get('retry-after')).toBe('1');
   });
 
+  it('cuts off an address after a few unknown keys: 429 with Retry-After and the connection closed, other addresses go on', async () => {
+    let t = Date.now();
+    const { app } = setup({ now: () => t, limits: { failedKeysPerIp: { perSecond: 1, burst: 2 } } });
+    const from = (ip: string, key: string) =>
+      app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json', 'x-marquee-key': key }, body: JSON.stringify({ events: [makeEvent()] }) }, { incoming: { socket: { remoteAddress: ip } } });
+    expect((await from('10.0.0.1', 'nope')).status).toBe(401);
+    expect((await from('10.0.0.1', 'nope')).status).toBe(401);
+    const cut = await from('10.0.0.1', 'nope');
+    expect(cut.status).toBe(429);
+    expect(Number(cut.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(cut.headers.get('connection')).toBe('close');
+    // The address as a whole waits, whatever key it tries next; others are not affected.
+    expect((await from('10.0.0.1', 'wk')).status).toBe(429);
+    expect((await from('10.0.0.2', 'wk')).status).toBe(200);
+    expect((await from('10.0.0.2', 'nope')).status).toBe(401);
+    t += 1000; // one token back
+    expect((await from('10.0.0.1', 'wk')).status).toBe(200);
+  });
+
   it('refills a bucket at its rate and forgets idle names', () => {
     let t = 0;
     const buckets = new TokenBuckets({ perSecond: 2, burst: 2 }, () => t);
@@ -285,6 +304,8 @@ describe('case 10: secrets', () => {
 
   it('refuses a malformed limit in the environment with its name', () => {
     expect(() => loadConfig({ RATE_IP_PER_S: 'lots' })).toThrow(/RATE_IP_PER_S/);
+    expect(() => loadConfig({ RATE_FAILED_KEY_BURST: '0' })).toThrow(/RATE_FAILED_KEY_BURST/);
+    expect(loadConfig({ RATE_FAILED_KEY_PER_S: '3' }).limits.failedKeysPerIp).toEqual({ perSecond: 3, burst: 20 });
   });
 });
 
