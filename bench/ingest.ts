@@ -98,7 +98,7 @@ if (STORED > 0) {
   for (let i = 0; i < 100 && !/started in/.test(server.output()); i++) await new Promise((r) => setTimeout(r, 50));
   log(`  server: ${server.output().match(/started in [^\n]*/)?.[0] ?? '(no start-up line)'}`);
 }
-const results: Record<string, { events_per_s: number; p50_ms: number; p99_ms: number }> = {};
+const results: Record<string, { events_per_s: number; p50_ms: number; p99_ms: number; server_cpu_us_per_event: number | null }> = {};
 let sent = 0;
 let accepted = 0;
 const allEvents: MarqueeEvent[][] = [];
@@ -109,6 +109,7 @@ try {
     const bodies: string[] = [];
     for (let i = 0; i < events.length; i += size) bodies.push(JSON.stringify({ writeKey: 'bench', events: events.slice(i, i + size) }));
     const latencies: number[] = [];
+    const cpuBefore = server.cpuSeconds();
     const t0 = performance.now();
     await pool(
       bodies.map((body) => async () => {
@@ -122,10 +123,18 @@ try {
       CONCURRENCY,
     );
     const seconds = (performance.now() - t0) / 1000;
+    const cpuAfter = server.cpuSeconds();
     sent += events.length;
     latencies.sort((a, b) => a - b);
-    results[`batch${size}`] = { events_per_s: Math.round(events.length / seconds), p50_ms: +quantile(latencies, 0.5).toFixed(2), p99_ms: +quantile(latencies, 0.99).toFixed(2) };
-    log(`HTTP, batches of ${size}: ${results[`batch${size}`].events_per_s} events/s, p50 ${results[`batch${size}`].p50_ms} ms, p99 ${results[`batch${size}`].p99_ms} ms`);
+    const row = {
+      events_per_s: Math.round(events.length / seconds),
+      p50_ms: +quantile(latencies, 0.5).toFixed(2),
+      p99_ms: +quantile(latencies, 0.99).toFixed(2),
+      // The server's CPU time (all its threads) per event: what a rate measured on a shared machine cannot say.
+      server_cpu_us_per_event: cpuBefore === undefined || cpuAfter === undefined ? null : +(((cpuAfter - cpuBefore) * 1e6) / events.length).toFixed(1),
+    };
+    results[`batch${size}`] = row;
+    log(`HTTP, batches of ${size}: ${row.events_per_s} events/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, server CPU ${row.server_cpu_us_per_event} us per event`);
   }
   const countRes = await fetch(`${server.url}/v1/admin/events/count`, { headers: { authorization: 'Bearer dev-admin-token' } });
   const stored = ((await countRes.json()) as { count: number }).count;
@@ -136,14 +145,21 @@ try {
   // The store alone: same rows, same batch sizes and concurrency, same dedup (no HTTP, JSON or validation).
   const store = await DuckDbEventStore.open(join(dataDir, 'alone'));
   const aloneRates: number[] = [];
+  /** CPU time of this process (JS and DuckDB's threads) per row, microseconds. */
+  const aloneCpu: number[] = [];
   for (const [k, size] of BATCH_SIZES.entries()) {
     const events = allEvents[k];
     const batches: MarqueeEvent[][] = [];
     for (let i = 0; i < events.length; i += size) batches.push(events.slice(i, i + size));
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await pool(batches.map((b) => () => store.append(b, Date.now())), CONCURRENCY);
-    aloneRates.push(events.length / ((performance.now() - t0) / 1000));
-    log(`store alone, batches of ${size}: ${Math.round(aloneRates[k])} rows/s`);
+    const rate = events.length / ((performance.now() - t0) / 1000);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPerRow = (cpu.user + cpu.system) / events.length;
+    aloneRates.push(rate);
+    aloneCpu.push(cpuPerRow);
+    log(`store alone, batches of ${size}: ${Math.round(rate)} rows/s, CPU ${cpuPerRow.toFixed(1)} us per row`);
   }
   await store.close();
 
@@ -153,6 +169,7 @@ try {
     events_per_s: httpRate,
     p99_ms: Math.max(...Object.values(results).map((r) => r.p99_ms)),
     store_alone_per_s: aloneRate,
+    store_alone_cpu_us_per_row: +Math.max(...aloneCpu).toFixed(1),
     ratio: +(httpRate / aloneRate).toFixed(3),
     sent,
     stored,

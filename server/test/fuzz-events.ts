@@ -46,8 +46,6 @@ export function validEvent(kind: number, n: number): Record<string, unknown> {
   }
 }
 
-export type EventSpec = fc.infer<typeof eventArb>;
-
 /** One event: valid, or valid with 1-3 fields broken, or a resend (same or upper-cased id), or plain garbage. */
 export const eventArb = fc.record({
   kind: fc.nat(),
@@ -56,6 +54,8 @@ export const eventArb = fc.record({
   breaks: fc.array(fc.record({ field: fc.constantFrom(...FIELDS), value: nasty, drop: fc.boolean() }), { minLength: 1, maxLength: 3 }),
   garbage: nasty,
 });
+
+export type EventSpec = typeof eventArb extends fc.Arbitrary<infer T> ? T : never;
 
 /** The event a spec describes; `sentIds` are ids already sent, for resends. */
 export function eventFrom(spec: EventSpec, sentIds: readonly string[]): unknown {
