@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EXPOSURE_EVENT, type MarqueeEvent } from '@marquee/core';
+import { EXPOSURE_EVENT, EventSchema, type MarqueeEvent } from '@marquee/core';
+import { artworkRow } from '../src/store/types.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
 import { plantRows } from '../src/store/testing.ts';
@@ -112,6 +113,38 @@ describe('DuckDbEventStore start-up replay', () => {
       { type: 'complete', titleId: 'c', memberId: 'member-1', ts: events[2].ts, receivedAt: 2000 },
     ]);
     await reopened.close();
+  });
+});
+
+describe('DuckDbEventStore artwork replay', () => {
+  it('streams every stored event\'s artwork row in arrival order, from the typed copy where it has caught up and from the JSON beyond', async () => {
+    const dir = await tempDir();
+    const store = await DuckDbEventStore.open(dir, { log: () => {} });
+    const shown = { artworkId: 'a1', propensity: 0.5 };
+    // As the API stores them: what EventSchema outputs.
+    const events = [
+      { type: 'impression', titleId: 't1', userId: 'm1', row: 'r', position: 3, artwork: shown },
+      { type: 'impression', titleId: 't2', row: 'r', position: 0 }, // no artwork: not a row
+      { type: 'play_start', titleId: 't1', userId: 'm1', impressionId: 'x' },
+      { type: 'progress', titleId: 't1', userId: 'm1', position: 30, duration: 60 },
+      { type: 'custom', name: 'n', titleId: undefined },
+      { type: 'complete', titleId: 't1', userId: undefined, anonymousId: 'anon-2', position: 60.5, duration: 60.5 },
+    ].map((over) => EventSchema.parse(makeEvent(over as Partial<MarqueeEvent>)));
+    const scan = async () => {
+      const rows = [];
+      for await (const chunk of store.scanArtwork()) rows.push(...chunk);
+      return rows;
+    };
+    const expected = events.map(artworkRow).filter((r) => r !== null && (r.type !== 'impression' || r.artworkId !== undefined));
+    expect(expected).toHaveLength(4);
+    await store.append(events.slice(0, 3), 1000);
+    await store.typedEvents(); // the first three in the copy...
+    await store.append(events.slice(3), 2000); // ...the rest only in events (the copy follows 200 ms later)
+    expect(store.typedEventsBehind()).toBe(0);
+    expect(await scan()).toEqual(expected);
+    await store.typedEvents();
+    expect(await scan()).toEqual(expected);
+    await store.close();
   });
 });
 
