@@ -31,6 +31,7 @@ const artwork = new ArtworkAggregates();
 const artworkStarted = performance.now();
 const artworkRows = await replayArtwork(store, artwork);
 const artworkS = (performance.now() - artworkStarted) / 1000;
+await store.releaseMemory(); // the replays streamed every stored event through DuckDB's buffer pool
 const analytics = new AnalyticsService({ store, catalog: candidates.catalog.titles, log: (line) => console.log(line) });
 const forecasts = new ForecastService(analytics, candidates.catalog.titles);
 const app = createApp({ store, models, candidates, experiments, artwork, analytics, forecasts, ...config });
@@ -48,7 +49,10 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   // After listening, in the background: the rollups catch up on whatever they have not seen (nothing after a clean
   // restart; a backlog after an upgrade or a bulk import, progress logged, `/readyz` says how much is left), then
   // follow the stored batches, so no dashboard query pays for a catch-up.
-  analytics.follow().catch((err) => console.error(`analytics: catch-up failed: ${(err as Error).message}`));
+  analytics
+    .follow()
+    .then(() => store.releaseMemory())
+    .catch((err) => console.error(`analytics: catch-up failed: ${(err as Error).message}`));
 });
 
 let stopping = false;

@@ -86,6 +86,18 @@ describe('DuckDbEventStore', () => {
     await store.close();
   });
 
+  it('releases cached memory without losing a concurrent append, and restores the buffer pool limit', async () => {
+    const store = await DuckDbEventStore.open(':memory:', { memoryLimit: '200MB' });
+    const limit = async () => (await store.query("SELECT current_setting('memory_limit') AS m"))[0]?.m;
+    const before = await limit();
+    const events = Array.from({ length: 50 }, () => makeEvent());
+    const [, first, , second] = await Promise.all([store.releaseMemory(), store.append(events.slice(0, 25), 1), store.releaseMemory(), store.append(events.slice(25), 2)]);
+    expect(first.accepted + second.accepted).toBe(50);
+    expect(await store.count()).toBe(50);
+    expect(await limit()).toBe(before);
+    await store.close();
+  });
+
   it('refuses appends after close', async () => {
     const store = await DuckDbEventStore.open(':memory:');
     await store.close();

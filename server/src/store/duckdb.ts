@@ -17,6 +17,8 @@ const GROUP_TARGET_EVENTS = 2000;
  * replay reads without parsing JSON. Kept narrow on purpose: extracting the fields costs a JSON parse per row.
  */
 export const COMPACT_TYPES: readonly MarqueeEvent['type'][] = ['play_start', 'complete'];
+/** The buffer pool limit set for a moment by `releaseMemory`: low enough to evict nearly every cached page. */
+const RELEASE_LIMIT = '16MB';
 /** A readiness probe is a real write; repeated `/readyz` calls within this window reuse its answer. */
 const HEALTH_CACHE_MS = 2000;
 
@@ -66,6 +68,8 @@ export class DuckDbEventStore implements EventStore {
   /** Events stored (events + quarantine) as far as this process knows: what the high-water file records. */
   private total = 0;
   private lastHealth: { at: number; health: StoreHealth } | null = null;
+  /** DuckDB's buffer pool limit, as configured or as first read by `releaseMemory`: what it restores. */
+  private memoryLimit: string | null = null;
   recovery: StoreRecovery = { walBytes: 0, quarantined: 0, stored: 0, highWater: null, lost: 0 };
   private queue: PendingAppend[] = [];
   private writer: Promise<void> | null = null;
@@ -95,6 +99,7 @@ export class DuckDbEventStore implements EventStore {
     const instance = await DuckDBInstance.create(path, opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {});
     const conn = await instance.connect();
     const store = new DuckDbEventStore(instance, conn);
+    store.memoryLimit = opts.memoryLimit ?? null;
     await store.migrate();
     await store.loadSeenIds(log);
     store.typed = new TypedEventsCopy(await store.connect(), { rebuild: store.recovery.quarantined > 0, log });
@@ -400,6 +405,32 @@ export class DuckDbEventStore implements EventStore {
     const c = await this.instance.connect();
     this.readers.push(c);
     return { query: async (sql, params = []) => (await c.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[] };
+  }
+
+  /**
+   * Hands back to the OS the pages DuckDB keeps cached after a large read or catch-up: the start-up replays stream
+   * every stored event through the buffer pool, and the typed copy and the rollups catching up on a backlog fill it
+   * (up to `memory_limit`), ~120-140 MB left behind at rest at 1M events. Lowering the limit for a moment evicts
+   * them. Holds the writer meanwhile, so no commit runs under the low limit; meant for moments when the other
+   * connections are idle (after the start-up replays, after the first catch-up).
+   */
+  async releaseMemory(): Promise<void> {
+    while (this.writer) await this.writer;
+    if (this.closed) return;
+    const run = (async () => {
+      // The configured limit, else DuckDB's default read once: it prints limits rounded (488.2 MiB), so restoring
+      // what it printed each time would drift.
+      this.memoryLimit ??= String((await this.conn.runAndReadAll("SELECT current_setting('memory_limit')")).getRows()[0]?.[0]);
+      await this.conn.run(`SET memory_limit = '${RELEASE_LIMIT}'`);
+      await this.conn.run(`SET memory_limit = '${this.memoryLimit}'`);
+    })();
+    this.writer = run
+      .catch(() => {}) // nothing lost: the pages stay cached
+      .then(() => {
+        this.writer = null;
+        if (this.queue.length > 0) this.writer = this.drain();
+      });
+    await this.writer;
   }
 
   /** Resolves once every event committed before the call is in `typed_events` (see typed-events.ts). */
