@@ -35,7 +35,7 @@ const lib = (await build({
   logLevel: 'silent',
   build: { lib: { entry: join(ROOT, 'packages/sdk/src/index.ts'), formats: ['es'], fileName: 'sdk' }, write: false, minify: true },
 })) as { output: { type: string; isEntry?: boolean; code?: string; fileName: string }[] }[];
-const entry = lib[0].output.find((o) => o.type === 'chunk' && o.isEntry)!;
+const entry = lib[0]?.output.find((o) => o.type === 'chunk' && o.isEntry)!;
 const mainBundleBrotli = brotliCompressSync(Buffer.from(entry.code!)).byteLength;
 log(`main-thread SDK bundle: ${entry.code!.length} bytes minified, ${mainBundleBrotli} bytes brotli`);
 

@@ -122,16 +122,16 @@ try {
     return Array.from(v, (x) => x / n);
   };
   const makeRequest = () => {
-    const member = members[Math.floor(rand() * members.length)];
+    const member = members[Math.floor(rand() * members.length)] ?? '';
     const recent = aggregates.recentOf(member);
     const k = Math.floor(rand() * (Math.min(20, recent.length) + 1));
     const recentTitleIds = recent.slice(recent.length - k);
     const e = new Float32Array(index.dim);
     for (const id of recentTitleIds) {
       const v = index.vector(id);
-      if (v) for (let j = 0; j < e.length; j++) e[j] += v[j];
+      if (v) v.forEach((x, j) => (e[j] = (e[j] ?? 0) + x));
     }
-    for (let j = 0; j < e.length; j++) e[j] += (rand() - 0.5) * 0.5;
+    e.forEach((x, j) => (e[j] = x + (rand() - 0.5) * 0.5));
     return JSON.stringify({ userId: member, recentTitleIds, userEmbedding: unit(e), limit: LIMIT });
   };
 
@@ -164,7 +164,7 @@ try {
     titles: catalog.titles.length,
     p50_ms: r2(quantile(total, 0.5)),
     p99_ms: r2(quantile(total, 0.99)),
-    max_ms: r2(total[total.length - 1]),
+    max_ms: r2(total.at(-1) ?? NaN),
     mean_ms: r2(mean(total)),
     server_p50_ms: r2(quantile(server, 0.5)),
     server_p99_ms: r2(quantile(server, 0.99)),

@@ -46,7 +46,10 @@ export function viewers(members: number): Viewers {
   }
   // Popularity as a server would see it: plays in the first 300 members' simulated history.
   const counts = new Float64Array(T);
-  for (const e of simulateEvents(world, { members: world.members.slice(0, 300).map((m) => m.id) })) if (e.type === 'play_start') counts[world.titleById.get(e.titleId)!.index]++;
+  for (const e of simulateEvents(world, { members: world.members.slice(0, 300).map((m) => m.id) })) if (e.type === 'play_start') {
+    const i = world.titleById.get(e.titleId)!.index;
+    counts[i] = (counts[i] ?? 0) + 1;
+  }
   const popularity = [...Array(T).keys()].sort((a, b) => counts[b]! - counts[a]! || a - b);
   // Session moods as the world draws them (persisting with probability 0.6): from genre taste.
   const moodWeights = world.members.slice(0, members).map((m) => Float64Array.from(world._truth.genreTaste[m.index]!, (g) => Math.exp(2 * g)));
@@ -115,8 +118,9 @@ export function rowOutcomes(v: Viewers, a: Ranker, b: Ranker, members: number, s
       return k;
     };
     for (let d = 0; d < draws; d++) {
-      for (let s = sessionsOf(); s > 0; s--) playsA[m * draws + d] += playRow(v, m, la.slice(0, rowSize), rng).filter(Boolean).length;
-      for (let s = sessionsOf(); s > 0; s--) playsB[m * draws + d] += playRow(v, m, lb.slice(0, rowSize), rng).filter(Boolean).length;
+      const at = m * draws + d;
+      for (let s = sessionsOf(); s > 0; s--) playsA[at] = (playsA[at] ?? 0) + playRow(v, m, la.slice(0, rowSize), rng).filter(Boolean).length;
+      for (let s = sessionsOf(); s > 0; s--) playsB[at] = (playsB[at] ?? 0) + playRow(v, m, lb.slice(0, rowSize), rng).filter(Boolean).length;
       let net = 0;
       for (let s = sessionsOf(); s > 0; s--) {
         const row = teamDraft(la.map(String), lb.map(String), rowSize, `m${m}.${d}.${s}`);

@@ -66,10 +66,7 @@ async function pool<T>(jobs: (() => Promise<T>)[], concurrency: number): Promise
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < jobs.length) {
-        const i = next++;
-        out[i] = await jobs[i]();
-      }
+      for (let i = next++, job = jobs[i]; job; i = next++, job = jobs[i]) out[i] = await job();
     }),
   );
   return out;
@@ -148,7 +145,7 @@ try {
   /** CPU time of this process (JS and DuckDB's threads) per row, microseconds. */
   const aloneCpu: number[] = [];
   for (const [k, size] of BATCH_SIZES.entries()) {
-    const events = allEvents[k];
+    const events = allEvents[k] ?? [];
     const batches: MarqueeEvent[][] = [];
     for (let i = 0; i < events.length; i += size) batches.push(events.slice(i, i + size));
     const cpu0 = process.cpuUsage();

@@ -75,7 +75,7 @@ function floodBody(bytes: number, withKey: boolean): Buffer {
 }
 
 function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 /** The flooders' loop, as plain JavaScript for a worker thread: posts `body` until `until` (epoch ms). */

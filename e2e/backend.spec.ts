@@ -34,7 +34,7 @@ test('auto: a first run starts at once on wasm, measures every backend beside it
   const measured = await page.evaluate(() => window.marquee.backend());
   const timings = measured.timings!;
   expect(Object.keys(timings)).toEqual(expect.arrayContaining(['webgpu', 'wasm', 'cpu']));
-  const fastest = Object.entries(timings).sort((a, b) => a[1]! - b[1]!)[0][0];
+  const [[fastest] = []] = Object.entries(timings).sort((a, b) => a[1]! - b[1]!);
   expect(measured.nextRun).toBe(fastest);
   console.log(`re-rank probe (ms): ${JSON.stringify(timings)} -> ${fastest}`);
   await page.reload();

@@ -77,7 +77,7 @@ test('with the server gone, a reload still shows a personalized page from the ca
   expect(offline.modelVersion).toBe(version);
   expect(offline.candidates.from).toBe('cache');
   expect(offline.rows[0]).toMatchObject({ kind: 'continue' });
-  expect(offline.rows[0].items.map((t) => t.titleId)).toEqual(['t0005']);
+  expect(offline.rows[0]?.items.map((t) => t.titleId)).toEqual(['t0005']);
   expect(offline.rows.find((r) => r.kind === 'top')!.items.length).toBeGreaterThan(3);
   await expect(page.locator('section.row[data-kind="continue"]')).toBeVisible();
   await api.start(api.server.port);

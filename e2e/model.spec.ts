@@ -24,7 +24,7 @@ async function nodeScores(dir: string): Promise<number[]> {
   await tf.setBackend('cpu');
   const model = await loadModelDir(dir);
   const scores = await model.score(model.toHistory(HISTORY));
-  const out = TITLES.map((id) => scores[model.itemIndex(id)!]);
+  const out = TITLES.map((id) => scores[model.itemIndex(id) ?? -1] ?? NaN);
   model.dispose();
   return out;
 }
@@ -90,7 +90,7 @@ test('a corrupted model file is refused by sha256 and the previous model keeps s
   const file = join(api.registry.dir, b, 'weights.bin');
   const { readFile } = await import('node:fs/promises');
   const bytes = await readFile(file);
-  bytes[100] ^= 0xff;
+  bytes[100] = (bytes[100] ?? 0) ^ 0xff;
   await writeFile(file, bytes);
   const status = await page.evaluate(() => window.marquee.updateModel());
   expect(status.version).toBe(a);

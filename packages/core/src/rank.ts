@@ -66,7 +66,7 @@ export function rankCandidates(candidates: readonly RankInput[], opts: RankOptio
   const out: Ranked[] = [];
   candidates.forEach((c, i) => {
     if (opts.exclude?.has(c.titleId)) return;
-    out.push({ titleId: c.titleId, score: blendScore(w, c.modelScore ?? 0, prior.popularity[i], prior.trending[i]) });
+    out.push({ titleId: c.titleId, score: blendScore(w, c.modelScore ?? 0, prior.popularity[i] ?? 0, prior.trending[i] ?? 0) });
   });
   return out.sort(compareRanked);
 }

@@ -32,7 +32,7 @@ export function createUuidV7Generator(
     b[5] = ms & 0xff;
     b[6] = 0x70 | ((counter >>> 8) & 0x0f);
     b[7] = counter & 0xff;
-    b[8] = 0x80 | (b[8] & 0x3f);
+    b[8] = 0x80 | ((b[8] ?? 0) & 0x3f);
     let hex = '';
     for (const x of b) hex += x.toString(16).padStart(2, '0');
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;

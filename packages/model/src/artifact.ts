@@ -235,7 +235,7 @@ export async function loadModel(manifest: Manifest, getFile: (path: string) => P
             const hot = new Float32Array(cold.length * config.numGenres);
             cold.forEach((t, k) => {
               const g = genreIndices(t.genres);
-              for (const j of g) hot[k * config.numGenres + j] += 1 / g.length;
+              for (const j of g) hot[k * config.numGenres + j] = (hot[k * config.numGenres + j] ?? 0) + 1 / g.length;
             });
             v = tf.add(v, tf.matMul(tf.tensor2d(hot, [cold.length, config.numGenres]), params['item.genre'] as tf.Tensor2D));
           }

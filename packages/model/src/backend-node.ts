@@ -37,7 +37,7 @@ export function registerWasmScatterKernels(): void {
         if (s < 0 || s >= numSegments) continue; // TF semantics: out-of-range ids are dropped
         const src = i * inner;
         const dst = s * inner;
-        for (let k = 0; k < inner; k++) o[dst + k] += xs[src + k]!;
+        for (let k = 0; k < inner; k++) o[dst + k] = (o[dst + k] ?? 0) + (xs[src + k] ?? 0);
       }
       return out;
     },

@@ -51,7 +51,7 @@ describe('artifact', () => {
     const params = initParams(cfg, { genres: genreRows() }, () => r.normal());
     const { manifest, files } = await serializeModel({ config: cfg, params, items });
     const bad = files.get('weights.bin')!.slice();
-    bad[17] ^= 0xff;
+    bad[17] = (bad[17] ?? 0) ^ 0xff;
     const n = tf.memory().numTensors;
     await expect(loadModel(manifest, async () => bad)).rejects.toThrow(/sha256 mismatch/);
     await expect(loadModel(manifest, async () => bad.slice(4))).rejects.toThrow(/bytes/);
@@ -60,7 +60,7 @@ describe('artifact', () => {
     await saveModelDir(dir, { config: cfg, params, items });
     const f = path.join(dir, 'weights.bin');
     const b = readFileSync(f);
-    b[3] ^= 1;
+    b[3] = (b[3] ?? 0) ^ 1;
     writeFileSync(f, b);
     await expect(loadModelDir(dir)).rejects.toThrow(/sha256 mismatch/);
     Object.values(params).forEach((t) => t.dispose());

@@ -104,13 +104,15 @@ async function declarations(): Promise<void> {
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(SDK, 'tsconfig.types.json'), '--outDir', out], { stdio: 'inherit' });
   const zod = dirname(require.resolve('zod/package.json'));
   await cp(zod, join(out, 'zod'), { recursive: true, filter: (src) => !src.includes(`${zod}/src`) && (!/\.[cm]?[jt]s$/.test(src) || src.endsWith('.d.ts')) && !src.endsWith('package.json') && !src.endsWith('.md') });
-  const targets: Record<string, string> = { '@marquee/core': join(out, 'packages/core/src/index.js'), zod: join(out, 'zod/index.js') };
+  const targets: Partial<Record<string, string>> = { '@marquee/core': join(out, 'packages/core/src/index.js'), zod: join(out, 'zod/index.js') };
   for (const file of await walk(join(out, 'packages'))) {
     if (!file.endsWith('.d.ts')) continue;
     const text = (await readFile(file, 'utf8'))
       .replace(/(from\s+['"])(\.{1,2}\/[^'"]+)\.ts(['"])/g, '$1$2.js$3')
       .replace(/(from\s+['"])(@marquee\/core|zod)(['"])/g, (_, a: string, spec: string, b: string) => {
-        const rel = relative(dirname(file), targets[spec]).split('\\').join('/');
+        const target = targets[spec];
+        if (target === undefined) throw new Error(`build:sdk: no bundled copy of ${spec} for ${file}`);
+        const rel = relative(dirname(file), target).split('\\').join('/');
         return `${a}${rel.startsWith('.') ? rel : `./${rel}`}${b}`;
       });
     await writeFile(file, text);
@@ -220,7 +222,8 @@ async function main(): Promise<void> {
   let tarball: string | undefined;
   if (values.pack) {
     const out = execFileSync('npm', ['pack', DIST, '--pack-destination', SDK, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-    const info = (JSON.parse(out) as { filename: string; size: number; unpackedSize: number; entryCount: number }[])[0];
+    const [info] = JSON.parse(out) as { filename: string; size: number; unpackedSize: number; entryCount: number }[];
+    if (!info) throw new Error(`npm pack described no package: ${out}`);
     tarball = join(SDK, info.filename);
     log(`packed ${relative(ROOT, tarball)}: ${kb(info.size)} (${kb(info.unpackedSize)} unpacked, ${info.entryCount} files)`);
   }

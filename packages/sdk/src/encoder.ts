@@ -5,7 +5,7 @@
  * a new model) re-encodes the window in one batched pass that fills the same cache.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { EncoderState, LoadedModel, SequenceEncoder } from '@marquee/model';
+import type { EncoderState, History, LoadedModel, SequenceEncoder } from '@marquee/model';
 
 export interface Token {
   item: number;
@@ -13,7 +13,12 @@ export interface Token {
   frac: number;
 }
 
-const same = (a: Token, b: Token) => a.item === b.item && a.event === b.event && a.frac === b.frac;
+/** The encoder's tokens for a model history; a missing event or fraction is index 0, as the model packs it. */
+export function historyTokens(h: History): Token[] {
+  return Array.from(h.items, (item, k) => ({ item, event: h.events?.[k] ?? 0, frac: h.fracs?.[k] ?? 0 }));
+}
+
+const same = (a: Token | undefined, b: Token | undefined) => a !== undefined && b !== undefined && a.item === b.item && a.event === b.event && a.frac === b.frac;
 
 export type EncodeKind = 'none' | 'append' | 'replace-last' | 'full';
 
@@ -35,15 +40,16 @@ export class IncrementalEncoder {
       for (let i = 0; i < n; i++) if (!same(prev[i], window[i])) return false;
       return true;
     };
+    const last = window.at(-1);
     let kind: EncodeKind;
     if (window.length === prev.length && prefixEqual(prev.length)) {
       kind = 'none';
-    } else if (window.length === prev.length + 1 && prefixEqual(prev.length)) {
-      this.step(window[window.length - 1]);
+    } else if (last && window.length === prev.length + 1 && prefixEqual(prev.length)) {
+      this.step(last);
       kind = 'append';
-    } else if (window.length === prev.length && window.length > 0 && prefixEqual(prev.length - 1)) {
+    } else if (last && window.length === prev.length && prefixEqual(prev.length - 1)) {
       this.state = this.ops.truncate(this.state, this.state.length - 1);
-      this.step(window[window.length - 1]);
+      this.step(last);
       kind = 'replace-last';
     } else {
       this.ops.dispose(this.state);

@@ -9,7 +9,7 @@ import {
 } from '@marquee/core';
 import { fromStoreEvents, type Interaction, type LoadedModel } from '@marquee/model';
 import { getMeta, putMeta, type Database } from './db.ts';
-import { IncrementalEncoder, type Token } from './encoder.ts';
+import { historyTokens, IncrementalEncoder } from './encoder.ts';
 import type { ModelManager } from './model-manager.ts';
 import { CatalogScorer } from './scorer.ts';
 import type { HomePage, PageRow } from './protocol.ts';
@@ -125,7 +125,7 @@ export class Homepage {
     let user = null;
     if (model && this.encoder) {
       const h = model.toHistory(interactions.map((i) => ({ titleId: i.item, event: i.event as 'play' | 'complete', fraction: i.fraction })));
-      const tokens: Token[] = Array.from(h.items, (item, k) => ({ item, event: h.events![k], frac: h.fracs![k] }));
+      const tokens = historyTokens(h);
       if (tokens.length > 0) {
         encode = this.encoder.update(tokens);
         user = this.encoder.embedding();

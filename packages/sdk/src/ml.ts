@@ -5,7 +5,7 @@ import type { LoadedModel } from '@marquee/model';
 import type { HistoryStep } from './protocol.ts';
 
 import { tf } from './backend.ts';
-import { IncrementalEncoder } from './encoder.ts';
+import { historyTokens, IncrementalEncoder } from './encoder.ts';
 import { CatalogScorer } from './scorer.ts';
 
 import { measureBackends, selectBackend, useWasmPaths } from './backend.ts';
@@ -72,12 +72,12 @@ export async function scoreTitles(model: LoadedModel, titleIds: string[], histor
   if (h.items.length === 0) throw new RangeError('scoreTitles: the history has no title the model knows');
   // What a page does: the incremental encoder's user vector against the scorer's catalog matrix.
   const encoder = new IncrementalEncoder(model);
-  encoder.update(Array.from(h.items, (item, k) => ({ item, event: h.events![k]!, frac: h.fracs![k]! })));
+  encoder.update(historyTokens(h));
   const scorer = new CatalogScorer(model, titleIds.filter((id) => model.itemIndex(id) !== undefined).map((id) => ({ id, genres: [], year: NaN })));
   const user = encoder.embedding()!;
   try {
     const scores = await scorer.score(user, titleIds);
-    return titleIds.map((id, k) => (scorer.has(id) ? scores[k] : null));
+    return titleIds.map((id, k) => (scorer.has(id) ? (scores[k] ?? null) : null));
   } finally {
     user.dispose();
     encoder.dispose();

@@ -11,7 +11,11 @@ export interface PathTimings {
   samples: number[];
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => {
+  const m = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  if (m === undefined) throw new RangeError('probeRankingPath: no timed run (runs must be at least 1)');
+  return m;
+};
 
 /**
  * A model-shaped workload (d=64, 2 layers, 4 heads, 50 cached positions, 2,000 titles) with fixed shapes, so

@@ -39,7 +39,7 @@ export class TensorRanker {
     const prior = new Float32Array(candidates.length);
     const modelWeight = new Float32Array(candidates.length);
     candidates.forEach((c, i) => {
-      prior[i] = opts.exclude?.has(c.titleId) ? -Infinity : w.popularity * this.popularity[i] + w.trending * this.trending[i];
+      prior[i] = opts.exclude?.has(c.titleId) ? -Infinity : w.popularity * (this.popularity[i] ?? 0) + w.trending * (this.trending[i] ?? 0);
       modelWeight[i] = this.hasModelScore[i] ? w.model : 0;
     });
     this.prior = tf.tensor1d(prior);
@@ -67,15 +67,19 @@ export class TensorRanker {
       tf.dispose(read);
       const out: Ranked[] = [];
       for (let j = 0; j < head; j++) {
-        if (v[j] === -Infinity) break; // excluded, and so is everything after it
         const i = idx[j];
-        out.push({ titleId: this.ids[i], score: blendScore(this.weights, ms && this.hasModelScore[i] ? ms[j] : 0, this.popularity[i], this.trending[i]) });
+        if (v[j] === -Infinity || i === undefined) break; // excluded, and so is everything after it
+        const titleId = this.ids[i];
+        if (titleId === undefined) throw new RangeError(`TensorRanker: top-k index ${i} outside ${n} candidates`);
+        const modelScore = ms && this.hasModelScore[i] ? (ms[j] ?? 0) : 0;
+        out.push({ titleId, score: blendScore(this.weights, modelScore, this.popularity[i] ?? 0, this.trending[i] ?? 0) });
       }
       out.sort(compareRanked);
-      const weakestOnDevice = v[head - 1];
+      const weakestOnDevice = v[head - 1] ?? -Infinity;
+      const kth = out[k - 1];
       // Done when nothing left on the device can tie or beat the k-th: its exact score is at most its float32
       // score plus the slack, and a tie would be broken by id, so the k-th must be strictly above that.
-      if (head === n || weakestOnDevice === -Infinity || (out.length >= k && out[k - 1].score > weakestOnDevice + this.slack)) return out.slice(0, k);
+      if (head === n || weakestOnDevice === -Infinity || (kth !== undefined && kth.score > weakestOnDevice + this.slack)) return out.slice(0, k);
     }
   }
 

@@ -148,7 +148,8 @@ export class Sender {
         return this.scheduleRetry(err instanceof TypeError ? err.message : 'unreadable answer');
       }
       const rejected = body.rejected?.length ?? 0;
-      if (rejected > 0) this.lastError = `server rejected ${rejected} event(s): ${body.rejected[0].reason}`;
+      const firstRejection = body.rejected?.[0];
+      if (firstRejection) this.lastError = `server rejected ${rejected} event(s): ${firstRejection.reason}`;
       await this.outbox.settle(batch.seqs, {
         acknowledged: batch.events.length - rejected,
         rejected,

@@ -33,7 +33,8 @@ async function incremental(enc: IncrementalEncoder): Promise<Float32Array> {
   return out;
 }
 
-const maxDiff = (a: Float32Array, b: Float32Array) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+// A missing value in `b` is NaN: the difference is NaN and no bound holds.
+const maxDiff = (a: Float32Array, b: Float32Array) => Math.max(...a.map((x, i) => Math.abs(x - (b[i] ?? NaN))));
 
 describe('IncrementalEncoder', () => {
   it('equals the full encode within 1e-4 through appends, last-token updates and a sliding window', async () => {
@@ -45,9 +46,10 @@ describe('IncrementalEncoder', () => {
       kinds.push(enc.update(tokens));
       expect(maxDiff(await incremental(enc), await full(tokens))).toBeLessThan(1e-4);
       // The viewer keeps watching: the last token's fraction bucket rises, then it completes.
-      tokens[tokens.length - 1] = { ...tokens[tokens.length - 1], frac: 3 };
+      const watching = tokens.at(-1) ?? expect.unreachable('a token was just pushed');
+      tokens[tokens.length - 1] = { ...watching, frac: 3 };
       kinds.push(enc.update(tokens));
-      tokens[tokens.length - 1] = { ...tokens[tokens.length - 1], event: 3, frac: 5 };
+      tokens[tokens.length - 1] = { ...watching, event: 3, frac: 5 };
       kinds.push(enc.update(tokens));
       expect(maxDiff(await incremental(enc), await full(tokens))).toBeLessThan(1e-4);
     }
@@ -63,11 +65,12 @@ describe('IncrementalEncoder', () => {
     const before = tf.memory().numTensors;
     const enc = new IncrementalEncoder(model);
     enc.update(tokens);
-    tokens[1] = { ...tokens[1], event: 3 };
+    const [, second = expect.unreachable('four tokens')] = tokens;
+    tokens[1] = { ...second, event: 3 };
     expect(enc.update(tokens)).toBe('full');
     expect(maxDiff(await incremental(enc), await full(tokens))).toBeLessThan(1e-4);
     for (let i = 0; i < 200; i++) {
-      tokens[3] = { ...tokens[3], frac: 1 + (i % 5) };
+      tokens[3] = { ...(tokens[3] ?? expect.unreachable('four tokens')), frac: 1 + (i % 5) };
       enc.update(tokens);
     }
     enc.dispose();

@@ -11,7 +11,7 @@ beforeAll(async () => {
 
 /** The tensor ranker over `candidates` with their model scores as the device would hold them (float32). */
 async function rankOnDevice(candidates: readonly RankInput[], k: number, opts: { exclude?: Set<string>; weights?: { model: number; popularity: number; trending: number } } = {}) {
-  const ranker = new TensorRanker(candidates, { ...opts, hasModelScore: (i) => candidates[i].modelScore !== undefined });
+  const ranker = new TensorRanker(candidates, { ...opts, hasModelScore: (i) => candidates[i]?.modelScore !== undefined });
   const haveScores = candidates.some((c) => c.modelScore !== undefined);
   const scores = haveScores ? tf.tensor1d(candidates.map((c) => c.modelScore ?? 0)) : null;
   try {

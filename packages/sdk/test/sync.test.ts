@@ -209,8 +209,8 @@ describe('Sender', () => {
     for (let i = 0; i < 30; i++) await box.add(event(i, { titleId: 'y'.repeat(3000) } as never));
     await sender.flush({ keepalive: true });
     expect(server.requests).toHaveLength(1);
-    expect(server.requests[0].keepalive).toBe(true);
-    expect(server.requests[0].bytes).toBeLessThanOrEqual(KEEPALIVE_MAX_BYTES);
+    expect(server.requests[0]?.keepalive).toBe(true);
+    expect(server.requests[0]?.bytes).toBeLessThanOrEqual(KEEPALIVE_MAX_BYTES);
     expect(await box.size()).toBeGreaterThan(0);
   });
 

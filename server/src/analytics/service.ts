@@ -27,7 +27,7 @@ import {
   type TitleStats,
   type TrendingStats,
 } from '@marquee/core';
-import type { DuckDbEventStore, SqlConnection } from '../store/duckdb.ts';
+import { onlyRow, type DuckDbEventStore, type SqlConnection } from '../store/duckdb.ts';
 
 type SqlStore = Pick<DuckDbEventStore, 'connect' | 'typedEvents'>;
 const DAY_MS = 86_400_000;
@@ -146,7 +146,7 @@ export class AnalyticsService {
       this.checkedAt = performance.now();
       if (await this.rollUpNewEvents()) this.days = undefined;
       if (this.days === undefined) {
-        const [{ lo, hi }] = await this.read('SELECT min(day) AS lo, max(day) AS hi FROM analytics_days');
+        const { lo, hi } = onlyRow(await this.read('SELECT min(day) AS lo, max(day) AS hi FROM analytics_days'), 'analytics: day range');
         this.days = lo === null || lo === undefined ? null : { from: Number(lo), to: Number(hi) };
       }
     })().finally(() => (this.refreshing = null));
@@ -190,8 +190,8 @@ export class AnalyticsService {
     this.refresher ??= this.store.connect();
     const conn = await this.refresher;
     await this.loadCatalog(conn);
-    const [{ next_seq: nextRaw }] = await conn.query('SELECT next_seq FROM analytics_state');
-    const [{ last }] = await conn.query('SELECT max(seq) AS last FROM typed_events');
+    const { next_seq: nextRaw } = onlyRow(await conn.query('SELECT next_seq FROM analytics_state'), 'analytics state');
+    const { last } = onlyRow(await conn.query('SELECT max(seq) AS last FROM typed_events'), 'analytics: last typed event');
     const next = Number(nextRaw);
     if (last === null || last === undefined || Number(last) < next) {
       this.behind = 0;
@@ -358,7 +358,7 @@ export class AnalyticsService {
 
   /** Changes whenever new events have been rolled up: a cache key for what is derived from the aggregates. */
   async version(): Promise<string> {
-    const [{ next_seq: n }] = await this.read('SELECT next_seq FROM analytics_state');
+    const { next_seq: n } = onlyRow(await this.read('SELECT next_seq FROM analytics_state'), 'analytics state');
     return String(n);
   }
 
@@ -374,11 +374,11 @@ export class AnalyticsService {
        SELECT j->>'t' AS title_id, j->>'g' AS genre FROM (SELECT unnest(CAST($1 AS JSON[])) AS j)`,
       [JSON.stringify(rows)],
     );
-    const [{ changed }] = await conn.query(
+    const { changed } = onlyRow(await conn.query(
       `SELECT (SELECT count(*) FROM information_schema.tables WHERE table_name = 'analytics_title_genres') = 0
               OR EXISTS (SELECT * FROM ((SELECT * FROM catalog_genres EXCEPT SELECT * FROM analytics_title_genres)
                                  UNION ALL (SELECT * FROM analytics_title_genres EXCEPT SELECT * FROM catalog_genres))) AS changed`,
-    ).catch(() => [{ changed: true }]);
+    ).catch(() => [{ changed: true }]), 'analytics: catalog genres changed');
     if (changed) {
       // Another catalog (or the first start): the genre rollups are rebuilt from every play, once.
       await conn.query('BEGIN TRANSACTION');
@@ -600,7 +600,7 @@ export class AnalyticsService {
        FROM per_day JOIN launch l USING (title_id) GROUP BY title_id ORDER BY title_id`,
       [this.k],
     );
-    const [{ hi }] = await this.read('SELECT max(day) AS hi FROM analytics_plays');
+    const { hi } = onlyRow(await this.read('SELECT max(day) AS hi FROM analytics_plays'), 'analytics: last play day');
     if (hi === null || hi === undefined) return { endDay: null, titles: [] };
     const endDay = Number(hi);
     return {

@@ -118,13 +118,13 @@ export class LiveAggregates {
       let i = 0;
       let j = 0;
       let o = 0;
-      while (i < list.length || j < fresh.length) {
-        if (i < list.length && touched.has(list[i].titleId)) {
-          i++;
-          continue;
-        }
-        if (j >= fresh.length || (i < list.length && byScore(list[i], fresh[j]) <= 0)) merged[o++] = list[i++];
-        else merged[o++] = fresh[j++];
+      for (;;) {
+        const kept = list[i];
+        const changed = fresh[j];
+        if (kept && touched.has(kept.titleId)) i++;
+        else if (kept && (!changed || byScore(kept, changed) <= 0)) (merged[o++] = kept), i++;
+        else if (changed) (merged[o++] = changed), j++;
+        else break;
       }
       merged.length = o;
       list = merged;

@@ -48,7 +48,8 @@ export class EmbeddingIndex {
   /** The k titles with the largest inner product with `user`, optionally only among the titles `only`. */
   nearest(user: ArrayLike<number>, k: number, only?: Iterable<string>): Scored[] {
     const d = this.dim;
-    const u = Float32Array.from({ length: d }, (_, j) => user[j]);
+    if (user.length !== d) throw new RangeError(`EmbeddingIndex.nearest: a user embedding of ${user.length} values for ${d}-dimensional titles`);
+    const u = Float32Array.from(user);
     let rows: Int32Array;
     if (only) {
       const rs: number[] = [];
@@ -65,12 +66,16 @@ export class EmbeddingIndex {
     const m = this.matrix;
     for (let i = 0; i < rows.length; i++) {
       let s = 0;
-      const o = rows[i] * d;
-      for (let j = 0; j < d; j++) s += m[o + j] * u[j];
+      const o = (rows[i] ?? 0) * d;
+      for (let j = 0; j < d; j++) s += (m[o + j] ?? 0) * (u[j] ?? 0);
       scores[i] = s;
     }
     // Top k by (score desc, row asc) with a bounded min-heap: O(n log k) instead of sorting all n.
-    const top = topK(rows.length, Math.min(k, rows.length), (a, b) => scores[a] - scores[b] || rows[b] - rows[a]);
-    return top.map((i) => ({ titleId: this.titles[rows[i]], score: scores[i] }));
+    const top = topK(rows.length, Math.min(k, rows.length), (a, b) => (scores[a] ?? 0) - (scores[b] ?? 0) || (rows[b] ?? 0) - (rows[a] ?? 0));
+    return top.map((i) => {
+      const titleId = this.titles[rows[i] ?? -1];
+      if (titleId === undefined) throw new RangeError(`EmbeddingIndex.nearest: row ${rows[i]} outside ${this.titles.length} titles`);
+      return { titleId, score: scores[i] ?? 0 };
+    });
   }
 }

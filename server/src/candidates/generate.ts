@@ -2,7 +2,7 @@
  * Candidate generation: a few hundred to a few thousand titles for the device to rank, each tagged with the
  * sources that proposed it and why. Sources are cheap on purpose; the device's model does the fine ranking.
  */
-import { topK, type Candidate, type CandidateSourceName } from '@marquee/core';
+import { topKOf, type Candidate, type CandidateSourceName } from '@marquee/core';
 import type { Catalog } from '../catalog.ts';
 import type { LiveAggregates } from './aggregates.ts';
 import type { EmbeddingIndex } from './embeddings.ts';
@@ -58,10 +58,11 @@ export function generateCandidates(ctx: CandidateContext, req: CandidateRequest)
   const topGenres = [...genreWeight].sort((a, b) => b[1] - a[1]).slice(0, 3);
   for (const [genre, weight] of topGenres) {
     const pool = catalog.byGenre.get(genre) ?? [];
-    const plays = pool.map((t) => aggregates.playsOf(t.id));
+    const ranked = pool.map((title, order) => ({ title, order, plays: aggregates.playsOf(title.id) }));
     // Only the top few are needed: select them (O(n log k)) rather than sort the whole genre; ties keep catalog order.
-    const top = topK(pool.length, Math.min(pool.length, Math.ceil(quota('genre') / topGenres.length) + seen.size), (a, b) => plays[a] - plays[b] || pool[a].year - pool[b].year || b - a);
-    for (const i of top) add('genre', pool[i].id, weight * (1 + plays[i]), genre);
+    const k = Math.ceil(quota('genre') / topGenres.length) + seen.size;
+    const top = topKOf(ranked, k, (x, y) => x.plays - y.plays || x.title.year - y.title.year || y.order - x.order);
+    for (const { title, plays } of top) add('genre', title.id, weight * (1 + plays), genre);
   }
 
   // New arrivals: ranked by the model's metadata embedding when the device sent an embedding, else by recency.

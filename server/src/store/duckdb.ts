@@ -34,6 +34,13 @@ export interface SqlConnection {
   query(sql: string, params?: (string | number)[]): Promise<Record<string, unknown>[]>;
 }
 
+/** The row an aggregate or a one-row state table always answers; none means the schema is broken, said by name. */
+export function onlyRow(rows: readonly Record<string, unknown>[], what: string): Record<string, unknown> {
+  const row = rows[0];
+  if (!row) throw new Error(`${what}: the query answered no row`);
+  return row;
+}
+
 interface PendingAppend {
   events: readonly MarqueeEvent[];
   /** Each event's id as four 32-bit words (event i at 4i..4i+3). */
@@ -150,7 +157,7 @@ export class DuckDbEventStore implements EventStore {
    * versions, writes outside the API) are checked first: unreadable ones move to quarantine, the rest get words.
    */
   private async loadSeenIds(log: (line: string) => void): Promise<void> {
-    const unchecked = Number((await this.conn.runAndReadAll('SELECT count(*) FROM events WHERE id_w0 IS NULL')).getRows()[0][0]);
+    const unchecked = await this.countOf('SELECT count(*) FROM events WHERE id_w0 IS NULL');
     if (unchecked > 0) {
       const before = await this.countRows('quarantine');
       await this.conn.run(QUARANTINE_SWEEP);
@@ -170,7 +177,7 @@ export class DuckDbEventStore implements EventStore {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
       // Column vectors read in place (typed arrays underneath): no array of values per chunk, no object per row.
-      const [w0, w1, w2, w3] = [0, 1, 2, 3].map((c) => chunk.getColumnVector(c));
+      const w0 = chunk.getColumnVector(0), w1 = chunk.getColumnVector(1), w2 = chunk.getColumnVector(2), w3 = chunk.getColumnVector(3);
       for (let i = 0; i < chunk.rowCount; i++) {
         this.seen.addWords(Number(w0.getItem(i)), Number(w1.getItem(i)), Number(w2.getItem(i)), Number(w3.getItem(i)));
       }
@@ -180,7 +187,13 @@ export class DuckDbEventStore implements EventStore {
   }
 
   private async countRows(table: 'events' | 'quarantine'): Promise<number> {
-    return Number((await this.conn.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0][0]);
+    return this.countOf(`SELECT count(*) FROM ${table}`);
+  }
+
+  private async countOf(sql: string): Promise<number> {
+    const n = (await this.conn.runAndReadAll(sql)).getRows()[0]?.[0];
+    if (n === undefined) throw new Error(`event store: no count answered by ${sql}`);
+    return Number(n);
   }
 
   append(events: readonly MarqueeEvent[], receivedAt: number): Promise<AppendResult> {
@@ -224,9 +237,10 @@ export class DuckDbEventStore implements EventStore {
     const fresh: { words: Uint32Array; at: number }[] = [];
     // Repeats within the group, by value (so case-insensitive like `seen`).
     const inGroup = new UuidSet(group.reduce((n, p) => n + p.events.length, 0));
-    const results: AppendResult[] = [];
+    const results: { pending: PendingAppend; result: AppendResult }[] = [];
     const lines: string[] = [];
-    for (const { events, words, lines: eventLines } of group) {
+    for (const pending of group) {
+      const { events, words, lines: eventLines } = pending;
       const stored: MarqueeEvent[] = [];
       for (let i = 0; i < events.length; i++) {
         const o = i * 4;
@@ -239,7 +253,7 @@ export class DuckDbEventStore implements EventStore {
         lines.push(line);
         stored.push(e);
       }
-      results.push({ accepted: stored.length, duplicates: events.length - stored.length, fresh: stored });
+      results.push({ pending, result: { accepted: stored.length, duplicates: events.length - stored.length, fresh: stored } });
     }
     if (lines.length > 0) {
       try {
@@ -259,13 +273,12 @@ export class DuckDbEventStore implements EventStore {
       this.highWater?.set(this.total);
       this.typed?.kick();
     }
-    group.forEach((p, i) => p.resolve(results[i]));
+    for (const { pending, result } of results) pending.resolve(result);
   }
 
   async count(): Promise<number> {
     await this.writer;
-    const r = await this.conn.runAndReadAll('SELECT count(*) FROM events');
-    return Number(r.getRows()[0][0]);
+    return this.countOf('SELECT count(*) FROM events');
   }
 
   async ids(limit: number): Promise<string[]> {
@@ -303,7 +316,8 @@ export class DuckDbEventStore implements EventStore {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
       const rows: EngagementRow[] = [];
-      const [typeV, titleV, memberV, tsV, receivedV] = [0, 1, 2, 3, 4].map((c) => chunk.getColumnVector(c));
+      const typeV = chunk.getColumnVector(0), titleV = chunk.getColumnVector(1), memberV = chunk.getColumnVector(2);
+      const tsV = chunk.getColumnVector(3), receivedV = chunk.getColumnVector(4);
       for (let i = 0; i < chunk.rowCount; i++) {
         const type = typeV.getItem(i);
         const titleId = titleV.getItem(i);
@@ -352,8 +366,9 @@ export class DuckDbEventStore implements EventStore {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
       const rows: ArtworkRow[] = [];
-      const [typeV, titleV, memberV, tsV, artworkV, positionV, durationV] = [0, 1, 2, 3, 4, 5, 6].map((c) => chunk.getColumnVector(c));
-      if (!typeV || !titleV || !memberV || !tsV || !artworkV || !positionV || !durationV) throw new Error('artwork scan: a column is missing');
+      const typeV = chunk.getColumnVector(0), titleV = chunk.getColumnVector(1), memberV = chunk.getColumnVector(2);
+      const tsV = chunk.getColumnVector(3), artworkV = chunk.getColumnVector(4), positionV = chunk.getColumnVector(5);
+      const durationV = chunk.getColumnVector(6);
       for (let i = 0; i < chunk.rowCount; i++) {
         const type = typeV.getItem(i);
         const titleId = titleV.getItem(i);

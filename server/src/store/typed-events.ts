@@ -20,7 +20,7 @@
  * `seq` numbers the copy's rows in the order they were copied (a sequence, never reused, also across a rebuild):
  * readers of the copy keep their own watermarks over it.
  */
-import type { SqlConnection } from './duckdb.ts';
+import { onlyRow, type SqlConnection } from './duckdb.ts';
 import { REASON } from './quarantine.ts';
 
 /** The JSON paths read once per event; f[i] below is the i-th (1-based). */
@@ -163,8 +163,8 @@ export class TypedEventsCopy {
       this.opts.log?.('typed copy of the events: rebuilding (the quarantine sweep removed rows at this start)');
       this.opts.rebuild = false;
     }
-    const [{ next_rowid: nextRaw }] = await this.conn.query('SELECT next_rowid FROM typed_events_state');
-    const [{ last: lastRaw }] = await this.conn.query('SELECT max(rowid) AS last FROM events');
+    const { next_rowid: nextRaw } = onlyRow(await this.conn.query('SELECT next_rowid FROM typed_events_state'), 'typed copy state');
+    const { last: lastRaw } = onlyRow(await this.conn.query('SELECT max(rowid) AS last FROM events'), 'typed copy: last stored row');
     const next = Number(nextRaw);
     const last = lastRaw === null || lastRaw === undefined ? -1 : Number(lastRaw);
     const total = last - next + 1;

@@ -110,17 +110,19 @@ export class UuidSet {
     if (this.count + 1 > (this.mask + 1) * MAX_LOAD) this.grow();
     // One probe sequence: the first empty slot ends the search and takes the id (start-up adds millions).
     const w = this.words;
+    const [w0, w1, w2, w3] = this.wordValues();
     const slots = this.slots;
     const mask = this.mask;
-    for (let i = this.hash() & mask; ; i = (i + 1) & mask) {
+    // Reads past the end are 0 (an empty slot) and the write there throws: the mask keeps both from happening.
+    for (let i = UuidSet.hash(w0, w1, w2, w3) & mask; ; i = (i + 1) & mask) {
       const o = i * 4;
-      const a = slots[o], b = slots[o + 1], c = slots[o + 2], d = slots[o + 3];
+      const a = slots[o] ?? 0, b = slots[o + 1] ?? 0, c = slots[o + 2] ?? 0, d = slots[o + 3] ?? 0;
       if ((a | b | c | d) === 0) {
         slots.set(w, o);
         this.count++;
         return true;
       }
-      if (a === w[0] && b === w[1] && c === w[2] && d === w[3]) return false;
+      if (a === w0 && b === w1 && c === w2 && d === w3) return false;
     }
   }
 
@@ -131,15 +133,20 @@ export class UuidSet {
     return true;
   }
 
-  private isNil(): boolean {
+  /** The parsed id's four words (the scratch buffer always holds four). */
+  private wordValues(): [number, number, number, number] {
     const w = this.words;
-    return (w[0] | w[1] | w[2] | w[3]) === 0;
+    return [w[0] ?? 0, w[1] ?? 0, w[2] ?? 0, w[3] ?? 0];
+  }
+
+  private isNil(): boolean {
+    const [w0, w1, w2, w3] = this.wordValues();
+    return (w0 | w1 | w2 | w3) === 0;
   }
 
   /** UUIDv7 starts with a millisecond clock; the random tail (words 2 and 3) carries the entropy. */
-  private hash(): number {
-    const w = this.words;
-    let h = Math.imul(w[3] ^ Math.imul(w[2], 0x9e3779b1), 0x85ebca6b) ^ Math.imul(w[0] ^ w[1], 0xc2b2ae35);
+  private static hash(w0: number, w1: number, w2: number, w3: number): number {
+    let h = Math.imul(w3 ^ Math.imul(w2, 0x9e3779b1), 0x85ebca6b) ^ Math.imul(w0 ^ w1, 0xc2b2ae35);
     h ^= h >>> 15;
     h = Math.imul(h, 0x27d4eb2f);
     return (h ^ (h >>> 13)) >>> 0;
@@ -147,20 +154,24 @@ export class UuidSet {
 
   /** The slot holding the parsed words, or -1. */
   private find(slots: Uint32Array, mask: number): number {
-    const w = this.words;
-    for (let i = this.hash() & mask; ; i = (i + 1) & mask) {
+    const [w0, w1, w2, w3] = this.wordValues();
+    for (let i = UuidSet.hash(w0, w1, w2, w3) & mask; ; i = (i + 1) & mask) {
       const o = i * 4;
-      const a = slots[o], b = slots[o + 1], c = slots[o + 2], d = slots[o + 3];
+      const a = slots[o] ?? 0, b = slots[o + 1] ?? 0, c = slots[o + 2] ?? 0, d = slots[o + 3] ?? 0;
       if ((a | b | c | d) === 0) return -1;
-      if (a === w[0] && b === w[1] && c === w[2] && d === w[3]) return i;
+      if (a === w0 && b === w1 && c === w2 && d === w3) return i;
     }
   }
 
   private insert(slots: Uint32Array, mask: number): void {
     const w = this.words;
-    let i = this.hash() & mask;
-    while ((slots[i * 4] | slots[i * 4 + 1] | slots[i * 4 + 2] | slots[i * 4 + 3]) !== 0) i = (i + 1) & mask;
+    let i = UuidSet.hash(...this.wordValues()) & mask;
+    while (!UuidSet.emptyAt(slots, i * 4)) i = (i + 1) & mask;
     slots.set(w, i * 4);
+  }
+
+  private static emptyAt(slots: Uint32Array, o: number): boolean {
+    return ((slots[o] ?? 0) | (slots[o + 1] ?? 0) | (slots[o + 2] ?? 0) | (slots[o + 3] ?? 0)) === 0;
   }
 
   private grow(): void {
@@ -170,7 +181,7 @@ export class UuidSet {
     const mask = capacity - 1;
     const saved = this.words.slice();
     for (let o = 0; o < old.length; o += 4) {
-      if ((old[o] | old[o + 1] | old[o + 2] | old[o + 3]) === 0) continue;
+      if (UuidSet.emptyAt(old, o)) continue;
       this.words.set(old.subarray(o, o + 4));
       this.insert(slots, mask);
     }

@@ -28,7 +28,7 @@ export function artworkFeatures(themes: readonly string[]): Float64Array {
   if (n === 0) return x;
   for (const t of themes) {
     const i = INDEX.get(t);
-    if (i !== undefined) x[i] += 1 / n;
+    if (i !== undefined) x[i] = (x[i] ?? 0) + 1 / n;
   }
   return x;
 }
@@ -38,7 +38,7 @@ export function titleFeatures(artworks: readonly { themes: readonly string[] }[]
   const xs = artworks.map((a) => artworkFeatures(a.themes));
   if (xs.length === 0) return xs;
   const mean = new Float64Array(FEATURE_DIM);
-  for (const x of xs) for (let i = 0; i < FEATURE_DIM; i++) mean[i] += x[i]! / xs.length;
-  for (const x of xs) for (let i = 0; i < FEATURE_DIM; i++) x[i] -= mean[i]!;
+  for (const x of xs) x.forEach((v, i) => (mean[i] = (mean[i] ?? 0) + v / xs.length));
+  for (const x of xs) mean.forEach((m, i) => (x[i] = (x[i] ?? 0) - m));
   return xs;
 }

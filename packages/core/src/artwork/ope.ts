@@ -177,12 +177,13 @@ export function fitRewardModel(fit: readonly LoggedDecision[], ridge = 1): Rewar
   for (const d of fit) {
     const f = dmFeatures(d, d.action, ctxDim, actDim);
     for (let i = 0; i < p; i++) {
-      if (f[i] === 0) continue;
-      Xty[i] += f[i]! * d.reward;
-      for (let j = 0; j < p; j++) XtX[i * p + j] += f[i]! * f[j]!;
+      const fi = f[i] ?? 0;
+      if (fi === 0) continue;
+      Xty[i] = (Xty[i] ?? 0) + fi * d.reward;
+      for (let j = 0; j < p; j++) XtX[i * p + j] = (XtX[i * p + j] ?? 0) + fi * (f[j] ?? 0);
     }
   }
-  for (let i = 0; i < p; i++) XtX[i * p + i] += ridge;
+  for (let i = 0; i < p; i++) XtX[i * p + i] = (XtX[i * p + i] ?? 0) + ridge;
   const L = cholesky(XtX, p);
   const y = new Float64Array(p);
   for (let i = 0; i < p; i++) {

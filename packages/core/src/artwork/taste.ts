@@ -46,8 +46,8 @@ export function updateTaste(t: ViewerTaste, x: ArrayLike<number>, reward: number
   for (let i = 0; i < d; i++) {
     const xi = xb(i);
     if (xi === 0) continue;
-    b[i] += y * xi;
-    for (let j = 0; j < d; j++) A[i * d + j] += xi * xb(j);
+    b[i] = (b[i] ?? 0) + y * xi;
+    for (let j = 0; j < d; j++) A[i * d + j] = (A[i * d + j] ?? 0) + xi * xb(j);
   }
   return { A, b, n: t.n + 1 };
 }

@@ -121,8 +121,8 @@ export async function guardedJson(c: Context, opts: GuardOptions, maxBytes: numb
   const early = c.req.header(WRITE_KEY_HEADER) ?? c.req.query('key');
   if (early !== undefined && !opts.writeKeys.has(early)) return unknownKey();
 
-  const type = (c.req.header('content-type') ?? '').split(';')[0].trim().toLowerCase();
-  if (!ACCEPTED_TYPES.has(type)) return fail(jsonError(c, 415, 'unsupported content type', 'send application/json or text/plain'));
+  const [mediaType = ''] = (c.req.header('content-type') ?? '').split(';', 1);
+  if (!ACCEPTED_TYPES.has(mediaType.trim().toLowerCase())) return fail(jsonError(c, 415, 'unsupported content type', 'send application/json or text/plain'));
 
   const text = await readBounded(c, maxBytes);
   if (text === null) return fail(jsonError(c, 413, 'body too large', `at most ${maxBytes} bytes`));
