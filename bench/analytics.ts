@@ -1,10 +1,12 @@
 /**
- * `npm run bench:analytics [-- --json] [-- --events 5000000] [-- --runs 5] [-- --from DATA_DIR]`
+ * `npm run bench:analytics [-- --json] [-- --events 5000000] [-- --runs 5] [-- --from DATA_DIR | --dir DATA_DIR]`
  *
  * Analytics query latency at a given store size, in process (app.request, no sockets). A file-backed DuckDB store in
  * a temporary directory is filled to `--events` (grow-store.ts: the synthetic world's history, then copies with
  * other members). The analytics rollups are built once (timed: "catch-up"); then each route is
  * requested `--runs` times with the default range (the whole history) and the median and worst times reported.
+ * With `--dir`, the store lives in DATA_DIR and is kept: filled on the first run, reused (with its typed copy and
+ * rollups, upgraded by any new migration) on the next, so a 5M-event store is grown and caught up once.
  *
  * A benchmark, not a test: numbers depend on the machine. Human text on stderr; `--json` prints one JSON line last.
  */
@@ -23,16 +25,19 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '5' },
     /** A data directory to start from (copied, left as it is) instead of growing one: the same store for several runs. */
     from: { type: 'string' },
+    /** A data directory to keep: filled when empty, then reused as it is (typed copy and rollups included). */
+    dir: { type: 'string' },
   },
 });
 const target = Number(args.events);
 const runs = Number(args.runs);
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-const dir = await mkdtemp(join(tmpdir(), 'marquee-bench-analytics-'));
+const dir = args.dir ?? (await mkdtemp(join(tmpdir(), 'marquee-bench-analytics-')));
 let store = await DuckDbEventStore.open(dir);
 try {
-  const stored = args.from ? await copyDataDir(args.from, store) : await growSyntheticStore(store, target, log);
+  const kept = args.dir ? await store.count() : 0;
+  const stored = kept > 0 ? kept : args.from ? await copyDataDir(args.from, store) : await growSyntheticStore(store, target, log);
   // The copies were written straight into DuckDB: reopening gives them their id words, as the server's next start
   // would; then the store's typed copy catches up on all of them (as after the upgrade to migration 50).
   await store.close();
@@ -71,5 +76,5 @@ try {
   if (args.json) console.log(JSON.stringify({ events: stored, typed_copy_s: +typedS.toFixed(1), catch_up_s: +catchUpS.toFixed(1), runs, slowest_p50_ms: worst, by_route: byRoute }));
 } finally {
   await store.close();
-  await rm(dir, { recursive: true, force: true });
+  if (!args.dir) await rm(dir, { recursive: true, force: true });
 }

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EXPOSURE_EVENT, EventSchema, type MarqueeEvent } from '@marquee/core';
+import { EXPOSURE_EVENT, EventSchema, teamCreditsFromEvents, type MarqueeEvent } from '@marquee/core';
 import { artworkRow } from '../src/store/types.ts';
+import { teamCredits } from '../src/experiments/interleaving.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
 import { plantRows } from '../src/store/testing.ts';
@@ -184,6 +185,18 @@ const expected = [
   { day: 20456, ts: TS + 2, type: 'custom', member_id: 'm1', session_id: 's1', title_id: null, row_name: null, slot: null, artwork_id: null, position: null, duration: null, name: EXPOSURE_EVENT, experiment: 'e1', variant: 'b' },
 ];
 
+/** A store in `dir` as the version before `version` left it: the migrations before it applied, and recorded. */
+async function storeBefore(dir: string, version: number) {
+  const instance = await DuckDBInstance.create(join(dir, 'events.duckdb'));
+  const conn = await instance.connect();
+  await conn.run('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)');
+  for (const m of MIGRATIONS.filter((m) => m.version < version)) {
+    await conn.run(m.sql);
+    await conn.run('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+  }
+  return { instance, conn };
+}
+
 describe('typed_events', () => {
   it('has every committed event once, with its fields typed, when a reader asks', async () => {
     const store = await DuckDbEventStore.open(':memory:');
@@ -220,13 +233,7 @@ describe('typed_events', () => {
     const dir = await tempDir();
     // A store as the version before 50 left it: its migrations, three events with their id words, and the old
     // copies with something in them.
-    const instance = await DuckDBInstance.create(join(dir, 'events.duckdb'));
-    const conn = await instance.connect();
-    await conn.run('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP DEFAULT current_timestamp)');
-    for (const m of MIGRATIONS.filter((m) => m.version < 50)) {
-      await conn.run(m.sql);
-      await conn.run('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
-    }
+    const { instance, conn } = await storeBefore(dir, 50);
     for (const e of [impression, pause, exposure]) {
       await conn.run('INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3) VALUES (1, $1, 1, 2, 3, $2)', [JSON.stringify(e), e.ts % 1000]);
     }
@@ -248,6 +255,48 @@ describe('typed_events', () => {
     await store.typedEvents();
     const seqs = (await store.query('SELECT seq FROM typed_events ORDER BY ts')).map((r) => Number(r.seq));
     expect(seqs[3]).toBeGreaterThan(Math.max(...seqs.slice(0, 3)));
+    await store.close();
+  });
+
+  it('migration 52 gives the rows already copied their interleaving columns, and team credits read them', async () => {
+    const dir = await tempDir();
+    const il = { experiment: 'il', variant: 'mix' };
+    const shownA = makeEvent({ type: 'impression', ts: TS, userId: 'm1', row: 'Top Picks', position: 0, duration: undefined, interleaving: { ...il, team: 'A' } } as Partial<MarqueeEvent>);
+    const shownB = makeEvent({ type: 'impression', ts: TS + 1, userId: 'm1', titleId: 't2', row: 'Top Picks', position: 1, duration: undefined, interleaving: { ...il, team: 'B' } } as Partial<MarqueeEvent>);
+    const plain = makeEvent({ type: 'impression', ts: TS + 2, userId: 'm1', titleId: 't3', row: 'Trending', position: 0, duration: undefined } as Partial<MarqueeEvent>);
+    const play = (ts: number, impressionId?: string) =>
+      makeEvent({ type: 'play_start', ts, userId: 'm1', titleId: 't2', position: undefined, duration: undefined, impressionId } as Partial<MarqueeEvent>);
+    const before = [shownA, shownB, plain, play(TS + 3, shownB.id.toUpperCase()), play(TS + 4, plain.id), play(TS + 5)];
+    // A store as version 51 left it: the events, and their typed copy without the interleaving columns.
+    const { instance, conn } = await storeBefore(dir, 52);
+    for (const [i, e] of before.entries()) {
+      await conn.run('INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3) VALUES (1, $1, 1, 2, 3, $2)', [JSON.stringify(e), i]);
+    }
+    await conn.run(`INSERT INTO typed_events (seq, src_rowid, day, ts, type, member_id)
+                    SELECT nextval('typed_events_seq'), rowid, 20456, (payload->>'$.ts')::BIGINT, payload->>'$.type', payload->>'$.userId' FROM events;
+                    UPDATE typed_events_state SET next_rowid = ${before.length}`);
+    conn.closeSync();
+    instance.closeSync();
+
+    const store = await DuckDbEventStore.open(dir, { log: () => {} });
+    expect(await store.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
+    // Backfilled, not copied again; the copy goes on from where it was, with the columns filled in.
+    const after = [play(TS + 6, shownA.id)];
+    await store.append(after, Date.now());
+    await store.typedEvents();
+    expect(await store.query('SELECT count(*)::INTEGER AS n, max(seq)::INTEGER AS last FROM typed_events')).toEqual([{ n: 7, last: 6 }]);
+    expect(await store.query('SELECT event_id, impression_id, team, team_experiment, team_variant FROM typed_events ORDER BY ts')).toEqual([
+      { event_id: shownA.id, impression_id: null, team: 'A', team_experiment: 'il', team_variant: 'mix' },
+      { event_id: shownB.id, impression_id: null, team: 'B', team_experiment: 'il', team_variant: 'mix' },
+      { event_id: null, impression_id: null, team: null, team_experiment: null, team_variant: null },
+      { event_id: null, impression_id: shownB.id, team: null, team_experiment: null, team_variant: null },
+      { event_id: null, impression_id: plain.id, team: null, team_experiment: null, team_variant: null },
+      { event_id: null, impression_id: null, team: null, team_experiment: null, team_variant: null },
+      { event_id: null, impression_id: shownA.id, team: null, team_experiment: null, team_variant: null },
+    ]);
+    const credits = await teamCredits(store, 'il');
+    expect(credits).toEqual([{ unit: 'm1', variant: 'mix', impressionsA: 1, impressionsB: 1, playsA: 1, playsB: 1 }]);
+    expect(credits).toEqual(teamCreditsFromEvents([...before, ...after], 'il'));
     await store.close();
   });
 });

@@ -7,9 +7,7 @@
  * - completion rate = plays with a `complete` / plays;
  * - take rate = impressions followed by a play of that title in the same session / impressions.
  * Every aggregate describing fewer than `k` distinct members is suppressed (k-anonymity floor, default 10).
- * `members` is a group's distinct members, except for take-rate cells and artworks, where it is a lower bound (the
- * most on one day or in one month) once that clears k: counting every impression's member again is what the
- * rollups avoid.
+ * `members` is a group's distinct members over the range, exactly (the server's reach rollups).
  */
 import { z } from 'zod';
 

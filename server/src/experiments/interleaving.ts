@@ -1,12 +1,8 @@
 /**
  * Team attribution for interleaving experiments, from the event store: each unit's interleaved impressions and the
  * plays that came from them, per team (the definition: teamCreditsFromEvents in @marquee/core). DuckDB runs it in
- * SQL; other stores scan the events.
- *
- * The SQL reads `events` itself, not the typed copy the other metrics use: the attribution needs the impression's
- * id and team and the play's `impressionId`, which that copy does not carry. Substring tests on the payload keep the
- * JSON parsing to the rows that can match (impressions with a team that name the experiment, play_starts naming an
- * impression), and each of those is parsed once for all its fields.
+ * SQL over the typed copy of the events (store/typed-events.ts: the impression's id and team, the play's
+ * impressionId, as columns since migration 52); other stores scan the events.
  */
 import { teamCreditsFromEvents, type UnitTeamCredit } from '@marquee/core';
 import { DuckDbEventStore } from '../store/duckdb.ts';
@@ -14,16 +10,10 @@ import type { EventStore } from '../store/types.ts';
 
 const CREDIT_SQL = `
 WITH imp AS (
-  SELECT lower(f[1]) AS id, coalesce(f[2], f[3]) AS unit, f[4]::BIGINT AS ts, f[5] AS variant, f[6] AS team
-  FROM (SELECT json_extract_string(payload, ['$.id', '$.userId', '$.anonymousId', '$.ts', '$.interleaving.variant',
-                                             '$.interleaving.team', '$.type', '$.interleaving.experiment']) AS f
-        FROM events WHERE contains(payload, '"interleaving"') AND contains(payload, $2))
-  WHERE f[7] = 'impression' AND f[8] = $1),
+  SELECT event_id AS id, member_id AS unit, ts, team_variant AS variant, team
+  FROM typed_events WHERE team_experiment = $1 AND type = 'impression'),
 play AS (
-  SELECT lower(f[1]) AS impression_id, coalesce(f[2], f[3]) AS unit
-  FROM (SELECT json_extract_string(payload, ['$.impressionId', '$.userId', '$.anonymousId', '$.type']) AS f
-        FROM events WHERE contains(payload, '"impressionId"') AND contains(payload, '"play_start"'))
-  WHERE f[4] = 'play_start'),
+  SELECT impression_id, member_id AS unit FROM typed_events WHERE type = 'play_start' AND impression_id IS NOT NULL),
 units AS (
   SELECT unit, arg_min(variant, ts) AS variant,
          count(*) FILTER (WHERE team = 'A') AS impressions_a, count(*) FILTER (WHERE team = 'B') AS impressions_b
@@ -38,8 +28,8 @@ ORDER BY unit`;
 
 export async function teamCredits(store: EventStore, experiment: string): Promise<UnitTeamCredit[]> {
   if (store instanceof DuckDbEventStore) {
-    // The experiment's id as it stands in the JSON (escaped as JSON escapes it): a cheap filter before parsing.
-    const rows = await store.query(CREDIT_SQL, [experiment, JSON.stringify(experiment)]);
+    await store.typedEvents();
+    const rows = await store.query(CREDIT_SQL, [experiment]);
     return rows.map((r) => ({
       unit: String(r.unit),
       variant: String(r.variant),

@@ -39,13 +39,15 @@ export interface UnitRow {
 }
 
 // Reads the shared typed copy of the events (store/typed-events.ts), which the store keeps at most a commit behind.
+// `ev` is read twice (counts, watch) and is NOT MATERIALIZED: joined again for each, with each one's filters pushed
+// into the join, rather than a million rows written out once (1.0-1.3 s against 1.3-1.9 s at 1M events under load).
 const UNIT_SQL = `
 WITH x AS (
   SELECT member_id AS unit, arg_min(variant, ts) AS variant, count(DISTINCT variant) AS n_variants, count(*) AS exposures, min(ts) AS t0
   FROM typed_events
   WHERE type = 'custom' AND name = $name AND experiment = $experiment
   GROUP BY 1),
-ev AS (
+ev AS NOT MATERIALIZED (
   SELECT x.unit, x.t0, e.ts, e.type, e.session_id, e.title_id, e.position, e.duration
   FROM typed_events e JOIN x ON e.member_id = x.unit
   WHERE e.ts >= x.t0 - ${PRE_PERIOD_MS}),

@@ -6,8 +6,8 @@
  * ts are inside it), and the view `events_v` gives analytics and the trainer typed columns. No PRIMARY KEY on id: DuckDB's ART index check made
  * inserts ~35x slower (65k vs 2.4M rows/s measured here); the store's single writer keeps ids unique instead.
  */
-import { ANALYTICS_MIGRATIONS } from '../analytics/migrations.ts';
-import { TYPED_EVENTS_FOLLOWER_MIGRATION_SQL, TYPED_EVENTS_MIGRATION_SQL } from './typed-events.ts';
+import { ANALYTICS_MIGRATIONS, ANALYTICS_REACH_MIGRATION } from '../analytics/migrations.ts';
+import { TYPED_EVENTS_FOLLOWER_MIGRATION_SQL, TYPED_EVENTS_INTERLEAVING_MIGRATION_SQL, TYPED_EVENTS_MIGRATION_SQL } from './typed-events.ts';
 import type { Migration } from './types.ts';
 
 export type { Migration };
@@ -133,4 +133,10 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'typed_events off the write path',
     sql: TYPED_EVENTS_FOLLOWER_MIGRATION_SQL,
   },
+  {
+    version: 52,
+    name: 'typed_events interleaving columns',
+    sql: TYPED_EVENTS_INTERLEAVING_MIGRATION_SQL,
+  },
+  ANALYTICS_REACH_MIGRATION,
 ];
