@@ -3,7 +3,8 @@
  *
  * `--stored N` first fills the server's store with N valid events (in SQL, straight into DuckDB), then measures the
  * server's start-up on it (`startup_s`, spawn to listening, replay of the ids and live aggregates included) and its
- * resident memory once started (`rss_per_event_bytes` = RSS / N), before the same load.
+ * resident memory once started and at rest, after the background catch-ups (`rss_per_event_bytes` = RSS at rest / N),
+ * before the same load.
  *
  * Loads a fresh API server (own process, free loopback port, temporary DuckDB) with concurrent batch posts, then
  * measures the store alone taking the same rows in-process with the same dedup guarantee. The ratio of the two
@@ -73,7 +74,7 @@ async function pool<T>(jobs: (() => Promise<T>)[], concurrency: number): Promise
 }
 
 const dataDir = await mkdtemp(join(tmpdir(), 'marquee-bench-'));
-let startup: { startup_s: number; rss_after_start_mb: number | null; rss_per_event_bytes: number | null } | null = null;
+let startup: { startup_s: number; rss_after_start_mb: number | null; rss_at_rest_mb: number | null; rss_per_event_bytes: number | null } | null = null;
 if (STORED > 0) {
   log(`filling the store with ${STORED} events...`);
   const t = performance.now();
@@ -86,16 +87,26 @@ if (STORED > 0) {
   const startupS = (performance.now() - spawned) / 1000;
   await new Promise((r) => setTimeout(r, 500)); // let the start-up garbage go before reading RSS
   const rss = server.rssMb();
+  // At rest: after start the analytics rollups catch up in the background (DuckDB's buffers grow while they run, and
+  // the server hands them back when they are done), so wait until /readyz says nothing is left to roll up.
+  for (let i = 0; i < 6000; i++) {
+    const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { analytics?: { eventsNotRolledUp: number | null } };
+    if (ready.analytics?.eventsNotRolledUp === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await new Promise((r) => setTimeout(r, 1000)); // the memory hand-back follows the catch-up
+  const rest = server.rssMb();
   startup = {
     startup_s: +startupS.toFixed(2),
     rss_after_start_mb: rss === undefined ? null : Math.round(rss),
-    rss_per_event_bytes: rss === undefined ? null : Math.round((rss * 2 ** 20) / STORED),
+    rss_at_rest_mb: rest === undefined ? null : Math.round(rest),
+    rss_per_event_bytes: rest === undefined ? null : Math.round((rest * 2 ** 20) / STORED),
   };
-  log(`start-up on ${STORED} stored events: ${startup.startup_s} s; RSS ${startup.rss_after_start_mb} MB = ${startup.rss_per_event_bytes} bytes per stored event`);
+  log(`start-up on ${STORED} stored events: ${startup.startup_s} s; RSS ${startup.rss_after_start_mb} MB after start, ${startup.rss_at_rest_mb} MB at rest = ${startup.rss_per_event_bytes} bytes per stored event`);
   for (let i = 0; i < 100 && !/started in/.test(server.output()); i++) await new Promise((r) => setTimeout(r, 50));
   log(`  server: ${server.output().match(/started in [^\n]*/)?.[0] ?? '(no start-up line)'}`);
 }
-const results: Record<string, { events_per_s: number; p50_ms: number; p99_ms: number }> = {};
+const results: Record<string, { events_per_s: number; p50_ms: number; p99_ms: number; server_cpu_us_per_event: number | null }> = {};
 let sent = 0;
 let accepted = 0;
 const allEvents: MarqueeEvent[][] = [];
@@ -106,6 +117,7 @@ try {
     const bodies: string[] = [];
     for (let i = 0; i < events.length; i += size) bodies.push(JSON.stringify({ writeKey: 'bench', events: events.slice(i, i + size) }));
     const latencies: number[] = [];
+    const cpuBefore = server.cpuSeconds();
     const t0 = performance.now();
     await pool(
       bodies.map((body) => async () => {
@@ -119,11 +131,18 @@ try {
       CONCURRENCY,
     );
     const seconds = (performance.now() - t0) / 1000;
+    const cpuAfter = server.cpuSeconds();
     sent += events.length;
     latencies.sort((a, b) => a - b);
-    const batch = { events_per_s: Math.round(events.length / seconds), p50_ms: +quantile(latencies, 0.5).toFixed(2), p99_ms: +quantile(latencies, 0.99).toFixed(2) };
-    results[`batch${size}`] = batch;
-    log(`HTTP, batches of ${size}: ${batch.events_per_s} events/s, p50 ${batch.p50_ms} ms, p99 ${batch.p99_ms} ms`);
+    const row = {
+      events_per_s: Math.round(events.length / seconds),
+      p50_ms: +quantile(latencies, 0.5).toFixed(2),
+      p99_ms: +quantile(latencies, 0.99).toFixed(2),
+      // The server's CPU time (all its threads) per event: what a rate measured on a shared machine cannot say.
+      server_cpu_us_per_event: cpuBefore === undefined || cpuAfter === undefined ? null : +(((cpuAfter - cpuBefore) * 1e6) / events.length).toFixed(1),
+    };
+    results[`batch${size}`] = row;
+    log(`HTTP, batches of ${size}: ${row.events_per_s} events/s, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, server CPU ${row.server_cpu_us_per_event} us per event`);
   }
   const countRes = await fetch(`${server.url}/v1/admin/events/count`, { headers: { authorization: 'Bearer dev-admin-token' } });
   const stored = ((await countRes.json()) as { count: number }).count;
@@ -134,15 +153,21 @@ try {
   // The store alone: same rows, same batch sizes and concurrency, same dedup (no HTTP, JSON or validation).
   const store = await DuckDbEventStore.open(join(dataDir, 'alone'));
   const aloneRates: number[] = [];
+  /** CPU time of this process (JS and DuckDB's threads) per row, microseconds. */
+  const aloneCpu: number[] = [];
   for (const [k, size] of BATCH_SIZES.entries()) {
     const events = allEvents[k] ?? [];
     const batches: MarqueeEvent[][] = [];
     for (let i = 0; i < events.length; i += size) batches.push(events.slice(i, i + size));
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await pool(batches.map((b) => () => store.append(b, Date.now())), CONCURRENCY);
     const rate = events.length / ((performance.now() - t0) / 1000);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPerRow = (cpu.user + cpu.system) / events.length;
     aloneRates.push(rate);
-    log(`store alone, batches of ${size}: ${Math.round(rate)} rows/s`);
+    aloneCpu.push(cpuPerRow);
+    log(`store alone, batches of ${size}: ${Math.round(rate)} rows/s, CPU ${cpuPerRow.toFixed(1)} us per row`);
   }
   await store.close();
 
@@ -152,6 +177,7 @@ try {
     events_per_s: httpRate,
     p99_ms: Math.max(...Object.values(results).map((r) => r.p99_ms)),
     store_alone_per_s: aloneRate,
+    store_alone_cpu_us_per_row: +Math.max(...aloneCpu).toFixed(1),
     ratio: +(httpRate / aloneRate).toFixed(3),
     sent,
     stored,

@@ -124,6 +124,7 @@ const bodyKeyBody = floodBody(1024 * 1024 - 1024, true);
 try {
   for (const phase of phases) {
     const until = performance.now() + PHASE_MS;
+    const cpuBefore = server.cpuSeconds();
     const latencies: number[] = [];
     let failed = 0;
     const clientAgent = new Agent({ keepAlive: true, localAddress: '127.0.0.1' });
@@ -145,6 +146,7 @@ try {
     await Promise.all(clients);
     const { statuses: floodStatuses, count: floodCount } = await flooding;
     clientAgent.destroy();
+    const cpuAfter = server.cpuSeconds();
     latencies.sort((a, b) => a - b);
     const row = {
       phase,
@@ -154,9 +156,11 @@ try {
       clients_failed: failed,
       flood_requests_per_s: Math.round(floodCount / (PHASE_MS / 1000)),
       flood_statuses: floodStatuses,
+      // The server's CPU use over the phase (100 = one core): what the flood costs the server itself.
+      server_cpu_pct: cpuBefore === undefined || cpuAfter === undefined ? null : Math.round(((cpuAfter - cpuBefore) / (PHASE_MS / 1000)) * 100),
     };
     results.push(row);
-    log(`${phase.padEnd(10)} other clients p50 ${row.clients_p50_ms} ms, p99 ${row.clients_p99_ms} ms (${row.clients_requests} answered, ${failed} failed); flood ${row.flood_requests_per_s} requests/s ${JSON.stringify(floodStatuses)}`);
+    log(`${phase.padEnd(10)} other clients p50 ${row.clients_p50_ms} ms, p99 ${row.clients_p99_ms} ms (${row.clients_requests} answered, ${failed} failed); flood ${row.flood_requests_per_s} requests/s ${JSON.stringify(floodStatuses)}; server CPU ${row.server_cpu_pct}%`);
   }
   if (args.json) console.log(JSON.stringify({ clients: CLIENTS, flooders: FLOODERS, batch: BATCH, phases: results }));
 } finally {

@@ -69,7 +69,12 @@ export function createApp(opts: AppOptions): Hono {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const now = opts.now ?? Date.now;
   // One door for the keyed routes: the buckets are shared, so /v1/candidates and /v1/events draw on one budget.
-  const guard = { writeKeys: new Set(opts.writeKeys), perKey: new TokenBuckets(limits.perKey), perIp: new TokenBuckets(limits.perIp) };
+  const guard = {
+    writeKeys: new Set(opts.writeKeys),
+    perKey: new TokenBuckets(limits.perKey, now),
+    perIp: new TokenBuckets(limits.perIp, now),
+    failedKeysPerIp: new TokenBuckets(limits.failedKeysPerIp, now),
+  };
   let lastCommitError: unknown = null;
   app.route('/', healthRoutes({ store: opts.store, models: opts.models, candidates: opts.candidates, lastCommitError: () => lastCommitError, analyticsBehind: opts.analytics && (() => opts.analytics!.behind) }));
   app.route('/v1/events', eventRoutes({

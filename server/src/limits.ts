@@ -18,6 +18,11 @@ export interface ApiLimits {
   perKey: RateLimit;
   /** Requests per client address, whatever the key (a wrong key too). */
   perIp: RateLimit;
+  /**
+   * Unknown write keys per client address: once spent, the address is answered 429 (with Retry-After) before its
+   * key is looked at or its body read, and the connection is closed, so a flood of wrong keys costs a header parse.
+   */
+  failedKeysPerIp: RateLimit;
 }
 
 export const DEFAULT_LIMITS: ApiLimits = {
@@ -25,6 +30,8 @@ export const DEFAULT_LIMITS: ApiLimits = {
   tsFutureMs: 5 * 60_000,
   perKey: { perSecond: 5000, burst: 10_000 },
   perIp: { perSecond: 2000, burst: 4000 },
+  // A client with a mistyped key needs one 401 to learn it; a burst of 20 leaves room for a page's parallel sends.
+  failedKeysPerIp: { perSecond: 1, burst: 20 },
 };
 
 function positive(env: Record<string, string | undefined>, name: string, fallback: number): number {
@@ -35,7 +42,10 @@ function positive(env: Record<string, string | undefined>, name: string, fallbac
   return n;
 }
 
-/** `TS_WINDOW_PAST_S`, `TS_WINDOW_FUTURE_S`, `RATE_KEY_PER_S`, `RATE_KEY_BURST`, `RATE_IP_PER_S`, `RATE_IP_BURST`. */
+/**
+ * `TS_WINDOW_PAST_S`, `TS_WINDOW_FUTURE_S`, `RATE_KEY_PER_S`, `RATE_KEY_BURST`, `RATE_IP_PER_S`, `RATE_IP_BURST`,
+ * `RATE_FAILED_KEY_PER_S`, `RATE_FAILED_KEY_BURST`.
+ */
 export function loadLimits(env: Record<string, string | undefined> = process.env): ApiLimits {
   const d = DEFAULT_LIMITS;
   return {
@@ -43,5 +53,9 @@ export function loadLimits(env: Record<string, string | undefined> = process.env
     tsFutureMs: positive(env, 'TS_WINDOW_FUTURE_S', d.tsFutureMs / 1000) * 1000,
     perKey: { perSecond: positive(env, 'RATE_KEY_PER_S', d.perKey.perSecond), burst: positive(env, 'RATE_KEY_BURST', d.perKey.burst) },
     perIp: { perSecond: positive(env, 'RATE_IP_PER_S', d.perIp.perSecond), burst: positive(env, 'RATE_IP_BURST', d.perIp.burst) },
+    failedKeysPerIp: {
+      perSecond: positive(env, 'RATE_FAILED_KEY_PER_S', d.failedKeysPerIp.perSecond),
+      burst: positive(env, 'RATE_FAILED_KEY_BURST', d.failedKeysPerIp.burst),
+    },
   };
 }

@@ -36,6 +36,7 @@ const artwork = new ArtworkAggregates(undefined, candidates.catalog.byId);
 const artworkStarted = performance.now();
 const artworkRows = await replayArtwork(store, artwork);
 const artworkS = (performance.now() - artworkStarted) / 1000;
+await store.releaseMemory(); // the replays streamed every stored event through DuckDB's buffer pool
 const analytics = new AnalyticsService({ store, catalog: candidates.catalog.titles, log: (line) => console.log(line) });
 const forecasts = new ForecastService(analytics, candidates.catalog.titles);
 const app = createApp({ store, models, candidates, experiments, artwork, analytics, forecasts, ...config });
@@ -45,15 +46,18 @@ const server = serve({ fetch: app.fetch, port: config.port, hostname: config.hos
   console.log(`Marquee API listening on http://${config.host}:${info.port}`);
   console.log(`  DATA_DIR=${config.dataDir}  WRITE_KEYS=${config.writeKeys.map(redact).join(',')}  ADMIN_TOKEN=${redact(config.adminToken)}`);
   console.log(`  CORS_ORIGINS=${config.corsOrigins.join(',')}`);
-  const { perKey, perIp, tsPastMs, tsFutureMs } = config.limits;
-  console.log(`  limits: ${perKey.perSecond}/s (burst ${perKey.burst}) per key, ${perIp.perSecond}/s (burst ${perIp.burst}) per address; ts window -${tsPastMs / 1000} s .. +${tsFutureMs / 1000} s`);
+  const { perKey, perIp, failedKeysPerIp, tsPastMs, tsFutureMs } = config.limits;
+  console.log(`  limits: ${perKey.perSecond}/s (burst ${perKey.burst}) per key, ${perIp.perSecond}/s (burst ${perIp.burst}) per address, unknown keys ${failedKeysPerIp.perSecond}/s (burst ${failedKeysPerIp.burst}) per address; ts window -${tsPastMs / 1000} s .. +${tsFutureMs / 1000} s`);
   console.log(`  catalog: ${candidates.catalog.titles.length} titles; events stored: ${store.recovery.stored}; events replayed: ${aggregates.observed}; artwork rows replayed: ${artworkRows}; model: ${candidates.embeddings?.version ?? 'none'}`);
   console.log(`  started in ${startupS.toFixed(2)} s (store open ${storeS.toFixed(2)} s, aggregates replay ${replayS.toFixed(2)} s, artwork priors ${artworkS.toFixed(2)} s); rss ${(process.memoryUsage.rss() / 2 ** 20).toFixed(0)} MB`);
 
   // After listening, in the background: the rollups catch up on whatever they have not seen (nothing after a clean
   // restart; a backlog after an upgrade or a bulk import, progress logged, `/readyz` says how much is left), then
   // follow the stored batches, so no dashboard query pays for a catch-up.
-  analytics.follow().catch((err) => console.error(`analytics: catch-up failed: ${(err as Error).message}`));
+  analytics
+    .follow()
+    .then(() => store.releaseMemory())
+    .catch((err) => console.error(`analytics: catch-up failed: ${(err as Error).message}`));
 });
 
 let stopping = false;

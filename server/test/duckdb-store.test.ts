@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EXPOSURE_EVENT, teamCreditsFromEvents, type MarqueeEvent } from '@marquee/core';
+import { EXPOSURE_EVENT, EventSchema, teamCreditsFromEvents, type MarqueeEvent } from '@marquee/core';
+import { artworkRow } from '../src/store/types.ts';
 import { teamCredits } from '../src/experiments/interleaving.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
@@ -60,6 +61,22 @@ describe('DuckDbEventStore', () => {
     await store.close();
   });
 
+  it('stores an id once when it comes twice in one commit group in different case, and refuses only a request with a non-UUID id', async () => {
+    const store = await DuckDbEventStore.open(':memory:');
+    const e = makeEvent();
+    const bad = { ...makeEvent(), id: 'not-a-uuid' };
+    const [lower, upper, refused] = await Promise.allSettled([
+      store.append([e], 1),
+      store.append([{ ...e, id: e.id.toUpperCase() }], 2),
+      store.append([bad], 3),
+    ]);
+    expect(lower).toMatchObject({ status: 'fulfilled', value: { accepted: 1, duplicates: 0 } });
+    expect(upper).toMatchObject({ status: 'fulfilled', value: { accepted: 0, duplicates: 1 } });
+    expect(refused).toMatchObject({ status: 'rejected' });
+    expect(await store.count()).toBe(1);
+    await store.close();
+  });
+
   it('keeps the columns analytics need and the full event as JSON', async () => {
     const store = await DuckDbEventStore.open(':memory:');
     const e = makeEvent({ type: 'impression', titleId: 't9', row: 'Top Picks', position: 2, artwork: { artworkId: 'a3', propensity: 0.5 } } as never);
@@ -67,6 +84,18 @@ describe('DuckDbEventStore', () => {
     const [row = expect.unreachable('the event was not stored')] = await store.query('SELECT type, title_id, artwork_id, propensity, received_at, payload FROM events_v');
     expect(row).toMatchObject({ type: 'impression', title_id: 't9', artwork_id: 'a3', propensity: 0.5, received_at: 1234n });
     expect(JSON.parse(row.payload as string)).toEqual(e);
+    await store.close();
+  });
+
+  it('releases cached memory without losing a concurrent append, and restores the buffer pool limit', async () => {
+    const store = await DuckDbEventStore.open(':memory:', { memoryLimit: '200MB' });
+    const limit = async () => (await store.query("SELECT current_setting('memory_limit') AS m"))[0]?.m;
+    const before = await limit();
+    const events = Array.from({ length: 50 }, () => makeEvent());
+    const [, first, , second] = await Promise.all([store.releaseMemory(), store.append(events.slice(0, 25), 1), store.releaseMemory(), store.append(events.slice(25), 2)]);
+    expect(first.accepted + second.accepted).toBe(50);
+    expect(await store.count()).toBe(50);
+    expect(await limit()).toBe(before);
     await store.close();
   });
 
@@ -97,6 +126,38 @@ describe('DuckDbEventStore start-up replay', () => {
       { type: 'complete', titleId: 'c', memberId: 'member-1', ts: events[2]?.ts, receivedAt: 2000 },
     ]);
     await reopened.close();
+  });
+});
+
+describe('DuckDbEventStore artwork replay', () => {
+  it('streams every stored event\'s artwork row in arrival order, from the typed copy where it has caught up and from the JSON beyond', async () => {
+    const dir = await tempDir();
+    const store = await DuckDbEventStore.open(dir, { log: () => {} });
+    const shown = { artworkId: 'a1', propensity: 0.5 };
+    // As the API stores them: what EventSchema outputs.
+    const events = [
+      { type: 'impression', titleId: 't1', userId: 'm1', row: 'r', position: 3, artwork: shown },
+      { type: 'impression', titleId: 't2', row: 'r', position: 0 }, // no artwork: not a row
+      { type: 'play_start', titleId: 't1', userId: 'm1', impressionId: 'x' },
+      { type: 'progress', titleId: 't1', userId: 'm1', position: 30, duration: 60 },
+      { type: 'custom', name: 'n', titleId: undefined },
+      { type: 'complete', titleId: 't1', userId: undefined, anonymousId: 'anon-2', position: 60.5, duration: 60.5 },
+    ].map((over) => EventSchema.parse(makeEvent(over as Partial<MarqueeEvent>)));
+    const scan = async () => {
+      const rows = [];
+      for await (const chunk of store.scanArtwork()) rows.push(...chunk);
+      return rows;
+    };
+    const expected = events.map(artworkRow).filter((r) => r !== null && (r.type !== 'impression' || r.artworkId !== undefined));
+    expect(expected).toHaveLength(4);
+    await store.append(events.slice(0, 3), 1000);
+    await store.typedEvents(); // the first three in the copy...
+    await store.append(events.slice(3), 2000); // ...the rest only in events (the copy follows 200 ms later)
+    expect(store.typedEventsBehind()).toBe(0);
+    expect(await scan()).toEqual(expected);
+    await store.typedEvents();
+    expect(await scan()).toEqual(expected);
+    await store.close();
   });
 });
 

@@ -9,52 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import { SCHEMA_VERSION, uuidv7 } from '@marquee/core';
 import { createApp } from '../src/app.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { MemoryEventStore } from '../src/store/memory.ts';
 import { CandidateService } from '../src/candidates/service.ts';
 import { LiveAggregates } from '../src/candidates/aggregates.ts';
 import { Catalog } from '../src/catalog.ts';
+import { eventArb, eventFrom, nasty } from './fuzz-events.ts';
 
 const SEED = 20261126;
 const EVENTS = 10_000;
 
-const lone = fc.constantFrom('\ud800', '\udfff', 'a\udbffb', '\udc00\ud800');
-const nasty = fc.oneof(
-  fc.jsonValue(),
-  lone,
-  fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('', 'x'.repeat(300), 1e308, -1, 0, 9007199254740991, null, true, [], {}, '__proto__', { __proto__: { a: 1 } }),
-  fc.integer({ min: 1, max: 20 }).map((depth) => {
-    let v: unknown = 1;
-    for (let i = 0; i < depth * 100; i++) v = [v];
-    return v;
-  }),
-);
-
-const FIELDS = ['id', 'ts', 'schemaVersion', 'sessionId', 'userId', 'anonymousId', 'type', 'titleId', 'row', 'position', 'duration', 'artwork', 'experiments', 'name', 'props'];
-
-function validEvent(kind: number, n: number): Record<string, unknown> {
-  const base = { id: uuidv7(), ts: Date.now() - (n % 1000) * 1000, schemaVersion: SCHEMA_VERSION, sessionId: `s${n % 7}`, userId: `u${n % 13}` };
-  switch (kind % 6) {
-    case 0: return { ...base, type: 'impression', titleId: `t${n % 50}`, row: 'Top Picks', position: n % 30, artwork: { artworkId: 'a1', propensity: 0.5 } };
-    case 1: return { ...base, type: 'play_start', titleId: `t${n % 50}` };
-    case 2: return { ...base, type: 'progress', titleId: `t${n % 50}`, position: n % 100, duration: 100 };
-    case 3: return { ...base, type: 'pause', titleId: `t${n % 50}`, position: 1.5, duration: 100 };
-    case 4: return { ...base, type: 'complete', titleId: `t${n % 50}`, position: 100, duration: 100 };
-    default: return { ...base, type: 'custom', name: 'rated', props: { stars: n % 5, tags: ['a', 'b'] } };
-  }
-}
-
-/** One event: valid, or valid with 1-3 fields broken, or a resend (same or upper-cased id), or plain garbage. */
-const eventArb = fc.record({
-  kind: fc.nat(),
-  n: fc.nat(),
-  mode: fc.constantFrom('valid', 'valid', 'broken', 'broken', 'resend', 'upper', 'garbage'),
-  breaks: fc.array(fc.record({ field: fc.constantFrom(...FIELDS), value: nasty, drop: fc.boolean() }), { minLength: 1, maxLength: 3 }),
-  garbage: nasty,
-});
 const batchArb = fc.record({
   events: fc.array(eventArb, { minLength: 5, maxLength: 30, size: 'max' }),
   envelope: fc.constantFrom('ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'wrong-key', 'no-key', 'not-json', 'events-not-array'),
@@ -66,7 +31,7 @@ describe('fuzzing POST /v1/events', () => {
     const quiet = vi.spyOn(console, 'error').mockImplementation(() => {});
     try {
       const store = await DuckDbEventStore.open(dir, { log: () => {} });
-      const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], limits: { perIp: { perSecond: 1e9, burst: 1e9 } } });
+      const app = createApp({ store, writeKeys: ['wk'], adminToken: 'admin', corsOrigins: [], limits: { perIp: { perSecond: 1e9, burst: 1e9 }, failedKeysPerIp: { perSecond: 1e9, burst: 1e9 } } });
       const sentIds: string[] = [];
       const expected = new Set<string>();
       let sent = 0;
@@ -75,16 +40,7 @@ describe('fuzzing POST /v1/events', () => {
       const batches = fc.sample(batchArb, { seed: SEED, numRuns: 800 });
       for (const batch of batches) {
         if (sent >= EVENTS) break;
-        const events = batch.events.map((spec) => {
-          if (spec.mode === 'garbage') return spec.garbage;
-          if ((spec.mode === 'resend' || spec.mode === 'upper') && sentIds.length > 0) {
-            const id = sentIds[spec.n % sentIds.length] ?? expect.unreachable('sentIds is not empty here');
-            return { ...validEvent(spec.kind, spec.n), id: spec.mode === 'upper' ? id.toUpperCase() : id };
-          }
-          const e = validEvent(spec.kind, spec.n);
-          if (spec.mode === 'broken') for (const b of spec.breaks) b.drop ? delete e[b.field] : (e[b.field] = b.value);
-          return e;
-        });
+        const events = batch.events.map((spec) => eventFrom(spec, sentIds));
         let body: string;
         try {
           if (batch.envelope === 'not-json') body = '{"writeKey":"wk","events":[';
@@ -134,7 +90,7 @@ describe('fuzzing POST /v1/candidates', () => {
   it(`never answers 5xx, and 200 only with candidates (1,500 requests, seed ${SEED})`, async () => {
     const catalog = Catalog.synthetic({ titles: 100 });
     const service = new CandidateService(catalog, new LiveAggregates());
-    const app = createApp({ store: new MemoryEventStore(), writeKeys: ['wk'], adminToken: 'a', corsOrigins: [], candidates: service, limits: { perIp: { perSecond: 1e9, burst: 1e9 } } });
+    const app = createApp({ store: new MemoryEventStore(), writeKeys: ['wk'], adminToken: 'a', corsOrigins: [], candidates: service, limits: { perIp: { perSecond: 1e9, burst: 1e9 }, failedKeysPerIp: { perSecond: 1e9, burst: 1e9 } } });
     const field = fc.oneof(nasty, fc.array(fc.oneof(fc.constantFrom(...catalog.titles.slice(0, 20).map((t) => t.id)), nasty), { maxLength: 30 }));
     const requestArb = fc.record({
       body: fc.dictionary(fc.constantFrom('recentTitleIds', 'userEmbedding', 'limit', 'userId', 'writeKey', 'extra'), field, { maxKeys: 4 }),

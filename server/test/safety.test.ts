@@ -185,6 +185,25 @@ describe('case 3 and 9: /v1/candidates behind the same door as /v1/events', () =
     expect(keyLimited.headers.get('retry-after')).toBe('1');
   });
 
+  it('cuts off an address after a few unknown keys: 429 with Retry-After and the connection closed, other addresses go on', async () => {
+    let t = Date.now();
+    const { app } = setup({ now: () => t, limits: { failedKeysPerIp: { perSecond: 1, burst: 2 } } });
+    const from = (ip: string, key: string) =>
+      app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json', 'x-marquee-key': key }, body: JSON.stringify({ events: [makeEvent()] }) }, { incoming: { socket: { remoteAddress: ip } } });
+    expect((await from('10.0.0.1', 'nope')).status).toBe(401);
+    expect((await from('10.0.0.1', 'nope')).status).toBe(401);
+    const cut = await from('10.0.0.1', 'nope');
+    expect(cut.status).toBe(429);
+    expect(Number(cut.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(cut.headers.get('connection')).toBe('close');
+    // The address as a whole waits, whatever key it tries next; others are not affected.
+    expect((await from('10.0.0.1', 'wk')).status).toBe(429);
+    expect((await from('10.0.0.2', 'wk')).status).toBe(200);
+    expect((await from('10.0.0.2', 'nope')).status).toBe(401);
+    t += 1000; // one token back
+    expect((await from('10.0.0.1', 'wk')).status).toBe(200);
+  });
+
   it('refills a bucket at its rate and forgets idle names', () => {
     let t = 0;
     const buckets = new TokenBuckets({ perSecond: 2, burst: 2 }, () => t);
@@ -285,6 +304,8 @@ describe('case 10: secrets', () => {
 
   it('refuses a malformed limit in the environment with its name', () => {
     expect(() => loadConfig({ RATE_IP_PER_S: 'lots' })).toThrow(/RATE_IP_PER_S/);
+    expect(() => loadConfig({ RATE_FAILED_KEY_BURST: '0' })).toThrow(/RATE_FAILED_KEY_BURST/);
+    expect(loadConfig({ RATE_FAILED_KEY_PER_S: '3' }).limits.failedKeysPerIp).toEqual({ perSecond: 3, burst: 20 });
   });
 });
 
@@ -302,5 +323,24 @@ describe('ids: a typed-array set of 128-bit values', () => {
     expect(set.has('00000000-0000-0000-0000-000000000000')).toBe(true);
     expect(set.size).toBe(50_001);
     expect(() => set.add('not-a-uuid')).toThrow(/not a UUID/);
+  });
+
+  it('reads an id\'s words as the 8-4-4-4-12 hex pattern does, and nothing else', async () => {
+    const { UuidSet } = await import('../src/store/uuid-set.ts');
+    const pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+    const byPattern = (id: string) => {
+      if (!pattern.test(id)) return null;
+      const hex = id.replaceAll('-', '');
+      return [0, 1, 2, 3].map((i) => parseInt(hex.slice(i * 8, i * 8 + 8), 16));
+    };
+    const hexChars = fc.constantFrom(...'0123456789abcdefABCDEF-gG /'.split(''));
+    const nearUuid = fc.oneof(
+      fc.uuid().map((u) => u),
+      fc.uuid().map((u) => u.toUpperCase()),
+      fc.array(hexChars, { minLength: 34, maxLength: 38 }).map((a) => a.join('')),
+      fc.tuple(fc.uuid(), fc.nat(35), hexChars).map(([u, i, c]) => u.slice(0, i) + c + u.slice(i + 1)),
+      fc.constantFrom('ffffffff-ffff-ffff-ffff-ffffffffffff', '00000000-0000-0000-0000-000000000000'),
+    );
+    for (const id of fc.sample(nearUuid, { seed: 8, numRuns: 20_000 })) expect(UuidSet.words(id), id).toEqual(byPattern(id));
   });
 });

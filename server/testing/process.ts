@@ -18,6 +18,11 @@ export interface ServerProcess {
   peakRssMb(): number | undefined;
   /** Resident set size now in MB (Linux /proc), or undefined elsewhere. */
   rssMb(): number | undefined;
+  /**
+   * CPU time the process has used so far, user and system, all threads (DuckDB's too), in seconds (Linux /proc),
+   * or undefined elsewhere. Unlike wall-clock rates it does not grow when other work shares the machine.
+   */
+  cpuSeconds(): number | undefined;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
 }
@@ -71,6 +76,7 @@ export async function startServerProcess(
     kill: () => end('SIGKILL'),
     peakRssMb: () => procStatusMb(child.pid, 'VmHWM'),
     rssMb: () => procStatusMb(child.pid, 'VmRSS'),
+    cpuSeconds: () => procCpuSeconds(child.pid),
     output: () => output,
   };
 }
@@ -80,6 +86,18 @@ function procStatusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = Number(status.match(new RegExp(`${field}:\\s+(\\d+)`))?.[1]);
     return Number.isFinite(kb) ? kb / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime from /proc/PID/stat (fields 14 and 15, after the parenthesised name), in clock ticks of 1/100 s. */
+function procCpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks / 100 : undefined;
   } catch {
     return undefined;
   }

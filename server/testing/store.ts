@@ -22,7 +22,8 @@ async function withDatabase<T>(dataDir: string, fn: (run: (sql: string, params?:
 
 /**
  * `n` valid events (impressions, plays, progress, completions over 2,000 titles and 5,000 members) with UUIDv7 ids,
- * arrived `receivedAt`, in the shape the API stores.
+ * arrived `receivedAt`, in the shape the API stores, with the typed copy caught up as a running server keeps it
+ * (a start then finds what a restart finds, not a bulk import's backlog).
  */
 export async function prefill(dataDir: string, n: number, receivedAt = Date.now()): Promise<void> {
   await withDatabase(dataDir, async (run) => {
@@ -42,6 +43,12 @@ export async function prefill(dataDir: string, n: number, receivedAt = Date.now(
                't' || CASE WHEN i % 4 = 0 THEN i % 2000 ELSE (i * 7) % 2000 END AS title
         FROM (SELECT i, uuidv7()::VARCHAR AS id FROM range($2::BIGINT) t(i)))`, [receivedAt, n]);
   });
+  const store = await DuckDbEventStore.open(dataDir, { log: () => {} });
+  try {
+    await store.typedEvents();
+  } finally {
+    await store.close();
+  }
 }
 
 /** Raw rows as they are, unchecked: how a test plants what the API would refuse. */

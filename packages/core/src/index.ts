@@ -1,4 +1,5 @@
 export * from './events.ts';
+export * from './event-fast-path.ts';
 export * from './ingest.ts';
 export * from './well-formed.ts';
 export * from './candidates.ts';

@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import {
-  EventSchema,
   INGEST_LIMITS,
   IngestRequestSchema,
   describeIssues,
+  judgeEvent,
   type IngestResponse,
   type MarqueeEvent,
 } from '@marquee/core';
@@ -50,13 +50,14 @@ export function eventRoutes(opts: EventRoutesOptions): Hono {
     const latest = receivedAt + opts.tsFutureMs;
     const valid: MarqueeEvent[] = [];
     const rejected: IngestResponse['rejected'] = [];
-    parsed.data.events.forEach((raw, index) => {
-      const r = EventSchema.safeParse(raw);
-      if (!r.success) rejected.push({ index, reason: describeIssues(r.error) });
-      else if (r.data.ts < earliest) rejected.push({ index, reason: `ts: more than ${opts.tsPastMs / 1000} s before the server's clock` });
-      else if (r.data.ts > latest) rejected.push({ index, reason: `ts: more than ${opts.tsFutureMs / 1000} s after the server's clock` });
-      else valid.push(r.data);
-    });
+    const events = parsed.data.events;
+    for (let index = 0; index < events.length; index++) {
+      const r = judgeEvent(events[index]);
+      if (!r.ok) rejected.push({ index, reason: r.reason });
+      else if (r.event.ts < earliest) rejected.push({ index, reason: `ts: more than ${opts.tsPastMs / 1000} s before the server's clock` });
+      else if (r.event.ts > latest) rejected.push({ index, reason: `ts: more than ${opts.tsFutureMs / 1000} s after the server's clock` });
+      else valid.push(r.event);
+    }
 
     let stored = { accepted: 0, duplicates: 0 };
     if (valid.length > 0) {

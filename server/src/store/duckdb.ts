@@ -17,6 +17,8 @@ const GROUP_TARGET_EVENTS = 2000;
  * replay reads without parsing JSON. Kept narrow on purpose: extracting the fields costs a JSON parse per row.
  */
 export const COMPACT_TYPES: readonly MarqueeEvent['type'][] = ['play_start', 'complete'];
+/** The buffer pool limit set for a moment by `releaseMemory`: low enough to evict nearly every cached page. */
+const RELEASE_LIMIT = '16MB';
 /** A readiness probe is a real write; repeated `/readyz` calls within this window reuse its answer. */
 const HEALTH_CACHE_MS = 2000;
 
@@ -41,7 +43,10 @@ export function onlyRow(rows: readonly Record<string, unknown>[], what: string):
 
 interface PendingAppend {
   events: readonly MarqueeEvent[];
-  receivedAt: number;
+  /** Each event's id as four 32-bit words (event i at 4i..4i+3). */
+  words: Uint32Array;
+  /** Each event's line of INSERT_LINES, built when the request arrived. */
+  lines: string[];
   resolve: (r: AppendResult) => void;
   reject: (e: unknown) => void;
 }
@@ -70,6 +75,8 @@ export class DuckDbEventStore implements EventStore {
   /** Events stored (events + quarantine) as far as this process knows: what the high-water file records. */
   private total = 0;
   private lastHealth: { at: number; health: StoreHealth } | null = null;
+  /** DuckDB's buffer pool limit, as configured or as first read by `releaseMemory`: what it restores. */
+  private memoryLimit: string | null = null;
   recovery: StoreRecovery = { walBytes: 0, quarantined: 0, stored: 0, highWater: null, lost: 0 };
   private queue: PendingAppend[] = [];
   private writer: Promise<void> | null = null;
@@ -99,6 +106,7 @@ export class DuckDbEventStore implements EventStore {
     const instance = await DuckDBInstance.create(path, opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {});
     const conn = await instance.connect();
     const store = new DuckDbEventStore(instance, conn);
+    store.memoryLimit = opts.memoryLimit ?? null;
     await store.migrate();
     await store.loadSeenIds(log);
     store.typed = new TypedEventsCopy(await store.connect(), { rebuild: store.recovery.quarantined > 0, log });
@@ -190,8 +198,20 @@ export class DuckDbEventStore implements EventStore {
 
   append(events: readonly MarqueeEvent[], receivedAt: number): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new Error('event store is closed'));
+    // The lines are built here, while the previous group's commit runs in DuckDB's threads, not in the commit
+    // itself, where the JS thread would have nothing else to do while DuckDB waits for it (most of the JS cost of a
+    // row is its JSON.stringify). Only dedup, which needs the committed ids, waits for the commit.
+    const words = new Uint32Array(events.length * 4);
+    const lines: string[] = new Array<string>(events.length);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i];
+      const w = e && UuidSet.words(e.id);
+      if (!e || !w) return Promise.reject(new TypeError(`event id is not a UUID: ${String(e?.id)}`)); // the schema guarantees it
+      words.set(w, i * 4);
+      lines[i] = storedLine(e, receivedAt, w);
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, receivedAt, resolve, reject });
+      this.queue.push({ events, words, lines, resolve, reject });
       this.writer ??= this.drain();
     });
   }
@@ -213,23 +233,24 @@ export class DuckDbEventStore implements EventStore {
   }
 
   private async commit(group: PendingAppend[]): Promise<void> {
-    const fresh: (readonly [number, number, number, number])[] = [];
-    const freshIds = new Set<string>();
+    // Ids committed by this group, as offsets into their request's words: added to `seen` once the commit holds.
+    const fresh: { words: Uint32Array; at: number }[] = [];
+    // Repeats within the group, by value (so case-insensitive like `seen`).
+    const inGroup = new UuidSet(group.reduce((n, p) => n + p.events.length, 0));
     const results: { pending: PendingAppend; result: AppendResult }[] = [];
     const lines: string[] = [];
     for (const pending of group) {
-      const { events, receivedAt } = pending;
+      const { events, words, lines: eventLines } = pending;
       const stored: MarqueeEvent[] = [];
-      for (const e of events) {
-        const words = UuidSet.words(e.id);
-        if (!words) {
-          for (const p of group) p.reject(new TypeError(`event id is not a UUID: ${e.id}`)); // the schema guarantees it
-          return;
-        }
-        if (this.seen.hasWords(...words) || freshIds.has(e.id)) continue;
-        freshIds.add(e.id);
-        fresh.push(words);
-        lines.push(storedLine(e, receivedAt, words));
+      for (let i = 0; i < events.length; i++) {
+        const o = i * 4;
+        const w0 = words[o] ?? 0, w1 = words[o + 1] ?? 0, w2 = words[o + 2] ?? 0, w3 = words[o + 3] ?? 0;
+        if (this.seen.hasWords(w0, w1, w2, w3) || !inGroup.addWords(w0, w1, w2, w3)) continue;
+        const e = events[i];
+        const line = eventLines[i];
+        if (e === undefined || line === undefined) continue;
+        fresh.push({ words, at: o });
+        lines.push(line);
         stored.push(e);
       }
       results.push({ pending, result: { accepted: stored.length, duplicates: events.length - stored.length, fresh: stored } });
@@ -246,7 +267,7 @@ export class DuckDbEventStore implements EventStore {
         return;
       }
     }
-    for (const words of fresh) this.seen.addWords(...words);
+    for (const { words: w, at } of fresh) this.seen.addWords(w[at] ?? 0, w[at + 1] ?? 0, w[at + 2] ?? 0, w[at + 3] ?? 0);
     this.total += fresh.length;
     if (fresh.length > 0) {
       this.highWater?.set(this.total);
@@ -313,31 +334,48 @@ export class DuckDbEventStore implements EventStore {
 
   async *scanArtwork(): AsyncIterable<ArtworkRow[]> {
     await this.writer;
-    // One JSON parse per row (a list of paths), streamed in arrival order: memory per chunk, not per stored event.
+    // Streamed in arrival order, a chunk at a time: memory per chunk, not per stored event. Rows the typed copy has
+    // (all but the last few after a clean stop) are read from its columns; only the rest costs a JSON parse per row
+    // (8 paths: at 5M events that alone took 200 s of a start under load).
     const types = ARTWORK_EVENT_TYPES;
-    const placeholders = types.map((_, i) => `$${i + 1}`).join(', ');
-    const result = await this.conn.stream(
-      `SELECT f[1], f[2], coalesce(f[3], f[4]), TRY_CAST(f[5] AS BIGINT), f[6], TRY_CAST(f[7] AS DOUBLE), TRY_CAST(f[8] AS DOUBLE), received_at FROM (
-         SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts', '$.artwork.artworkId', '$.position', '$.duration']) AS f, received_at
-         FROM events)
-       WHERE f[1] IN (${placeholders}) AND f[2] IS NOT NULL AND coalesce(f[3], f[4]) IS NOT NULL AND (f[1] <> 'impression' OR f[6] IS NOT NULL)`,
-      [...types],
+    const placeholders = types.map((_, i) => `$${i + 2}`).join(', ');
+    const [state] = (await this.conn.runAndReadAll('SELECT next_rowid FROM typed_events_state')).getRows();
+    const copied = Number(state?.[0] ?? 0);
+    yield* this.artworkRows(
+      `SELECT type, title_id, member_id, ts, artwork_id, CASE WHEN type = 'impression' THEN slot::DOUBLE ELSE position END, duration FROM typed_events
+       WHERE src_rowid < $1 AND type IN (${placeholders}) AND title_id IS NOT NULL AND member_id IS NOT NULL
+         AND (type <> 'impression' OR artwork_id IS NOT NULL)`,
+      [copied, ...types],
     );
+    yield* this.artworkRows(
+      `SELECT f[1], f[2], coalesce(f[3], f[4]), coalesce(TRY_CAST(f[5] AS BIGINT), received_at), f[6],
+              TRY_CAST(f[7] AS DOUBLE), TRY_CAST(f[8] AS DOUBLE)
+       FROM (
+         SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts', '$.artwork.artworkId', '$.position', '$.duration']) AS f, received_at
+         FROM events WHERE rowid >= $1)
+       WHERE f[1] IN (${placeholders}) AND f[2] IS NOT NULL AND coalesce(f[3], f[4]) IS NOT NULL AND (f[1] <> 'impression' OR f[6] IS NOT NULL)`,
+      [copied, ...types],
+    );
+  }
+
+  /** Rows of (type, title, member, ts, artwork, position, duration), a chunk at a time. */
+  private async *artworkRows(sql: string, params: (string | number)[]): AsyncIterable<ArtworkRow[]> {
+    const types = ARTWORK_EVENT_TYPES;
+    const result = await this.conn.stream(sql, params);
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) break;
       const rows: ArtworkRow[] = [];
       const typeV = chunk.getColumnVector(0), titleV = chunk.getColumnVector(1), memberV = chunk.getColumnVector(2);
       const tsV = chunk.getColumnVector(3), artworkV = chunk.getColumnVector(4), positionV = chunk.getColumnVector(5);
-      const durationV = chunk.getColumnVector(6), receivedV = chunk.getColumnVector(7);
+      const durationV = chunk.getColumnVector(6);
       for (let i = 0; i < chunk.rowCount; i++) {
         const type = typeV.getItem(i);
         const titleId = titleV.getItem(i);
         const memberId = memberV.getItem(i);
         // Typed by the query's columns; checked anyway, since a stored row may come from an older version.
         if (!isOneOf(types, type) || typeof titleId !== 'string' || typeof memberId !== 'string') continue;
-        const ts = tsV.getItem(i);
-        const row: ArtworkRow = { type, titleId, memberId, ts: ts === null ? Number(receivedV.getItem(i)) : Number(ts) };
+        const row: ArtworkRow = { type, titleId, memberId, ts: Number(tsV.getItem(i)) };
         const artworkId = artworkV.getItem(i);
         if (type === 'impression' && typeof artworkId === 'string') row.artworkId = artworkId;
         const position = positionV.getItem(i);
@@ -384,6 +422,32 @@ export class DuckDbEventStore implements EventStore {
     return { query: async (sql, params = []) => (await c.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[] };
   }
 
+  /**
+   * Hands back to the OS the pages DuckDB keeps cached after a large read or catch-up: the start-up replays stream
+   * every stored event through the buffer pool, and the typed copy and the rollups catching up on a backlog fill it
+   * (up to `memory_limit`), ~120-140 MB left behind at rest at 1M events. Lowering the limit for a moment evicts
+   * them. Holds the writer meanwhile, so no commit runs under the low limit; meant for moments when the other
+   * connections are idle (after the start-up replays, after the first catch-up).
+   */
+  async releaseMemory(): Promise<void> {
+    while (this.writer) await this.writer;
+    if (this.closed) return;
+    const run = (async () => {
+      // The configured limit, else DuckDB's default read once: it prints limits rounded (488.2 MiB), so restoring
+      // what it printed each time would drift.
+      this.memoryLimit ??= String((await this.conn.runAndReadAll("SELECT current_setting('memory_limit')")).getRows()[0]?.[0]);
+      await this.conn.run(`SET memory_limit = '${RELEASE_LIMIT}'`);
+      await this.conn.run(`SET memory_limit = '${this.memoryLimit}'`);
+    })();
+    this.writer = run
+      .catch(() => {}) // nothing lost: the pages stay cached
+      .then(() => {
+        this.writer = null;
+        if (this.queue.length > 0) this.writer = this.drain();
+      });
+    await this.writer;
+  }
+
   /** Resolves once every event committed before the call is in `typed_events` (see typed-events.ts). */
   typedEvents(): Promise<void> {
     return this.typed ? this.typed.catchUp() : Promise.reject(new Error('event store is not open'));
@@ -415,6 +479,6 @@ function isOneOf<T extends string>(options: readonly T[], value: unknown): value
  * engagement columns are filled, and its JSON, tab-separated. JSON.stringify escapes every control character
  * inside strings, so the JSON holds no raw tab or newline to split on.
  */
-function storedLine(e: MarqueeEvent, receivedAt: number, words: readonly number[]): string {
+function storedLine(e: MarqueeEvent, receivedAt: number, words: readonly [number, number, number, number]): string {
   return `${receivedAt}\t${words[0]}\t${words[1]}\t${words[2]}\t${words[3]}\t${COMPACT_TYPES.includes(e.type) ? 1 : 0}\t${JSON.stringify(e)}`;
 }

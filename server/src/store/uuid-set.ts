@@ -69,15 +69,36 @@ export class UuidSet {
     return this.addParsed();
   }
 
-  /** The four 32-bit words of `id`, most significant first, or null when it is not a UUID. */
+  /**
+   * The four 32-bit words of `id`, most significant first, or null when it is not a UUID (8-4-4-4-12 hex digits,
+   * any case: what UUID above matches). One pass over the char codes: the commit path calls this for every event,
+   * and the regex test plus four slices and parseInts cost ~3x more.
+   */
   static words(id: string): [number, number, number, number] | null {
-    if (id.length !== 36 || !UUID.test(id)) return null;
-    return [
-      parseInt(id.slice(0, 8), 16),
-      parseInt(id.slice(9, 13) + id.slice(14, 18), 16),
-      parseInt(id.slice(19, 23) + id.slice(24, 28), 16),
-      parseInt(id.slice(28, 36), 16),
-    ];
+    if (id.length !== 36) return null;
+    const out: [number, number, number, number] = [0, 0, 0, 0];
+    let word = 0;
+    let acc = 0;
+    let digits = 0;
+    for (let i = 0; i < 36; i++) {
+      const c = id.charCodeAt(i);
+      if (i === 8 || i === 13 || i === 18 || i === 23) {
+        if (c !== 45) return null; // '-'
+        continue;
+      }
+      let v: number;
+      if (c >= 48 && c <= 57) v = c - 48; // 0-9
+      else if (c >= 97 && c <= 102) v = c - 87; // a-f
+      else if (c >= 65 && c <= 70) v = c - 55; // A-F
+      else return null;
+      acc = acc * 16 + v; // below 2^32 after 8 digits: exact in a double, unlike a shift
+      if (++digits === 8) {
+        out[word++] = acc;
+        acc = 0;
+        digits = 0;
+      }
+    }
+    return out;
   }
 
   private addParsed(): boolean {

@@ -1,7 +1,9 @@
 /**
  * The door of every keyed write route (`/v1/events`, `/v1/candidates`), cheapest check first:
  *
- * 1. per-address token bucket (429), before anything else, so a flood of wrong keys cannot crowd out others;
+ * 1. per-address token buckets (429), before anything else: one for all requests, and one for unknown keys, so a
+ *    flood of wrong keys cannot crowd out others (past its budget an address is not even told 401, and its
+ *    connection is closed without reading the body);
  * 2. a key in the `x-marquee-key` header or `?key=` is checked before the body is read (401 whatever the body);
  * 3. content type (415), then the body read up to a byte limit (413) and parsed (400);
  * 4. a key only in the body (`writeKey`) is checked right after the parse, before any other validation (401);
@@ -17,6 +19,8 @@ export interface GuardOptions {
   writeKeys: ReadonlySet<string>;
   perKey: TokenBuckets;
   perIp: TokenBuckets;
+  /** Unknown keys per client address: each 401 takes a token. */
+  failedKeysPerIp: TokenBuckets;
 }
 
 export type Guarded = { ok: true; body: unknown; writeKey: string } | { ok: false; response: Response };
@@ -99,11 +103,23 @@ async function readWeb(req: Request, maxBytes: number): Promise<Uint8Array | nul
 
 export async function guardedJson(c: Context, opts: GuardOptions, maxBytes: number): Promise<Guarded> {
   const fail = (response: Response): Guarded => ({ ok: false, response });
-  const ipWait = opts.perIp.take(clientAddress(c));
+  const address = clientAddress(c);
+  const ipWait = opts.perIp.take(address);
   if (ipWait > 0) return fail(tooMany(c, ipWait, 'client address'));
+  const failedWait = opts.failedKeysPerIp.wait(address);
+  if (failedWait > 0) {
+    // Closing costs the flooder a new connection per request and spares the server its unread body; a client
+    // that honours Retry-After never gets here twice in a row.
+    c.header('Connection', 'close');
+    return fail(tooMany(c, failedWait, 'client address with unknown write keys'));
+  }
+  const unknownKey = (): Guarded => {
+    opts.failedKeysPerIp.take(address);
+    return fail(jsonError(c, 401, 'unknown write key'));
+  };
 
   const early = c.req.header(WRITE_KEY_HEADER) ?? c.req.query('key');
-  if (early !== undefined && !opts.writeKeys.has(early)) return fail(jsonError(c, 401, 'unknown write key'));
+  if (early !== undefined && !opts.writeKeys.has(early)) return unknownKey();
 
   const [mediaType = ''] = (c.req.header('content-type') ?? '').split(';', 1);
   if (!ACCEPTED_TYPES.has(mediaType.trim().toLowerCase())) return fail(jsonError(c, 415, 'unsupported content type', 'send application/json or text/plain'));
@@ -120,7 +136,7 @@ export async function guardedJson(c: Context, opts: GuardOptions, maxBytes: numb
   let writeKey = early;
   if (writeKey === undefined) {
     const inBody = typeof body === 'object' && body !== null && 'writeKey' in body ? body.writeKey : undefined;
-    if (typeof inBody !== 'string' || !opts.writeKeys.has(inBody)) return fail(jsonError(c, 401, 'unknown write key'));
+    if (typeof inBody !== 'string' || !opts.writeKeys.has(inBody)) return unknownKey();
     writeKey = inBody;
   }
   const keyWait = opts.perKey.take(writeKey);

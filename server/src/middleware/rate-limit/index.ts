@@ -35,6 +35,14 @@ export class TokenBuckets {
     return Math.ceil(((1 - b.tokens) / this.limit.perSecond) * 1000);
   }
 
+  /** Milliseconds until `name` has a token (0: it has one now), without taking it. */
+  wait(name: string): number {
+    const b = this.buckets.get(name);
+    if (!b) return 0;
+    const tokens = Math.min(this.limit.burst, b.tokens + ((this.now() - b.at) / 1000) * this.limit.perSecond);
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / this.limit.perSecond) * 1000);
+  }
+
   private forget(t: number): void {
     for (const [name, b] of this.buckets) {
       if (b.tokens + ((t - b.at) / 1000) * this.limit.perSecond >= this.limit.burst) this.buckets.delete(name);
