@@ -1,19 +1,15 @@
-/** Node pipeline shared by the CLIs: load -> dataset -> leave-one-out -> train (or load) -> evaluate -> save. */
-import * as tf from '@tensorflow/tfjs-core';
-import type { ModelOverrides, TrainConfig } from './config.ts';
+/** Node pipeline shared by the CLIs: load -> train (trainArtifact) or load an artifact -> evaluate with every baseline -> save. */
+import type { ModelOverrides, TrainConfig, ModelConfig } from './config.ts';
 import { buildDataset, summarize, type DataSummary } from './data/dataset.ts';
 import { loadRawData, type Format } from './data/load-node.ts';
-import { leaveOneOut } from './data/split.ts';
+import { leaveOneOut, type Split } from './data/split.ts';
 import type { Dataset } from './data/types.ts';
 import { BASELINES, type BaselineName } from './baselines.ts';
 import { evaluate, modelScorer, type ProtocolMetrics } from './eval.ts';
-import { fit, type FitResult } from './train.ts';
 import { initNodeBackend, measureMatMulGflops, type NodeBackendName } from './backend-node.ts';
-import { loadModelDir, saveModelDir } from './artifact-node.ts';
-import { progressReporter } from './progress.ts';
-import type { Manifest } from './artifact.ts';
+import { loadModelDir } from './artifact-node.ts';
+import { trainArtifact, type TrainedArtifact } from './train-artifact.ts';
 import type { Params } from './model.ts';
-import type { ModelConfig } from './config.ts';
 
 export interface PipelineOptions {
   format: Format;
@@ -52,39 +48,30 @@ export interface PipelineResult {
   manifest_version?: string;
 }
 
-export function itemsForManifest(d: Dataset): Manifest['items'] {
-  const gi = new Map(d.genres.map((g, i) => [g, i]));
-  const hasTitles = d.itemMeta.some((m) => m.title);
-  const hasGenres = d.genres.length > 0;
-  const hasYears = d.itemMeta.some((m) => m.year !== undefined);
-  return {
-    ids: d.itemIds,
-    titles: hasTitles ? d.itemMeta.map((m) => m.title ?? null) : undefined,
-    genreNames: d.genres,
-    genres: hasGenres ? d.itemMeta.map((m) => (m.genres ?? []).map((g) => gi.get(g)!).filter((x) => x !== undefined)) : undefined,
-    years: hasYears ? d.itemMeta.map((m) => m.year ?? null) : undefined,
-  };
-}
-
 export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const log = o.log ?? ((s: string) => process.stderr.write(s + '\n'));
   if (o.train?.includeImpressions) {
     throw new Error('includeImpressions is refused here: every run is evaluated, and the held-out title\'s own impression would be the last input token (every metric becomes 1.0)');
   }
-  const backend = await initNodeBackend(o.backend ?? 'wasm');
   const raw = await loadRawData(o.format, o.data);
-  const d = buildDataset(raw, { includeImpressions: o.train?.includeImpressions });
-  const split = leaveOneOut(d);
-  const summary = summarize(d);
-  log(`data ${summary.name}: ${summary.users} users, ${summary.items} items (${summary.coldItems} without interactions), ${summary.interactions} interactions, ${split.test.length} evaluated users; backend ${backend.backend}`);
+  const dataLine = (summary: DataSummary, split: Split, backend: string) =>
+    log(`data ${summary.name}: ${summary.users} users, ${summary.items} items (${summary.coldItems} without interactions), ${summary.interactions} interactions, ${split.test.length} evaluated users; backend ${backend}`);
 
+  let d: Dataset;
+  let split: Split;
+  let summary: DataSummary;
+  let backend: string;
   let params: Params;
   let config: ModelConfig;
-  let fr: FitResult | undefined;
+  let trained: TrainedArtifact | undefined;
   let matmul: number | undefined;
   let dispose = () => {};
-  const t0 = performance.now();
   if (o.modelDir) {
+    backend = (await initNodeBackend(o.backend ?? 'wasm')).backend;
+    d = buildDataset(raw);
+    split = leaveOneOut(d);
+    summary = summarize(d);
+    dataLine(summary, split, backend);
     const m = await loadModelDir(o.modelDir);
     if (m.manifest.items.ids.length !== d.itemIds.length || m.manifest.items.ids.some((id, i) => id !== d.itemIds[i])) {
       throw new Error(`model vocabulary (${m.manifest.items.ids.length} items) does not match the data (${d.itemIds.length} items): evaluate on the data it was trained on`);
@@ -94,18 +81,24 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     dispose = () => m.dispose();
     log(`loaded model ${m.manifest.version}`);
   } else {
-    matmul = measureMatMulGflops();
-    const bar = o.progress === false ? undefined : progressReporter();
-    fr = await fit(d, split, { model: o.model, train: o.train, onProgress: bar?.onProgress, onEpoch: bar?.onEpoch });
+    trained = await trainArtifact(raw, {
+      backend: o.backend, model: o.model, train: o.train, progress: o.progress,
+      onData: (s, sp, b) => {
+        dataLine(s, sp, b);
+        matmul = measureMatMulGflops();
+      },
+    });
+    const fr = trained.fit;
+    ({ dataset: d, split, summary, backend } = trained);
     // The machine may be shared: measure plain matMul again after training and keep the better (less disturbed) one.
-    matmul = Math.max(matmul, measureMatMulGflops());
+    matmul = Math.max(matmul ?? 0, measureMatMulGflops());
     params = fr.params;
     config = fr.config;
-    dispose = () => Object.values(fr!.params).forEach((t) => t.dispose());
+    dispose = trained.dispose;
     log(`trained ${fr.epochs.length} epochs in ${fr.seconds.toFixed(1)}s (${fr.stopReason}, best epoch ${fr.bestEpoch}, val NDCG@10 ${fr.bestValNdcg10.toFixed(4)}); ` +
-      `${(fr.positions / fr.stepSeconds).toFixed(0)} positions/s; model ${fr.achievedGflops.toFixed(2)} GFLOP/s vs plain ${backend.backend} matMul 512x512 ${matmul.toFixed(2)} GFLOP/s`);
+      `${(fr.positions / fr.stepSeconds).toFixed(0)} positions/s; model ${fr.achievedGflops.toFixed(2)} GFLOP/s vs plain ${backend} matMul 512x512 ${matmul.toFixed(2)} GFLOP/s`);
   }
-  const trainSeconds = (performance.now() - t0) / 1000;
+  const fr = trained?.fit;
 
   const e0 = performance.now();
   const model = await evaluate(d, split.test, modelScorer(params, config, d));
@@ -116,7 +109,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     users: split.test.length,
     items: d.itemIds.length,
     data: summary,
-    backend: backend.backend,
+    backend,
   };
   if (o.baselines !== false) {
     // Baselines are fit on exactly the interactions the model trains on (split.trainEnd: validation targets excluded)
@@ -129,16 +122,15 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
       matmul_gflops: matmul, achieved_gflops: fr.achievedGflops, positions_per_sec: fr.positions / fr.stepSeconds,
       epochs: fr.epochs.length, best_epoch: fr.bestEpoch, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
     });
-    if (o.out) {
-      const manifest = await saveModelDir(o.out, {
-        config, params, items: itemsForManifest(d), train: fr.train, data: summary,
-        metrics: { test: { model: res.model, mostpop: res.mostpop, itemknn: res.itemknn, itemknn_last: res.itemknn_last, itemknn_recency: res.itemknn_recency }, val_ndcg10: fr.bestValNdcg10, epochs: fr.epochs, train_seconds: fr.seconds, achieved_gflops: fr.achievedGflops, matmul_gflops: matmul, backend: backend.backend },
+    if (o.out && trained) {
+      const manifest = await trained.save(o.out, {
+        test: { model: res.model, mostpop: res.mostpop, itemknn: res.itemknn, itemknn_last: res.itemknn_last, itemknn_recency: res.itemknn_recency },
+        val_ndcg10: fr.bestValNdcg10, epochs: fr.epochs, train_seconds: fr.seconds, achieved_gflops: fr.achievedGflops, matmul_gflops: matmul, backend,
       });
       res.manifest_version = manifest.version;
       log(`wrote ${o.out} (version ${manifest.version})`);
     }
   }
   dispose();
-  void tf;
   return res;
 }

@@ -3,6 +3,7 @@
  * the candidates), on whatever backend is active. Used to choose the backend on the first run, and by
  * `npm run bench:browser` with the real model.
  */
+import { quantile } from '@marquee/core';
 import * as tf from '@tensorflow/tfjs-core';
 
 export interface PathTimings {
@@ -11,10 +12,10 @@ export interface PathTimings {
   samples: number[];
 }
 
+/** The median by core's one `quantile`, so the probe and the benches summarise runs the same way. */
 const median = (xs: number[]) => {
-  const m = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  if (m === undefined) throw new RangeError('probeRankingPath: no timed run (runs must be at least 1)');
-  return m;
+  if (!xs.length) throw new RangeError('probeRankingPath: no timed run (runs must be at least 1)');
+  return quantile([...xs].sort((a, b) => a - b), 0.5);
 };
 
 /**

@@ -86,7 +86,7 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
 
   log(`bootstrap: no published model in ${registry.dir}; preparing one (seed, train, publish)`);
   // Loaded only now, so that a start with a live model stays quick.
-  const [{ DuckDbEventStore }, { buildDataset, fromStoreEvents, leaveOneOut, summarize }, { fit, initNodeBackend, saveModelDir, progressReporter, itemsForManifest }] =
+  const [{ DuckDbEventStore }, { fromStoreEvents }, { trainArtifact }] =
     await Promise.all([import('../store/duckdb.ts'), import('@marquee/model'), import('@marquee/model/node')]);
   const store = await DuckDbEventStore.open(opts.dataDir);
   let seeded = 0;
@@ -117,41 +117,31 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
   }
 
   const budget = opts.timeBudgetSec ?? DEFAULT_TIME_BUDGET_SEC;
-  const backend = await initNodeBackend(opts.backend ?? 'wasm');
-  const d = buildDataset(raw);
-  const split = leaveOneOut(d);
-  const summary = summarize(d);
-  log(`bootstrap: [2/3] training on ${summary.users} members, ${summary.items} titles, ${summary.interactions} plays (${backend.backend}, budget ${budget}s)`);
-  const bar = opts.progress === false ? undefined : progressReporter();
-  let fr;
+  let trained;
   try {
-    fr = await fit(d, split, {
+    trained = await trainArtifact(raw, {
+      backend: opts.backend ?? 'wasm',
       model: opts.model,
       train: { ...opts.train, timeBudgetSec: budget },
-      onProgress: bar?.onProgress,
-      onEpoch: bar?.onEpoch,
+      progress: opts.progress,
+      onData: (summary, _split, backend) =>
+        log(`bootstrap: [2/3] training on ${summary.users} members, ${summary.items} titles, ${summary.interactions} plays (${backend}, budget ${budget}s)`),
     });
   } catch (err) {
     log(`bootstrap: training failed: ${(err as Error).message}; the API will start without a model`);
     return { action: 'no-data', version: null, seeded, events, seconds: secs() };
   }
+  const fr = trained.fit;
   log(`bootstrap: [2/3] trained ${fr.epochs.length} epochs in ${fr.seconds.toFixed(1)}s (${fr.stopReason}; validation NDCG@10 ${fr.bestValNdcg10.toFixed(4)} at epoch ${fr.bestEpoch})`);
 
   const staging = await mkdtemp(join(tmpdir(), 'marquee-bootstrap-'));
   try {
-    await saveModelDir(staging, {
-      config: fr.config,
-      params: fr.params,
-      items: itemsForManifest(d),
-      train: fr.train,
-      data: summary,
-      metrics: { val_ndcg10: fr.bestValNdcg10, epochs: fr.epochs, train_seconds: fr.seconds, backend: backend.backend, source: 'bootstrap' },
-    });
+    await trained.save(staging, { val_ndcg10: fr.bestValNdcg10, epochs: fr.epochs, train_seconds: fr.seconds, backend: trained.backend, source: 'bootstrap' });
     const m = await registry.publish(staging);
     log(`bootstrap: [3/3] published ${m.version}; live in ${registry.dir} (${secs().toFixed(1)}s in all)`);
     return { action: 'published', version: m.version, seeded, events, seconds: secs() };
   } finally {
-    for (const t of Object.values(fr.params)) t.dispose();
+    trained.dispose();
     await rm(staging, { recursive: true, force: true });
   }
 }
