@@ -26,7 +26,8 @@ import {
   type TitleStats,
   type TrendingStats,
 } from '@marquee/core';
-import { onlyRow, type DuckDbEventStore, type SqlConnection } from '../store/duckdb.ts';
+import type { DuckDbEventStore } from '../store/duckdb.ts';
+import { onlyRow, type SqlConnection } from '../store/types.ts';
 
 type SqlStore = Pick<DuckDbEventStore, 'connect' | 'typedEvents'>;
 const DAY_MS = 86_400_000;

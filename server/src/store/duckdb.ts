@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { MarqueeEvent } from '@marquee/core';
 import { MIGRATIONS } from './migrations.ts';
-import { ARTWORK_EVENT_TYPES, type AppendResult, type ArtworkRow, type EngagementRow, type EventStore, type StoreHealth, type StoreRecovery } from './types.ts';
+import { ARTWORK_EVENT_TYPES, type AppendResult, type SqlConnection, type ArtworkRow, type EngagementRow, type EventStore, type StoreHealth, type StoreRecovery } from './types.ts';
 import { UuidSet } from './uuid-set.ts';
 import { HighWaterMark } from './high-water.ts';
 import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, INSERT_LINES, QUARANTINE_SWEEP } from './quarantine.ts';
@@ -27,18 +27,6 @@ export interface DuckDbStoreOptions {
   log?: (line: string) => void;
   /** DuckDB's buffer pool limit (`memory_limit`), so reading millions of rows at start does not keep them all. */
   memoryLimit?: string;
-}
-
-/** SQL on a connection of its own: see DuckDbEventStore.connect. */
-export interface SqlConnection {
-  query(sql: string, params?: (string | number)[]): Promise<Record<string, unknown>[]>;
-}
-
-/** The row an aggregate or a one-row state table always answers; none means the schema is broken, said by name. */
-export function onlyRow(rows: readonly Record<string, unknown>[], what: string): Record<string, unknown> {
-  const row = rows[0];
-  if (!row) throw new Error(`${what}: the query answered no row`);
-  return row;
 }
 
 interface PendingAppend {

@@ -20,7 +20,7 @@
  * `seq` numbers the copy's rows in the order they were copied (a sequence, never reused, also across a rebuild):
  * readers of the copy keep their own watermarks over it.
  */
-import { onlyRow, type SqlConnection } from './duckdb.ts';
+import { onlyRow, type SqlConnection } from './types.ts';
 import { REASON } from './quarantine.ts';
 
 /** The JSON paths read once per event; f[i] below is the i-th (1-based). */

@@ -1,5 +1,17 @@
 import type { MarqueeEvent } from '@marquee/core';
 
+/** SQL on a connection of its own: see DuckDbEventStore.connect. */
+export interface SqlConnection {
+  query(sql: string, params?: (string | number)[]): Promise<Record<string, unknown>[]>;
+}
+
+/** The row an aggregate or a one-row state table always answers; none means the schema is broken, said by name. */
+export function onlyRow(rows: readonly Record<string, unknown>[], what: string): Record<string, unknown> {
+  const row = rows[0];
+  if (!row) throw new Error(`${what}: the query answered no row`);
+  return row;
+}
+
 export interface AppendResult {
   /** Events stored by this call. */
   accepted: number;
