@@ -99,6 +99,26 @@ describe('DuckDbEventStore', () => {
     await store.close();
   });
 
+  it('never runs a reader query under the lowered limit: queries on reader connections during releaseMemory all succeed', async () => {
+    // A dashboard opened as the first catch-up ends: its queries raced the release and failed with DuckDB's
+    // out-of-memory error (an HTTP 500) while the limit was 16MB. Each query here needs far more than that.
+    const store = await DuckDbEventStore.open(':memory:', { memoryLimit: '500MB' });
+    const readers = await Promise.all([store.connect(), store.connect(), store.connect()]);
+    const heavy = 'SELECT count(DISTINCT range * 7919 % 4000037) AS n FROM range(3000000)';
+    const rounds = await Promise.allSettled(
+      Array.from({ length: 4 }, async (_, i) => {
+        const queries = readers.map((r) => r.query(heavy));
+        const releases = [store.releaseMemory(), new Promise((r) => setTimeout(r, 5 * i)).then(() => store.releaseMemory())];
+        const [rows] = await Promise.all([Promise.all(queries), Promise.all(releases)]);
+        return rows;
+      }),
+    );
+    const failures = rounds.flatMap((r) => (r.status === 'rejected' ? [String(r.reason)] : []));
+    expect(failures).toEqual([]);
+    for (const r of rounds) if (r.status === 'fulfilled') for (const rows of r.value) expect(Number(rows[0]?.n)).toBeGreaterThan(0);
+    await store.close();
+  });
+
   it('refuses appends after close', async () => {
     const store = await DuckDbEventStore.open(':memory:');
     await store.close();

@@ -72,6 +72,10 @@ export class DuckDbEventStore implements EventStore {
   private insert: DuckDBPreparedStatement | null = null;
   private closed = false;
   private readers: DuckDBConnection[] = [];
+  /** Queries in flight on the reader connections, and the release that waits for them to end (releaseMemory). */
+  private readsInFlight = 0;
+  private readsIdle: (() => void) | null = null;
+  private releasing: Promise<void> | null = null;
   /** The typed copy of the events every reader shares (typed-events.ts), caught up off the write path. */
   private typed: TypedEventsCopy | null = null;
 
@@ -407,25 +411,42 @@ export class DuckDbEventStore implements EventStore {
     if (this.closed) throw new Error('event store is closed');
     const c = await this.instance.connect();
     this.readers.push(c);
-    return { query: async (sql, params = []) => (await c.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[] };
+    return {
+      query: async (sql, params = []) => {
+        // No query may run while releaseMemory has the buffer pool lowered: it would fail for want of memory.
+        while (this.releasing) await this.releasing;
+        this.readsInFlight++;
+        try {
+          return (await c.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[];
+        } finally {
+          if (--this.readsInFlight === 0) this.readsIdle?.();
+        }
+      },
+    };
   }
 
   /**
    * Hands back to the OS the pages DuckDB keeps cached after a large read or catch-up: the start-up replays stream
    * every stored event through the buffer pool, and the typed copy and the rollups catching up on a backlog fill it
    * (up to `memory_limit`), ~120-140 MB left behind at rest at 1M events. Lowering the limit for a moment evicts
-   * them. Holds the writer meanwhile, so no commit runs under the low limit; meant for moments when the other
-   * connections are idle (after the start-up replays, after the first catch-up).
+   * them. Holds the writer meanwhile, so no commit runs under the low limit, and holds the reader connections' queries
+   * (the ones in flight end first), so none runs under it either: any would fail for want of memory.
    */
   async releaseMemory(): Promise<void> {
     while (this.writer) await this.writer;
     if (this.closed) return;
     const run = (async () => {
-      // The configured limit, else DuckDB's default read once: it prints limits rounded (488.2 MiB), so restoring
-      // what it printed each time would drift.
-      this.memoryLimit ??= String((await this.conn.runAndReadAll("SELECT current_setting('memory_limit')")).getRows()[0]?.[0]);
-      await this.conn.run(`SET memory_limit = '${RELEASE_LIMIT}'`);
-      await this.conn.run(`SET memory_limit = '${this.memoryLimit}'`);
+      // Readers first: new queries wait for the release, the ones in flight end before the limit drops.
+      let reopen = () => {};
+      this.releasing = new Promise<void>((r) => (reopen = r));
+      try {
+        while (this.readsInFlight > 0) await new Promise<void>((r) => (this.readsIdle = r));
+        this.readsIdle = null;
+        await this.lowerAndRestoreLimit();
+      } finally {
+        this.releasing = null;
+        reopen();
+      }
     })();
     this.writer = run
       .catch(() => {}) // nothing lost: the pages stay cached
@@ -434,6 +455,14 @@ export class DuckDbEventStore implements EventStore {
         if (this.queue.length > 0) this.writer = this.drain();
       });
     await this.writer;
+  }
+
+  private async lowerAndRestoreLimit(): Promise<void> {
+    // The configured limit, else DuckDB's default read once: it prints limits rounded (488.2 MiB), so restoring
+    // what it printed each time would drift.
+    this.memoryLimit ??= String((await this.conn.runAndReadAll("SELECT current_setting('memory_limit')")).getRows()[0]?.[0]);
+    await this.conn.run(`SET memory_limit = '${RELEASE_LIMIT}'`);
+    await this.conn.run(`SET memory_limit = '${this.memoryLimit}'`);
   }
 
   /** Resolves once every event committed before the call is in `typed_events` (see typed-events.ts). */
