@@ -38,7 +38,7 @@ export const TrainWorkerInitSchema = z.object({
     temperature: z.number(), numEventTypes: count, numFractionBuckets: count, numGenres: count, numYearBuckets: count,
     yearBucketStart: z.number(), yearBucketWidth: z.number(),
   }),
-  optimizer: z.object({ learningRate: z.number().positive(), warmupSteps: count, weightDecay: z.number().nonnegative() }),
+  optimizer: z.object({ learningRate: z.number().positive(), warmupSteps: count, decaySteps: count, weightDecay: z.number().nonnegative() }),
   attentionDropout: z.number().min(0).max(0.9),
   /** Tensors in paramSpecs order, weights and per-item metadata alike. */
   tensors: z.array(z.object({ name: z.string(), values: z.union([f32, i32]) })),

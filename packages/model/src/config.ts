@@ -44,6 +44,11 @@ export interface TrainConfig {
   readonly learningRate: number;
   /** Linear learning-rate warm-up over this many optimizer steps (0 = none), constant afterwards. */
   readonly warmupSteps: number;
+  /**
+   * Cosine learning-rate decay over this many epochs (from the end of warm-up down to a tenth of the rate, constant
+   * after), 0 = constant. In epochs, not seconds, so a seeded run is the same on any machine.
+   */
+  readonly decayEpochs: number;
   /** Decoupled weight decay (AdamW, Loshchilov & Hutter 2019) on weight matrices and embeddings, per unit of learning rate. */
   readonly weightDecay: number;
   /** Dropout on the attention probabilities (training only; serving is unchanged). */
@@ -95,6 +100,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   maxSequencesPerBatch: 256,
   learningRate: 2e-3,
   warmupSteps: 0,
+  decayEpochs: 0,
   weightDecay: 0,
   attentionDropout: 0,
   workers: 1,
@@ -146,7 +152,7 @@ export function makeTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<
   for (const k of ['inBatchNegatives', 'logQ', 'includeImpressions'] as const) c[k] = Boolean(c[k]);
   if (!Number.isInteger(c.fullSoftmaxMaxItems) || c.fullSoftmaxMaxItems < 0) throw new Error(`config.fullSoftmaxMaxItems must be an integer >= 0, got ${c.fullSoftmaxMaxItems}`);
   for (const k of ['tokensPerBatch', 'maxSequencesPerBatch', 'negatives', 'maxEpochs', 'patience', 'valUsers', 'workers'] as const) positiveInt(k, c[k]);
-  if (!Number.isInteger(c.warmupSteps) || c.warmupSteps < 0) throw new Error(`config.warmupSteps must be an integer >= 0, got ${c.warmupSteps}`);
+  for (const k of ['warmupSteps', 'decayEpochs'] as const) if (!Number.isInteger(c[k]) || c[k] < 0) throw new Error(`config.${k} must be an integer >= 0, got ${c[k]}`);
   inRange('weightDecay', c.weightDecay, 0, 10);
   inRange('attentionDropout', c.attentionDropout, 0, 0.9);
   inRange('learningRate', c.learningRate, 1e-6, 1);

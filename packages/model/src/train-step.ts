@@ -19,19 +19,27 @@ class ScheduledAdam extends tf.AdamOptimizer {
 export interface OptimizerSettings {
   learningRate: number;
   warmupSteps: number;
+  /** Cosine decay from the end of warm-up to step `decaySteps` (0 = none), then constant at the floor. */
+  decaySteps: number;
   weightDecay: number;
 }
+
+/** Where the cosine decay ends, as a fraction of the learning rate: steps past the horizon still learn. */
+export const LR_DECAY_FLOOR = 0.1;
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
 
-/** The learning rate of optimizer step `step` (1-based): linear warm-up, constant afterwards. */
+/** The learning rate of optimizer step `step` (1-based): linear warm-up, then cosine decay or constant. */
 export function learningRateAt(s: OptimizerSettings, step: number): number {
-  return s.learningRate * (s.warmupSteps > 0 ? Math.min(1, step / s.warmupSteps) : 1);
+  const warm = s.warmupSteps > 0 ? Math.min(1, step / s.warmupSteps) : 1;
+  if (s.decaySteps <= s.warmupSteps) return s.learningRate * warm;
+  const done = Math.min(1, Math.max(0, (step - s.warmupSteps) / (s.decaySteps - s.warmupSteps)));
+  return s.learningRate * warm * (LR_DECAY_FLOOR + (1 - LR_DECAY_FLOOR) * 0.5 * (1 + Math.cos(Math.PI * done)));
 }
 
 /**
- * Adam with a linear warm-up (lr x step / warmupSteps until warmupSteps) and AdamW's decoupled weight decay
+ * Adam with a linear warm-up (lr x step / warmupSteps until warmupSteps), an optional cosine decay, and AdamW's decoupled weight decay
  * (w -= lr x weightDecay x w after the Adam update) on matrices and embeddings, never on LayerNorm gains or biases.
  * Deterministic: replicas that start equal and apply the same gradients stay equal.
  */

@@ -244,8 +244,14 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   }
   if (t.workers > 1 && tf.getBackend() !== 'wasm') throw new Error(`fit: workers > 1 needs the wasm backend (each worker starts its own), not ${tf.getBackend()}`);
   if (!idTable) throw new Error(`fit: the model has no ${ID_TABLE} table`);
-  const updater = new Updater(t, vars);
-  const idAdam = new RowAdam(t, idTable, c.dim, tf.backend().epsilon());
+  const windows = makeWindows(d, split.trainEnd, c.maxLen);
+  if (!windows.length) throw new Error('fit: no training windows (need users with at least 2 interactions)');
+  // The decay horizon in steps: an epoch's batch count varies by a few with the shuffle; its own generator, so the
+  // training draws stay as they were.
+  const stepsPerEpoch = t.decayEpochs > 0 ? makeBatches(windows, t, c.maxLen, new Rng(subSeed(t.seed, 'horizon'))).length : 0;
+  const optimizer = { learningRate: t.learningRate, warmupSteps: t.warmupSteps, decaySteps: t.decayEpochs * stepsPerEpoch, weightDecay: t.weightDecay };
+  const updater = new Updater(optimizer, vars);
+  const idAdam = new RowAdam(optimizer, idTable, c.dim, tf.backend().epsilon());
   /** Copy the JS id table into params (before validation, and at the end). */
   const syncIdTable = () => {
     params[ID_TABLE]?.dispose();
@@ -253,8 +259,6 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   };
   const replicaPos = new Float64Array(t.workers);
   const replicaMs = new Float64Array(t.workers);
-  const windows = makeWindows(d, split.trainEnd, c.maxLen);
-  if (!windows.length) throw new Error('fit: no training windows (need users with at least 2 interactions)');
   const valRng = new Rng(subSeed(t.seed, 'val'));
   const valCases: EvalCase[] = split.val.length > t.valUsers ? valRng.shuffle(split.val.slice()).slice(0, t.valUsers) : split.val;
   const useIdDrop = t.itemIdDropout > 0 && (c.numGenres > 0 || c.numYearBuckets > 0);
@@ -335,7 +339,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   const pool = t.workers > 1
     ? await GradientPool.start(t.workers - 1, {
       model: c,
-      optimizer: { learningRate: t.learningRate, warmupSteps: t.warmupSteps, weightDecay: t.weightDecay },
+      optimizer,
       attentionDropout: t.attentionDropout,
       tensors: await Promise.all(specs.filter((s) => s.name !== ID_TABLE).map(async (s) => ({ name: s.name, values: (await params[s.name]!.data()) as Float32Array | Int32Array }))),
     })

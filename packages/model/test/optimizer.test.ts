@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from './setup-backend.ts';
-import { RowAdam, Updater, type OptimizerSettings } from '../src/train-step.ts';
+import { learningRateAt, RowAdam, Updater, type OptimizerSettings } from '../src/train-step.ts';
 import { Rng } from '../src/rng.ts';
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -14,10 +14,10 @@ describe('lazy Adam for the item-id table', () => {
   beforeAll(() => useBackend('wasm'), 120_000);
 
   for (const settings of [
-    { learningRate: 0.01, warmupSteps: 0, weightDecay: 0 },
-    { learningRate: 0.01, warmupSteps: 3, weightDecay: 0.5 },
+    { learningRate: 0.01, warmupSteps: 0, decaySteps: 0, weightDecay: 0 },
+    { learningRate: 0.01, warmupSteps: 3, decaySteps: 5, weightDecay: 0.5 },
   ] satisfies OptimizerSettings[]) {
-    it(`on steps that touch every row it is dense Adam (warm-up ${settings.warmupSteps}, weight decay ${settings.weightDecay})`, async () => {
+    it(`on steps that touch every row it is dense Adam (warm-up ${settings.warmupSteps}, decay ${settings.decaySteps}, weight decay ${settings.weightDecay})`, async () => {
       const rows = 5;
       const dim = 3;
       const r = new Rng(7);
@@ -48,7 +48,7 @@ describe('lazy Adam for the item-id table', () => {
   }
 
   it('leaves untouched rows and their moments as they were, and resumes them undecayed on the next touch', () => {
-    const s = { learningRate: 0.1, warmupSteps: 0, weightDecay: 0 };
+    const s = { learningRate: 0.1, warmupSteps: 0, decaySteps: 0, weightDecay: 0 };
     const lazy = new RowAdam(s, Float32Array.from([1, 2, 3]), 1, 1e-7);
     lazy.apply(Int32Array.of(0, 2), Float32Array.from([0.5, -1])); // step 1: rows 0 and 2
     const afterFirst = lazy.table.slice();
@@ -62,5 +62,15 @@ describe('lazy Adam for the item-id table', () => {
     const want = afterFirst[2]! - (0.1 * (m / (1 - 0.9 ** 3))) / (Math.sqrt(v / (1 - 0.999 ** 3)) + 1e-7);
     expect(lazy.table[2]).toBeCloseTo(want, 5);
     expect(lazy.gather(Int32Array.of(2, 1))).toEqual(Float32Array.from([lazy.table[2]!, 2]));
+  });
+});
+
+describe('learning-rate schedule', () => {
+  it('warms up linearly, decays by a half cosine to a tenth of the rate, then stays there', () => {
+    const s = { learningRate: 1, warmupSteps: 2, decaySteps: 6, weightDecay: 0 };
+    // by hand: steps 1-2 warm up (0.5, 1); steps 3-6 cover a quarter of the cosine each; 0.1 + 0.9 (1 + cos(pi x)) / 2
+    const want = [0.5, 1, 0.1 + 0.45 * (1 + Math.cos(Math.PI / 4)), 0.55, 0.1 + 0.45 * (1 + Math.cos((3 * Math.PI) / 4)), 0.1, 0.1];
+    want.forEach((lr, i) => expect(learningRateAt(s, i + 1)).toBeCloseTo(lr, 10));
+    expect(learningRateAt({ ...s, decaySteps: 0 }, 50)).toBe(1);
   });
 });
