@@ -276,8 +276,9 @@ function causalAttention(w: BlockWeights, c: ModelConfig, B: number, T: number, 
     const k = dense(h, w.k);
     const v = dense(h, w.v);
     kv?.push(tf.concat([k, v], 1));
-    let logits = tf.matMul(heads(dense(h, w.q)), heads(k), false, true); // [B, H, T, T]
-    if (w.logitScale !== 1) logits = tf.mul(logits, w.logitScale);
+    // The scale goes on q [B*T, d], not on the logits [B, H, T, T]: T/dh times fewer multiplies, forward and back.
+    const q = w.logitScale !== 1 ? tf.mul(dense(h, w.q), w.logitScale) : dense(h, w.q);
+    const logits = tf.matMul(heads(q), heads(k), false, true); // [B, H, T, T]
     const probs = tf.softmax(tf.add(logits, causalMask(T)));
     const att = attentionDrop ? attentionDrop(probs) : probs;
     const y = tf.reshape(tf.transpose(tf.matMul(att, heads(v)), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
