@@ -85,6 +85,6 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
                          wasm backend, gradients averaged every step (default 1; see README for measurements)
   --model.KEY V          model override (maxLen, dim, layers, heads, ffnMult, dropout, temperature)
   --train.KEY V          training override (tokensPerBatch, learningRate, negatives, patience, weightDecay,
-                         warmupSteps, attentionDropout, ...)
+                         warmupSteps, decayEpochs, attentionDropout, ...)
   --backend B            tfjs backend: wasm (default), cpu, or webgpu (needs the optional 'webgpu' package and a GPU
                          adapter; fails clearly without one)`;
