@@ -2,7 +2,7 @@
  * Everything that crosses between the main thread and the worker: plain, structured-cloneable data only.
  * The facade (client.ts) and the worker (worker.ts) both type themselves against this file.
  */
-import type { Assignment, BackendName, EventInput, Exposure, IdentityState, InterleavingTeam, PathBenchmark } from '@marquee/core';
+import type { Assignment, BackendName, BackendPlan, EventInput, Exposure, IdentityState, InterleavingTeam, OperationTimings, PathBenchmark } from '@marquee/core';
 
 export type { PathBenchmark };
 
@@ -70,8 +70,15 @@ export interface BackendReport {
   chosenBy: 'cached' | 'provisional' | 'measured' | 'first-working';
   /** Median ms of one re-rank per backend, once measured. */
   timings?: Partial<Record<BackendName, number>>;
-  /** After a first run's measurement: the backend later runs will use. */
+  /** Where catalog scoring runs when the plan puts it on another backend than `name` (which runs the encoder). */
+  scoring?: BackendName;
+  /** Once measured: each backend's update and scoring apart, the cost of a backend switch, and the plan chosen. */
+  operations?: Partial<Record<BackendName, OperationTimings>>;
+  switchMs?: number;
+  plan?: BackendPlan;
+  /** After a first run's measurement: the backend later runs will use (and their scoring backend, when another). */
   nextRun?: BackendName;
+  nextRunScoring?: BackendName;
   probeError?: string;
 }
 
