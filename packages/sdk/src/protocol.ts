@@ -64,10 +64,10 @@ export interface BackendReport {
   tried: { name: BackendName; ok: boolean; reason?: string }[];
   initMs: number;
   /**
-   * cached: measured fastest on an earlier run; provisional: the first run, while the measurement runs beside it;
-   * measured: measured in this run; first-working: the caller's order, no measurement.
+   * cached: the plan measured fastest on an earlier run; provisional: the first run, while the measurement runs
+   * beside it (in a probe worker); first-working: the caller's order, no measurement.
    */
-  chosenBy: 'cached' | 'provisional' | 'measured' | 'first-working';
+  chosenBy: 'cached' | 'provisional' | 'first-working';
   /** Median ms of one re-rank per backend, once measured. */
   timings?: Partial<Record<BackendName, number>>;
   /** Where catalog scoring runs when the plan puts it on another backend than `name` (which runs the encoder). */
