@@ -91,7 +91,12 @@ export function effectiveSampleSize(w: ArrayLike<number>): number {
   return s2 > 0 ? (s * s) / s2 : 0;
 }
 
-/** Inverse propensity scoring: mean of w_i r_i. Unbiased without clipping; clipping trades bias for variance. */
+/**
+ * Inverse propensity scoring: V = (1/n) sum w_i r_i. Unbiased without clipping; clipping trades bias for variance.
+ * The decisions are independent and the propensities known, so the terms w_i r_i are i.i.d. and
+ * Var(V) = Var(w r) / n, estimated by the terms' sample variance (n - 1) over n. With clipping this is the variance
+ * of the clipped estimator; its bias (the clipped-off weight) is not in the interval.
+ */
 export function ips(log: readonly LoggedDecision[], target: TargetPolicy, clip?: number): Estimate {
   const w = importanceWeights(log, target, clip);
   const terms = Float64Array.from(log, (d, i) => w[i]! * d.reward);
@@ -99,7 +104,11 @@ export function ips(log: readonly LoggedDecision[], target: TargetPolicy, clip?:
   return summary('ips', mean, se, effectiveSampleSize(w), log.length, clip !== undefined ? `weights clipped at ${clip}` : undefined);
 }
 
-/** Self-normalised IPS: sum w r / sum w; delta-method standard error. */
+/**
+ * Self-normalised IPS: V = sum w_i r_i / sum w_i, a ratio of two means, so not IPS's variance. Delta method:
+ * V - V* ~ (mean(w r) - V* mean(w)) / E[w] = mean(w (r - V*)) / E[w], hence Var(V) ~ E[w^2 (r - V*)^2] / (n E[w]^2),
+ * estimated by plugging in V and mean(w): se = sqrt(sum w_i^2 (r_i - V)^2) / sum w_i.
+ */
 export function snips(log: readonly LoggedDecision[], target: TargetPolicy, clip?: number): Estimate {
   const w = importanceWeights(log, target, clip);
   let sw = 0;
@@ -156,51 +165,95 @@ export function replay(log: readonly LoggedDecision[], target: TargetPolicy, see
 /** A direct model: predicted reward of an action in a decision. */
 export type RewardModel = (d: LoggedDecision, action: number) => number;
 
-/** Features of the direct model: 1, the context, the action's features, the position one-hot (up to 8 slots). */
-function dmFeatures(d: LoggedDecision, a: number, ctxDim: number, actDim: number): Float64Array {
-  const f = new Float64Array(1 + ctxDim + actDim + 8);
-  f[0] = 1;
-  for (let i = 0; i < ctxDim; i++) f[1 + i] = d.context[i] ?? 0;
-  const af = d.actions[a]!.features;
-  for (let i = 0; i < actDim; i++) f[1 + ctxDim + i] = af[i] ?? 0;
-  f[1 + ctxDim + actDim + Math.min(d.position, 7)] = 1;
-  return f;
-}
+/** Slots with their own intercept in the direct model; later positions share the last one. */
+const DM_POSITIONS = 8;
 
-/** Ridge regression of the reward on the decision's features (the logged action's), fitted on `fit`. */
+/**
+ * Ridge regression of the reward on the decision's features (the logged action's), fitted on `fit`: 1, the context,
+ * the action's features, the position one-hot (up to 8 slots). Predictions read the coefficients directly (no
+ * feature vector per call): DR asks for every available action of every decision.
+ */
 export function fitRewardModel(fit: readonly LoggedDecision[], ridge = 1): RewardModel {
-  const ctxDim = Math.max(0, ...fit.map((d) => d.context.length));
-  const actDim = Math.max(0, ...fit.map((d) => d.actions[d.action]!.features.length));
-  const p = 1 + ctxDim + actDim + 8;
+  let ctxDim = 0;
+  let actDim = 0;
+  for (const d of fit) {
+    ctxDim = Math.max(ctxDim, d.context.length);
+    actDim = Math.max(actDim, d.actions[d.action]!.features.length);
+  }
+  const posBase = 1 + ctxDim + actDim;
+  const p = posBase + DM_POSITIONS;
   const XtX = new Float64Array(p * p);
   const Xty = new Float64Array(p);
+  // The decision's non-zero features as (index, value) pairs: the one-hot and theme features are mostly zero.
+  const idx = new Int32Array(p);
+  const val = new Float64Array(p);
   for (const d of fit) {
-    const f = dmFeatures(d, d.action, ctxDim, actDim);
-    for (let i = 0; i < p; i++) {
-      const fi = f[i] ?? 0;
-      if (fi === 0) continue;
-      Xty[i] = (Xty[i] ?? 0) + fi * d.reward;
-      for (let j = 0; j < p; j++) XtX[i * p + j] = (XtX[i * p + j] ?? 0) + fi * (f[j] ?? 0);
+    let nz = 0;
+    idx[nz] = 0;
+    val[nz++] = 1;
+    for (let i = 0; i < ctxDim; i++) {
+      const x = d.context[i] ?? 0;
+      if (x !== 0) (idx[nz] = 1 + i), (val[nz++] = x);
+    }
+    const af = d.actions[d.action]!.features;
+    for (let i = 0; i < actDim; i++) {
+      const x = af[i] ?? 0;
+      if (x !== 0) (idx[nz] = 1 + ctxDim + i), (val[nz++] = x);
+    }
+    idx[nz] = posBase + Math.min(d.position, DM_POSITIONS - 1);
+    val[nz++] = 1;
+    // idx is increasing, so v >= u fills the upper triangle; mirrored below.
+    for (let u = 0; u < nz; u++) {
+      const i = idx[u]!;
+      const fi = val[u]!;
+      Xty[i] = Xty[i]! + fi * d.reward;
+      for (let v = u; v < nz; v++) {
+        const k = i * p + idx[v]!;
+        XtX[k] = XtX[k]! + fi * val[v]!;
+      }
     }
   }
-  for (let i = 0; i < p; i++) XtX[i * p + i] = (XtX[i * p + i] ?? 0) + ridge;
+  for (let i = 0; i < p; i++) {
+    XtX[i * p + i] = XtX[i * p + i]! + ridge;
+    for (let j = 0; j < i; j++) XtX[i * p + j] = XtX[j * p + i]!;
+  }
   const beta = choleskySolve(cholesky(XtX, p), Xty, p);
   return (d, a) => {
-    const f = dmFeatures(d, a, ctxDim, actDim);
-    let s = 0;
-    for (let i = 0; i < p; i++) if (f[i] !== 0) s += f[i]! * beta[i]!;
-    return s;
+    let s = beta[0]!;
+    for (let i = 0; i < ctxDim; i++) s += (d.context[i] ?? 0) * beta[1 + i]!;
+    const af = d.actions[a]!.features;
+    for (let i = 0; i < actDim; i++) s += (af[i] ?? 0) * beta[1 + ctxDim + i]!;
+    return s + beta[posBase + Math.min(d.position, DM_POSITIONS - 1)]!;
   };
 }
 
 /**
- * Doubly robust: DM(x) + w (r - q(x, a)), with a direct model cross-fitted on two halves (each half is predicted by
- * the model fitted on the other), so its own errors do not leak into the estimate.
+ * The direct models of DR's 2-fold cross-fit: `[0]` predicts the even-indexed decisions and is fitted on the odd ones,
+ * `[1]` the reverse. They do not depend on the target, so one pair serves every target evaluated on a log.
  */
-export function doublyRobust(log: readonly LoggedDecision[], target: TargetPolicy, opts: { clip?: number; model?: RewardModel } = {}): Estimate {
-  const models: RewardModel[] = opts.model
-    ? [opts.model, opts.model]
-    : [fitRewardModel(log.filter((_, i) => i % 2 === 1)), fitRewardModel(log.filter((_, i) => i % 2 === 0))];
+export function crossFitRewardModels(log: readonly LoggedDecision[]): readonly [RewardModel, RewardModel] {
+  return [fitRewardModel(log.filter((_, i) => i % 2 === 1)), fitRewardModel(log.filter((_, i) => i % 2 === 0))];
+}
+
+/**
+ * Doubly robust: the mean of phi_i = sum_a pi(a|x_i) q(x_i, a) + w_i (r_i - q(x_i, a_i)), with the direct model q
+ * cross-fitted on two halves (`crossFitRewardModels`: each half is predicted by the model fitted on the other), so its
+ * own errors do not leak into the estimate.
+ *
+ * Standard error: sd(phi) / sqrt(n), with phi computed with the fitted q, so the interval carries the direct
+ * model's part of the variance (sum_a pi q - w q) as estimated, not IPS's. Why that is the whole variance: the
+ * logged propensities are the true ones, so E[phi_i | q] = V for any q fixed apart from decision i; a decision's q
+ * comes from the other half, so given that half its half's phi are i.i.d. with mean V. Writing
+ * phi(q) = phi(q*) + (phi(q) - phi(q*)) for the limit q*, the second part has mean zero given the other half and
+ * size O(|q - q*|), so it adds to the variance only at second order, O(|q - q*|^2 / n) (the cross-fitting argument
+ * of double machine learning); var(phi) with the fitted q estimates the first-order term.
+ */
+export function doublyRobust(
+  log: readonly LoggedDecision[],
+  target: TargetPolicy,
+  opts: { clip?: number; model?: RewardModel; models?: readonly [RewardModel, RewardModel] } = {},
+): Estimate {
+  const models = opts.model ? [opts.model, opts.model] : (opts.models ?? crossFitRewardModels(log));
   const w = importanceWeights(log, target, opts.clip);
   const terms = new Float64Array(log.length);
   log.forEach((d, i) => {
@@ -215,7 +268,12 @@ export function doublyRobust(log: readonly LoggedDecision[], target: TargetPolic
 }
 
 /** Every estimator for one target. */
-export function evaluatePolicy(log: readonly LoggedDecision[], target: TargetPolicy, name: string, opts: { clip?: number; seed?: number } = {}): OpeReport {
+export function evaluatePolicy(
+  log: readonly LoggedDecision[],
+  target: TargetPolicy,
+  name: string,
+  opts: { clip?: number; seed?: number; models?: readonly [RewardModel, RewardModel] } = {},
+): OpeReport {
   let r = 0;
   for (const d of log) r += d.reward;
   return {
@@ -223,7 +281,7 @@ export function evaluatePolicy(log: readonly LoggedDecision[], target: TargetPol
     decisions: log.length,
     loggedValue: log.length ? r / log.length : NaN,
     clip: opts.clip ?? null,
-    estimates: [replay(log, target, opts.seed), ips(log, target, opts.clip), snips(log, target, opts.clip), doublyRobust(log, target, { clip: opts.clip })],
+    estimates: [replay(log, target, opts.seed), ips(log, target, opts.clip), snips(log, target, opts.clip), doublyRobust(log, target, { clip: opts.clip, models: opts.models })],
   };
 }
 
