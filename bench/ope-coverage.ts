@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ope [-- --json] [-- --reps 100] [-- --n 50000] [-- --workers 2]`
+ * `npm run bench:ope [-- --json] [-- --reps 100] [-- --n 50000] [-- --workers 2] [-- --first 0]`
  *
  * Coverage of the off-policy estimators on the simulator. A synthetic world (500 members, 500 titles, seed 1) gives
  * each (member, title, artwork) its true quality-play probability. Each repetition logs `n` impressions (member and
@@ -13,7 +13,8 @@
  * (sqrt(c (1 - c) / reps)), mean interval widths, the errors in standard errors (z = (estimate - value) / stdError:
  * mean ~0 and sd ~1 when the interval is centred and as wide as it should be), and DR's width relative to IPS's
  * (target < 1). `--workers W` splits the repetitions over W processes (repetition r is seeded 1000 + r wherever it
- * runs, so the figures do not depend on W).
+ * runs, so the figures do not depend on W; `--first F` runs repetitions F .. F + reps - 1, so runs of 400 from 0
+ * and 600 from 400 hold the same repetitions as one run of 1,000).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -21,10 +22,11 @@ import { parseArgs } from 'node:util';
 import { artwork as aw } from '@marquee/core';
 import { createWorld, qualityPlayProbability, SeededRandom } from '@marquee/core/synthetic';
 
-const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false }, reps: { type: 'string', default: '100' }, n: { type: 'string', default: '50000' }, seed: { type: 'string', default: '1' }, workers: { type: 'string', default: '1' }, part: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false }, reps: { type: 'string', default: '100' }, n: { type: 'string', default: '50000' }, seed: { type: 'string', default: '1' }, workers: { type: 'string', default: '1' }, first: { type: 'string', default: '0' }, part: { type: 'string' } } });
 const REPS = Number(args.reps);
 const N = Number(args.n);
 const WORKERS = Math.max(1, Number(args.workers));
+const FIRST = Number(args.first);
 // `--part k/W`: a child process running repetitions k, k + W, ...; it prints its raw sums as JSON.
 const part = args.part ? args.part.split('/').map(Number) : null;
 const log = (...a: unknown[]) => console.error(...a);
@@ -32,7 +34,7 @@ const log = (...a: unknown[]) => console.error(...a);
 const world = createWorld({ seed: Number(args.seed), members: 500, titles: 500 });
 const M = world.members.length;
 const T = world.titles.length;
-if (!part) log(`OPE coverage: ${M} members x ${T} titles, ${REPS} repetitions of ${N} uniformly logged impressions${WORKERS > 1 ? `, ${WORKERS} processes` : ''}`);
+if (!part) log(`OPE coverage: ${M} members x ${T} titles, ${REPS} repetitions (from ${FIRST}) of ${N} uniformly logged impressions${WORKERS > 1 ? `, ${WORKERS} processes` : ''}`);
 // True quality-play probability of every (member, title, artwork).
 const q: Float64Array[] = [];
 for (const m of world.members) for (const t of world.titles) q.push(Float64Array.from(t.artworks, (a) => qualityPlayProbability(world, m.id, t.id, a.id)));
@@ -77,8 +79,8 @@ const emptyStats = (): Stats => Object.fromEntries(Object.keys(targetProbs).map(
 const coverageSoFar = (stats: Stats, reps: number) =>
   Object.entries(stats).map(([name, byEst]) => `${name} ${estimators.map((e) => `${e} ${byEst[e]!.covered}/${reps}`).join(' ')}`).join(' | ');
 
-/** Repetitions `first`, `first + step`, ... below REPS: the sums over them of each cell's coverage, width and errors. */
-function runRepetitions(first: number, step: number): Stats {
+/** Repetitions FIRST + k, FIRST + k + step, ... (REPS of them in all parts): each cell's sums over them. */
+function runRepetitions(k: number, step: number): Stats {
   const stats = emptyStats();
   // One actions list per title, shared by its decisions (the estimators only read it).
   const actionsOf = feats.map((f, t) => f.map((features, k) => ({ id: `${t}:${k}`, features })));
@@ -86,7 +88,7 @@ function runRepetitions(first: number, step: number): Stats {
   const mtOf = new Int32Array(N);
   const t0 = performance.now();
   let done = 0;
-  for (let rep = first; rep < REPS; rep += step) {
+  for (let rep = FIRST + k; rep < FIRST + REPS; rep += step) {
     const rng = new SeededRandom(1000 + rep);
     const decisions: aw.LoggedDecision[] = new Array(N);
     for (let i = 0; i < N; i++) {
@@ -116,7 +118,7 @@ function runRepetitions(first: number, step: number): Stats {
     done++;
     if (done % 10 === 0) {
       // Coverage so far, so that a run cut short still says something.
-      log(`  ${part ? `part ${first + 1}/${step}: ` : ''}${done} repetitions (${((performance.now() - t0) / 1000).toFixed(0)} s): ${coverageSoFar(stats, done)}`);
+      log(`  ${part ? `part ${k + 1}/${step}: ` : ''}${done} repetitions (${((performance.now() - t0) / 1000).toFixed(0)} s): ${coverageSoFar(stats, done)}`);
     }
   }
   return stats;
@@ -127,7 +129,7 @@ async function runInProcesses(workers: number): Promise<Stats> {
   const script = fileURLToPath(import.meta.url);
   const parts = await Promise.all(
     Array.from({ length: workers }, (_, k) => new Promise<Stats>((resolve, reject) => {
-      const child = spawn(process.execPath, [...process.execArgv, script, '--reps', String(REPS), '--n', String(N), '--seed', String(args.seed), '--part', `${k}/${workers}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, [...process.execArgv, script, '--reps', String(REPS), '--n', String(N), '--seed', String(args.seed), '--first', String(FIRST), '--part', `${k}/${workers}`], { stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));
       child.on('error', reject);
@@ -176,5 +178,5 @@ if (part) {
   }
   const passed = Object.values(stats).every((s) => s.ips!.covered >= 0.9 * REPS && s.snips!.covered >= 0.9 * REPS && s.dr!.covered >= 0.9 * REPS && s.dr!.width < s.ips!.width);
   log(`target (IPS, SNIPS, DR cover >= 90%, DR narrower than IPS): ${passed ? 'met' : 'MISSED'}; ${((performance.now() - t0) / 1000).toFixed(0)} s (z: mean/sd of the errors in standard errors)`);
-  if (args.json) console.log(JSON.stringify({ reps: REPS, n: N, workers: WORKERS, targets: out, passed }));
+  if (args.json) console.log(JSON.stringify({ reps: REPS, first: FIRST, n: N, workers: WORKERS, targets: out, passed }));
 }
