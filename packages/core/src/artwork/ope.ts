@@ -76,13 +76,14 @@ export type BootstrapOption = { resamples: number; seed: number };
  * mean; sqrt(sum (a - V b)^2) / sum b for the ratio); the interval is [V - t*(97.5%) se, V - t*(2.5%) se] (quantiles
  * type 7). Why studentized rather than percentile: the error of these estimators is skewed and correlated with their
  * standard error, which the percentile interval does not correct and bootstrap-t does (second-order accurate, Hall
- * 1988). A resample with se* = 0 counts as t* = 0 when V* = V, else +-infinity (the interval then says so). The draws
+ * 1988). A resample with se* = 0 counts as t* = 0 when V* = V, else +-infinity (the interval then says so); one with
+ * sum b = 0 (SNIPS: no weight at all) has no estimate and is left out. The draws
  * come from `Rng(fnv1a32("bootstrap|" + seed))`, so a run is repeatable.
  */
 export function bootstrapT(a: ArrayLike<number>, b: ArrayLike<number> | null, value: number, se: number, opt: BootstrapOption): [number, number] {
   const n = a.length;
   const rng = new Rng(fnv1a32(`bootstrap|${opt.seed}`));
-  const t: number[] = new Array<number>(opt.resamples);
+  const t: number[] = [];
   for (let k = 0; k < opt.resamples; k++) {
     let sa = 0;
     let saa = 0;
@@ -110,9 +111,10 @@ export function bootstrapT(a: ArrayLike<number>, b: ArrayLike<number> | null, va
       v = sa / n;
       s = n > 1 ? Math.sqrt(Math.max(0, (saa - n * v * v) / (n - 1)) / n) : 0;
     }
-    // A resample without any weight (SNIPS) has no estimate: it says as little as possible, t* = 0.
-    t[k] = !Number.isFinite(v) ? 0 : s > 1e-12 * Math.max(1, Math.abs(v)) ? (v - value) / s : v === value ? 0 : (v - value) * Infinity;
+    // A resample without any weight (SNIPS) has no estimate and is left out.
+    if (Number.isFinite(v)) t.push(s > 1e-12 * Math.max(1, Math.abs(v)) ? (v - value) / s : v === value ? 0 : (v - value) * Infinity);
   }
+  if (t.length === 0) return [-Infinity, Infinity];
   t.sort((x, y) => x - y);
   // Interpolating next to an infinite t* gives NaN (0 x infinity): the infinite end is the quantile then.
   const at = (p: number) => {
