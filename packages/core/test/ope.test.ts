@@ -42,6 +42,29 @@ describe("DR's cross-fitted direct model on a hand-computed log", () => {
   });
 });
 
+describe('IPS and SNIPS when every weighted decision has the same reward', () => {
+  it('give Wilson intervals over the effective sample size, not a point', () => {
+    // The target shows A; A was logged twice (propensities 0.5 and 0.25: weights 2 and 4), never with a reward.
+    // Normal: every term 0, spread 0, interval [0, 0]. ESS = 6^2 / 20 = 1.8; Wilson at p = 0 over m: [0, z^2 / (m + z^2)].
+    const acts = [{ id: 'A' }, { id: 'B' }];
+    const log = [
+      { action: 0, propensity: 0.5, reward: 0 },
+      { action: 1, propensity: 0.5, reward: 1 },
+      { action: 0, propensity: 0.25, reward: 0 },
+      { action: 1, propensity: 0.75, reward: 1 },
+    ].map((d) => aw.LoggedDecisionSchema.parse({ ...d, actions: acts }));
+    const alwaysA: aw.TargetPolicy = () => [1, 0];
+    const upper = Z95 ** 2 / (1.8 + Z95 ** 2);
+    const sn = aw.snips(log, alwaysA);
+    expect([sn.value, sn.ciLow, sn.interval]).toEqual([0, 0, 'wilson']);
+    expect(sn.ciHigh).toBeCloseTo(upper, 12);
+    // IPS = mean(w) x SNIPS, mean(w) = 6 / 4.
+    const e = aw.ips(log, alwaysA, undefined, { resamples: 200, seed: 1 });
+    expect(e.interval).toBe('wilson');
+    expect(e.ciHigh).toBeCloseTo(1.5 * upper, 12);
+  });
+});
+
 describe('replay on a uniform log over unequal numbers of actions', () => {
   it('says it is biased: a decision with K actions is kept with probability 1/K', () => {
     // Title x (2 actions) logged twice, title y (4 actions) four times, every action once, uniformly. The target

@@ -130,6 +130,37 @@ function withBootstrap(e: Estimate, a: ArrayLike<number>, b: ArrayLike<number> |
   return { ...e, ciLow: lo, ciHigh: hi, interval: 'bootstrap-t' };
 }
 
+/** Wilson's score interval for a proportion p observed over m (possibly effective) trials. */
+function wilson(p: number, m: number): [number, number] {
+  const z2 = Z95 * Z95;
+  const centre = (p + z2 / (2 * m)) / (1 + z2 / m);
+  const half = (Z95 * Math.sqrt((p * (1 - p)) / m + z2 / (4 * m * m))) / (1 + z2 / m);
+  return [Math.max(0, centre - half), Math.min(1, centre + half)];
+}
+
+/**
+ * When every decision the target would show has the same 0/1 reward (no quality play among them, or only plays), the
+ * spread of IPS's and SNIPS's terms is 0 and the normal (or bootstrap) interval is a point: certainty claimed from a
+ * few effective decisions (OBD's `priors` target: 44). The interval is then Wilson's for SNIPS's proportion over the
+ * effective sample size (Kish's (sum w)^2 / sum w^2), times mean(w) for IPS (IPS = mean(w) x SNIPS).
+ */
+function collapsed(e: Estimate, w: Float64Array, log: readonly LoggedDecision[]): Estimate | null {
+  if (e.stdError !== 0 || !(e.ess > 0)) return null;
+  let reward: number | null = null;
+  let sw = 0;
+  for (let i = 0; i < log.length; i++) {
+    if (w[i] === 0) continue;
+    const r = log[i]!.reward;
+    if ((r !== 0 && r !== 1) || (reward !== null && r !== reward)) return null;
+    reward = r;
+    sw += w[i]!;
+  }
+  if (reward === null) return null;
+  const scale = e.estimator === 'ips' ? sw / log.length : 1;
+  const [lo, hi] = wilson(reward, e.ess);
+  return { ...e, ciLow: scale * lo, ciHigh: scale * hi, interval: 'wilson', note: [e.note, `every weighted decision has reward ${reward}: Wilson interval over the effective sample size`].filter(Boolean).join('; ') };
+}
+
 function meanSe(terms: ArrayLike<number>): { mean: number; se: number } {
   const n = terms.length;
   let s = 0;
@@ -171,7 +202,7 @@ export function ips(log: readonly LoggedDecision[], target: TargetPolicy, clip?:
   const terms = Float64Array.from(log, (d, i) => w[i]! * d.reward);
   const { mean, se } = meanSe(terms);
   const e = summary('ips', mean, se, effectiveSampleSize(w), log.length, clip !== undefined ? `weights clipped at ${clip}` : undefined);
-  return withBootstrap(e, terms, null, bootstrap);
+  return collapsed(e, w, log) ?? withBootstrap(e, terms, null, bootstrap);
 }
 
 /**
@@ -192,7 +223,8 @@ export function snips(log: readonly LoggedDecision[], target: TargetPolicy, clip
   const v = swr / sw;
   let s2 = 0;
   for (let i = 0; i < log.length; i++) s2 += (wr[i]! - w[i]! * v) ** 2;
-  return withBootstrap(summary('snips', v, Math.sqrt(s2) / sw, effectiveSampleSize(w), log.length), wr, w, bootstrap);
+  const e = summary('snips', v, Math.sqrt(s2) / sw, effectiveSampleSize(w), log.length);
+  return collapsed(e, w, log) ?? withBootstrap(e, wr, w, bootstrap);
 }
 
 /**
@@ -231,12 +263,7 @@ export function replay(log: readonly LoggedDecision[], target: TargetPolicy, see
   const e = summary('replay', mean, se, kept.length, log.length, note);
   if (kept.every((r) => r === 0 || r === 1)) {
     // Binary rewards: the Wilson interval, which stays honest at 0 or 1 successes where the normal one collapses.
-    const m = kept.length;
-    const z2 = Z95 * Z95;
-    const centre = (mean + z2 / (2 * m)) / (1 + z2 / m);
-    const half = (Z95 * Math.sqrt((mean * (1 - mean)) / m + z2 / (4 * m * m))) / (1 + z2 / m);
-    e.ciLow = Math.max(0, centre - half);
-    e.ciHigh = Math.min(1, centre + half);
+    [e.ciLow, e.ciHigh] = wilson(mean, kept.length);
     e.interval = 'wilson';
   }
   return e;
