@@ -22,7 +22,18 @@ export interface SimOptions {
   historyContext?: boolean;
   /** Impression-count buckets (upper bounds, inclusive) per member. */
   buckets?: readonly number[];
+  /** Publish this population model instead of the one fitted on the policy's own log (bench:artwork-fit). */
+  fixedModel?: PopulationFit;
+  /**
+   * Weight each impression in the population fit by 1 / (K x its logged propensity), reweighting the policy's log to
+   * a uniform one's (bench:artwork-fit; the server does not: the store's typed copy keeps no propensity).
+   */
+  uniformWeights?: boolean;
+  /** Receives each impression's member, title and the member's history context at it (bench:artwork-fit). */
+  trace?: { member: string; title: Title; context: Float64Array }[];
 }
+
+export type PopulationFit = ReturnType<aw.ContextWeightsLearner['fit']>;
 
 export interface SimResult {
   policy: string;
@@ -37,6 +48,8 @@ export interface SimResult {
   clickbaitShown: number;
   byBucket: { upTo: number; impressions: number; qualityPlays: number; expectedQualityPlays: number }[];
   selectMs: number;
+  /** The population model fitted on the policy's own log, at the end. */
+  fit: PopulationFit;
 }
 
 export const DEFAULT_BUCKETS = [10, 30, 60, 100, Infinity] as const;
@@ -63,8 +76,9 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
     clickbaitShown: 0,
     byBucket: buckets.map((upTo) => ({ upTo, impressions: 0, qualityPlays: 0, expectedQualityPlays: 0 })),
     selectMs: 0,
+    fit: { themeEffects: [], weights: [], averageEffects: [] },
   };
-  interface Shown { title: Title; artworkId: string; bucket: number; x: Float64Array; context: Float64Array }
+  interface Shown { title: Title; artworkId: string; bucket: number; x: Float64Array; context: Float64Array; weight: number }
   // The bandit learns from its own reward; the measurement always counts quality plays.
   let learn = new aw.RewardJoiner<Shown>(reward);
   let measure = new aw.RewardJoiner<Shown>(aw.QUALITY_PLAY);
@@ -75,7 +89,7 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
   const settleLearn = (s: { payload: Shown; reward: number }[]) => {
     for (const { payload, reward: r } of s) {
       bandit?.observe(payload.title, payload.artworkId, r);
-      if (useHistory && r > 0) contextLearner.rewarded(payload.x, payload.context, r);
+      if (useHistory && r > 0) contextLearner.rewarded(payload.x, payload.context, r, payload.weight);
     }
   };
 
@@ -117,8 +131,10 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       const x = aw.titleFeatures(title.artworks)[k]!;
       const viewer = memberBandit();
       const context = viewer ? aw.historyContext(viewer.history) : new Float64Array(aw.FEATURE_DIM);
-      if (useHistory) contextLearner.impression(x, context);
-      const shown: Shown = { title, artworkId: e.artworkId!, bucket: b, x, context };
+      const weight = opts.uniformWeights ? 1 / (title.artworks.length * e.propensity!) : 1;
+      if (useHistory) contextLearner.impression(x, context, weight);
+      opts.trace?.push({ member: e.userId, title, context });
+      const shown: Shown = { title, artworkId: e.artworkId!, bucket: b, x, context, weight };
       res.impressions++;
       const eq = qualityPlayProbability(world, e.userId, e.titleId, e.artworkId!);
       res.expectedQualityPlays += eq;
@@ -132,7 +148,7 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       settleLearn(learn.impression(key, e.titleId, e.ts, shown));
       measure.impression(key, e.titleId, e.ts, shown);
       if (res.impressions % priorsEvery === 0) {
-        const context = useHistory ? { ...contextLearner.fit(), impressions: contextLearner.impressions } : undefined;
+        const context = opts.fixedModel ? { ...opts.fixedModel, impressions: contextLearner.impressions } : useHistory ? { ...contextLearner.fit(), impressions: contextLearner.impressions } : undefined;
         priors = new aw.PriorRates(counts.snapshot(reward, e.ts, 'p', context));
       }
       continue;
@@ -156,5 +172,6 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
   }
   settleLearn(learn.flush());
   res.selectMs = selectMs;
+  res.fit = contextLearner.fit();
   return res;
 }

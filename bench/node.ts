@@ -1,6 +1,6 @@
 /**
- * `npm run bench:node [-- --json] [-- --runs N] [-- --backends wasm,cpu,webgpu]`: the on-device path in Node, per
- * tfjs backend, with the SDK's own encoder, scorer, rankers and page code (the same `benchmarkPath` the browser
+ * `npm run bench:node [-- --json] [-- --runs N] [-- --backends wasm,cpu,webgpu] [-- --scoring wasm]`: the on-device path
+ * in Node, per tfjs backend (with `--scoring`, a mixed plan: the re-rank's catalog scoring on that backend), with the SDK's own encoder, scorer, rankers and page code (the same `benchmarkPath` the browser
  * bench runs in the worker) and the default benchmark model (bench/.artifacts, trained once).
  *
  * Each backend runs in a child process of its own, so a cold start is cold: start the backend, load the model from
@@ -24,6 +24,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '20' },
     backends: { type: 'string', default: 'wasm,cpu,webgpu' },
     child: { type: 'string' },
+    /** A mixed backend plan: catalog scoring of the re-rank workload on this backend, the encoder on each of --backends. */
+    scoring: { type: 'string' },
   },
 });
 const log = (...a: unknown[]) => console.error(...a);
@@ -36,17 +38,24 @@ const ChildResultSchema = z.discriminatedUnion('ok', [
 type ChildResult = z.infer<typeof ChildResultSchema>;
 
 if (args.child) {
-  process.stdout.write(JSON.stringify(await runChild(args.child as 'wasm' | 'cpu' | 'webgpu', Number(args.runs))) + '\n');
+  process.stdout.write(JSON.stringify(await runChild(args.child as NodeBackend, Number(args.runs), args.scoring as NodeBackend | undefined)) + '\n');
   process.exit(0); // the webgpu device keeps Node alive otherwise
 } else {
   await runParent();
 }
 
-async function runChild(backend: 'wasm' | 'cpu' | 'webgpu', runs: number): Promise<ChildResult> {
+type NodeBackend = 'wasm' | 'cpu' | 'webgpu';
+
+async function runChild(backend: NodeBackend, runs: number, scoring: NodeBackend | undefined): Promise<ChildResult> {
   const t0 = performance.now();
   const tf = await import('@tensorflow/tfjs-core');
   const { initNodeBackend, loadModelDir } = await import('@marquee/model/node');
   try {
+    if (scoring && scoring !== backend) {
+      // Started first, so the encoder's backend (started next) is current, as in the worker under a mixed plan.
+      await initNodeBackend(scoring);
+      if (tf.getBackend() !== scoring) return { ok: false, skipped: `scoring backend ${scoring} did not start (got ${tf.getBackend()})` };
+    }
     await initNodeBackend(backend);
   } catch (err) {
     return { ok: false, skipped: (err as Error).message };
@@ -73,7 +82,7 @@ async function runChild(backend: 'wasm' | 'cpu' | 'webgpu', runs: number): Promi
   const t3 = performance.now();
   const r2 = (x: number) => Math.round(x * 10) / 10;
   const cold = { backend_ms: r2(t1 - t0), model_ms: r2(t2 - t1), first_page_ms: r2(t3 - t2), cold_start_ms: r2(t3 - t0) };
-  const path = await benchmarkPath(model, runs);
+  const path = await benchmarkPath(model, runs, scoring);
   model.dispose();
   return { ok: true, cold, path };
 }
@@ -86,7 +95,7 @@ async function runParent(): Promise<void> {
     log(`${name}: running…`);
     let out: string;
     try {
-      out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/node.ts', '--child', name, '--runs', args.runs!], {
+      out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/node.ts', '--child', name, '--runs', args.runs!, ...(args.scoring ? ['--scoring', args.scoring] : [])], {
         cwd: ROOT,
         stdio: ['ignore', 'pipe', 'pipe'],
         encoding: 'utf8',
@@ -106,7 +115,7 @@ async function runParent(): Promise<void> {
     backends[name] = { cold: r.cold, path: r.path };
     log(describe(name, r.cold, r.path));
   }
-  if (args.json) console.log(JSON.stringify({ backends, skipped, runs: Number(args.runs) }));
+  if (args.json) console.log(JSON.stringify({ backends, skipped, runs: Number(args.runs), scoring: args.scoring ?? null }));
 }
 
 function describe(name: string, cold: z.infer<typeof ColdStartSchema>, p: PathBenchmark): string {
@@ -119,6 +128,7 @@ function describe(name: string, cold: z.infer<typeof ColdStartSchema>, p: PathBe
     `  rank, JS blend 1k ${pc(p.rank1k)}   10k ${pc(p.rank10k)}   100k ${pc(p.rank100k)}`,
     `  rank, tensor top-${p.rankTopK} 1k ${pc(p.rankTensor1k)}   10k ${pc(p.rankTensor10k)}   100k ${pc(p.rankTensor100k)}`,
     `  target rank <= 1.2 x scores + 1 ms: 10k ${p.rankTensor10k.p50 <= 1.2 * p.scores10k.p50 + 1 ? 'met' : 'missed'}, 100k ${p.rankTensor100k.p50 <= 1.2 * p.scores100k.p50 + 1 ? 'met' : 'missed'}`,
+    `  re-rank 1k after a play (update on ${p.backend}, scores on ${p.scoringBackend}, JS blend) ${pc(p.rerank1k)}`,
     `  page 5k ${pc(p.page5k)}`,
     `  kernel launches: encode 200 ${p.kernels.encode200.launches}, update 1 ${p.kernels.update1.launches}, tensor rank 10k ${p.kernels.rankTensor10k.launches}`,
   ];

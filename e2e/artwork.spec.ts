@@ -81,6 +81,12 @@ async function learn(page: Page, likes: Likes, plays: number, mixed: ReadonlySet
 // artwork-3 (history prior, prior sd 0.03 instead of 0.19, rates shrunk by 1,000 pseudo-impressions, shared theme
 // effects fitted on both viewers' impressions): the first viewer's plays now move the shared theme effects the
 // second viewer starts from, which this judge (score minus rate) counts as the second viewer's own taste.
+// Run once with artwork-3 (fourth session, under load): the judge's four convergence checks passed (15 common
+// titles, preferred dark for A 12, for B 3, different on 14) on margins of +0.001 (A) and -0.004 (B), a tenth of the
+// prior sd (0.03), and the one Thompson draw shown was dark to A on 2 titles and to B on 7; the drawer's top tastes
+// for A did not include dark (romance +0.018 led). Passing on such margins is chance, so it stays fixme: the model
+// learns a viewer's own dark taste at ~0.001 from 16 plays, and the population fit it starts from is biased on a
+// policy's own log (README, Artwork: what bench:artwork-fit found), which needs fixing before this judge can hold.
 test.fixme('two viewers of opposite artwork taste converge to different artworks for the same titles', async ({ browser, api }) => {
   test.setTimeout(360_000);
   const catalog = (await (await fetch(`${api.url}/v1/catalog`)).json()).titles as { id: string; artworks: { id: string; themes: string[] }[] }[];

@@ -1,4 +1,5 @@
 /** The worker's tfjs backend: WebGPU under SwiftShader when the flag is on, a clean fallback when it is not. */
+import { choosePlan } from '@marquee/core';
 import { test, expect, openDemo, trackMany, impressions } from './fixtures.ts';
 
 test('the worker gets webgpu on a software adapter and says so', async ({ page, api }) => {
@@ -26,18 +27,25 @@ test('a forced backend list is honoured', async ({ page, api }) => {
   expect(report.name).toBe('wasm');
 });
 
-test('auto: a first run starts at once on wasm, measures every backend beside it, and later runs use the fastest', async ({ page, api }) => {
+test('auto: a first run starts at once on wasm, measures every backend beside it (by operation), and later runs use the plan', async ({ page, api }) => {
   await openDemo(page, api.url);
   const first = await page.evaluate(() => window.marquee.backend());
   expect(first).toMatchObject({ name: 'wasm', chosenBy: 'provisional' });
   await expect.poll(async () => (await page.evaluate(() => window.marquee.backend())).nextRun, { timeout: 90_000 }).toBeDefined();
   const measured = await page.evaluate(() => window.marquee.backend());
-  const timings = measured.timings!;
-  expect(Object.keys(timings)).toEqual(expect.arrayContaining(['webgpu', 'wasm', 'cpu']));
-  const [[fastest] = []] = Object.entries(timings).sort((a, b) => a[1]! - b[1]!);
-  expect(measured.nextRun).toBe(fastest);
-  console.log(`re-rank probe (ms): ${JSON.stringify(timings)} -> ${fastest}`);
+  const { operations, switchMs, plan } = measured;
+  if (!operations || switchMs === undefined || !plan) throw new Error(`a measured report without its plan: ${JSON.stringify(measured)}`);
+  expect(Object.keys(operations)).toEqual(expect.arrayContaining(['webgpu', 'wasm', 'cpu']));
+  // The plan is core's choice on what this device measured; later runs use it.
+  expect(plan).toEqual(choosePlan(operations, switchMs));
+  expect(measured.nextRun).toBe(plan.update);
+  expect(measured.nextRunScoring).toBe(plan.scoring === plan.update ? undefined : plan.scoring);
+  const [[fastest] = []] = Object.entries(measured.timings ?? {}).sort((a, b) => a[1]! - b[1]!);
+  if (plan.scoring === plan.update) expect(plan.update).toBe(fastest);
+  console.log(`re-rank probe (ms): ${JSON.stringify(operations)}, switch ${switchMs} ms -> update on ${plan.update}, scoring on ${plan.scoring}`);
   await page.reload();
   await page.waitForFunction(() => window.demo?.pages > 0);
-  expect(await page.evaluate(() => window.marquee.backend())).toMatchObject({ name: fastest, chosenBy: 'cached' });
+  const later = await page.evaluate(() => window.marquee.backend());
+  expect(later).toMatchObject({ name: plan.update, chosenBy: 'cached' });
+  expect(later.scoring).toBe(plan.scoring === plan.update ? undefined : plan.scoring);
 });

@@ -139,6 +139,16 @@ describe('admin OPE over the store’s own log', () => {
     const pr = aw.OpeReportSchema.parse(await priors.json());
     // Greedy on the fitted rates picks artwork 0, worth 0.6: IPS and DR must see it beat uniform.
     expect(pr.estimates.find((e) => e.estimator === 'ips')!.value).toBeGreaterThan(truth);
+    // Asked for bootstrap-t, IPS, SNIPS and DR say so, keep their estimates, and still cover the true rate.
+    const boot = aw.OpeReportSchema.parse(await (await app.request('/v1/admin/artwork/ope?target=uniform&bootstrap=500', { headers: { Authorization: 'Bearer admin' } })).json());
+    for (const e of boot.estimates) {
+      const normal = body.estimates.find((x) => x.estimator === e.estimator)!;
+      expect(e.interval).toBe(e.estimator === 'replay' ? normal.interval : 'bootstrap-t');
+      expect(e.value).toBe(normal.value);
+      expect(e.ciLow).toBeLessThanOrEqual(truth);
+      expect(e.ciHigh).toBeGreaterThanOrEqual(truth);
+    }
+    expect((await app.request('/v1/admin/artwork/ope?bootstrap=5', { headers: { Authorization: 'Bearer admin' } })).status).toBe(400);
   });
 
   it('joins a quality play to the impression before it, never to a later one', () => {

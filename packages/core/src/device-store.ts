@@ -60,6 +60,8 @@ export const BackendChoiceSchema = z.object({
   /** The candidate backends and the user agent it was measured for: a change of either measures again. */
   key: z.string(),
   name: BackendNameSchema,
+  /** Where catalog scoring runs when a mixed plan measured fastest (absent: on `name` too). */
+  scoring: BackendNameSchema.optional(),
   /** Median ms of one re-rank per backend. */
   timings: z.partialRecord(BackendNameSchema, z.number()).optional(),
 });

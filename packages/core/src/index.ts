@@ -5,6 +5,7 @@ export * from './well-formed.ts';
 export * from './candidates.ts';
 export * from './manifest.ts';
 export * from './device-store.ts';
+export * from './backend-plan.ts';
 export * from './uuid.ts';
 export * from './backoff.ts';
 export * from './batch.ts';

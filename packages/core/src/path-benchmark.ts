@@ -35,6 +35,14 @@ export const PathBenchmarkSchema = z.object({
   rankTensor10k: PercentilesSchema,
   rankTensor100k: PercentilesSchema,
   rankTopK: z.number().int(),
+  /**
+   * The re-rank after a play as the page runs it under the worker's backend plan: the update after one event, then
+   * the catalog scorer's scores of 1,000 candidates (on `scoringBackend`; the user vector crosses as a Float32Array
+   * when that is another backend) and the JS blend. What the automatic choice is judged on.
+   */
+  rerank1k: PercentilesSchema,
+  /** The backend that scored in `rerank1k` (`backend` ran the encoder). */
+  scoringBackend: z.string(),
   /** Encode 200 events, score and rank 5,000 candidates, compose rows. */
   page5k: PercentilesSchema,
   /** Artwork choice for a 50-card page, every card fresh (the first page of a visit), Thompson sampling. */

@@ -123,3 +123,25 @@ describe('the history context on a world where the answer is known', () => {
     expect(Array.from(fresh.posterior.mean.subarray(0, aw.FEATURE_DIM))).toEqual(themeEffects.map((e) => expect.closeTo(e, 12)));
   });
 });
+
+describe('the population regression with weights', () => {
+  it('an impression of weight 2 counts as the same impression twice (what reweighting a log to uniform relies on)', () => {
+    const x = aw.titleFeatures([{ themes: ['dark'] }, { themes: ['romance'] }])[0]!;
+    const c = aw.historyContext(aw.addPlayed(aw.emptyHistory(), [{ themes: ['dark'] }]));
+    const y = aw.titleFeatures([{ themes: ['bright'] }, { themes: ['comedic', 'dark'] }])[1]!;
+    const twice = new aw.ContextWeightsLearner();
+    const weighted = new aw.ContextWeightsLearner();
+    for (let i = 0; i < 2; i++) {
+      twice.impression(x, c);
+      twice.rewarded(x, c);
+    }
+    weighted.impression(x, c, 2);
+    weighted.rewarded(x, c, 1, 2);
+    for (const l of [twice, weighted]) l.impression(y, c);
+    const a = twice.fit();
+    const b = weighted.fit();
+    expect(b.themeEffects).toEqual(a.themeEffects.map((v) => expect.closeTo(v, 12)));
+    expect(b.weights).toEqual(a.weights.map((v) => expect.closeTo(v, 12)));
+    expect(Math.abs(a.themeEffects[aw.themeIndex('dark')!]!)).toBeGreaterThan(0.01);
+  });
+});

@@ -5,8 +5,10 @@
  * Loaded with a dynamic import so that tfjs never delays the event path.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { BACKEND_NAMES, choosePlan, quantile, type OperationTimings, type ProbeResult } from '@marquee/core';
 import type { BackendName, BackendReport } from './protocol.ts';
 import { probeRankingPath } from './probe.ts';
+import { onBackend } from './scorer.ts';
 
 export { tf };
 
@@ -68,28 +70,67 @@ export async function selectBackend(preferred: readonly BackendName[]): Promise<
 }
 
 /**
- * Measures the ranking path on every backend of `candidates` that starts, and keeps the fastest. A software WebGPU
- * adapter is measured like any other, not assumed fast.
+ * Measures the ranking path on every backend of `candidates` that starts, whole and by operation (update, scoring),
+ * and the cost of switching between started backends; core's `choosePlan` then keeps the fastest plan: one backend,
+ * or the update on one and catalog scoring on another. A software WebGPU adapter is measured like any other, not
+ * assumed fast. Leaves the plan's update backend current.
  */
-export async function measureBackends(candidates: readonly BackendName[]): Promise<BackendReport> {
-  const start = performance.now();
+export async function measureBackends(candidates: readonly BackendName[]): Promise<Extract<ProbeResult, { ok: true }>> {
   const tried: BackendReport['tried'] = [];
-  const timings: Partial<Record<BackendName, number>> = {};
-  let best: Omit<BackendReport, 'tried' | 'initMs' | 'chosenBy'> | null = null;
+  const operations: Partial<Record<BackendName, OperationTimings>> = {};
   for (const name of candidates) {
     const got = await firstWorking([name], tried).catch(() => null);
     if (!got) continue;
     try {
-      timings[name] = +(await probeRankingPath()).rerankMs.toFixed(3);
+      const p = await probeRankingPath();
+      operations[name] = { rerankMs: +p.rerankMs.toFixed(3), updateMs: +p.updateMs.toFixed(3), scoreMs: +p.scoreMs.toFixed(3) };
     } catch (err) {
       tried.push({ name, ok: false, reason: `probe failed: ${(err as Error).message}` });
-      continue;
     }
-    if (!best || timings[name]! < timings[best.name]!) best = got;
   }
-  if (!best) throw new Error(`no tfjs backend works here: ${tried.map((t) => `${t.name} (${t.reason})`).join(', ')}`);
-  await tf.setBackend(best.name);
-  return { ...best, tried, timings, initMs: Math.round(performance.now() - start), chosenBy: 'measured' };
+  const measured = BACKEND_NAMES.filter((b) => operations[b] !== undefined);
+  if (measured.length === 0) throw new Error(`no tfjs backend works here: ${tried.map((t) => `${t.name} (${t.reason})`).join(', ')}`);
+  const switchMs = measureSwitches(measured);
+  const plan = choosePlan(operations, switchMs);
+  await tf.setBackend(plan.update);
+  return { ok: true, operations, switchMs, plan, tried };
+}
+
+/** Median ms of a switch there and back between two started backends, the most of any ordered pair (0 for one). */
+function measureSwitches(names: readonly BackendName[]): number {
+  const home = tf.getBackend();
+  let most = 0;
+  for (const a of names) {
+    for (const b of names) {
+      if (a === b) continue;
+      onBackend(a, () => {
+        const xs: number[] = [];
+        for (let i = 0; i < 9; i++) {
+          const t0 = performance.now();
+          onBackend(b, () => {});
+          xs.push(performance.now() - t0);
+        }
+        most = Math.max(most, quantile(xs.sort((x, y) => x - y), 0.5));
+      });
+    }
+  }
+  if (tf.getBackend() !== home) throw new Error('measureSwitches: the current backend changed');
+  return +most.toFixed(3);
+}
+
+/**
+ * Starts `name` beside the current backend (for a plan's catalog scoring) and checks it computes, leaving the
+ * current backend current. Throws with the reason when it does not start.
+ */
+export async function startBesideCurrent(name: BackendName): Promise<void> {
+  const home = tf.getBackend();
+  if (home === name) return;
+  const tried: BackendReport['tried'] = [];
+  try {
+    await firstWorking([name], tried);
+  } finally {
+    await tf.setBackend(home);
+  }
 }
 
 async function firstWorking(preferred: readonly BackendName[], tried: BackendReport['tried']): Promise<Omit<BackendReport, 'tried' | 'initMs' | 'chosenBy'>> {

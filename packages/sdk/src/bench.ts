@@ -2,7 +2,8 @@
  * Latency of the on-device path with the model in use, for `npm run bench:browser` (in the worker) and
  * `npm run bench:node` (in Node, same code): encode a history from scratch, update it after one event, score N
  * candidates, rank them with the JS blend and on the device, and build a whole page; plus the kernels each
- * operation launches (tf.profile) and, on webgpu, the GPU's own kernel time (tf.time); and the artwork choice of a
+ * operation launches (tf.profile) and, on webgpu, the GPU's own kernel time (tf.time); the re-rank after a play
+ * under the worker's backend plan (update here, catalog scoring on the plan's backend); and the artwork choice of a
  * 50-card page (pure JS, the same workload as bench:artwork's in Node).
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,6 +11,7 @@ import { artwork, composePage, quantile, rankCandidates, type KernelCount, type 
 import type { LoadedModel } from '@marquee/model';
 import { IncrementalEncoder, type Token } from './encoder.ts';
 import { TensorRanker } from './ranker.ts';
+import { CatalogScorer } from './scorer.ts';
 
 export type { PathBenchmark, Percentiles };
 
@@ -66,7 +68,8 @@ function kernelMs(info: tf.TimingInfo): number {
   return +info.kernelMs.toFixed(3);
 }
 
-export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<PathBenchmark> {
+/** `scoringBackend`: where the worker's backend plan scores the catalog, when not on the current backend. */
+export async function benchmarkPath(model: LoadedModel, runs = 20, scoringBackend: string = tf.getBackend()): Promise<PathBenchmark> {
   const V = model.config.numItems;
   const tokens = (n: number): Token[] => Array.from({ length: n }, (_, i) => ({ item: 1 + ((i * 37) % V), event: 2 + (i % 2), frac: 1 + (i % 5) }));
   const table = model.itemEmbeddings(); // [V+1, d], normalised
@@ -130,6 +133,18 @@ export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<Path
     await u.data();
     u.dispose();
   };
+  // The page's own scorer over the whole item table, on the plan's scoring backend; 1,000 candidates of it.
+  const itemIds = Array.from({ length: V }, (_, i) => model.itemId(i + 1));
+  const scorer = await CatalogScorer.create(model, itemIds.map((id) => ({ id, genres: [], year: NaN })), scoringBackend);
+  const rerankIds = Array.from(candidates(1000).idx, (row) => model.itemId(row));
+  const rerankInputs = candidates(1000).inputs;
+  const rerank1k = async () => {
+    await update1();
+    const u = enc.embedding()!;
+    const s = await scorer.score(u, rerankIds);
+    u.dispose();
+    return rankCandidates(rerankInputs.map((x, k) => ({ ...x, modelScore: s[k] })));
+  };
   try {
     const artworkPage = artwork.selectionWorkload(50);
     let visit = 0;
@@ -148,6 +163,8 @@ export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<Path
       rankTensor10k: await time('rankTensor10k', runs, () => rankTensor(user, 10_000)),
       rankTensor100k: await time('rankTensor100k', Math.max(5, runs / 4), () => rankTensor(user, 100_000)),
       rankTopK: TOP_K,
+      rerank1k: await time('rerank1k', runs, rerank1k),
+      scoringBackend: scorer.backend,
       page5k: await time('page5k', Math.max(5, runs / 4), async () => {
         const fresh = new IncrementalEncoder(model);
         fresh.update(tokens(history));
@@ -192,6 +209,7 @@ export async function benchmarkPath(model: LoadedModel, runs = 20): Promise<Path
     user.dispose();
     enc.dispose();
     table.dispose();
+    scorer.dispose();
     for (const s of sets.values()) s.ranker.dispose();
   }
 }

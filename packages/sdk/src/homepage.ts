@@ -50,6 +50,8 @@ export class Homepage {
     private readonly backend: () => string | null,
     /** Sent as `x-marquee-key`: the server checks it before reading a candidate request. */
     writeKey = '',
+    /** Where catalog scoring runs when the backend plan puts it apart from the encoder (null: with the encoder). */
+    private readonly scoringBackend: () => string | null = () => null,
   ) {
     this.api = new ApiClient(endpoint, writeKey);
     this.history = new HistoryStore(db);
@@ -120,7 +122,7 @@ export class Homepage {
 
     // 1. The viewer's embedding, brought up to date incrementally.
     const model = this.models.current;
-    if (model !== this.modelInUse) this.useModel(model, catalog);
+    if (model !== this.modelInUse) await this.useModel(model, catalog);
     let encode: HomePage['encode'] = model ? 'no-history' : 'no-model';
     let user = null;
     if (model && this.encoder) {
@@ -246,12 +248,20 @@ export class Homepage {
     return { titleId: id, name: t.name, genres: t.genres, year: t.year, artwork, score };
   }
 
-  private useModel(model: LoadedModel | null, catalog: CatalogTitle[]): void {
+  private async useModel(model: LoadedModel | null, catalog: CatalogTitle[]): Promise<void> {
     this.encoder?.dispose();
     this.scorer?.dispose();
-    this.encoder = model ? new IncrementalEncoder(model) : null;
-    this.scorer = model ? new CatalogScorer(model, catalog) : null;
+    this.encoder = null;
+    this.scorer = null;
     this.modelInUse = model;
+    if (!model) return;
+    this.encoder = new IncrementalEncoder(model);
+    const scoring = this.scoringBackend();
+    this.scorer = await CatalogScorer.create(model, catalog, scoring ?? undefined).catch((err: Error) => {
+      // A scoring backend that stopped working must not cost the page: scores then come from the encoder's backend.
+      console.warn(`marquee: catalog scoring on ${scoring} failed (${err.message}); scoring with the encoder instead`);
+      return CatalogScorer.create(model, catalog);
+    });
   }
 
   private async loadCatalog(): Promise<CatalogTitle[]> {

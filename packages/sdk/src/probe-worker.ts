@@ -1,15 +1,18 @@
 /**
  * Measures the ranking path on each backend in a worker of its own, so the worker serving pages never waits for
- * (or shares its tfjs backend with) the measurement. Posts one result and is terminated.
+ * (or shares its tfjs backend with) the measurement. Posts one ProbeResult (core) and is terminated.
  */
+import { ProbeRequestSchema, type ProbeResult } from '@marquee/core';
 import { measureBackends, useWasmPaths } from './backend.ts';
-import type { BackendName } from './protocol.ts';
 
-self.onmessage = async (e: MessageEvent<{ backends: BackendName[]; wasmPaths?: string }>) => {
+self.onmessage = async (e: MessageEvent<unknown>) => {
+  let result: ProbeResult;
   try {
-    useWasmPaths(e.data.wasmPaths);
-    postMessage({ ok: true, report: await measureBackends(e.data.backends) });
+    const request = ProbeRequestSchema.parse(e.data);
+    useWasmPaths(request.wasmPaths);
+    result = await measureBackends(request.backends);
   } catch (err) {
-    postMessage({ ok: false, error: (err as Error).message });
+    result = { ok: false, error: (err as Error).message };
   }
+  postMessage(result);
 };

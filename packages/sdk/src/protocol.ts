@@ -2,7 +2,7 @@
  * Everything that crosses between the main thread and the worker: plain, structured-cloneable data only.
  * The facade (client.ts) and the worker (worker.ts) both type themselves against this file.
  */
-import type { Assignment, BackendName, EventInput, Exposure, IdentityState, InterleavingTeam, PathBenchmark } from '@marquee/core';
+import type { Assignment, BackendName, BackendPlan, EventInput, Exposure, IdentityState, InterleavingTeam, OperationTimings, PathBenchmark } from '@marquee/core';
 
 export type { PathBenchmark };
 
@@ -64,14 +64,21 @@ export interface BackendReport {
   tried: { name: BackendName; ok: boolean; reason?: string }[];
   initMs: number;
   /**
-   * cached: measured fastest on an earlier run; provisional: the first run, while the measurement runs beside it;
-   * measured: measured in this run; first-working: the caller's order, no measurement.
+   * cached: the plan measured fastest on an earlier run; provisional: the first run, while the measurement runs
+   * beside it (in a probe worker); first-working: the caller's order, no measurement.
    */
-  chosenBy: 'cached' | 'provisional' | 'measured' | 'first-working';
+  chosenBy: 'cached' | 'provisional' | 'first-working';
   /** Median ms of one re-rank per backend, once measured. */
   timings?: Partial<Record<BackendName, number>>;
-  /** After a first run's measurement: the backend later runs will use. */
+  /** Where catalog scoring runs when the plan puts it on another backend than `name` (which runs the encoder). */
+  scoring?: BackendName;
+  /** Once measured: each backend's update and scoring apart, the cost of a backend switch, and the plan chosen. */
+  operations?: Partial<Record<BackendName, OperationTimings>>;
+  switchMs?: number;
+  plan?: BackendPlan;
+  /** After a first run's measurement: the backend later runs will use (and their scoring backend, when another). */
   nextRun?: BackendName;
+  nextRunScoring?: BackendName;
   probeError?: string;
 }
 

@@ -20,6 +20,8 @@ let sender: Sender;
 /** Who the viewer is and what they allow (identity.ts). */
 let viewer: Viewer;
 let backendReport: Promise<BackendReport> | undefined;
+/** The backend plan's catalog-scoring backend when it is not the encoder's (null: scoring runs with the encoder). */
+let scoringBackend: string | null = null;
 let ml: Promise<typeof import('./ml.ts')> | undefined;
 let models: Promise<ModelManager> | undefined;
 let homepage: Promise<Homepage> | undefined;
@@ -108,11 +110,14 @@ const api: WorkerApi = {
     // Tensors live on the chosen backend: the model loads after the choice.
     const endpoint = options.endpoint.replace(/\/$/, '');
     let backendName: string | null = null;
-    backendReport.then((b) => (backendName = b.name), () => {});
+    backendReport.then((b) => {
+      backendName = b.name;
+      scoringBackend = b.scoring ?? null;
+    }, () => {});
     homepage = Promise.all([ml, backendReport]).then(async ([m]) => {
       let page: Homepage | undefined;
       const manager = new m.ModelManager(endpoint, db, (s) => modelSubscribers.forEach((fn) => fn(s)), (old) => page!.retire(old));
-      page = new m.Homepage(viewer.pageDatabase, endpoint, manager, () => backendName, options.writeKey);
+      page = new m.Homepage(viewer.pageDatabase, endpoint, manager, () => backendName, options.writeKey, () => scoringBackend);
       await viewer.attach(page);
       page.useExperiments(experiments);
       page.artwork = new ArtworkChooser(() => viewer.pageDatabase, endpoint, options.artwork);
@@ -181,13 +186,13 @@ const api: WorkerApi = {
   async scoreTitles(titleIds, history) {
     const [m, manager] = await Promise.all([ml!, requireModels()]);
     if (!manager.current) throw new Error(`no model loaded (${manager.status.state}${manager.status.error ? `: ${manager.status.error}` : ''})`);
-    return m.scoreTitles(manager.current, titleIds, history);
+    return m.scoreTitles(manager.current, titleIds, history, scoringBackend);
   },
 
   async benchmark(runs) {
     const [m, manager] = await Promise.all([ml!, requireModels()]);
     if (!manager.current) throw new Error('no model loaded');
-    return m.benchmarkPath(manager.current, runs);
+    return m.benchmarkPath(manager.current, runs, scoringBackend ?? undefined);
   },
 
   async memory() {

@@ -7,9 +7,10 @@ import 'fake-indexeddb/auto';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { SCHEMA_VERSION, type CatalogTitle, type MarqueeEvent } from '@marquee/core';
+import { choosePlan, SCHEMA_VERSION, type CatalogTitle, type MarqueeEvent } from '@marquee/core';
 import { randomModelArtifact } from '@marquee/model/testing';
 import type { LoadedModel } from '@marquee/model';
+import { initNodeBackend } from '@marquee/model/node';
 import { ApiClient } from '../src/api-client.ts';
 import { getMeta, openDatabase, putMeta } from '../src/db.ts';
 import { HistoryStore } from '../src/history-store.ts';
@@ -285,5 +286,54 @@ describe('Homepage', () => {
     const offline = await new Homepage(db, 'http://api', manager(db).m, () => 'cpu').build();
     expect(offline.candidates.from).toBe('cache');
     expect(rowsOf(offline)).toEqual(rowsOf(online));
+  });
+});
+
+describe('Homepage under a mixed backend plan', () => {
+  it('scores on the plan\'s second backend and builds the page the one-backend plan builds (scores within 1e-4)', async () => {
+    // wasm started beside cpu, as the worker starts a plan's scoring backend; the encoder (and the model) stay on cpu.
+    await initNodeBackend('wasm');
+    await tf.setBackend('cpu');
+    // Measurements injected as the probe would report them where a mixed plan wins (not this machine's).
+    const plan = choosePlan({ cpu: { rerankMs: 10, updateMs: 1, scoreMs: 9 }, wasm: { rerankMs: 10, updateMs: 9, scoreMs: 1 } }, 0.1);
+    expect(plan).toMatchObject({ update: 'cpu', scoring: 'wasm' });
+
+    memoryCaches();
+    const server = modelServer();
+    const candidates = CATALOG.map((t, i) => ({ titleId: t.id, sources: [{ source: 'popular', score: 30 - i }] }));
+    const db = await freshDb();
+    const { m } = manager(db);
+    server.publish(await randomModelArtifact(CATALOG, { dim: 8, maxLen: 10, seed: 4 }));
+    vi.stubGlobal('fetch', vi.fn(async (input: string | URL | Request, init?: RequestInit) => {
+      const req = new Request(input, init);
+      const path = new URL(req.url).pathname;
+      if (path.startsWith('/v1/models/')) return server.route(req);
+      if (path === '/v1/catalog') return json({ titles: CATALOG });
+      if (path === '/v1/candidates') return json({ candidates, modelVersion: null, tookMs: 1 });
+      throw new TypeError('Failed to fetch');
+    }));
+    await m.update();
+    expect(m.status.state).toBe('ready');
+
+    const wasm = tf.findBackend('wasm') ?? expect.unreachable('wasm started');
+    const single = new Homepage(db, 'http://api', m, () => plan.update, 'wk');
+    for (const [k, id] of ['t05', 't09', 't12'].entries()) await single.record(event('play_start', id, k + 1));
+    const one = await single.build();
+    const onWasmBefore = wasm.numDataIds();
+    const mixed = await new Homepage(db, 'http://api', m, () => plan.update, 'wk', () => plan.scoring).build();
+
+    expect(one.encode).toBe('full');
+    expect(mixed.encode).toBe('full');
+    expect(wasm.numDataIds()).toBe(onWasmBefore + 1); // the catalog matrix, and nothing else, lives on wasm
+    expect(tf.getBackend()).toBe('cpu'); // the plan's update backend stays current
+    const scores = (p: typeof one) => p.rows.flatMap((r) => r.items.map((i) => [r.kind, i.titleId, i.score] as const));
+    const a = scores(one);
+    const b = scores(mixed);
+    expect(b.map(([kind, id]) => `${kind}:${id}`)).toEqual(a.map(([kind, id]) => `${kind}:${id}`));
+    expect(a.length).toBeGreaterThan(10);
+    for (const [k, [, , s]] of b.entries()) expect(Math.abs(s - (a[k]?.[2] ?? NaN))).toBeLessThan(1e-4);
+    // The model's scores are really in it: the top row is not the popularity order.
+    expect(one.rows[0]?.items.map((i) => i.titleId)).not.toEqual(candidates.filter((c) => !['t05', 't09', 't12'].includes(c.titleId)).slice(0, one.rows[0]?.items.length).map((c) => c.titleId));
+    m.current?.dispose();
   });
 });

@@ -1,8 +1,10 @@
 /**
- * `npm run ope -- --data PATH --format store|obd --target uniform|priors [--log bts|random] [--clip N] [--json]`
+ * `npm run ope -- --data PATH --format store|obd --target uniform|priors [--log bts|random] [--clip N] [--bootstrap B] [--json]`
  *
  * Off-policy evaluation of a target artwork (or item) policy from a logged-bandit log: replay, IPS, SNIPS and doubly
- * robust, each with a 95% normal-approximation interval and the effective sample size.
+ * robust, each with a 95% interval and the effective sample size. Intervals are normal approximations unless
+ * `--bootstrap B` asks IPS, SNIPS and DR for bootstrap-t ones over B seeded resamples (core's `bootstrapT`; the
+ * normal interval undercovers where weights are large and the log small, as on OBD's Thompson-sampling log).
  * - `--format store`: a JSONL export of the server's events (one stored event per line); decisions are the
  *   impressions that carry an artwork choice, rewarded by a quality play (>= 15 min or 25% within 6 h). `--catalog`
  *   points at a `{titles: [...]}` file; default the synthetic catalog the API serves.
@@ -27,6 +29,7 @@ const { values: args } = parseArgs({
     target: { type: 'string', default: 'uniform' },
     log: { type: 'string', default: 'bts' },
     clip: { type: 'string' },
+    bootstrap: { type: 'string' },
     catalog: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
@@ -41,6 +44,8 @@ if (!TARGETS.includes(args.target as TargetName)) fail(`--target must be one of 
 if (args.log !== 'bts' && args.log !== 'random') fail(`--log must be bts or random`);
 const clip = args.clip !== undefined ? Number(args.clip) : undefined;
 if (clip !== undefined && !(clip > 0)) fail('--clip must be a positive number');
+const bootstrapResamples = args.bootstrap !== undefined ? Number(args.bootstrap) : undefined;
+if (bootstrapResamples !== undefined && !(Number.isInteger(bootstrapResamples) && bootstrapResamples >= 100)) fail('--bootstrap must be a whole number of resamples, at least 100');
 const data = args.data!;
 
 let log: aw.LoggedDecision[];
@@ -72,7 +77,7 @@ if (args.format === 'obd') {
 if (log.length === 0) fail(`${data}: no logged decisions (impressions with an artwork and its propensity)`);
 
 const { log: evalLog, target, note } = buildTarget(args.target as TargetName, log);
-const report = aw.evaluatePolicy(evalLog, target, args.target!, { clip });
+const report = aw.evaluatePolicy(evalLog, target, args.target!, { clip, bootstrapResamples });
 let truth: { source: string; value: number; decisions: number } | null = null;
 if (args.format === 'obd' && args.target === 'uniform' && args.log === 'bts' && existsSync(join(data, 'random.csv'))) {
   const uniformLog = await readObd(data, 'random');
@@ -82,10 +87,11 @@ if (args.format === 'obd' && args.target === 'uniform' && args.log === 'bts' && 
 const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(5) : String(x));
 console.error(`${args.format} log ${data}${args.format === 'obd' ? ` (${args.log})` : ''}: ${log.length} decisions${skipped ? `, ${skipped} impressions without a usable artwork choice skipped` : ''}`);
 console.error(`target ${args.target}: ${note}; logged mean reward ${fmt(report.loggedValue)}${clip ? `; weights clipped at ${clip}` : ''}`);
-console.error('estimator  value     95% CI                 ESS        note');
+console.error('estimator  value     95% CI                 interval     ESS        note');
 for (const e of report.estimates) {
-  console.error(`${e.estimator.padEnd(10)} ${fmt(e.value)}  [${fmt(e.ciLow)}, ${fmt(e.ciHigh)}]  ${e.ess.toFixed(1).padStart(9)}  ${e.note ?? ''}`);
+  console.error(`${e.estimator.padEnd(10)} ${fmt(e.value)}  [${fmt(e.ciLow)}, ${fmt(e.ciHigh)}]  ${e.interval.padEnd(11)} ${e.ess.toFixed(1).padStart(9)}  ${e.note ?? ''}`);
 }
+if (bootstrapResamples) console.error(`bootstrap-t: ${bootstrapResamples} resamples, seed 1`);
 const versusTruth = truth
   ? report.estimates.map((e) => ({ estimator: e.estimator, relative_error: (e.value - truth!.value) / truth!.value, covered: e.ciLow <= truth!.value && truth!.value <= e.ciHigh }))
   : null;

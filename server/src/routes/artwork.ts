@@ -3,8 +3,9 @@
  * - `GET /v1/artwork/priors`: per (title, artwork) impressions, plays and quality plays from the live aggregates,
  *   versioned (the version changes with every count; `ETag`, `If-None-Match` answers 304). The device caches it with
  *   the catalog and starts a new viewer from it.
- * - `GET /v1/admin/artwork/ope?target=uniform|priors[&clip=N]`: off-policy evaluation over the store's own
- *   impressions (bearer token): replay, IPS, SNIPS and DR with 95% intervals and effective sample sizes.
+ * - `GET /v1/admin/artwork/ope?target=uniform|priors[&clip=N][&bootstrap=B]`: off-policy evaluation over the store's
+ *   own impressions (bearer token): replay, IPS, SNIPS and DR with 95% intervals (normal; bootstrap-t over B seeded
+ *   resamples when asked) and effective sample sizes.
  */
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
@@ -18,6 +19,8 @@ import { jsonError } from '../errors.ts';
 const OpeQuerySchema = z.object({
   target: z.enum(TARGETS).default('uniform'),
   clip: z.coerce.number().positive().optional(),
+  // Bootstrap-t resamples (100-10,000: each costs a pass over the log, on the request's time).
+  bootstrap: z.coerce.number().int().min(100).max(10_000).optional(),
 });
 
 export function artworkRoutes(opts: { aggregates: ArtworkAggregates; store: EventStore; catalog: CatalogLookup; adminToken: string; now: () => number }): Hono {
@@ -39,7 +42,7 @@ export function artworkRoutes(opts: { aggregates: ArtworkAggregates; store: Even
     const { decisions, skipped } = decisionsFromEvents(events, opts.catalog, opts.aggregates.reward);
     if (decisions.length < 2) return jsonError(c, 409, 'not enough logged decisions', `${decisions.length} impressions carry an artwork choice`);
     const { log, target, note } = buildTarget(q.data.target, decisions);
-    const report = aw.evaluatePolicy(log, target, q.data.target, { clip: q.data.clip });
+    const report = aw.evaluatePolicy(log, target, q.data.target, { clip: q.data.clip, bootstrapResamples: q.data.bootstrap });
     return c.json({ ...report, note, skipped, reward: opts.aggregates.reward });
   });
   app.route('/admin/artwork', admin);

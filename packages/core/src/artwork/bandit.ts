@@ -87,17 +87,11 @@ export class ArtworkBandit {
       draws = this.draws.W;
     }
     const sel = select(this.config, { features, rates: scores, taste, seedKey, item: title.id, draws });
-    const a: ArtworkAssignment = {
-      titleId: title.id,
-      artworkId: ids[sel.index]!,
-      propensity: sel.propensity,
-      policy: this.config.policy,
-      policyVersion: POLICY_VERSION,
-      chosenAt: now,
-      seedKey,
-    };
-    this.assignments.set(title.id, a);
-    return { ...a, sticky: false, selection: { ...sel, artworkIds: ids, rates: scores } };
+    const artworkId = ids[sel.index]!;
+    const policy = this.config.policy;
+    this.assignments.set(title.id, { titleId: title.id, artworkId, propensity: sel.propensity, policy, policyVersion: POLICY_VERSION, chosenAt: now, seedKey });
+    const selection = { index: sel.index, propensity: sel.propensity, probabilities: sel.probabilities, scores: sel.scores, bonus: sel.bonus, artworkIds: ids, rates: scores };
+    return { titleId: title.id, artworkId, propensity: sel.propensity, policy, policyVersion: POLICY_VERSION, chosenAt: now, seedKey, sticky: false, selection };
   }
 
   /** A settled impression: the artwork shown and whether it earned the reward. */

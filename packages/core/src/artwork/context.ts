@@ -105,20 +105,23 @@ export class ContextWeightsLearner {
     return main.concat(crossed);
   }
 
-  /** An impression of an artwork with centred features x, shown to a viewer with this history context. */
-  impression(x: ArrayLike<number>, context: ArrayLike<number>): void {
+  /**
+   * An impression of an artwork with centred features x, shown to a viewer with this history context, weighted by
+   * `weight` (1 by default; bench:artwork-fit reweights a policy's log to a uniform one's with it).
+   */
+  impression(x: ArrayLike<number>, context: ArrayLike<number>, weight = 1): void {
     // The upper triangle only (rows are in ascending index order): this runs on the server's ingest path.
     const row = this.row(x, context);
     row.forEach((r, a) => {
-      for (const c of row.slice(a)) this.XtX[r.at * P + c.at] = (this.XtX[r.at * P + c.at] ?? 0) + r.value * c.value;
+      for (const c of row.slice(a)) this.XtX[r.at * P + c.at] = (this.XtX[r.at * P + c.at] ?? 0) + weight * r.value * c.value;
     });
     for (let i = 0; i < FEATURE_DIM; i++) this.contextSum[i] = (this.contextSum[i] ?? 0) + (context[i] ?? 0);
     this.impressions++;
   }
 
-  /** That impression earned the reward (the same x and context as at the impression). */
-  rewarded(x: ArrayLike<number>, context: ArrayLike<number>, reward = 1): void {
-    for (const r of this.row(x, context)) this.Xty[r.at] = (this.Xty[r.at] ?? 0) + r.value * reward;
+  /** That impression earned the reward (the same x, context and weight as at the impression). */
+  rewarded(x: ArrayLike<number>, context: ArrayLike<number>, reward = 1, weight = 1): void {
+    for (const r of this.row(x, context)) this.Xty[r.at] = (this.Xty[r.at] ?? 0) + weight * r.value * reward;
   }
 
   /** The ridge solution: the features' block (theme effects) and the context block (weights). */

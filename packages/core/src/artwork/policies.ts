@@ -173,8 +173,10 @@ export function tasteDraws(cfg: BanditConfig, taste: TastePosterior | undefined,
 
 /**
  * Each draw scores every artwork (rate + draw . features); draw 0 chooses, all draws estimate the propensities.
- * The hot loop of a page (cards x artworks x draws): the features are packed once into flat sparse arrays so the loop
- * is plain typed-array arithmetic; the sum runs over the nonzero features in ascending order, as a dense dot would.
+ * The hot loop of a page (cards x artworks x draws). Only the differences between a title's artworks decide, so each
+ * artwork is scored on its features minus the first artwork's (draw . x_0 is the same for every artwork): centred
+ * features are nonzero on every theme of the title, the differences only on the two artworks' own tags (a third of
+ * the work). The differences are packed once per call into flat sparse arrays (ascending theme order).
  */
 function thompson(cfg: BanditConfig, input: SelectionInput, means: number[]): Selection {
   const K = means.length;
@@ -183,31 +185,30 @@ function thompson(cfg: BanditConfig, input: SelectionInput, means: number[]): Se
   const D = cfg.thompsonDraws;
   const W = input.draws ?? tasteDraws(cfg, input.taste, input.seedKey);
   if (W.length !== D * d) throw new RangeError(`artwork selection: ${W.length / d} taste draws, the config says ${D}`);
-  const start = new Int32Array(K + 1);
-  for (let a = 0; a < K; a++) {
-    const x = input.features[a]!;
-    let nnz = 0;
-    for (let i = 0; i < d; i++) if (x[i] !== 0) nnz++;
-    start[a + 1] = start[a]! + nnz;
-  }
-  const idx = new Int32Array(start[K]!);
-  const val = new Float64Array(start[K]!);
-  const rate = new Float64Array(K);
+  const x0 = input.features[0]!;
+  const { start, idx, val, rate, counts } = scratchFor(K);
+  counts.fill(0, 0, K);
+  start[0] = 0;
+  let nnz = 0;
   for (let a = 0; a < K; a++) {
     const x = input.features[a]!;
     rate[a] = input.rates[a]!;
-    for (let i = 0, j = start[a]!; i < d; i++) if (x[i] !== 0) {
-      idx[j] = i;
-      val[j++] = x[i]!;
+    if (a > 0) for (let i = 0; i < d; i++) {
+      // Equal entries subtract to exactly 0: artworks with the same tags keep exactly equal scores (ties as before).
+      const v = x[i]! - x0[i]!;
+      if (v !== 0) {
+        idx[nnz] = i;
+        val[nnz++] = v;
+      }
     }
+    start[a + 1] = nnz;
   }
-  const counts = new Int32Array(K);
   let chosen = 0;
   for (let k = 0; k < D; k++) {
     const off = k * d;
     let best = 0;
-    let bestScore = -Infinity;
-    for (let a = 0; a < K; a++) {
+    let bestScore = rate[0]!;
+    for (let a = 1; a < K; a++) {
       let v = rate[a]!;
       for (let j = start[a]!, end = start[a + 1]!; j < end; j++) v += val[j]! * W[off + idx[j]!]!;
       if (v > bestScore) {
@@ -218,6 +219,20 @@ function thompson(cfg: BanditConfig, input: SelectionInput, means: number[]): Se
     counts[best]!++;
     if (k === 0) chosen = best;
   }
-  const probabilities = Array.from(counts, (c) => c / D);
+  const probabilities = new Array<number>(K);
+  for (let a = 0; a < K; a++) probabilities[a] = counts[a]! / D;
   return { index: chosen, propensity: probabilities[chosen]!, probabilities, scores: means };
+}
+
+/**
+ * Thompson's working arrays, reused across calls (selection is synchronous, so one set serves every caller): five
+ * typed arrays allocated per card were a tenth of a page's time in garbage collection.
+ */
+let scratch = { K: 0, start: new Int32Array(0), idx: new Int32Array(0), val: new Float64Array(0), rate: new Float64Array(0), counts: new Int32Array(0) };
+function scratchFor(K: number): typeof scratch {
+  if (scratch.K < K) {
+    const n = Math.max(K, 2 * scratch.K);
+    scratch = { K: n, start: new Int32Array(n + 1), idx: new Int32Array(n * FEATURE_DIM), val: new Float64Array(n * FEATURE_DIM), rate: new Float64Array(n), counts: new Int32Array(n) };
+  }
+  return scratch;
 }

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { BackendPlanSchema, choosePlan, MIXED_PLAN_MIN_GAIN, ProbeResultSchema, type OperationTimings } from '../src/index.ts';
+
+const op = (rerankMs: number, updateMs: number, scoreMs: number): OperationTimings => ({ rerankMs, updateMs, scoreMs });
+
+describe('choosePlan', () => {
+  it('keeps one backend when it is fastest at both operations (this machine: wasm)', () => {
+    // The shape of a SwiftShader machine's probe: software GPU backends slower at everything.
+    const plan = choosePlan({ webgpu: op(122, 80, 45), webgl: op(27, 12, 16), wasm: op(6.1, 2.4, 4.0), cpu: op(16, 3.1, 13) }, 0.05);
+    expect(plan).toEqual({ update: 'wasm', scoring: 'wasm', estimatedMs: 6.1 });
+  });
+
+  it('splits update and scoring when that measured faster by more than the margin, switches included', () => {
+    // A real GPU: many small dispatches make its update slow; its catalog scoring is fast.
+    const plan = choosePlan({ webgpu: op(10.5, 9.5, 1.2), wasm: op(6.0, 1.6, 4.3), cpu: op(45, 39.7, 4.8) }, 0.1);
+    expect(plan).toEqual({ update: 'wasm', scoring: 'webgpu', estimatedMs: 1.6 + 0.1 + 1.2 });
+  });
+
+  it('stays on one backend when the mixed plan wins by less than the margin, or when the switch eats the gain', () => {
+    const one = op(10, 5, 5);
+    const almost = 10 / (1 + MIXED_PLAN_MIN_GAIN) + 0.01; // mixed: 4 + 0 + (almost - 4)
+    expect(choosePlan({ wasm: one, webgl: op(20, 10, almost - 4) }, 0)).toMatchObject({ update: 'wasm', scoring: 'wasm' });
+    expect(choosePlan({ wasm: one, webgl: op(20, 10, 1) }, 0)).toMatchObject({ update: 'wasm', scoring: 'webgl' });
+    expect(choosePlan({ wasm: one, webgl: op(20, 10, 1) }, 4)).toMatchObject({ update: 'wasm', scoring: 'wasm' });
+  });
+
+  it('is deterministic on ties (BACKEND_NAMES order) and refuses no measurement', () => {
+    expect(choosePlan({ cpu: op(5, 2, 3), wasm: op(5, 2, 3) }, 0)).toEqual({ update: 'wasm', scoring: 'wasm', estimatedMs: 5 });
+    expect(() => choosePlan({}, 0)).toThrow(/no backend was measured/);
+  });
+
+  it('a probe answer is parsed with its schema on arrival', () => {
+    const plan = choosePlan({ wasm: op(6, 2, 4) }, 0);
+    expect(BackendPlanSchema.parse(plan)).toEqual(plan);
+    expect(ProbeResultSchema.safeParse({ ok: true, operations: { wasm: op(6, 2, 4) }, switchMs: 0, plan, tried: [] }).success).toBe(true);
+    expect(ProbeResultSchema.safeParse({ ok: true, operations: { metal: op(6, 2, 4) }, switchMs: 0, plan, tried: [] }).success).toBe(false);
+    expect(ProbeResultSchema.safeParse({ ok: true, plan }).success).toBe(false);
+  });
+});
