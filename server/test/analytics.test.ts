@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DailyStatsSchema, TitleStatsSchema, type CatalogTitle, type MarqueeEvent } from '@marquee/core';
-import { AnalyticsService } from '../src/analytics/service.ts';
+import { AnalyticsService, FOLLOW_PACE, followDelay } from '../src/analytics/service.ts';
 import { createApp } from '../src/app.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { makeEvent } from './helpers.ts';
@@ -264,6 +264,18 @@ describe('following the store', () => {
     // No query is made: the rollups move by themselves.
     await expect.poll(rolledUp, { timeout: 5000 }).toBe(before + 2);
     await analytics.stop();
+  });
+});
+
+describe("the follower's pace", () => {
+  it('waits the follow delay after a quick refresh, and idles for FOLLOW_PACE times a slow one after it ended', () => {
+    expect(followDelay(500, 10_000, null)).toBe(500);
+    expect(followDelay(500, 10_000, { endedAt: 9_990, ms: 20 })).toBe(500);
+    // A 1.5 s refresh (a day of many events) that ended 100 ms ago: the next starts FOLLOW_PACE x 1.5 s after it ended.
+    expect(followDelay(500, 10_000, { endedAt: 9_900, ms: 1500 })).toBe(FOLLOW_PACE * 1500 - 100);
+    // Background refreshes then take at most 1 / (1 + FOLLOW_PACE) of the time, whatever a refresh costs.
+    const ms = 3000;
+    expect(ms / (ms + followDelay(500, 0, { endedAt: 0, ms }))).toBeLessThanOrEqual(1 / (1 + FOLLOW_PACE));
   });
 });
 

@@ -115,6 +115,24 @@ const reachOver = (r: Reach) =>
   `SELECT ${r.keys.join(', ')}, sum(members)::INTEGER AS members FROM ${r.table}
    WHERE day BETWEEN $1 AND $2 AND (prev_day IS NULL OR prev_day < $1) GROUP BY ALL`;
 
+/**
+ * Idle time the follower leaves after a refresh, as a multiple of that refresh's duration: background rollups take
+ * at most 1 / (1 + FOLLOW_PACE) of the wall clock. A refresh rebuilds the rollups of the days its events touch, so
+ * its cost grows with the events of the day, not with the new ones: unpaced, at 100k events of one day refreshes
+ * ran back to back (1-2 s each under load) and took ~30 us of server CPU per ingested event, more than the
+ * request's own parse and validation.
+ */
+export const FOLLOW_PACE = 4;
+
+/**
+ * How long the follower waits before its next refresh (ms from `now`): `followMs` after the batch that made the
+ * rollups dirty, and no sooner than FOLLOW_PACE times the last refresh's duration after it ended.
+ */
+export function followDelay(followMs: number, now: number, last: { endedAt: number; ms: number } | null): number {
+  const idleUntil = last ? last.endedAt + FOLLOW_PACE * last.ms : -Infinity;
+  return Math.max(followMs, idleUntil - now);
+}
+
 /** Events rolled up per transaction when catching up on a large backlog (bounds a refresh's memory). */
 const CATCH_UP_CHUNK = 1_000_000;
 
@@ -168,6 +186,8 @@ export class AnalyticsService {
   /** When set, each stored batch schedules a refresh this many ms later (see `follow`). */
   private followMs: number | null = null;
   private followTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the last refresh ended and how long it took (performance.now() ms), for the follower's pace. */
+  private lastRefresh: { endedAt: number; ms: number } | null = null;
   private closed = false;
   /** Stored events not rolled up yet, as of the last refresh (null before the first one ends): for `/readyz`. */
   behind: number | null = null;
@@ -204,12 +224,15 @@ export class AnalyticsService {
     if (fresh && this.days !== undefined) return Promise.resolve();
     this.refreshing ??= (async () => {
       this.dirty = false;
-      this.checkedAt = performance.now();
+      const started = performance.now();
+      this.checkedAt = started;
       if (await this.rollUpNewEvents()) this.days = undefined;
       if (this.days === undefined) {
         const { lo, hi } = onlyRow(await this.read('SELECT min(day) AS lo, max(day) AS hi FROM analytics_days'), 'analytics: day range');
         this.days = lo === null || lo === undefined ? null : { from: Number(lo), to: Number(hi) };
       }
+      const endedAt = performance.now();
+      this.lastRefresh = { endedAt, ms: endedAt - started };
     })().finally(() => (this.refreshing = null));
     return this.refreshing;
   }
@@ -217,13 +240,20 @@ export class AnalyticsService {
   /** New events were stored: the next query looks for them whatever the freshness window. */
   markDirty(): void {
     this.dirty = true;
-    if (this.followMs !== null && !this.followTimer && !this.closed) {
-      this.followTimer = setTimeout(() => {
-        this.followTimer = null;
-        this.refresh().catch((err) => this.opts.log?.(`analytics: refresh failed: ${(err as Error).message}`));
-      }, this.followMs);
-      this.followTimer.unref();
-    }
+    this.scheduleFollow();
+  }
+
+  /** Following: one background refresh pending at a time, paced by `followDelay`. */
+  private scheduleFollow(): void {
+    if (this.followMs === null || this.followTimer || this.closed) return;
+    this.followTimer = setTimeout(() => {
+      this.followTimer = null;
+      // A refresh in flight (a query's) may have started before the newest batches: look again once it ends.
+      const inFlight = this.refreshing;
+      if (inFlight) return void inFlight.finally(() => this.dirty && this.scheduleFollow()).catch(() => {});
+      this.refresh().catch((err) => this.opts.log?.(`analytics: refresh failed: ${(err as Error).message}`));
+    }, followDelay(this.followMs, performance.now(), this.lastRefresh));
+    this.followTimer.unref();
   }
 
   /**
