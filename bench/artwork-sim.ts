@@ -7,6 +7,7 @@
  */
 import { artwork as aw } from '@marquee/core';
 import { qualityPlayProbability, simulateEvents, type Title, type World } from '@marquee/core/synthetic';
+import { uniformLogWeight } from '@marquee/server';
 
 export type SimPolicy = aw.PolicyName | 'oracle';
 
@@ -131,7 +132,7 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       const x = aw.titleFeatures(title.artworks)[k]!;
       const viewer = memberBandit();
       const context = viewer ? aw.historyContext(viewer.history) : new Float64Array(aw.FEATURE_DIM);
-      const weight = opts.uniformWeights ? 1 / (title.artworks.length * e.propensity!) : 1;
+      const weight = opts.uniformWeights ? uniformLogWeight(title.artworks.length, e.propensity) : 1;
       if (useHistory) contextLearner.impression(x, context, weight);
       opts.trace?.push({ member: e.userId, title, context });
       const shown: Shown = { title, artworkId: e.artworkId!, bucket: b, x, context, weight };
