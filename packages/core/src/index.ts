@@ -26,4 +26,5 @@ export * as artwork from './artwork/index.ts';
 export * from './analytics.ts';
 export * from './forecast.ts';
 export * from './train-worker.ts';
+export * from './aggregates-snapshot.ts';
 export * from './long-task-trace.ts';

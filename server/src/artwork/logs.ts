@@ -3,7 +3,7 @@
  * decision (the title's artworks with their theme features as the actions, the logged propensity, the impression's
  * row position), rewarded 1 when a quality play of that title by that viewer follows within the window.
  */
-import { artwork as aw, type MarqueeEvent } from '@marquee/core';
+import { artwork as aw, type ArtworkAggregatesState, type MarqueeEvent, type PendingShown } from '@marquee/core';
 import { ARTWORK_EVENT_TYPES, artworkRow, type ArtworkRow, type EventStore } from '../store/types.ts';
 
 export interface CatalogLookup {
@@ -68,10 +68,11 @@ export function decisionsFromEvents(events: Iterable<MarqueeEvent>, catalog: Cat
  * (replayArtwork). Memory: per (title, artwork), per pending join and per viewer (a history of 13 numbers).
  */
 export class ArtworkAggregates {
-  readonly counts = new aw.ArtworkCounts();
+  /** Replaced only by `restore` (a snapshot), before the server listens. */
+  counts = new aw.ArtworkCounts();
   private readonly joiner: aw.RewardJoiner<Shown>;
   private readonly playJoiner: aw.RewardJoiner<Shown>;
-  private readonly context = new aw.ContextWeightsLearner();
+  private context = new aw.ContextWeightsLearner();
   private readonly histories = new Map<string, aw.ViewerHistory>();
   private readonly features = new Map<string, Float64Array[]>();
   /** The model fitted at the counts' version it was fitted at (a fit is a 26 x 26 Cholesky). */
@@ -143,6 +144,45 @@ export class ArtworkAggregates {
     }
   }
 
+  /** Everything observed, as plain data in the maps' order (the start-up snapshot, server/src/snapshot.ts). */
+  state(): ArtworkAggregatesState {
+    const pending = (j: aw.RewardJoiner<Shown>): PendingShown[] =>
+      j.entries().map(([key, p]) => {
+        const c = p.payload.context;
+        return { key, titleId: p.titleId, ts: p.ts, artworkId: p.payload.artworkId, ...(c ? { context: { x: Array.from(c.x), history: Array.from(c.history), weight: c.weight } } : {}) };
+      });
+    const historyMembers = [...this.histories.keys()];
+    const histories = [...this.histories.values()];
+    return {
+      reward: { ...this.reward }, observed: this.observed, counts: this.counts.state(), context: this.context.state(),
+      historyMembers, historySum: histories.flatMap((h) => h.sum), historyPlays: histories.map((h) => h.plays),
+      qualityPending: pending(this.joiner), playPending: pending(this.playJoiner),
+    };
+  }
+
+  /**
+   * Takes back a `state()` (this instance must be fresh, with the same reward definition and catalog); false when
+   * the reward definition differs, and nothing is changed then.
+   */
+  restore(s: ArtworkAggregatesState): boolean {
+    if (JSON.stringify(aw.RewardDefinitionSchema.parse(this.reward)) !== JSON.stringify(s.reward)) return false;
+    this.counts = aw.ArtworkCounts.fromState(s.counts);
+    this.context = aw.ContextWeightsLearner.fromState(s.context);
+    const dim = aw.FEATURE_DIM;
+    s.historyMembers.forEach((m, i) => this.histories.set(m, { sum: s.historySum.slice(i * dim, (i + 1) * dim), plays: s.historyPlays[i] ?? 0 }));
+    const entries = (list: PendingShown[]): [string, aw.PendingImpression<Shown>][] =>
+      list.map((p) => {
+        const c = p.context;
+        const shown: Shown = { titleId: p.titleId, artworkId: p.artworkId, ...(c ? { context: { x: Float64Array.from(c.x), history: Float64Array.from(c.history), weight: c.weight } } : {}) };
+        return [p.key, { titleId: p.titleId, ts: p.ts, payload: shown }];
+      });
+    this.joiner.restore(entries(s.qualityPending));
+    this.playJoiner.restore(entries(s.playPending));
+    this.observed = s.observed;
+    this.fitted = null;
+    return true;
+  }
+
   priors(now: number): aw.ArtworkPriors {
     let context: aw.ArtworkPriors['context'];
     if (this.catalog && this.context.impressions > 0) {
@@ -183,14 +223,15 @@ export function uniformLogWeight(artworks: number, propensity: number | undefine
  * Rebuilds the artwork counts from the store at start, a chunk at a time (memory per (title, artwork) and pending
  * join, never per stored event), so the priors a restarted server publishes are the ones it published before.
  */
-export async function replayArtwork(store: EventStore, aggregates: ArtworkAggregates): Promise<number> {
+export async function replayArtwork(store: EventStore, aggregates: ArtworkAggregates, fromRowid = 0): Promise<number> {
   let n = 0;
   if (store.scanArtwork) {
-    for await (const rows of store.scanArtwork()) {
+    for await (const rows of store.scanArtwork(fromRowid)) {
       aggregates.observeRows(rows);
       n += rows.length;
     }
   } else {
+    if (fromRowid > 0) throw new Error('this store cannot replay from a row');
     const events = await store.scan(ARTWORK_EVENT_TYPES);
     aggregates.observe(events);
     n = events.length;

@@ -11,7 +11,7 @@
  * history keeps its shape); a client's clock can never push a title into the future. Memory is per title, per
  * title pair and per member, never per event: the start-up replay streams the store through `observeEngagement`.
  */
-import { isPlaySignal, PLAY_SIGNAL_EVENTS, type MarqueeEvent } from '@marquee/core';
+import { isPlaySignal, PLAY_SIGNAL_EVENTS, type LiveAggregatesState, type MarqueeEvent } from '@marquee/core';
 
 export interface AggregateOptions {
   /** Half-life of the trending score. Default one day. */
@@ -38,6 +38,7 @@ export class LiveAggregates {
   private readonly cooc = new Map<string, Map<string, number>>();
   private readonly recent = new Map<string, string[]>();
   private readonly lambda: number;
+  private readonly halfLifeMs: number;
   private readonly recentPerMember: number;
   private t0: number;
   private sortedCache = new Map<'plays' | 'trend', Scored[]>();
@@ -47,7 +48,8 @@ export class LiveAggregates {
   observed = 0;
 
   constructor(opts: AggregateOptions = {}) {
-    this.lambda = Math.LN2 / (opts.trendingHalfLifeMs ?? 86_400_000);
+    this.halfLifeMs = opts.trendingHalfLifeMs ?? 86_400_000;
+    this.lambda = Math.LN2 / this.halfLifeMs;
     this.recentPerMember = opts.recentPerMember ?? 20;
     this.t0 = opts.t0 ?? Date.UTC(2025, 0, 1);
   }
@@ -132,6 +134,54 @@ export class LiveAggregates {
     touched.clear();
     this.sortedCache.set(kind, list);
     return list;
+  }
+
+  /** Everything observed, as plain data in the maps' order (the start-up snapshot, server/src/snapshot.ts). */
+  state(): LiveAggregatesState {
+    const titles = [...this.plays.keys()];
+    const at = new Map(titles.map((t, i) => [t, i]));
+    const idx = (t: string) => at.get(t) ?? -1; // every title paired or recent has a play, so is in `titles`
+    const s: LiveAggregatesState = {
+      halfLifeMs: this.halfLifeMs, recentPerMember: this.recentPerMember, t0: this.t0, observed: this.observed,
+      titles, plays: titles.map((t) => this.plays.get(t) ?? 0), trend: titles.map((t) => this.trend.get(t) ?? 0),
+      coocTitle: [], coocLength: [], coocOther: [], coocCount: [], members: [], recentLength: [], recentTitle: [],
+    };
+    for (const [a, row] of this.cooc) {
+      s.coocTitle.push(idx(a));
+      s.coocLength.push(row.size);
+      for (const [b, n] of row) s.coocOther.push(idx(b)), s.coocCount.push(n);
+    }
+    for (const [m, recent] of this.recent) {
+      s.members.push(m);
+      s.recentLength.push(recent.length);
+      for (const t of recent) s.recentTitle.push(idx(t));
+    }
+    return s;
+  }
+
+  /** Aggregates as `state()` left them; null when they were kept with other options than these (rebuild then). */
+  static fromState(s: LiveAggregatesState, opts: AggregateOptions = {}): LiveAggregates | null {
+    const a = new LiveAggregates({ ...opts, t0: s.t0 });
+    if (a.halfLifeMs !== s.halfLifeMs || a.recentPerMember !== s.recentPerMember) return null;
+    const title = (i: number) => s.titles[i] ?? '';
+    s.titles.forEach((t, i) => {
+      a.plays.set(t, s.plays[i] ?? 0);
+      a.trend.set(t, s.trend[i] ?? 0);
+    });
+    let j = 0;
+    s.coocTitle.forEach((t, i) => {
+      const row = new Map<string, number>();
+      for (const end = j + (s.coocLength[i] ?? 0); j < end; j++) row.set(title(s.coocOther[j] ?? -1), s.coocCount[j] ?? 0);
+      a.cooc.set(title(t), row);
+    });
+    j = 0;
+    s.members.forEach((m, i) => {
+      const recent: string[] = [];
+      for (const end = j + (s.recentLength[i] ?? 0); j < end; j++) recent.push(title(s.recentTitle[j] ?? -1));
+      a.recent.set(m, recent);
+    });
+    a.observed = s.observed;
+    return a;
   }
 
   popular(k: number): Scored[] {

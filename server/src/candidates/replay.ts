@@ -5,14 +5,16 @@
 import type { EventStore } from '../store/types.ts';
 import { ENGAGEMENT_TYPES, type LiveAggregates } from './aggregates.ts';
 
-export async function replayAggregates(store: EventStore, aggregates: LiveAggregates): Promise<number> {
+/** `fromRowid`: only the stored rows from there on (the rest came from a snapshot, server/src/snapshot.ts). */
+export async function replayAggregates(store: EventStore, aggregates: LiveAggregates, fromRowid = 0): Promise<number> {
   let n = 0;
   if (store.scanEngagement) {
-    for await (const rows of store.scanEngagement(ENGAGEMENT_TYPES)) {
+    for await (const rows of store.scanEngagement(ENGAGEMENT_TYPES, fromRowid)) {
       for (const r of rows) aggregates.observeEngagement(r.type, r.titleId, r.memberId, Math.min(r.ts, r.receivedAt));
       n += rows.length;
     }
   } else {
+    if (fromRowid > 0) throw new Error('this store cannot replay from a row');
     const events = await store.scan(ENGAGEMENT_TYPES);
     aggregates.observe(events);
     n = events.length;

@@ -288,21 +288,21 @@ export class DuckDbEventStore implements EventStore {
     return rows.map((r) => JSON.parse(r.payload as string) as MarqueeEvent);
   }
 
-  async *scanEngagement(types: readonly MarqueeEvent['type'][]): AsyncIterable<EngagementRow[]> {
+  async *scanEngagement(types: readonly MarqueeEvent['type'][], fromRowid = 0): AsyncIterable<EngagementRow[]> {
     if (types.length === 0) return;
     await this.writer;
     // No ORDER BY: DuckDB keeps insertion (arrival) order by default, and sorting millions of rows costs memory.
-    const placeholders = types.map((_, i) => `$${i + 1}`).join(', ');
+    const placeholders = types.map((_, i) => `$${i + 2}`).join(', ');
     const compact = types.every((t) => COMPACT_TYPES.includes(t));
     const result = await this.conn.stream(
       compact
-        ? `SELECT eng_type, eng_title, eng_member, eng_ts, received_at FROM events WHERE eng_type IN (${placeholders})`
+        ? `SELECT eng_type, eng_title, eng_member, eng_ts, received_at FROM events WHERE rowid >= $1 AND eng_type IN (${placeholders})`
         : // Other types: one JSON parse per row (a list of paths). Unreadable rows were quarantined at open.
           `SELECT f[1], f[2], coalesce(f[3], f[4]), TRY_CAST(f[5] AS BIGINT), received_at FROM (
              SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts']) AS f, received_at
-             FROM events)
+             FROM events WHERE rowid >= $1)
            WHERE f[1] IN (${placeholders}) AND f[2] IS NOT NULL AND coalesce(f[3], f[4]) IS NOT NULL`,
-      [...types],
+      [fromRowid, ...types],
     );
     for (;;) {
       const chunk = await result.fetchChunk();
@@ -324,21 +324,22 @@ export class DuckDbEventStore implements EventStore {
     }
   }
 
-  async *scanArtwork(): AsyncIterable<ArtworkRow[]> {
+  async *scanArtwork(fromRowid = 0): AsyncIterable<ArtworkRow[]> {
     await this.writer;
     // Streamed in arrival order, a chunk at a time: memory per chunk, not per stored event. Rows the typed copy has
     // (all but the last few after a clean stop) are read from its columns; only the rest costs a JSON parse per row
     // (8 paths: at 5M events that alone took 200 s of a start under load).
     const types = ARTWORK_EVENT_TYPES;
-    const placeholders = types.map((_, i) => `$${i + 2}`).join(', ');
+    const placeholders = types.map((_, i) => `$${i + 3}`).join(', ');
     const [state] = (await this.conn.runAndReadAll('SELECT next_rowid FROM typed_events_state')).getRows();
     const copied = Number(state?.[0] ?? 0);
+    // The copy's rows come in copy order, which is src_rowid order (it copies ascending ranges of rowids).
     yield* this.artworkRows(
       `SELECT type, title_id, member_id, ts, artwork_id, CASE WHEN type = 'impression' THEN slot::DOUBLE ELSE position END, duration, propensity
        FROM typed_events
-       WHERE src_rowid < $1 AND type IN (${placeholders}) AND title_id IS NOT NULL AND member_id IS NOT NULL
+       WHERE src_rowid >= $2 AND src_rowid < $1 AND type IN (${placeholders}) AND title_id IS NOT NULL AND member_id IS NOT NULL
          AND (type <> 'impression' OR artwork_id IS NOT NULL)`,
-      [copied, ...types],
+      [copied, fromRowid, ...types],
     );
     yield* this.artworkRows(
       `SELECT f[1], f[2], coalesce(f[3], f[4]), coalesce(TRY_CAST(f[5] AS BIGINT), received_at), f[6],
@@ -346,9 +347,9 @@ export class DuckDbEventStore implements EventStore {
        FROM (
          SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts', '$.artwork.artworkId', '$.position', '$.duration',
                                               '$.artwork.propensity']) AS f, received_at
-         FROM events WHERE rowid >= $1)
+         FROM events WHERE rowid >= greatest($1, $2))
        WHERE f[1] IN (${placeholders}) AND f[2] IS NOT NULL AND coalesce(f[3], f[4]) IS NOT NULL AND (f[1] <> 'impression' OR f[6] IS NOT NULL)`,
-      [copied, ...types],
+      [copied, fromRowid, ...types],
     );
   }
 
@@ -384,6 +385,33 @@ export class DuckDbEventStore implements EventStore {
       }
       yield rows;
     }
+  }
+
+  /**
+   * The rows committed so far: every row of `events` has a rowid below `nextRowid`, and there are `rows`. Runs in
+   * the writer's place, so no commit is under way; by the time it resolves, every earlier commit's callers have
+   * run their continuations (those are microtasks, this is a query), so aggregates updated after each commit cover
+   * exactly these rows if read before the next await.
+   */
+  async committedRows(): Promise<{ nextRowid: number; rows: number }> {
+    while (this.writer) await this.writer;
+    if (this.closed) throw new Error('event store is closed');
+    const run = this.conn.runAndReadAll('SELECT coalesce(max(rowid) + 1, 0)::BIGINT, count(*)::BIGINT FROM events');
+    this.writer = run.then(
+      () => {},
+      () => {},
+    ).then(() => {
+      this.writer = null;
+      if (this.queue.length > 0) this.writer = this.drain();
+    });
+    const [row] = (await run).getRows();
+    return { nextRowid: Number(row?.[0] ?? 0), rows: Number(row?.[1] ?? 0) };
+  }
+
+  /** Rows of `events` below `nextRowid` (a snapshot's check that the rowids it covers are still those rows). */
+  async rowsBefore(nextRowid: number): Promise<number> {
+    const [row] = (await this.conn.runAndReadAll('SELECT count(*)::BIGINT FROM events WHERE rowid < $1', [nextRowid])).getRows();
+    return Number(row?.[0] ?? 0);
   }
 
   async health(): Promise<StoreHealth> {

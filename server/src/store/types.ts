@@ -37,10 +37,10 @@ export interface EventStore {
   close(): Promise<void>;
   /** Stored engagement rows by their parts, in arrival order, a chunk at a time: the start-up replay of live
    * aggregates without one object per stored event. Falls back to `scan` where an adapter lacks it. */
-  scanEngagement?(types: readonly MarqueeEvent['type'][]): AsyncIterable<EngagementRow[]>;
+  scanEngagement?(types: readonly MarqueeEvent['type'][], fromRowid?: number): AsyncIterable<EngagementRow[]>;
   /** The events the artwork priors count (impressions that carry an artwork, plays and their progress), by their
    * parts, in arrival order, a chunk at a time: the start-up rebuild of the priors. Falls back to `scan`. */
-  scanArtwork?(): AsyncIterable<ArtworkRow[]>;
+  scanArtwork?(fromRowid?: number): AsyncIterable<ArtworkRow[]>;
   /** Whether the store takes writes now (a real write, cached briefly), with the reason when it does not. */
   health?(): Promise<StoreHealth>;
 }

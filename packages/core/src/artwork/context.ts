@@ -85,6 +85,15 @@ export function predictedTaste(model: PopulationTaste | null, context: ArrayLike
  * (0 or 1) only later, so they are added separately: impression() adds the row, rewarded() adds the row's share of
  * X'y when a reward arrives (an impression never rewarded adds nothing to X'y, as y = 0 would).
  */
+/** A learner's sufficient statistics as plain numbers (the server's aggregates snapshot keeps them). */
+export const ContextWeightsStateSchema = z.object({
+  XtX: z.array(z.number().finite()).length(P * P),
+  Xty: z.array(z.number().finite()).length(P),
+  contextSum: z.array(z.number().finite()).length(FEATURE_DIM),
+  impressions: z.number().int().nonnegative(),
+});
+export type ContextWeightsState = z.infer<typeof ContextWeightsStateSchema>;
+
 export class ContextWeightsLearner {
   private readonly XtX = new Float64Array(P * P);
   private readonly Xty = new Float64Array(P);
@@ -122,6 +131,19 @@ export class ContextWeightsLearner {
   /** That impression earned the reward (the same x, context and weight as at the impression). */
   rewarded(x: ArrayLike<number>, context: ArrayLike<number>, reward = 1, weight = 1): void {
     for (const r of this.row(x, context)) this.Xty[r.at] = (this.Xty[r.at] ?? 0) + weight * r.value * reward;
+  }
+
+  state(): ContextWeightsState {
+    return { XtX: Array.from(this.XtX), Xty: Array.from(this.Xty), contextSum: Array.from(this.contextSum), impressions: this.impressions };
+  }
+
+  static fromState(s: ContextWeightsState): ContextWeightsLearner {
+    const l = new ContextWeightsLearner();
+    l.XtX.set(s.XtX);
+    l.Xty.set(s.Xty);
+    l.contextSum.set(s.contextSum);
+    l.impressions = s.impressions;
+    return l;
   }
 
   /** The ridge solution: the features' block (theme effects) and the context block (weights). */

@@ -105,6 +105,16 @@ export class PriorRates {
 }
 
 /** Counts per (title, artwork), kept live by whoever sees the events (server aggregates, the benchmark). */
+/** ArtworkCounts as plain data (the server's aggregates snapshot keeps it); `stats` in insertion order. */
+export const ArtworkCountsStateSchema = z.object({
+  stats: z.array(ArtworkStatsSchema),
+  impressions: count,
+  plays: count,
+  qualityPlays: count,
+  changes: count,
+});
+export type ArtworkCountsState = z.infer<typeof ArtworkCountsStateSchema>;
+
 export class ArtworkCounts {
   private readonly stats = new Map<string, ArtworkStats>();
   impressions = 0;
@@ -133,6 +143,18 @@ export class ArtworkCounts {
     this.qualityPlays++;
     this.changes++;
   }
+  state(): ArtworkCountsState {
+    const { impressions, plays, qualityPlays, changes } = this;
+    return { stats: [...this.stats.values()].map((s) => ({ ...s })), impressions, plays, qualityPlays, changes };
+  }
+
+  static fromState(s: ArtworkCountsState): ArtworkCounts {
+    const c = new ArtworkCounts();
+    for (const a of s.stats) c.stats.set(a.artworkId, { ...a });
+    Object.assign(c, { impressions: s.impressions, plays: s.plays, qualityPlays: s.qualityPlays, changes: s.changes });
+    return c;
+  }
+
   snapshot(reward: ArtworkPriors['reward'], now: number, versionPrefix = 'p', context?: ArtworkPriors['context']): ArtworkPriors {
     return {
       ...(context ? { context } : {}),

@@ -81,4 +81,14 @@ export class RewardJoiner<P> {
   get size(): number {
     return this.pending.size;
   }
+
+  /** The unsettled impressions by key, in the order they were recorded (what a snapshot keeps). */
+  entries(): [string, PendingImpression<P>][] {
+    return [...this.pending];
+  }
+
+  /** Puts back unsettled impressions taken with `entries()`, in their order, after any already pending. */
+  restore(entries: Iterable<[string, PendingImpression<P>]>): void {
+    for (const [k, p] of entries) this.pending.set(k, p);
+  }
 }
