@@ -94,7 +94,7 @@ if (STORED > 0) {
   for (let i = 0; i < 100 && !/started in/.test(first.output()); i++) await new Promise((r) => setTimeout(r, 50));
   log(`first start (no snapshot): ${firstStartupS} s; server: ${first.output().match(/started in [^\n]*/)?.[0] ?? '(no start-up line)'}`);
   await first.stop();
-  log(`  ${first.output().match(/aggregates: snapshot[^\n]*at stop[^\n]*/)?.[0] ?? '(no snapshot at stop)'}`);
+  log(`  ${first.output().match(/aggregates: snapshot[^\n]*written[^\n]*/g)?.at(-1) ?? '(no snapshot written)'}`);
 }
 const spawned = performance.now();
 const server = await startServerProcess(serverEnv, { timeoutMs: 600_000 });
