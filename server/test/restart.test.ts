@@ -120,6 +120,8 @@ describe('server process restarts', () => {
   it('publishes the same artwork priors after a restart as before it (counts rebuilt from the store)', async () => {
     const dir = await tempDir();
     const first = await start(dir);
+    // The snapshot written after the start covers no row: the kill below then leaves every row to the replay.
+    await expect.poll(() => first.output(), { timeout: 30_000 }).toMatch(/snapshot at row 0 written \(after start\)/);
     const t0 = Date.now() - 3_600_000;
     const events: unknown[] = [];
     // 30 viewers see t0001 with one of two artworks; a third of them play it, for 20 minutes (a quality play) or 1.
