@@ -67,7 +67,7 @@ log(`  uniform log's fit: |theme effect| <= ${maxAbs(uniform.fit.themeEffects)},
 const policies: Record<string, unknown> = {};
 for (const p of args.policies.split(',') as aw.PolicyName[]) {
   const own = simulatePolicy(world, { policy: p, config, uniformWeights: args['uniform-weights'] });
-  const fixed = simulatePolicy(world, { policy: p, config, fixedModel: uniform.fit });
+  const fixed = simulatePolicy(world, { policy: p, config, fixedModel: { ...uniform.fit, ...(uniform.betweenViewerVar !== null ? { betweenViewerVar: uniform.betweenViewerVar } : {}) } });
   const agree = own.fit.weights.filter((w, i) => i < aw.FEATURE_DIM - 1 && Math.sign(w) === Math.sign(uniform.fit.weights[i]!)).length;
   const row = {
     own_fit: coefficients(own.fit),

@@ -29,11 +29,16 @@ export interface SimOptions {
    * a uniform one's (bench:artwork-fit; the server does not: the store's typed copy keeps no propensity).
    */
   uniformWeights?: boolean;
+  /**
+   * Publish the empirical-Bayes between-viewer variance (BetweenViewerVariance on the policy's own log) with the
+   * priors (default); false: the device's personal prior stays the configured one (noiseVar / priorPrecision).
+   */
+  betweenViewerVar?: boolean;
   /** Receives each impression's member, title and the member's history context at it (bench:artwork-fit). */
   trace?: { member: string; title: Title; context: Float64Array }[];
 }
 
-export type PopulationFit = ReturnType<aw.ContextWeightsLearner['fit']>;
+export type PopulationFit = Omit<ReturnType<aw.ContextWeightsLearner['fit']>, 'covariance'> & { covariance?: number[]; betweenViewerVar?: number };
 
 export interface SimResult {
   policy: string;
@@ -50,6 +55,8 @@ export interface SimResult {
   selectMs: number;
   /** The population model fitted on the policy's own log, at the end. */
   fit: PopulationFit;
+  /** The between-viewer variance estimated on the policy's own log, at the end (null: too few viewers). */
+  betweenViewerVar: number | null;
 }
 
 export const DEFAULT_BUCKETS = [10, 30, 60, 100, Infinity] as const;
@@ -61,6 +68,7 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
   const counts = new aw.ArtworkCounts();
   const useHistory = opts.historyContext ?? true;
   const contextLearner = new aw.ContextWeightsLearner();
+  const spread = new aw.BetweenViewerVariance();
   let priors = new aw.PriorRates(null);
   let bandit: aw.ArtworkBandit | null = null;
   let clock = 0;
@@ -77,8 +85,9 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
     byBucket: buckets.map((upTo) => ({ upTo, impressions: 0, qualityPlays: 0, expectedQualityPlays: 0 })),
     selectMs: 0,
     fit: { themeEffects: [], weights: [], averageEffects: [] },
+    betweenViewerVar: null,
   };
-  interface Shown { title: Title; artworkId: string; bucket: number; x: Float64Array; context: Float64Array; weight: number }
+  interface Shown { title: Title; artworkId: string; bucket: number; x: Float64Array; context: Float64Array; weight: number; member: string; base: number }
   // The bandit learns from its own reward; the measurement always counts quality plays.
   let learn = new aw.RewardJoiner<Shown>(reward);
   let measure = new aw.RewardJoiner<Shown>(aw.QUALITY_PLAY);
@@ -89,7 +98,10 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
   const settleLearn = (s: { payload: Shown; reward: number }[]) => {
     for (const { payload, reward: r } of s) {
       bandit?.observe(payload.title, payload.artworkId, r);
-      if (useHistory && r > 0) contextLearner.rewarded(payload.x, payload.context, r, payload.weight);
+      if (useHistory && r > 0) {
+        contextLearner.rewarded(payload.x, payload.context, r, payload.weight);
+        spread.rewarded(payload.member, payload.x, payload.base);
+      }
     }
   };
 
@@ -132,9 +144,15 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       const viewer = memberBandit();
       const context = viewer ? aw.historyContext(viewer.history) : new Float64Array(aw.FEATURE_DIM);
       const weight = opts.uniformWeights ? 1 / (title.artworks.length * e.propensity!) : 1;
-      if (useHistory) contextLearner.impression(x, context, weight);
+      // What the device expected of this artwork before the viewer's own data: the rate plus the predicted taste.
+      const predicted = aw.predictedTaste(priors.population, context);
+      const base = priors.rate(e.titleId, e.artworkId!) + x.reduce((s, v, i) => s + v * predicted[i]!, 0);
+      if (useHistory) {
+        contextLearner.impression(x, context, weight);
+        spread.impression(e.userId, x, base);
+      }
       opts.trace?.push({ member: e.userId, title, context });
-      const shown: Shown = { title, artworkId: e.artworkId!, bucket: b, x, context, weight };
+      const shown: Shown = { title, artworkId: e.artworkId!, bucket: b, x, context, weight, member: e.userId, base };
       res.impressions++;
       const eq = qualityPlayProbability(world, e.userId, e.titleId, e.artworkId!);
       res.expectedQualityPlays += eq;
@@ -148,7 +166,9 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       settleLearn(learn.impression(key, e.titleId, e.ts, shown));
       measure.impression(key, e.titleId, e.ts, shown);
       if (res.impressions % priorsEvery === 0) {
-        const context = opts.fixedModel ? { ...opts.fixedModel, impressions: contextLearner.impressions } : useHistory ? { ...contextLearner.fit(), impressions: contextLearner.impressions } : undefined;
+        const between = opts.betweenViewerVar === false ? undefined : spread.estimate()?.betweenViewerVar;
+        const withSpread = between !== undefined ? { betweenViewerVar: between } : {};
+        const context = opts.fixedModel ? { ...opts.fixedModel, impressions: contextLearner.impressions } : useHistory ? { ...contextLearner.fit(), ...withSpread, impressions: contextLearner.impressions } : undefined;
         priors = new aw.PriorRates(counts.snapshot(reward, e.ts, 'p', context));
       }
       continue;
@@ -173,5 +193,6 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
   settleLearn(learn.flush());
   res.selectMs = selectMs;
   res.fit = contextLearner.fit();
+  res.betweenViewerVar = spread.estimate()?.betweenViewerVar ?? null;
   return res;
 }
