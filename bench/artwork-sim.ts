@@ -7,6 +7,7 @@
  */
 import { artwork as aw } from '@marquee/core';
 import { qualityPlayProbability, simulateEvents, type Title, type World } from '@marquee/core/synthetic';
+import { uniformLogWeight } from '@marquee/server';
 
 export type SimPolicy = aw.PolicyName | 'oracle';
 
@@ -25,8 +26,9 @@ export interface SimOptions {
   /** Publish this population model instead of the one fitted on the policy's own log (bench:artwork-fit). */
   fixedModel?: PopulationFit;
   /**
-   * Weight each impression in the population fit by 1 / (K x its logged propensity), reweighting the policy's log to
-   * a uniform one's (bench:artwork-fit; the server does not: the store's typed copy keeps no propensity).
+   * Weight each impression in the population fit by 1 / (K x its logged propensity), capped (uniformLogWeight),
+   * reweighting the policy's log to a uniform one's, as the server does (default); false: unweighted, as the server
+   * did before it kept the propensity (bench:artwork-fit --unweighted).
    */
   uniformWeights?: boolean;
   /**
@@ -143,7 +145,7 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       const x = aw.titleFeatures(title.artworks)[k]!;
       const viewer = memberBandit();
       const context = viewer ? aw.historyContext(viewer.history) : new Float64Array(aw.FEATURE_DIM);
-      const weight = opts.uniformWeights ? 1 / (title.artworks.length * e.propensity!) : 1;
+      const weight = (opts.uniformWeights ?? true) ? uniformLogWeight(title.artworks.length, e.propensity) : 1;
       // What the device expected of this artwork before the viewer's own data: the rate plus the predicted taste.
       const predicted = aw.predictedTaste(priors.population, context);
       const base = priors.rate(e.titleId, e.artworkId!) + x.reduce((s, v, i) => s + v * predicted[i]!, 0);

@@ -10,6 +10,7 @@ export { ModelRegistry, verifyArtifact } from './models/registry.ts';
 export { DuckDbEventStore } from './store/duckdb.ts';
 export { MemoryEventStore } from './store/memory.ts';
 export { AnalyticsService } from './analytics/service.ts';
+export { uniformLogWeight } from './artwork/logs.ts';
 export { ExperimentDefinitions } from './experiments/definitions.ts';
 export { analyse } from './experiments/analysis.ts';
 export { teamCredits } from './experiments/interleaving.ts';

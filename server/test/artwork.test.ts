@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { artwork as aw, type MarqueeEvent } from '@marquee/core';
 import { createApp } from '../src/app.ts';
 import { Catalog } from '../src/catalog.ts';
-import { ArtworkAggregates, decisionsFromEvents } from '../src/artwork/logs.ts';
+import { ArtworkAggregates, decisionsFromEvents, MAX_IMPRESSION_WEIGHT, uniformLogWeight } from '../src/artwork/logs.ts';
 import { readObd } from '../src/artwork/obd.ts';
 import { LiveAggregates } from '../src/candidates/aggregates.ts';
 import { CandidateService } from '../src/candidates/service.ts';
@@ -104,6 +104,73 @@ describe('history-context weights in the priors', () => {
     const bare = new ArtworkAggregates();
     bare.observe(events);
     expect(bare.priors(ts).context).toBeUndefined();
+  });
+});
+
+describe('the population fit weighted by 1 / (K x propensity)', () => {
+  // Ten titles, each with a dark and a bright image. The image does not matter to anyone: half the viewers play
+  // every title they are shown (20 minutes), the other half none. The logging policy shows the eager viewers the
+  // dark image 9 times in 10 and the idle ones the bright image 9 times in 10, and logs those propensities.
+  const titles = Array.from({ length: 10 }, (_, i) => ({ id: `m${i}`, artworks: [{ id: `m${i}-dark`, themes: ['dark'] }, { id: `m${i}-bright`, themes: ['bright'] }] }));
+  const lookup = new Map(titles.map((t) => [t.id, t]));
+  function log(policy: (eager: boolean, i: number) => { dark: boolean; propensity: number }) {
+    const events: MarqueeEvent[] = [];
+    let ts = T0;
+    const ev = (user: string, over: Partial<MarqueeEvent>) => makeEvent({ userId: user, anonymousId: undefined, ts: ts++, ...over } as Partial<MarqueeEvent>);
+    for (let u = 0; u < 200; u++) {
+      const user = `u${u}`;
+      const eager = u % 2 === 0;
+      for (const [i, t] of titles.entries()) {
+        const { dark, propensity } = policy(eager, i);
+        events.push(ev(user, { type: 'impression', titleId: t.id, row: 'Top', position: i, artwork: { artworkId: `${t.id}-${dark ? 'dark' : 'bright'}`, propensity } }));
+      }
+      // Plays after all of the viewer's impressions, so every impression has the same (empty) history context.
+      if (eager) {
+        for (const t of titles) {
+          events.push(ev(user, { type: 'play_start', titleId: t.id }));
+          events.push(ev(user, { type: 'progress', titleId: t.id, position: 1200, duration: 6000 }));
+        }
+      }
+    }
+    return { events, end: ts };
+  }
+  const fit = (events: MarqueeEvent[], end: number, strip = false) => {
+    const aggregates = new ArtworkAggregates(aw.QUALITY_PLAY, lookup);
+    // `strip`: the same log with every propensity at 1/K, i.e. the unweighted fit.
+    aggregates.observe(strip ? events.map((e) => (e.type === 'impression' && e.artwork ? { ...e, artwork: { ...e.artwork, propensity: 0.5 } } : e)) : events);
+    return aw.ArtworkPriorsSchema.parse(aggregates.priors(end)).context!;
+  };
+  const dark = aw.themeIndex('dark')!;
+  const bright = aw.themeIndex('bright')!;
+
+  it('finds no theme effect in a policy log where the unweighted fit finds one', () => {
+    const policyLog = log((eager, i) => {
+      const majority = i !== 0; // 9 titles of 10 get the policy's favourite image
+      return { dark: eager ? majority : !majority, propensity: majority ? 0.9 : 0.1 };
+    });
+    const uniformLog = log((_, i) => ({ dark: i % 2 === 0, propensity: 0.5 }));
+    const unweighted = fit(policyLog.events, policyLog.end, true);
+    const weighted = fit(policyLog.events, policyLog.end);
+    const uniform = fit(uniformLog.events, uniformLog.end);
+    expect(weighted.impressions).toBe(2000);
+    // Unweighted, the eager viewers' play rate leaks into the image they were mostly shown.
+    expect(unweighted.themeEffects[dark]).toBeGreaterThan(0.1);
+    expect(unweighted.themeEffects[bright]).toBeLessThan(-0.1);
+    // Weighted, the policy log says what a uniform log of the same viewers says: the image changes nothing.
+    for (const f of [weighted, uniform]) {
+      expect(Math.abs(f.themeEffects[dark]!)).toBeLessThan(1e-9);
+      expect(Math.abs(f.themeEffects[bright]!)).toBeLessThan(1e-9);
+      expect(Math.max(...f.averageEffects.map(Math.abs))).toBeLessThan(1e-9);
+    }
+  });
+
+  it('bounds what one impression with a tiny logged propensity can do to the fit', () => {
+    expect(uniformLogWeight(2, 0.5)).toBe(1);
+    expect(uniformLogWeight(4, 0.05)).toBe(5);
+    expect(uniformLogWeight(2, Number.MIN_VALUE)).toBe(MAX_IMPRESSION_WEIGHT);
+    const { events, end } = log((eager, i) => ({ dark: eager === (i !== 0), propensity: i === 0 ? Number.MIN_VALUE : 0.9 }));
+    const f = fit(events, end);
+    for (const v of [...f.themeEffects, ...f.weights, ...f.averageEffects]) expect(Number.isFinite(v)).toBe(true);
   });
 });
 

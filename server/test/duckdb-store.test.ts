@@ -319,4 +319,65 @@ describe('typed_events', () => {
     expect(credits).toEqual(teamCreditsFromEvents([...before, ...after], 'il'));
     await store.close();
   });
+  it('migration 54 gives the rows already copied the propensity ingest writes, and the priors replay reads it', async () => {
+    const shown = (ts: number, titleId: string, artwork?: { artworkId: string; propensity: number }) =>
+      makeEvent({ type: 'impression', ts, userId: 'm1', titleId, row: 'Top Picks', position: 0, duration: undefined, artwork } as Partial<MarqueeEvent>);
+    const before = [
+      shown(TS, 't1', { artworkId: 't1-a2', propensity: 0.25 }),
+      shown(TS + 1, 't2', { artworkId: 't2-a1', propensity: 1 }),
+      shown(TS + 2, 't3'),
+      makeEvent({ type: 'play_start', ts: TS + 3, userId: 'm1', titleId: 't1', position: undefined, duration: undefined } as Partial<MarqueeEvent>),
+      // Mentions a propensity, but is no impression: nothing to backfill.
+      makeEvent({ type: 'custom', ts: TS + 4, userId: 'm1', titleId: undefined, position: undefined, duration: undefined, name: 'x', props: { propensity: 0.3 } } as Partial<MarqueeEvent>),
+    ];
+    const after = [shown(TS + 5, 't4', { artworkId: 't4-a3', propensity: 0.0625 })];
+    const all = [...before, ...after];
+
+    // A store as version 53 left it: the events and their typed copy, without the propensity column.
+    const dir = await tempDir();
+    const { instance, conn } = await storeBefore(dir, 54);
+    for (const [i, e] of before.entries()) {
+      await conn.run('INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3) VALUES (1, $1, 1, 2, 3, $2)', [JSON.stringify(e), i]);
+    }
+    await conn.run(`INSERT INTO typed_events (seq, src_rowid, day, ts, type, member_id, title_id, slot, artwork_id)
+                    SELECT nextval('typed_events_seq'), rowid, 20456, (payload->>'$.ts')::BIGINT, payload->>'$.type', payload->>'$.userId',
+                           payload->>'$.titleId', CASE WHEN payload->>'$.type' = 'impression' THEN 0 END, payload->>'$.artwork.artworkId' FROM events;
+                    UPDATE typed_events_state SET next_rowid = ${before.length}`);
+    conn.closeSync();
+    instance.closeSync();
+    const migrated = await DuckDbEventStore.open(dir, { log: () => {} });
+    expect(await migrated.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
+    await migrated.append(after, Date.now());
+
+    // The same events through ingest on a store that never lacked the column.
+    const ingested = await DuckDbEventStore.open(':memory:');
+    await ingested.append(all, Date.now());
+
+    const propensities = async (store: DuckDbEventStore) => {
+      await store.typedEvents();
+      return (await store.query('SELECT type, title_id, propensity FROM typed_events ORDER BY ts')).map((r) => ({ ...r }));
+    };
+    const expected = [
+      { type: 'impression', title_id: 't1', propensity: 0.25 },
+      { type: 'impression', title_id: 't2', propensity: 1 },
+      { type: 'impression', title_id: 't3', propensity: null },
+      { type: 'play_start', title_id: 't1', propensity: null },
+      { type: 'custom', title_id: null, propensity: null },
+      { type: 'impression', title_id: 't4', propensity: 0.0625 },
+    ];
+    expect(await propensities(ingested)).toEqual(expected);
+    expect(await propensities(migrated)).toEqual(expected);
+    // The start-up replay of the artwork priors reads it from the copy, as the live path takes it from the event.
+    const replayed = async (store: DuckDbEventStore) => {
+      const rows = [];
+      for await (const chunk of store.scanArtwork()) rows.push(...chunk);
+      return rows.filter((r) => r.type === 'impression').map((r) => [r.titleId, r.artworkId, r.propensity]);
+    };
+    const live = all.map(artworkRow).filter((r) => r?.type === 'impression' && r.artworkId).map((r) => [r!.titleId, r!.artworkId, r!.propensity]);
+    expect(live).toEqual([['t1', 't1-a2', 0.25], ['t2', 't2-a1', 1], ['t4', 't4-a3', 0.0625]]);
+    expect(await replayed(migrated)).toEqual(live);
+    expect(await replayed(ingested)).toEqual(live);
+    await migrated.close();
+    await ingested.close();
+  });
 });

@@ -123,10 +123,13 @@ describe('server process restarts', () => {
     const t0 = Date.now() - 3_600_000;
     const events: unknown[] = [];
     // 30 viewers see t0001 with one of two artworks; a third of them play it, for 20 minutes (a quality play) or 1.
+    // The propensities are uneven, so each impression's weight in the population fit (1 / (K x propensity)) is
+    // not 1: a replay that lost them (or a live path that ignored them) would publish other history weights.
     for (let i = 0; i < 30; i++) {
       const base = { sessionId: `s${i}`, userId: `u${i}`, anonymousId: undefined, titleId: 't0001' };
       const ts = t0 + i * 10_000;
-      events.push(makeEvent({ ...base, type: 'impression', row: 'Top', position: 1, ts, artwork: { artworkId: `t0001-a${1 + (i % 2)}`, propensity: 0.5 } } as Partial<MarqueeEvent>));
+      const artwork = { artworkId: `t0001-a${1 + (i % 2)}`, propensity: i % 2 ? 0.2 : 0.8 };
+      events.push(makeEvent({ ...base, type: 'impression', row: 'Top', position: 1, ts, artwork } as Partial<MarqueeEvent>));
       if (i % 3 === 0) {
         const watched = i % 2 === 0 ? 1200 : 60;
         events.push(makeEvent({ ...base, type: 'play_start', ts: ts + 1000 } as Partial<MarqueeEvent>));
@@ -139,6 +142,11 @@ describe('server process restarts', () => {
     expect(before.impressions).toBe(30);
     expect(before.artworks.reduce((n, a) => n + a.plays, 0)).toBe(10);
     expect(before.artworks.reduce((n, a) => n + a.qualityPlays, 0)).toBe(5);
+    // Stop once the typed copy (and the rollups behind it) has every event, so the replay reads the copy's
+    // columns, propensity included, rather than the raw JSON a fresh commit is replayed from.
+    await expect
+      .poll(async () => ((await (await fetch(`${first.url}/readyz`)).json()) as { analytics?: { eventsNotRolledUp: number | null } }).analytics?.eventsNotRolledUp, { timeout: 30_000 })
+      .toBe(0);
     await first.stop();
 
     const again = await start(dir);

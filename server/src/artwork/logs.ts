@@ -62,7 +62,8 @@ export function decisionsFromEvents(events: Iterable<MarqueeEvent>, catalog: Cat
 /**
  * Live counts per (title, artwork) over the event stream, for the published priors, and the population's
  * history-context weights (aw.ContextWeightsLearner): each viewer's history (the titles they started playing, as
- * the device keeps it) at each impression, against whether it earned the reward. The same rows in the same order
+ * the device keeps it) at each impression, against whether it earned the reward, each impression weighted by
+ * uniformLogWeight (below). The same rows in the same order
  * give the same counts and weights, whether they arrive live (observe) or come back from the store at start
  * (replayArtwork). Memory: per (title, artwork), per pending join and per viewer (a history of 13 numbers).
  */
@@ -96,15 +97,18 @@ export class ArtworkAggregates {
     this.observeRows(rows);
   }
 
-  /** The shown artwork's centred features and the viewer's context now, when the catalog knows the artwork. */
-  private contextRow(memberId: string, titleId: string, artworkId: string): Shown['context'] {
+  /**
+   * The shown artwork's centred features, the viewer's context now and the impression's weight in the population
+   * fit, when the catalog knows the artwork.
+   */
+  private contextRow(memberId: string, titleId: string, artworkId: string, propensity: number | undefined): Shown['context'] {
     const title = this.catalog?.get(titleId);
     const k = title ? title.artworks.findIndex((a) => a.id === artworkId) : -1;
     if (!title || k < 0) return undefined;
     let f = this.features.get(titleId);
     if (!f || f.length !== title.artworks.length) this.features.set(titleId, (f = aw.titleFeatures(title.artworks)));
     const h = this.histories.get(memberId);
-    return { x: f[k]!, history: h ? aw.historyContext(h) : new Float64Array(aw.FEATURE_DIM) };
+    return { x: f[k]!, history: h ? aw.historyContext(h) : new Float64Array(aw.FEATURE_DIM), weight: uniformLogWeight(title.artworks.length, propensity) };
   }
 
   observeRows(rows: readonly ArtworkRow[]): void {
@@ -112,9 +116,9 @@ export class ArtworkAggregates {
       const key = `${r.memberId}|${r.titleId}`;
       if (r.type === 'impression') {
         if (!r.artworkId) continue;
-        const shown: Shown = { titleId: r.titleId, artworkId: r.artworkId, context: this.contextRow(r.memberId, r.titleId, r.artworkId) };
+        const shown: Shown = { titleId: r.titleId, artworkId: r.artworkId, context: this.contextRow(r.memberId, r.titleId, r.artworkId, r.propensity) };
         this.counts.impression(r.titleId, shown.artworkId);
-        if (shown.context) this.context.impression(shown.context.x, shown.context.history);
+        if (shown.context) this.context.impression(shown.context.x, shown.context.history, shown.context.weight);
         this.joiner.impression(key, r.titleId, r.ts, shown);
         this.playJoiner.impression(key, r.titleId, r.ts, shown);
         continue;
@@ -128,7 +132,7 @@ export class ArtworkAggregates {
       const q = this.joiner.engagement(key, r.type, r.ts, r.position, r.duration);
       if (q) {
         this.counts.qualityPlay(q.payload.titleId, q.payload.artworkId);
-        if (q.payload.context) this.context.rewarded(q.payload.context.x, q.payload.context.history);
+        if (q.payload.context) this.context.rewarded(q.payload.context.x, q.payload.context.history, 1, q.payload.context.weight);
       }
     }
     // Bound the pending joins: anything older than the window can no longer be rewarded.
@@ -153,7 +157,26 @@ interface Shown {
   titleId: string;
   artworkId: string;
   /** What the history-context regression needs, kept until the reward arrives. */
-  context?: { x: Float64Array; history: Float64Array };
+  context?: { x: Float64Array; history: Float64Array; weight: number };
+}
+
+/**
+ * The largest weight one impression gets in the population fit. Every policy here stays below it (Thompson
+ * sampling's smallest propensity, 1/128, gives 128/K <= 64 for K >= 2; epsilon-greedy's epsilon/K gives 1/epsilon),
+ * so it only bounds what a client's tiny logged propensity can do: 1e-300 would otherwise outweigh every other
+ * impression, and overflow the fit to Infinity.
+ */
+export const MAX_IMPRESSION_WEIGHT = 100;
+
+/**
+ * An impression's weight in the population fit: 1 / (K x propensity), which makes a policy's log a uniform one in
+ * expectation, so the artworks' centred features average zero within a title whatever the policy chose for whom
+ * (unweighted, the reward's level and the viewer's appeal leak into the theme effects: README "Artwork"). An
+ * impression without a logged propensity (a row written outside the API) counts as if shown uniformly.
+ */
+export function uniformLogWeight(artworks: number, propensity: number | undefined): number {
+  if (propensity === undefined || !(propensity > 0)) return 1;
+  return Math.min(MAX_IMPRESSION_WEIGHT, 1 / (artworks * propensity));
 }
 
 /**

@@ -334,23 +334,25 @@ export class DuckDbEventStore implements EventStore {
     const [state] = (await this.conn.runAndReadAll('SELECT next_rowid FROM typed_events_state')).getRows();
     const copied = Number(state?.[0] ?? 0);
     yield* this.artworkRows(
-      `SELECT type, title_id, member_id, ts, artwork_id, CASE WHEN type = 'impression' THEN slot::DOUBLE ELSE position END, duration FROM typed_events
+      `SELECT type, title_id, member_id, ts, artwork_id, CASE WHEN type = 'impression' THEN slot::DOUBLE ELSE position END, duration, propensity
+       FROM typed_events
        WHERE src_rowid < $1 AND type IN (${placeholders}) AND title_id IS NOT NULL AND member_id IS NOT NULL
          AND (type <> 'impression' OR artwork_id IS NOT NULL)`,
       [copied, ...types],
     );
     yield* this.artworkRows(
       `SELECT f[1], f[2], coalesce(f[3], f[4]), coalesce(TRY_CAST(f[5] AS BIGINT), received_at), f[6],
-              TRY_CAST(f[7] AS DOUBLE), TRY_CAST(f[8] AS DOUBLE)
+              TRY_CAST(f[7] AS DOUBLE), TRY_CAST(f[8] AS DOUBLE), TRY_CAST(f[9] AS DOUBLE)
        FROM (
-         SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts', '$.artwork.artworkId', '$.position', '$.duration']) AS f, received_at
+         SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts', '$.artwork.artworkId', '$.position', '$.duration',
+                                              '$.artwork.propensity']) AS f, received_at
          FROM events WHERE rowid >= $1)
        WHERE f[1] IN (${placeholders}) AND f[2] IS NOT NULL AND coalesce(f[3], f[4]) IS NOT NULL AND (f[1] <> 'impression' OR f[6] IS NOT NULL)`,
       [copied, ...types],
     );
   }
 
-  /** Rows of (type, title, member, ts, artwork, position, duration), a chunk at a time. */
+  /** Rows of (type, title, member, ts, artwork, position, duration, propensity), a chunk at a time. */
   private async *artworkRows(sql: string, params: (string | number)[]): AsyncIterable<ArtworkRow[]> {
     const types = ARTWORK_EVENT_TYPES;
     const result = await this.conn.stream(sql, params);
@@ -360,7 +362,7 @@ export class DuckDbEventStore implements EventStore {
       const rows: ArtworkRow[] = [];
       const typeV = chunk.getColumnVector(0), titleV = chunk.getColumnVector(1), memberV = chunk.getColumnVector(2);
       const tsV = chunk.getColumnVector(3), artworkV = chunk.getColumnVector(4), positionV = chunk.getColumnVector(5);
-      const durationV = chunk.getColumnVector(6);
+      const durationV = chunk.getColumnVector(6), propensityV = chunk.getColumnVector(7);
       for (let i = 0; i < chunk.rowCount; i++) {
         const type = typeV.getItem(i);
         const titleId = titleV.getItem(i);
@@ -369,7 +371,11 @@ export class DuckDbEventStore implements EventStore {
         if (!isOneOf(types, type) || typeof titleId !== 'string' || typeof memberId !== 'string') continue;
         const row: ArtworkRow = { type, titleId, memberId, ts: Number(tsV.getItem(i)) };
         const artworkId = artworkV.getItem(i);
-        if (type === 'impression' && typeof artworkId === 'string') row.artworkId = artworkId;
+        if (type === 'impression' && typeof artworkId === 'string') {
+          row.artworkId = artworkId;
+          const propensity = propensityV.getItem(i);
+          if (typeof propensity === 'number') row.propensity = propensity;
+        }
         const position = positionV.getItem(i);
         const duration = durationV.getItem(i);
         if (typeof position === 'number') row.position = position;

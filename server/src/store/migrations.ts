@@ -7,7 +7,9 @@
  * inserts ~35x slower (65k vs 2.4M rows/s measured here); the store's single writer keeps ids unique instead.
  */
 import { ANALYTICS_MIGRATIONS, ANALYTICS_REACH_MIGRATION } from '../analytics/migrations.ts';
-import { TYPED_EVENTS_FOLLOWER_MIGRATION_SQL, TYPED_EVENTS_INTERLEAVING_MIGRATION_SQL, TYPED_EVENTS_MIGRATION_SQL } from './typed-events.ts';
+import {
+  TYPED_EVENTS_FOLLOWER_MIGRATION_SQL, TYPED_EVENTS_INTERLEAVING_MIGRATION_SQL, TYPED_EVENTS_MIGRATION_SQL, TYPED_EVENTS_PROPENSITY_MIGRATION_SQL,
+} from './typed-events.ts';
 import type { Migration } from './types.ts';
 
 export type { Migration };
@@ -139,4 +141,9 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: TYPED_EVENTS_INTERLEAVING_MIGRATION_SQL,
   },
   ANALYTICS_REACH_MIGRATION,
+  {
+    version: 54,
+    name: 'typed_events propensity',
+    sql: TYPED_EVENTS_PROPENSITY_MIGRATION_SQL,
+  },
 ];

@@ -28,6 +28,7 @@ const PATHS = [
   '$.ts', '$.type', '$.userId', '$.anonymousId', '$.sessionId', '$.titleId', '$.row', '$.position', '$.artwork.artworkId',
   '$.duration', '$.name', '$.experiments[0].experiment', '$.experiments[0].variant',
   '$.id', '$.impressionId', '$.interleaving.team', '$.interleaving.experiment', '$.interleaving.variant',
+  '$.artwork.propensity',
 ] as const;
 
 /** The paths the interleaving columns (migration 52) are read from. */
@@ -137,15 +138,42 @@ export const TYPED_EVENTS_INTERLEAVING_MIGRATION_SQL = `
     FROM interleaving_backfill b WHERE t.src_rowid = b.src_rowid;
   DROP TABLE interleaving_backfill;`;
 
+/**
+ * The propensity column's value (impressions that carry an artwork only), from `f` as above. TRY_CAST: a row
+ * written outside the API may hold anything there, and the copy must not fail on it.
+ */
+const propensityValue = (paths: readonly string[]) => {
+  const f = (path: string) => `f[${paths.indexOf(path) + 1}]`;
+  return `CASE WHEN ${f('$.type')} = 'impression' AND ${f('$.artwork.artworkId')} IS NOT NULL THEN TRY_CAST(${f('$.artwork.propensity')} AS DOUBLE) END`;
+};
+
+const PROPENSITY_PATHS = ['$.type', '$.artwork.artworkId', '$.artwork.propensity'] as const;
+
+/**
+ * Migration 54: the logged propensity of each impression's artwork, so that the population fit of the artwork
+ * priors (artwork/logs.ts), rebuilt from this copy at start, can weight each impression by 1 / (K x propensity) as
+ * the live fit does (a fit on a policy's own log is biased without it: README "Artwork"). Backfilled from the rows
+ * already copied; only rows whose JSON mentions a propensity are parsed.
+ */
+export const TYPED_EVENTS_PROPENSITY_MIGRATION_SQL = `
+  ALTER TABLE typed_events ADD COLUMN propensity DOUBLE;       -- impressions with an artwork: its logged propensity
+  CREATE TEMP TABLE propensity_backfill AS
+    SELECT src_rowid, ${propensityValue(PROPENSITY_PATHS)} AS propensity
+    FROM (SELECT rowid AS src_rowid, json_extract_string(payload, ['${PROPENSITY_PATHS.join("', '")}']) AS f
+          FROM events
+          WHERE rowid < (SELECT next_rowid FROM typed_events_state) AND ${READABLE} AND contains(payload, '"propensity"'));
+  UPDATE typed_events t SET propensity = b.propensity FROM propensity_backfill b WHERE t.src_rowid = b.src_rowid;
+  DROP TABLE propensity_backfill;`;
+
 const COPY_SQL = `
   INSERT INTO typed_events (seq, src_rowid, day, ts, type, member_id, session_id, title_id, row_name, slot, artwork_id, position,
-                            duration, name, experiment, variant, ${INTERLEAVING_COLUMNS.join(', ')})
+                            duration, name, experiment, variant, ${INTERLEAVING_COLUMNS.join(', ')}, propensity)
   SELECT nextval('typed_events_seq'), src_rowid, (f[1]::BIGINT // 86400000)::INTEGER, f[1]::BIGINT, f[2], coalesce(f[3], f[4]), f[5], f[6],
          CASE WHEN f[2] = 'impression' THEN f[7] END,
          CASE WHEN f[2] = 'impression' THEN TRY_CAST(f[8] AS INTEGER) END,
          f[9],
          CASE WHEN f[2] IN ('progress', 'pause', 'complete') THEN TRY_CAST(f[8] AS DOUBLE) END,
-         TRY_CAST(f[10] AS DOUBLE), f[11], f[12], f[13], ${interleavingValues(PATHS)}
+         TRY_CAST(f[10] AS DOUBLE), f[11], f[12], f[13], ${interleavingValues(PATHS)}, ${propensityValue(PATHS)}
   FROM (SELECT rowid AS src_rowid, json_extract_string(payload, ['${PATHS.join("', '")}']) AS f
         FROM events
         WHERE rowid BETWEEN $1 AND $2 AND ${READABLE})`;

@@ -59,8 +59,9 @@ export interface ArtworkRow {
   titleId: string;
   memberId: string;
   ts: number;
-  /** Impressions: the artwork shown. */
+  /** Impressions: the artwork shown, and the propensity it was chosen with (in (0, 1]). */
   artworkId?: string;
+  propensity?: number;
   /** Progress, pause, complete: the playback position and the runtime, seconds. */
   position?: number;
   duration?: number;
@@ -73,7 +74,10 @@ export const ARTWORK_EVENT_TYPES: readonly MarqueeEvent['type'][] = ['impression
 export function artworkRow(e: MarqueeEvent): ArtworkRow | null {
   if (!('titleId' in e)) return null;
   const row: ArtworkRow = { type: e.type, titleId: e.titleId, memberId: e.userId ?? e.anonymousId ?? '', ts: e.ts };
-  if (e.type === 'impression' && e.artwork) row.artworkId = e.artwork.artworkId;
+  if (e.type === 'impression' && e.artwork) {
+    row.artworkId = e.artwork.artworkId;
+    row.propensity = e.artwork.propensity;
+  }
   if ('position' in e) row.position = e.position;
   if ('duration' in e) row.duration = e.duration;
   return row;
