@@ -55,6 +55,14 @@ export interface SimResult {
   clickbaitShown: number;
   byBucket: { upTo: number; impressions: number; qualityPlays: number; expectedQualityPlays: number }[];
   selectMs: number;
+  /**
+   * Per member (the unit of the bench's intervals: members are independent): impressions, expected quality plays,
+   * and on the same impressions what the artwork shown added over a uniform choice (the mean of the title's
+   * artworks' true probabilities) and what the oracle's would have (their maximum): exact uniform and oracle values
+   * on the policy's own impressions, so a policy's share of the oracle's lift carries no noise from which titles
+   * its members happened to be shown.
+   */
+  byMember: Map<string, { impressions: number; expected: number; lift: number; room: number }>;
   /** The population model fitted on the policy's own log, at the end. */
   fit: PopulationFit;
   /** The between-viewer variance estimated on the policy's own log, at the end (null: too few viewers). */
@@ -86,7 +94,8 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
     clickbaitShown: 0,
     byBucket: buckets.map((upTo) => ({ upTo, impressions: 0, qualityPlays: 0, expectedQualityPlays: 0 })),
     selectMs: 0,
-    fit: { themeEffects: [], weights: [], averageEffects: [] },
+    byMember: new Map(),
+    fit: { themeEffects: [], weights: [], averageEffects: [], covariance: [] },
     betweenViewerVar: null,
   };
   interface Shown { title: Title; artworkId: string; bucket: number; x: Float64Array; context: Float64Array; weight: number; member: string; base: number }
@@ -158,6 +167,19 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       res.impressions++;
       const eq = qualityPlayProbability(world, e.userId, e.titleId, e.artworkId!);
       res.expectedQualityPlays += eq;
+      const perMember = res.byMember.get(e.userId) ?? { impressions: 0, expected: 0, lift: 0, room: 0 };
+      let mean = 0;
+      let max = 0;
+      for (const a of title.artworks) {
+        const pa = a.id === e.artworkId ? eq : qualityPlayProbability(world, e.userId, e.titleId, a.id);
+        mean += pa / title.artworks.length;
+        if (pa > max) max = pa;
+      }
+      perMember.impressions++;
+      perMember.expected += eq;
+      perMember.lift += eq - mean;
+      perMember.room += max - mean;
+      res.byMember.set(e.userId, perMember);
       res.byBucket[b]!.impressions++;
       res.byBucket[b]!.expectedQualityPlays += eq;
       if (title.artworks.some((a) => a.themes.includes('clickbait'))) {
