@@ -176,6 +176,15 @@ describe('the prior taste’s variance', () => {
     expect(u1.weight).toBeLessThan(u0.weight);
     expect(u2.effect).toBeLessThan(u1.effect);
     expect(u2.weight).toBeLessThan(u1.weight);
+    // Weighted: one impression of weight 100 is one impression's information, not a hundred's (the sandwich).
+    const once = new aw.ContextWeightsLearner();
+    once.impression(x[0]!, c);
+    const heavy = new aw.ContextWeightsLearner();
+    heavy.impression(x[0]!, c, 100);
+    const hundred = new aw.ContextWeightsLearner();
+    for (let i = 0; i < 100; i++) hundred.impression(x[0]!, c);
+    expect(entries(heavy.fit(1).covariance, dark).effect).toBeGreaterThan(entries(once.fit(1).covariance, dark).effect);
+    expect(entries(heavy.fit(1).covariance, dark).effect).toBeGreaterThan(2 * entries(hundred.fit(1).covariance, dark).effect);
   });
 
   it('a new viewer’s prior sd per theme is sqrt(noiseVar x the fit’s variance at their context + the between-viewer variance)', () => {

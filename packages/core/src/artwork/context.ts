@@ -124,6 +124,8 @@ export function predictedTaste(model: PopulationTaste | null, context: ArrayLike
  */
 export class ContextWeightsLearner {
   private readonly XtX = new Float64Array(P * P);
+  /** X'W^2 X: with weights (a policy's log reweighted to a uniform one's) the fit's covariance is a sandwich. */
+  private readonly XtWWX = new Float64Array(P * P);
   private readonly Xty = new Float64Array(P);
   private readonly contextSum = new Float64Array(FEATURE_DIM);
   impressions = 0;
@@ -150,7 +152,11 @@ export class ContextWeightsLearner {
     // The upper triangle only (rows are in ascending index order): this runs on the server's ingest path.
     const row = this.row(x, context);
     row.forEach((r, a) => {
-      for (const c of row.slice(a)) this.XtX[r.at * P + c.at] = (this.XtX[r.at * P + c.at] ?? 0) + weight * r.value * c.value;
+      for (const c of row.slice(a)) {
+        const at = r.at * P + c.at;
+        this.XtX[at] = (this.XtX[at] ?? 0) + weight * r.value * c.value;
+        this.XtWWX[at] = (this.XtWWX[at] ?? 0) + weight * weight * r.value * c.value;
+      }
     });
     for (let i = 0; i < FEATURE_DIM; i++) this.contextSum[i] = (this.contextSum[i] ?? 0) + (context[i] ?? 0);
     this.impressions++;
@@ -181,6 +187,8 @@ export class ContextWeightsLearner {
     // The effects' block is taken as contrasts, each effect minus the mean of all: an artwork's features sum to 1, so
     // centred features never identify "every theme up by the same" (it keeps the ridge's prior variance, sd 0.39 in
     // rate units) and it never changes a choice. covariance = M A^-1 M', M = [[I - 11'/D, 0], [0, I]].
+    // Weighted, the estimate's covariance is the sandwich A^-1 (X'W^2X + ridge I) A^-1 (= A^-1 with unit weights):
+    // a few impressions of weight 100 are a few impressions' worth of information, not a hundred times that.
     const inv = new Float64Array(P * P);
     const e = new Float64Array(P);
     for (let c = 0; c < P; c++) {
@@ -188,6 +196,26 @@ export class ContextWeightsLearner {
       e[c] = 1;
       const col = choleskySolve(L, e, P);
       for (let r = 0; r < P; r++) inv[r * P + c] = col[r]!;
+    }
+    const meat = new Float64Array(P * P);
+    for (let i = 0; i < P; i++) {
+      for (let j = i; j < P; j++) meat[i * P + j] = meat[j * P + i] = (this.XtWWX[i * P + j] ?? 0) + (i === j ? ridge : 0);
+    }
+    const half = new Float64Array(P * P);
+    for (let i = 0; i < P; i++) {
+      for (let k = 0; k < P; k++) {
+        const v = inv[i * P + k]!;
+        if (v === 0) continue;
+        for (let j = 0; j < P; j++) half[i * P + j] = half[i * P + j]! + v * meat[k * P + j]!;
+      }
+    }
+    const sandwich = new Float64Array(P * P);
+    for (let i = 0; i < P; i++) {
+      for (let k = 0; k < P; k++) {
+        const v = half[i * P + k]!;
+        if (v === 0) continue;
+        for (let j = 0; j < P; j++) sandwich[i * P + j] = sandwich[i * P + j]! + v * inv[k * P + j]!;
+      }
     }
     const D = FEATURE_DIM;
     const project = (m: Float64Array, rows: boolean) => {
@@ -203,7 +231,7 @@ export class ContextWeightsLearner {
       }
       return out;
     };
-    const covariance = Array.from(project(project(inv, true), false));
+    const covariance = Array.from(project(project(sandwich, true), false));
     return { themeEffects, weights, averageEffects, covariance };
   }
 }
