@@ -201,22 +201,7 @@ export class ContextWeightsLearner {
     for (let i = 0; i < P; i++) {
       for (let j = i; j < P; j++) meat[i * P + j] = meat[j * P + i] = (this.XtWWX[i * P + j] ?? 0) + (i === j ? ridge : 0);
     }
-    const half = new Float64Array(P * P);
-    for (let i = 0; i < P; i++) {
-      for (let k = 0; k < P; k++) {
-        const v = inv[i * P + k]!;
-        if (v === 0) continue;
-        for (let j = 0; j < P; j++) half[i * P + j] = half[i * P + j]! + v * meat[k * P + j]!;
-      }
-    }
-    const sandwich = new Float64Array(P * P);
-    for (let i = 0; i < P; i++) {
-      for (let k = 0; k < P; k++) {
-        const v = half[i * P + k]!;
-        if (v === 0) continue;
-        for (let j = 0; j < P; j++) sandwich[i * P + j] = sandwich[i * P + j]! + v * inv[k * P + j]!;
-      }
-    }
+    const sandwich = matMul(matMul(inv, meat), inv);
     const D = FEATURE_DIM;
     const project = (m: Float64Array, rows: boolean) => {
       const out = Float64Array.from(m);
@@ -234,6 +219,19 @@ export class ContextWeightsLearner {
     const covariance = Array.from(project(project(sandwich, true), false));
     return { themeEffects, weights, averageEffects, covariance };
   }
+}
+
+/** a b for P x P row-major matrices. */
+function matMul(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(P * P);
+  for (let i = 0; i < P; i++) {
+    for (let k = 0; k < P; k++) {
+      const v = a[i * P + k]!;
+      if (v === 0) continue;
+      for (let j = 0; j < P; j++) out[i * P + j] = out[i * P + j]! + v * b[k * P + j]!;
+    }
+  }
+  return out;
 }
 
 /**
