@@ -1,6 +1,6 @@
 /**
  * `npm run bench:artwork-fit [-- --json] [-- --members 500] [-- --taste-from-genres 0.5] [-- --policies thompson,epsilon-greedy,linucb]
- *   [-- --config '{"priorPrecision":1000}'] [-- --uniform-weights]`
+ *   [-- --config '{"priorPrecision":1000}'] [-- --unweighted]`
  *
  * Where the contextual policies lose the oracle's lift: the population model of taste (theme effects and history
  * weights, fitted on every viewer's impressions and published with the priors) fitted on a uniform log against the
@@ -9,8 +9,8 @@
  * uniform log's impressions (each member's history context as it was at the impression). Then each policy live, once
  * learning the model from its own log (as bench:artwork and the server do), once with the uniform log's model fixed:
  * the gap between the two is what the own-log fit costs, the gap between the latter and the greedy figure what the
- * policy's own exploration costs. `--uniform-weights` weights the own-log fit by 1 / (K x propensity), which the
- * server cannot do today (its typed copy of the store keeps no propensity).
+ * policy's own exploration costs. The own-log fit is weighted by 1 / (K x propensity), capped, as the server's is;
+ * `--unweighted` fits it as the server did before the typed copy kept the propensity.
  *
  * A diagnostic benchmark, not a test. Human text goes to stderr; `--json` prints one JSON line last on stdout.
  */
@@ -29,7 +29,7 @@ const { values: args } = parseArgs({
     policies: { type: 'string', default: 'thompson,epsilon-greedy,linucb' },
     config: { type: 'string', default: '{}' },
     'taste-from-genres': { type: 'string', default: '0.5' },
-    'uniform-weights': { type: 'boolean', default: false },
+    unweighted: { type: 'boolean', default: false },
   },
 });
 const log = (...a: unknown[]) => console.error(...a);
@@ -66,8 +66,8 @@ const uniformGreedy = r3(greedyShare(world, uniform.fit, trace));
 log(`  uniform log's fit: |theme effect| <= ${maxAbs(uniform.fit.themeEffects)}, |weight| <= ${maxAbs(uniform.fit.weights)}; greedy on it: ${uniformGreedy} of the oracle's lift`);
 const policies: Record<string, unknown> = {};
 for (const p of args.policies.split(',') as aw.PolicyName[]) {
-  const own = simulatePolicy(world, { policy: p, config, uniformWeights: args['uniform-weights'] });
-  const fixed = simulatePolicy(world, { policy: p, config, fixedModel: uniform.fit });
+  const own = simulatePolicy(world, { policy: p, config, uniformWeights: !args.unweighted });
+  const fixed = simulatePolicy(world, { policy: p, config, fixedModel: { ...uniform.fit, ...(uniform.betweenViewerVar !== null ? { betweenViewerVar: uniform.betweenViewerVar } : {}) } });
   const agree = own.fit.weights.filter((w, i) => i < aw.FEATURE_DIM - 1 && Math.sign(w) === Math.sign(uniform.fit.weights[i]!)).length;
   const row = {
     own_fit: coefficients(own.fit),
@@ -84,7 +84,7 @@ for (const p of args.policies.split(',') as aw.PolicyName[]) {
 if (args.json) {
   console.log(JSON.stringify({
     world: { members: Number(args.members), themeTasteFromGenres: Number(args['taste-from-genres']), seed: Number(args.seed), impressions: uniform.impressions },
-    config, uniform_weights: args['uniform-weights'],
+    config, uniform_weights: !args.unweighted,
     expected_qp_per_1k: { uniform: r3(1000 * rate(uniform)), oracle: r3(1000 * rate(oracle)) },
     uniform_fit: { ...coefficients(uniform.fit), greedy_share: uniformGreedy },
     policies,

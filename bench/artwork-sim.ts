@@ -26,15 +26,21 @@ export interface SimOptions {
   /** Publish this population model instead of the one fitted on the policy's own log (bench:artwork-fit). */
   fixedModel?: PopulationFit;
   /**
-   * Weight each impression in the population fit by 1 / (K x its logged propensity), reweighting the policy's log to
-   * a uniform one's (bench:artwork-fit; the server does not: the store's typed copy keeps no propensity).
+   * Weight each impression in the population fit by 1 / (K x its logged propensity), capped (uniformLogWeight),
+   * reweighting the policy's log to a uniform one's, as the server does (default); false: unweighted, as the server
+   * did before it kept the propensity (bench:artwork-fit --unweighted).
    */
   uniformWeights?: boolean;
+  /**
+   * Publish the empirical-Bayes between-viewer variance (BetweenViewerVariance on the policy's own log) with the
+   * priors (default); false: the device's personal prior stays the configured one (noiseVar / priorPrecision).
+   */
+  betweenViewerVar?: boolean;
   /** Receives each impression's member, title and the member's history context at it (bench:artwork-fit). */
   trace?: { member: string; title: Title; context: Float64Array }[];
 }
 
-export type PopulationFit = ReturnType<aw.ContextWeightsLearner['fit']>;
+export type PopulationFit = Omit<ReturnType<aw.ContextWeightsLearner['fit']>, 'covariance'> & { covariance?: number[]; betweenViewerVar?: number };
 
 export interface SimResult {
   policy: string;
@@ -49,8 +55,18 @@ export interface SimResult {
   clickbaitShown: number;
   byBucket: { upTo: number; impressions: number; qualityPlays: number; expectedQualityPlays: number }[];
   selectMs: number;
+  /**
+   * Per member (the unit of the bench's intervals: members are independent): impressions, expected quality plays,
+   * and on the same impressions what the artwork shown added over a uniform choice (the mean of the title's
+   * artworks' true probabilities) and what the oracle's would have (their maximum): exact uniform and oracle values
+   * on the policy's own impressions, so a policy's share of the oracle's lift carries no noise from which titles
+   * its members happened to be shown.
+   */
+  byMember: Map<string, { impressions: number; expected: number; lift: number; room: number }>;
   /** The population model fitted on the policy's own log, at the end. */
   fit: PopulationFit;
+  /** The between-viewer variance estimated on the policy's own log, at the end (null: too few viewers). */
+  betweenViewerVar: number | null;
 }
 
 export const DEFAULT_BUCKETS = [10, 30, 60, 100, Infinity] as const;
@@ -62,6 +78,7 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
   const counts = new aw.ArtworkCounts();
   const useHistory = opts.historyContext ?? true;
   const contextLearner = new aw.ContextWeightsLearner();
+  const spread = new aw.BetweenViewerVariance();
   let priors = new aw.PriorRates(null);
   let bandit: aw.ArtworkBandit | null = null;
   let clock = 0;
@@ -77,9 +94,11 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
     clickbaitShown: 0,
     byBucket: buckets.map((upTo) => ({ upTo, impressions: 0, qualityPlays: 0, expectedQualityPlays: 0 })),
     selectMs: 0,
-    fit: { themeEffects: [], weights: [], averageEffects: [] },
+    byMember: new Map(),
+    fit: { themeEffects: [], weights: [], averageEffects: [], covariance: [] },
+    betweenViewerVar: null,
   };
-  interface Shown { title: Title; artworkId: string; bucket: number; x: Float64Array; context: Float64Array; weight: number }
+  interface Shown { title: Title; artworkId: string; bucket: number; x: Float64Array; context: Float64Array; weight: number; member: string; base: number }
   // The bandit learns from its own reward; the measurement always counts quality plays.
   let learn = new aw.RewardJoiner<Shown>(reward);
   let measure = new aw.RewardJoiner<Shown>(aw.QUALITY_PLAY);
@@ -90,7 +109,10 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
   const settleLearn = (s: { payload: Shown; reward: number }[]) => {
     for (const { payload, reward: r } of s) {
       bandit?.observe(payload.title, payload.artworkId, r);
-      if (useHistory && r > 0) contextLearner.rewarded(payload.x, payload.context, r, payload.weight);
+      if (useHistory && r > 0) {
+        contextLearner.rewarded(payload.x, payload.context, r, payload.weight);
+        spread.rewarded(payload.member, payload.x, payload.base);
+      }
     }
   };
 
@@ -132,13 +154,32 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       const x = aw.titleFeatures(title.artworks)[k]!;
       const viewer = memberBandit();
       const context = viewer ? aw.historyContext(viewer.history) : new Float64Array(aw.FEATURE_DIM);
-      const weight = opts.uniformWeights ? uniformLogWeight(title.artworks.length, e.propensity) : 1;
-      if (useHistory) contextLearner.impression(x, context, weight);
+      const weight = (opts.uniformWeights ?? true) ? uniformLogWeight(title.artworks.length, e.propensity) : 1;
+      // What the device expected of this artwork before the viewer's own data: the rate plus the predicted taste.
+      const predicted = aw.predictedTaste(priors.population, context);
+      const base = priors.rate(e.titleId, e.artworkId!) + x.reduce((s, v, i) => s + v * predicted[i]!, 0);
+      if (useHistory) {
+        contextLearner.impression(x, context, weight);
+        spread.impression(e.userId, x, base);
+      }
       opts.trace?.push({ member: e.userId, title, context });
-      const shown: Shown = { title, artworkId: e.artworkId!, bucket: b, x, context, weight };
+      const shown: Shown = { title, artworkId: e.artworkId!, bucket: b, x, context, weight, member: e.userId, base };
       res.impressions++;
       const eq = qualityPlayProbability(world, e.userId, e.titleId, e.artworkId!);
       res.expectedQualityPlays += eq;
+      const perMember = res.byMember.get(e.userId) ?? { impressions: 0, expected: 0, lift: 0, room: 0 };
+      let mean = 0;
+      let max = 0;
+      for (const a of title.artworks) {
+        const pa = a.id === e.artworkId ? eq : qualityPlayProbability(world, e.userId, e.titleId, a.id);
+        mean += pa / title.artworks.length;
+        if (pa > max) max = pa;
+      }
+      perMember.impressions++;
+      perMember.expected += eq;
+      perMember.lift += eq - mean;
+      perMember.room += max - mean;
+      res.byMember.set(e.userId, perMember);
       res.byBucket[b]!.impressions++;
       res.byBucket[b]!.expectedQualityPlays += eq;
       if (title.artworks.some((a) => a.themes.includes('clickbait'))) {
@@ -149,7 +190,9 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       settleLearn(learn.impression(key, e.titleId, e.ts, shown));
       measure.impression(key, e.titleId, e.ts, shown);
       if (res.impressions % priorsEvery === 0) {
-        const context = opts.fixedModel ? { ...opts.fixedModel, impressions: contextLearner.impressions } : useHistory ? { ...contextLearner.fit(), impressions: contextLearner.impressions } : undefined;
+        const between = opts.betweenViewerVar === false ? undefined : spread.estimate()?.betweenViewerVar;
+        const withSpread = between !== undefined ? { betweenViewerVar: between } : {};
+        const context = opts.fixedModel ? { ...opts.fixedModel, impressions: contextLearner.impressions } : useHistory ? { ...contextLearner.fit(), ...withSpread, impressions: contextLearner.impressions } : undefined;
         priors = new aw.PriorRates(counts.snapshot(reward, e.ts, 'p', context));
       }
       continue;
@@ -174,5 +217,6 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
   settleLearn(learn.flush());
   res.selectMs = selectMs;
   res.fit = contextLearner.fit();
+  res.betweenViewerVar = spread.estimate()?.betweenViewerVar ?? null;
   return res;
 }

@@ -19,7 +19,7 @@
  */
 import { parseArgs } from 'node:util';
 import { artwork as aw, quantile } from '@marquee/core';
-import { createWorld } from '@marquee/core/synthetic';
+import { createWorld, qualityPlayProbability, type Title, type World } from '@marquee/core/synthetic';
 import { DEFAULT_BUCKETS, simulatePolicy, type SimPolicy, type SimResult } from './artwork-sim.ts';
 
 const { values: args } = parseArgs({
@@ -51,9 +51,11 @@ log(`artwork bench: ${worldConfig.members} members, ${worldConfig.titles} titles
 
 const overrides = aw.BanditConfigSchema.partial().parse(JSON.parse(args.config));
 const results = new Map<string, SimResult>();
+type Trace = { member: string; title: Title; context: Float64Array }[];
+const uniformTrace: Trace = [];
 for (const p of args.policies.split(',') as SimPolicy[]) {
   const t0 = performance.now();
-  const r = simulatePolicy(world, { policy: p, config: overrides, historyContext });
+  const r = simulatePolicy(world, { policy: p, config: overrides, historyContext, ...(p === 'uniform' ? { trace: uniformTrace } : {}) });
   results.set(p, r);
   log(`  ${p.padEnd(15)} ${r.impressions} impressions  quality plays/1k: realised ${per1k(r.qualityPlays, r.impressions)}, expected ${per1k(r.expectedQualityPlays, r.impressions)}  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
 }
@@ -67,20 +69,95 @@ const bucketShare = (r: SimResult, b: number) => {
   const rate = (x: SimResult) => x.byBucket[b]!.expectedQualityPlays / Math.max(1, x.byBucket[b]!.impressions);
   return r3((rate(r) - rate(uni)) / (rate(ora) - rate(uni)));
 };
+/**
+ * What choosing on history can reach at best in this world: each theme's true member taste regressed on the
+ * member's history context for that theme (least squares with an intercept, in-sample over the uniform log's
+ * impressions: exact, not learned), and each impression's artwork chosen greedily on the prediction. Shares of the
+ * oracle's lift over uniform on the same impressions.
+ */
+function historyCeiling(w: World, trace: Trace): number | null {
+  if (trace.length === 0) return null;
+  const themes = aw.ARTWORK_THEMES.filter((t) => t !== 'clickbait');
+  const idx = themes.map((t) => aw.themeIndex(t)!);
+  const taste = (member: string) => w._truth.themeTaste[w.memberById.get(member)!.index]!;
+  const fits = idx.map((i, k) => {
+    let n = 0, sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (const { member, context } of trace) {
+      const x = context[i]!;
+      const y = taste(member)[k]!;
+      n++; sx += x; sy += y; sxx += x * x; sxy += x * y;
+    }
+    const slope = (sxy - (sx * sy) / n) / Math.max(1e-12, sxx - (sx * sx) / n);
+    return { intercept: sy / n - (slope * sx) / n, slope };
+  });
+  let uniform = 0, oracle = 0, greedy = 0;
+  for (const { member, title, context } of trace) {
+    const p = title.artworks.map((a) => qualityPlayProbability(w, member, title.id, a.id));
+    const predicted = (theme: string) => { const k = (themes as readonly string[]).indexOf(theme); return k < 0 ? 0 : fits[k]!.intercept + fits[k]!.slope * context[idx[k]!]!; };
+    const score = title.artworks.map((a) => a.themes.reduce((s2, th) => s2 + predicted(th), 0) / a.themes.length);
+    uniform += p.reduce((a, b) => a + b, 0) / p.length;
+    oracle += Math.max(...p);
+    greedy += p[score.indexOf(Math.max(...score))]!;
+  }
+  return (greedy - uniform) / (oracle - uniform);
+}
+const ceiling = uni && ora && historyContext ? historyCeiling(world, uniformTrace) : null;
+if (ceiling !== null) log(`\n  ceiling (greedy on the true taste regressed on the history context, in-sample): ${r3(ceiling)} of the oracle's lift`);
+
+/**
+ * 95% intervals by the bootstrap over members (1,000 resamples, seed 1): members are independent, and every
+ * policy runs the same members (same sessions, rows and world draws: common random numbers), so a resample takes
+ * the same members for every policy and the share's ratio and the policies' differences keep their pairing.
+ */
+const RESAMPLES = 1000;
+const members = uni ? [...uni.byMember.keys()] : [];
+const bootstrapIdx: Int32Array[] = [];
+{
+  const rng = new aw.Rng(1);
+  for (let b = 0; b < RESAMPLES && members.length > 0; b++) bootstrapIdx.push(Int32Array.from({ length: members.length }, () => rng.int(members.length)));
+}
+/** Share of the oracle's lift on the policy's own impressions (exact uniform and oracle values there). */
+const shareOf = (r: SimResult, pick: Int32Array | null) => {
+  let lift = 0, room = 0;
+  for (let j = 0; j < members.length; j++) {
+    const m = r.byMember.get(members[pick ? pick[j]! : j]!);
+    if (m) { lift += m.lift; room += m.room; }
+  }
+  return lift / room;
+};
+const interval = (f: (pick: Int32Array) => number): [number, number] | null => {
+  if (!uni || !ora || bootstrapIdx.length === 0) return null;
+  const v = bootstrapIdx.map(f).sort((a, b) => a - b);
+  return [r3(quantile(v, 0.025)), r3(quantile(v, 0.975))];
+};
+
 const policies: Record<string, unknown> = {};
-log('\n  policy          QP/1k real  QP/1k exp  oracle-lift share (expected; realised)  by impressions seen (expected): ' + DEFAULT_BUCKETS.map((b) => `<=${b}`).join(' '));
+log('\n  policy          QP/1k real  QP/1k exp  oracle-lift share on its own impressions [95% CI] (of the ceiling); against the uniform and oracle runs (expected; realised)  by impressions seen (expected): ' + DEFAULT_BUCKETS.map((b) => `<=${b}`).join(' '));
 for (const [name, r] of results) {
   const byBucket = DEFAULT_BUCKETS.map((upTo, b) => ({ upTo: Number.isFinite(upTo) ? upTo : null, impressions: r.byBucket[b]!.impressions, expected_qp_per_1k: per1k(r.byBucket[b]!.expectedQualityPlays, Math.max(1, r.byBucket[b]!.impressions)), oracle_lift_share: bucketShare(r, b) }));
   policies[name] = {
     impressions: r.impressions,
     quality_plays_per_1k: per1k(r.qualityPlays, r.impressions),
     expected_quality_plays_per_1k: per1k(r.expectedQualityPlays, r.impressions),
+    oracle_lift_share_paired: uni && ora ? r3(shareOf(r, null)) : null,
+    oracle_lift_share_paired_ci95: interval((pick) => shareOf(r, pick)),
+    ceiling_share: ceiling && uni && ora ? r3(shareOf(r, null) / ceiling) : null,
+    ceiling_share_ci95: ceiling ? interval((pick) => shareOf(r, pick) / ceiling) : null,
     oracle_lift_share: share(r, 'expectedQualityPlays'),
     oracle_lift_share_realised: share(r, 'qualityPlays'),
     by_bucket: byBucket,
   };
-  log(`  ${name.padEnd(15)} ${String(per1k(r.qualityPlays, r.impressions)).padStart(9)}  ${String(per1k(r.expectedQualityPlays, r.impressions)).padStart(9)}  ${String(share(r, 'expectedQualityPlays')).padStart(8)}; ${String(share(r, 'qualityPlays')).padEnd(28)} ${byBucket.map((b) => b.oracle_lift_share).join(' ')}`);
+  const row = policies[name] as { oracle_lift_share_paired: number | null; oracle_lift_share_paired_ci95: [number, number] | null; ceiling_share: number | null };
+  log(`  ${name.padEnd(15)} ${String(per1k(r.qualityPlays, r.impressions)).padStart(9)}  ${String(per1k(r.expectedQualityPlays, r.impressions)).padStart(9)}  ${String(row.oracle_lift_share_paired).padStart(7)} [${row.oracle_lift_share_paired_ci95?.join(', ') ?? '-'}] (of the ceiling ${row.ceiling_share}); ${String(share(r, 'expectedQualityPlays'))}; ${String(share(r, 'qualityPlays')).padEnd(8)} ${byBucket.map((b) => b.oracle_lift_share).join(' ')}`);
 }
+/** The ordering's steps as paired differences of share (same members in every resample). */
+const pop = results.get('population');
+const contextual = ['thompson', 'epsilon-greedy', 'linucb'].filter((p) => results.has(p));
+const ordering = pop && uni && ora ? {
+  population_minus_uniform: { share: r3(shareOf(pop, null)), ci95: interval((pick) => shareOf(pop, pick)) },
+  ...Object.fromEntries(contextual.map((p) => [`${p}_minus_population`, { share: r3(shareOf(results.get(p)!, null) - shareOf(pop, null)), ci95: interval((pick) => shareOf(results.get(p)!, pick) - shareOf(pop, pick)) }])),
+} : null;
+if (ordering) for (const [k, v] of Object.entries(ordering)) log(`  ${k.padEnd(34)} share ${v.share} [${v.ci95?.join(', ') ?? '-'}]`);
 
 let clickbait: Record<string, unknown> | null = null;
 if (!args['skip-clickbait']) {
@@ -115,7 +192,7 @@ times.sort((a, b) => a - b);
 const select50 = { p50_ms: r3(quantile(times, 0.5)), p95_ms: r3(quantile(times, 0.95)), draws: workload.viewer.config.thompsonDraws };
 log(`\n  selection, 50 fresh cards (Thompson, ${select50.draws} draws): p50 ${select50.p50_ms} ms, p95 ${select50.p95_ms} ms (Node, this process)`);
 
-const th = policies.thompson as { oracle_lift_share: number } | undefined;
+const th = policies.thompson as { oracle_lift_share_paired: number | null } | undefined;
 const order = ['uniform', 'population', 'thompson'].map((p) => (policies[p] as { expected_quality_plays_per_1k: number } | undefined)?.expected_quality_plays_per_1k);
 if (args.json) {
   console.log(JSON.stringify({
@@ -124,7 +201,9 @@ if (args.json) {
     impressions: uni?.impressions ?? [...results.values()][0]?.impressions,
     policies,
     ordering_uniform_lt_population_lt_thompson: order.every((x) => x !== undefined) ? order[0]! < order[1]! && order[1]! < order[2]! : null,
-    thompson_oracle_lift_share: th?.oracle_lift_share ?? null,
+    ordering_steps: ordering,
+    history_ceiling_share: ceiling === null ? null : r3(ceiling),
+    thompson_oracle_lift_share: th?.oracle_lift_share_paired ?? null,
     clickbait,
     select_50_cards: select50,
   }));

@@ -46,6 +46,40 @@ const earlierImpressions = new Map<Page, number>();
 const impressionsOf = async (page: Page) => (earlierImpressions.get(page) ?? 0) + (await page.evaluate(() => window.demo.impressions));
 
 /**
+ * The viewer comes back after the device's cached priors went stale (the worker refetches them after 5 minutes): the
+ * test drops the cache instead of waiting, and reloads. Without it a viewer judges by the priors of their first
+ * visit, when the server had seen nothing and published no population model.
+ */
+async function comeBackLater(page: Page): Promise<void> {
+  await page.evaluate(async () => {
+    for (const { name } of await indexedDB.databases()) {
+      if (!name) continue;
+      await new Promise<void>((resolve) => {
+        const req = indexedDB.open(name);
+        req.onerror = () => resolve();
+        req.onsuccess = () => {
+          const db = req.result;
+          if (!db.objectStoreNames.contains('meta')) {
+            db.close();
+            resolve();
+            return;
+          }
+          const tx = db.transaction('meta', 'readwrite');
+          tx.objectStore('meta').delete('artwork-priors');
+          tx.oncomplete = tx.onerror = () => {
+            db.close();
+            resolve();
+          };
+        };
+      });
+    }
+  });
+  earlierImpressions.set(page, (earlierImpressions.get(page) ?? 0) + (await page.evaluate(() => window.demo.impressions)));
+  await page.reload();
+  await page.waitForFunction(() => window.demo?.pages > 0);
+}
+
+/**
  * Plays `plays` titles the viewer likes, one at a time, each picked from the page as it is rendered now among the
  * titles with a dark and another artwork (where a play says something about dark); a page with nothing to their
  * taste sends them away and back (a reload).
@@ -71,22 +105,23 @@ async function learn(page: Page, likes: Likes, plays: number, mixed: ReadonlySet
   return played.size;
 }
 
-// FIXME (issue #10, open): not yet stable. Judged on single Thompson draws it passed 1 run in 3; judged on the
-// preferred artwork by whole posterior mean score it passed 3 of 5 (A preferred dark on 13/21, 21/22, 10/16, 17/17,
-// 11/17 titles; B on 0-5). Since the taste model got its viewer bias (policy artwork-2), each viewer's learned dark
-// taste is small, as it should be (16 plays among hundreds of unplayed impressions), and of the size of the rate
-// differences the first viewer's plays leave in the shared priors; judged on each viewer's own taste (score - rate)
-// 0 of 2 runs passed (A's mean dark margin -0.014 and +0.041, B's -0.127 and -0.000). It needs a stronger signal
-// per viewer (more plays, or plays that also skip what they dislike) rather than looser thresholds. Not run since
-// artwork-3 (history prior, prior sd 0.03 instead of 0.19, rates shrunk by 1,000 pseudo-impressions, shared theme
-// effects fitted on both viewers' impressions): the first viewer's plays now move the shared theme effects the
-// second viewer starts from, which this judge (score minus rate) counts as the second viewer's own taste.
-// Run once with artwork-3 (fourth session, under load): the judge's four convergence checks passed (15 common
-// titles, preferred dark for A 12, for B 3, different on 14) on margins of +0.001 (A) and -0.004 (B), a tenth of the
-// prior sd (0.03), and the one Thompson draw shown was dark to A on 2 titles and to B on 7; the drawer's top tastes
-// for A did not include dark (romance +0.018 led). Passing on such margins is chance, so it stays fixme: the model
-// learns a viewer's own dark taste at ~0.001 from 16 plays, and the population fit it starts from is biased on a
-// policy's own log (README, Artwork: what bench:artwork-fit found), which needs fixing before this judge can hold.
+// FIXME (issue #10, open): not yet stable, and where it passes, not on margins above the prior's spread. Earlier
+// sessions: judged on single Thompson draws 1 run in 3; on the posterior mean score 3 of 5; on each viewer's own taste
+// (score - rate) 0 of 2 with artwork-2; once with artwork-3 on margins of +0.001 / -0.004 (a tenth of the prior sd).
+// Fifth session, artwork-4 (prior covariance from the population fit's posterior, server fit weighted by
+// 1 / (K x propensity) capped at 100), three runs under load:
+// - judged with the priors each viewer fetched on their first visit (the device keeps them 5 minutes): passed twice,
+//   A's mean dark margin +0.001 and +0.009, B's -0.136 and -0.107. A fetched before the server had any impression, so
+//   no population model and the configured prior (sd 0.03: A's dark taste 0.015 after 16 plays); B fetched a model
+//   fitted on A's first impressions, whose covariance is wide (sd ~0.1 per theme), so B's own plays moved B far.
+// - judged after both come back with fresh priors (comeBackLater, as the product does after 5 minutes): failed. Both
+//   viewers' priors are now wide (sd 0.06-0.09), but the population's shared dark effect, fitted on both viewers'
+//   impressions with A's dark plays reweighted by up to 100, leans both to dark: A +0.023, B +0.005 (dark preferred
+//   on 17 and 13 of 20 titles). With two viewers the population is the viewers themselves, and their own impressions
+//   count twice (in the shared fit and in their own taste); the history weights that should separate them are not
+//   determined by a few hundred impressions.
+// A judge that passes for the right reason needs a server that has a population before the two viewers (seeded
+// impressions of many viewers, so the shared fit is not made of the two viewers' own plays), not looser thresholds.
 test.fixme('two viewers of opposite artwork taste converge to different artworks for the same titles', async ({ browser, api }) => {
   test.setTimeout(360_000);
   const catalog = (await (await fetch(`${api.url}/v1/catalog`)).json()).titles as { id: string; artworks: { id: string; themes: string[] }[] }[];
@@ -98,6 +133,8 @@ test.fixme('two viewers of opposite artwork taste converge to different artworks
   const playedB = await learn(b, avoidsDark, 16, mixed);
   expect(playedA).toBeGreaterThanOrEqual(12);
   expect(playedB).toBeGreaterThanOrEqual(12);
+  await comeBackLater(a);
+  await comeBackLater(b);
 
   const pageA = (await a.evaluate(() => window.marquee.homepage({ refresh: false }))) as HomePage;
   const pageB = (await b.evaluate(() => window.marquee.homepage({ refresh: false }))) as HomePage;
@@ -119,6 +156,8 @@ test.fixme('two viewers of opposite artwork taste converge to different artworks
   const shownDarkB = common.filter((t) => byTitleB.get(t.titleId)!.artwork.themes.includes(DARK)).length;
   console.log(`artwork selection in the worker for a page of ${items(pageA).length} cards: ${pageA.timings.artworkMs} ms (viewer A), ${pageB.timings.artworkMs} ms (viewer B)`);
   console.log(`common titles with a dark and another artwork: ${common.length}; preferred artwork dark for A ${darkA}, for B ${darkB}; different preferred artwork ${differ}; mean dark-over-other score margin A ${marginA.toFixed(3)}, B ${marginB.toFixed(3)}; shown (one Thompson draw) dark to A ${shownDarkA}, to B ${shownDarkB}`);
+  const tastes = (t: PageTitle) => t.artwork.debug!.taste.map((x) => `${x.theme} ${x.mean.toFixed(3)} (sd ${x.sd.toFixed(3)})`).join(', ');
+  console.log(`top tastes A: ${tastes(common[0]!)}; B: ${tastes(byTitleB.get(common[0]!.titleId)!)}`);
   expect(common.length).toBeGreaterThanOrEqual(5);
   // They part ways: each posterior leans the way its viewer played, different preferred artworks for most titles, and
   // dark preferred far more often by A than by B. (A's plays also teach it the themes that came with dark, so a

@@ -145,3 +145,96 @@ describe('the population regression with weights', () => {
     expect(Math.abs(a.themeEffects[aw.themeIndex('dark')!]!)).toBeGreaterThan(0.01);
   });
 });
+
+/**
+ * Thompson sampling's draw scale comes from data: the population part from how well the population's fit is
+ * determined, the personal part from how far viewers stray from it (empirical Bayes), not from a fixed prior.
+ */
+describe('the prior taste’s variance', () => {
+  const x = aw.titleFeatures([{ themes: ['dark'] }, { themes: ['romance'] }, { themes: ['bright'] }]);
+  const c = aw.historyContext(aw.addPlayed(aw.emptyHistory(), [{ themes: ['dark'] }]));
+
+  const D = aw.FEATURE_DIM;
+  const P = 2 * D;
+  const dark = aw.themeIndex('dark')!;
+  /** Theme i's effect variance, history weight variance and their covariance in a fit's covariance. */
+  const entries = (C: ArrayLike<number>, i: number) => ({ effect: C[i * P + i]!, weight: C[(D + i) * P + D + i]!, cross: C[i * P + D + i]! });
+
+  it('the fit’s covariance is its prior with no data and shrinks with data', () => {
+    const empty = new aw.ContextWeightsLearner().fit(1).covariance;
+    // Effects as contrasts with the mean of 13: variance 1 - 1/13 under the ridge's prior, weights 1, no covariance.
+    expect(entries(empty, dark)).toEqual({ effect: expect.closeTo(1 - 1 / D, 12), weight: 1, cross: 0 });
+    // Two histories, so the theme effects and the history weights are told apart.
+    const c2 = aw.historyContext(aw.addPlayed(aw.addPlayed(aw.emptyHistory(), [{ themes: ['dark'] }]), [{ themes: ['dark'] }]));
+    const fitAfter = (n: number) => {
+      const l = new aw.ContextWeightsLearner();
+      for (let i = 0; i < n; i++) for (const f of x) for (const h of [c, c2]) l.impression(f, h);
+      return entries(l.fit(1).covariance, dark);
+    };
+    const [u0, u1, u2] = [entries(empty, dark), fitAfter(100), fitAfter(1000)];
+    expect(u1.effect).toBeLessThan(u0.effect);
+    expect(u1.weight).toBeLessThan(u0.weight);
+    expect(u2.effect).toBeLessThan(u1.effect);
+    expect(u2.weight).toBeLessThan(u1.weight);
+    // Weighted: one impression of weight 100 is one impression's information, not a hundred's (the sandwich).
+    const once = new aw.ContextWeightsLearner();
+    once.impression(x[0]!, c);
+    const heavy = new aw.ContextWeightsLearner();
+    heavy.impression(x[0]!, c, 100);
+    const hundred = new aw.ContextWeightsLearner();
+    for (let i = 0; i < 100; i++) hundred.impression(x[0]!, c);
+    expect(entries(heavy.fit(1).covariance, dark).effect).toBeGreaterThan(entries(once.fit(1).covariance, dark).effect);
+    expect(entries(heavy.fit(1).covariance, dark).effect).toBeGreaterThan(2 * entries(hundred.fit(1).covariance, dark).effect);
+  });
+
+  it('a new viewer’s prior sd per theme is sqrt(noiseVar x the fit’s variance at their context + the between-viewer variance)', () => {
+    const zeros = new Array<number>(D).fill(0);
+    const covariance = new Array<number>(P * P).fill(0);
+    for (let i = 0; i < D; i++) {
+      covariance[i * P + i] = 0.004;
+      covariance[(D + i) * P + D + i] = 0.1;
+      covariance[i * P + D + i] = covariance[(D + i) * P + i] = -0.001;
+    }
+    const context = { themeEffects: zeros, weights: zeros, averageEffects: zeros, impressions: 1, covariance, betweenViewerVar: 0.0004 };
+    const priors = new aw.PriorRates(new aw.ArtworkCounts().snapshot(aw.QUALITY_PLAY, 0, 'p', context));
+    const b = new aw.ArtworkBandit('v', {}, undefined, priors);
+    b.played({ id: 't', artworks: [{ id: 'a', themes: ['dark'] }] });
+    const cd = aw.historyContext(b.history)[dark]!;
+    const expected = Math.sqrt(0.15 * (0.004 + cd * cd * 0.1 - 2 * cd * 0.001) + 0.0004);
+    expect(b.tasteSummary(aw.ARTWORK_THEMES)[dark]!.sd).toBeCloseTo(expected, 10);
+    // Priors without either part: the configured prior, as before (sd sqrt(0.15 / 150)).
+    const old = new aw.ArtworkBandit('v', {}, undefined, new aw.PriorRates(new aw.ArtworkCounts().snapshot(aw.QUALITY_PLAY, 0, 'p', { themeEffects: zeros, weights: zeros, averageEffects: zeros, impressions: 1 })));
+    expect(old.tasteSummary(aw.ARTWORK_THEMES)[dark]!.sd).toBeCloseTo(Math.sqrt(0.15 / 150), 12);
+  });
+
+  /** Viewers whose taste strays from the prediction by delta ~ N(0, tau^2) per theme, 120 impressions each. */
+  function estimate(tau: number, seed: number) {
+    const r = new aw.Rng(seed);
+    const spread = new aw.BetweenViewerVariance();
+    const features = new Map(titles.map((t) => [t.id, aw.titleFeatures(t.artworks)]));
+    for (let v = 0; v < 3000; v++) {
+      const delta = Float64Array.from({ length: aw.FEATURE_DIM }, () => tau * r.normal());
+      // Viewers also differ in how much they play overall: that offset must not count as taste.
+      const offset = 0.1 * (r.next() - 0.5);
+      for (let i = 0; i < 120; i++) {
+        const t = r.pick(titles);
+        const f = features.get(t.id)!;
+        const k = r.int(t.artworks.length);
+        const base = 0.2;
+        spread.impression(`v${v}`, f[k]!, base);
+        if (r.next() < base + offset + f[k]!.reduce((s, xi, j) => s + xi * delta[j]!, 0)) spread.rewarded(`v${v}`, f[k]!, base);
+      }
+    }
+    return spread.estimate()!;
+  }
+
+  it('recovers the between-viewer variance of tastes it was given, and finds ~0 where viewers do not differ', () => {
+    const e = estimate(0.1, 11);
+    expect(e.viewers).toBe(3000);
+    expect(e.noiseVar).toBeGreaterThan(0.14);
+    expect(e.noiseVar).toBeLessThan(0.18);
+    expect(Math.sqrt(e.betweenViewerVar)).toBeGreaterThan(0.07);
+    expect(Math.sqrt(e.betweenViewerVar)).toBeLessThan(0.13);
+    expect(Math.sqrt(estimate(0, 12).betweenViewerVar)).toBeLessThan(0.04);
+  });
+});

@@ -2,12 +2,12 @@
  * One viewer's artwork bandit: the policy, the viewer's taste posterior, the population priors and the sticky
  * assignments, in one object the worker and the benchmark both drive. Pure: no storage, no clock of its own.
  */
-import { addPlayed, emptyHistory, historyContext, predictedTaste, type PopulationTaste, type ViewerHistory } from './context.ts';
-import { titleFeatures } from './features.ts';
+import { addPlayed, emptyHistory, historyContext, predictedTaste, priorTasteCovariance, type PopulationTaste, type ViewerHistory } from './context.ts';
+import { FEATURE_DIM, titleFeatures } from './features.ts';
 import { BANDIT_DEFAULTS, POLICY_VERSION, select, tasteDraws, type BanditConfig, type Selection } from './policies.ts';
 import { PriorRates } from './priors.ts';
 import { seedKeyFor, stillHolds, type ArtworkAssignment } from './sticky.ts';
-import { emptyTaste, posterior, TASTE_DIM, updateTaste, type TastePosterior, type ViewerTaste } from './taste.ts';
+import { cholesky, choleskySolve, emptyTaste, posterior, TASTE_DIM, updateTaste, type TastePosterior, type ViewerTaste } from './taste.ts';
 
 export interface BanditTitle {
   id: string;
@@ -45,15 +45,31 @@ export class ArtworkBandit {
     const model = this.priors.population;
     if (this.post && this.postFrom?.model === model && this.postFrom.plays === this.history.plays) return this.post;
     this.postFrom = { model, plays: this.history.plays };
-    return (this.post = posterior(this.taste, this.priorShift(model)));
-  }
-
-  private priorShift(model: PopulationTaste | null): Float64Array | undefined {
-    if (!model) return undefined;
-    const m0 = predictedTaste(model, historyContext(this.history));
+    if (!model) return (this.post = posterior(this.taste));
+    // Prior N(m0, S): the population's prediction for this history, as uncertain as the population's fit is at it
+    // plus how far viewers stray from it (priorTasteCovariance); the bias keeps the configured prior.
+    const context = historyContext(this.history);
+    const m0 = predictedTaste(model, context);
+    const { noiseVar, priorPrecision } = this.config;
+    const D = FEATURE_DIM;
+    const S = priorTasteCovariance(model, context, noiseVar, noiseVar / priorPrecision, new Float64Array(D * D));
+    // Precision over the noise variance: noiseVar S^-1, column by column from S's Cholesky factor.
+    const L = cholesky(S, D);
+    const delta = new Float64Array(D * D);
+    const e = new Float64Array(D);
+    for (let c = 0; c < D; c++) {
+      e.fill(0);
+      e[c] = noiseVar;
+      const col = choleskySolve(L, e, D);
+      for (let r = 0; r < D; r++) delta[r * D + c] = col[r]! - (r === c ? priorPrecision : 0);
+    }
     const shift = new Float64Array(TASTE_DIM);
-    m0.forEach((m, i) => (shift[i] = this.config.priorPrecision * m));
-    return shift;
+    for (let r = 0; r < D; r++) {
+      let s = 0;
+      for (let c = 0; c < D; c++) s += (delta[r * D + c]! + (r === c ? priorPrecision : 0)) * m0[c]!;
+      shift[r] = s;
+    }
+    return (this.post = posterior(this.taste, shift, delta));
   }
 
   /** The viewer started playing this title: their history context grows. */

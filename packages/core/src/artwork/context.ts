@@ -71,6 +71,43 @@ export interface PopulationTaste {
    * non-contextual policy should go by. The theme effects alone are the effect at an empty history.
    */
   averageEffects: ArrayLike<number>;
+  /**
+   * How well the fit is determined: its posterior covariance over the noise variance (the convention of
+   * TastePosterior.inv), (2 x FEATURE_DIM)^2 row-major over (theme effects, history weights), the effects' block as
+   * contrasts with their mean (see ContextWeightsLearner.fit). Absent from older priors.
+   */
+  covariance?: ArrayLike<number>;
+  /** Variance of a viewer's own taste around the population's prediction (rate units squared); absent: unknown. */
+  betweenViewerVar?: number;
+}
+
+/**
+ * Prior covariance of the taste (FEATURE_DIM^2, rate units squared) for a viewer with this context: how uncertain the
+ * population's prediction is there (J C J' x noiseVar, J = [I, diag(context)], C the fit's covariance) plus how far
+ * viewers stray from it (the between-viewer variance, on the diagonal). Priors without the fit's covariance count
+ * that part as 0; without the between-viewer variance, that part is `fallbackVar`, the configured prior (noiseVar /
+ * priorPrecision), as it was before either. Full rather than per theme: the errors of different themes' effects are
+ * correlated, and only differences between a title's artworks decide.
+ */
+export function priorTasteCovariance(model: PopulationTaste | null, context: ArrayLike<number>, noiseVar: number, fallbackVar: number, out: Float64Array): Float64Array {
+  const D = FEATURE_DIM;
+  out.fill(0);
+  const C = model?.covariance;
+  if (C) {
+    // (J C J')_ij = C[i,j] + c_j C[i,D+j] + c_i C[D+i,j] + c_i c_j C[D+i,D+j]
+    for (let i = 0; i < D; i++) {
+      const ci = context[i] ?? 0;
+      for (let j = 0; j < D; j++) {
+        const cj = context[j] ?? 0;
+        const v = (C[i * P + j] ?? 0) + cj * (C[i * P + D + j] ?? 0) + ci * (C[(D + i) * P + j] ?? 0) + ci * cj * (C[(D + i) * P + D + j] ?? 0);
+        out[i * D + j] = noiseVar * v;
+      }
+    }
+  }
+  const between = model ? (model.betweenViewerVar ?? fallbackVar) : fallbackVar;
+  // A floor keeps the matrix invertible where the between-viewer variance is estimated at 0.
+  for (let i = 0; i < D; i++) out[i * D + i] = out[i * D + i]! + Math.max(between, 1e-6);
+  return out;
 }
 
 /** The taste the population's model predicts for a viewer with this context (zero without a model). */
@@ -80,22 +117,25 @@ export function predictedTaste(model: PopulationTaste | null, context: ArrayLike
   return t;
 }
 
-/**
- * Sufficient statistics of the population regression. The design row is known at the impression and the reward
- * (0 or 1) only later, so they are added separately: impression() adds the row, rewarded() adds the row's share of
- * X'y when a reward arrives (an impression never rewarded adds nothing to X'y, as y = 0 would).
- */
 /** A learner's sufficient statistics as plain numbers (the server's aggregates snapshot keeps them). */
 export const ContextWeightsStateSchema = z.object({
   XtX: z.array(z.number().finite()).length(P * P),
+  XtWWX: z.array(z.number().finite()).length(P * P),
   Xty: z.array(z.number().finite()).length(P),
   contextSum: z.array(z.number().finite()).length(FEATURE_DIM),
   impressions: z.number().int().nonnegative(),
 });
 export type ContextWeightsState = z.infer<typeof ContextWeightsStateSchema>;
 
+/**
+ * Sufficient statistics of the population regression. The design row is known at the impression and the reward
+ * (0 or 1) only later, so they are added separately: impression() adds the row, rewarded() adds the row's share of
+ * X'y when a reward arrives (an impression never rewarded adds nothing to X'y, as y = 0 would).
+ */
 export class ContextWeightsLearner {
   private readonly XtX = new Float64Array(P * P);
+  /** X'W^2 X: with weights (a policy's log reweighted to a uniform one's) the fit's covariance is a sandwich. */
+  private readonly XtWWX = new Float64Array(P * P);
   private readonly Xty = new Float64Array(P);
   private readonly contextSum = new Float64Array(FEATURE_DIM);
   impressions = 0;
@@ -122,7 +162,11 @@ export class ContextWeightsLearner {
     // The upper triangle only (rows are in ascending index order): this runs on the server's ingest path.
     const row = this.row(x, context);
     row.forEach((r, a) => {
-      for (const c of row.slice(a)) this.XtX[r.at * P + c.at] = (this.XtX[r.at * P + c.at] ?? 0) + weight * r.value * c.value;
+      for (const c of row.slice(a)) {
+        const at = r.at * P + c.at;
+        this.XtX[at] = (this.XtX[at] ?? 0) + weight * r.value * c.value;
+        this.XtWWX[at] = (this.XtWWX[at] ?? 0) + weight * weight * r.value * c.value;
+      }
     });
     for (let i = 0; i < FEATURE_DIM; i++) this.contextSum[i] = (this.contextSum[i] ?? 0) + (context[i] ?? 0);
     this.impressions++;
@@ -134,29 +178,179 @@ export class ContextWeightsLearner {
   }
 
   state(): ContextWeightsState {
-    return { XtX: Array.from(this.XtX), Xty: Array.from(this.Xty), contextSum: Array.from(this.contextSum), impressions: this.impressions };
+    return { XtX: Array.from(this.XtX), XtWWX: Array.from(this.XtWWX), Xty: Array.from(this.Xty), contextSum: Array.from(this.contextSum), impressions: this.impressions };
   }
 
   static fromState(s: ContextWeightsState): ContextWeightsLearner {
     const l = new ContextWeightsLearner();
     l.XtX.set(s.XtX);
+    l.XtWWX.set(s.XtWWX);
     l.Xty.set(s.Xty);
     l.contextSum.set(s.contextSum);
     l.impressions = s.impressions;
     return l;
   }
 
-  /** The ridge solution: the features' block (theme effects) and the context block (weights). */
-  fit(ridge = CONTEXT_RIDGE): { themeEffects: number[]; weights: number[]; averageEffects: number[] } {
+  /**
+   * The ridge solution: the features' block (theme effects) and the context block (weights), and its posterior
+   * covariance over the noise variance, (X'X + ridge I)^-1 (the ridge as a Gaussian prior of variance noiseVar /
+   * ridge), so the device's prior is as uncertain as the fit is: wide on a few thousand impressions, narrower on
+   * millions.
+   */
+  fit(ridge = CONTEXT_RIDGE): { themeEffects: number[]; weights: number[]; averageEffects: number[]; covariance: number[] } {
     const A = new Float64Array(P * P);
     for (let i = 0; i < P; i++) {
       for (let j = i; j < P; j++) A[i * P + j] = A[j * P + i] = (this.XtX[i * P + j] ?? 0) + (i === j ? ridge : 0);
     }
-    const beta = choleskySolve(cholesky(A, P), this.Xty, P);
+    const L = cholesky(A, P);
+    const beta = choleskySolve(L, this.Xty, P);
     const themeEffects = Array.from(beta.subarray(0, FEATURE_DIM));
     const weights = Array.from(beta.subarray(FEATURE_DIM));
     const n = Math.max(1, this.impressions);
     const averageEffects = themeEffects.map((e, i) => e + (weights[i] ?? 0) * ((this.contextSum[i] ?? 0) / n));
-    return { themeEffects, weights, averageEffects };
+    // The effects' block is taken as contrasts, each effect minus the mean of all: an artwork's features sum to 1, so
+    // centred features never identify "every theme up by the same" (it keeps the ridge's prior variance, sd 0.39 in
+    // rate units) and it never changes a choice. covariance = M A^-1 M', M = [[I - 11'/D, 0], [0, I]].
+    // Weighted, the estimate's covariance is the sandwich A^-1 (X'W^2X + ridge I) A^-1 (= A^-1 with unit weights):
+    // a few impressions of weight 100 are a few impressions' worth of information, not a hundred times that.
+    const inv = new Float64Array(P * P);
+    const e = new Float64Array(P);
+    for (let c = 0; c < P; c++) {
+      e.fill(0);
+      e[c] = 1;
+      const col = choleskySolve(L, e, P);
+      for (let r = 0; r < P; r++) inv[r * P + c] = col[r]!;
+    }
+    const meat = new Float64Array(P * P);
+    for (let i = 0; i < P; i++) {
+      for (let j = i; j < P; j++) meat[i * P + j] = meat[j * P + i] = (this.XtWWX[i * P + j] ?? 0) + (i === j ? ridge : 0);
+    }
+    const sandwich = matMul(matMul(inv, meat), inv);
+    const D = FEATURE_DIM;
+    const project = (m: Float64Array, rows: boolean) => {
+      const out = Float64Array.from(m);
+      for (let k = 0; k < P; k++) {
+        let mean = 0;
+        for (let j = 0; j < D; j++) mean += rows ? m[j * P + k]! : m[k * P + j]!;
+        mean /= D;
+        for (let j = 0; j < D; j++) {
+          if (rows) out[j * P + k] = m[j * P + k]! - mean;
+          else out[k * P + j] = m[k * P + j]! - mean;
+        }
+      }
+      return out;
+    };
+    const covariance = Array.from(project(project(sandwich, true), false));
+    return { themeEffects, weights, averageEffects, covariance };
+  }
+}
+
+/** a b for P x P row-major matrices. */
+function matMul(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(P * P);
+  for (let i = 0; i < P; i++) {
+    for (let k = 0; k < P; k++) {
+      const v = a[i * P + k]!;
+      if (v === 0) continue;
+      for (let j = 0; j < P; j++) out[i * P + j] = out[i * P + j]! + v * b[k * P + j]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Empirical Bayes for the personal part of a viewer's prior: how far viewers' own tastes stray from what the
+ * population's model predicts for them, from every viewer's impressions at once (a viewer alone has too few).
+ *
+ * Per viewer and theme, s = sum x (y - mean y) over their impressions, with y = reward - (rate + predicted taste . x)
+ * at the impression and x the centred feature; q = sum x^2 - (sum x)^2 / n. If the viewer's taste strays from the
+ * prediction by delta, E[s^2] = q^2 delta^2 + sigma^2 q (the noise's share), so by the method of moments, pooled
+ * over viewers and themes: tau^2 = sum (s^2 - sigma^2 q) / sum q^2, floored at 0, with sigma^2 the residual variance
+ * within viewers. Subtracting the viewer's mean residual keeps their overall offset (they play more than the
+ * population) out of the taste, as the device's bias term does. Diagonal: a title's other themes' share of s is
+ * ignored (an approximation; features of different themes are correlated within a title).
+ */
+export class BetweenViewerVariance {
+  /** Per viewer: n, sum y, sum y^2, then per theme sum x y, sum x^2, sum x. */
+  private readonly viewers = new Map<string, Float64Array>();
+  private static readonly OFF = 3;
+
+  private stats(viewer: string): Float64Array {
+    let v = this.viewers.get(viewer);
+    if (!v) this.viewers.set(viewer, (v = new Float64Array(BetweenViewerVariance.OFF + 3 * FEATURE_DIM)));
+    return v;
+  }
+
+  /** An impression with centred features x whose expected reward on the device was `base` (rate + taste . x). */
+  impression(viewer: string, x: ArrayLike<number>, base: number): void {
+    const v = this.stats(viewer);
+    const o = BetweenViewerVariance.OFF;
+    v[0]! += 1;
+    v[1]! -= base;
+    v[2]! += base * base;
+    for (let i = 0; i < FEATURE_DIM; i++) {
+      const xi = x[i] ?? 0;
+      if (xi === 0) continue;
+      v[o + i]! -= xi * base;
+      v[o + FEATURE_DIM + i]! += xi * xi;
+      v[o + 2 * FEATURE_DIM + i]! += xi;
+    }
+  }
+
+  /** That impression earned a reward of 1 (the same x and base). */
+  rewarded(viewer: string, x: ArrayLike<number>, base: number): void {
+    const v = this.stats(viewer);
+    const o = BetweenViewerVariance.OFF;
+    v[1]! += 1;
+    v[2]! += 1 - 2 * base;
+    for (let i = 0; i < FEATURE_DIM; i++) v[o + i]! += x[i] ?? 0;
+  }
+
+  /** tau^2 (rate units squared) and sigma^2, or null before two viewers with two impressions each. */
+  estimate(): { betweenViewerVar: number; noiseVar: number; viewers: number } | null {
+    const o = BetweenViewerVariance.OFF;
+    let sse = 0;
+    let dof = 0;
+    let used = 0;
+    for (const v of this.viewers.values()) {
+      const n = v[0]!;
+      if (n < 2) continue;
+      sse += v[2]! - (v[1]! * v[1]!) / n;
+      dof += n - 1;
+      used++;
+    }
+    if (used < 2 || dof <= 0) return null;
+    const sigma2 = sse / dof;
+    const centred = (v: Float64Array, i: number) => {
+      const n = v[0]!;
+      const cx = v[o + 2 * FEATURE_DIM + i]!;
+      return { s: v[o + i]! - (cx * v[1]!) / n, q: v[o + FEATURE_DIM + i]! - (cx * cx) / n };
+    };
+    // Where the prediction itself is off (a fit on a policy's own log), every viewer strays the same way: that shared
+    // miss, sum s / sum q per theme, is the population's error, not a spread between viewers, so it is taken out.
+    const shared = new Float64Array(FEATURE_DIM);
+    const sharedQ = new Float64Array(FEATURE_DIM);
+    for (const v of this.viewers.values()) {
+      if (v[0]! < 2) continue;
+      for (let i = 0; i < FEATURE_DIM; i++) {
+        const { s, q } = centred(v, i);
+        shared[i] = shared[i]! + s;
+        sharedQ[i] = sharedQ[i]! + q;
+      }
+    }
+    for (let i = 0; i < FEATURE_DIM; i++) shared[i] = sharedQ[i]! > 0 ? shared[i]! / sharedQ[i]! : 0;
+    let num = 0;
+    let den = 0;
+    for (const v of this.viewers.values()) {
+      if (v[0]! < 2) continue;
+      for (let i = 0; i < FEATURE_DIM; i++) {
+        const { s, q } = centred(v, i);
+        if (q <= 0) continue;
+        const own = s - q * shared[i]!;
+        num += own * own - sigma2 * q;
+        den += q * q;
+      }
+    }
+    return { betweenViewerVar: den > 0 ? Math.max(0, num / den) : 0, noiseVar: sigma2, viewers: used };
   }
 }

@@ -20,7 +20,7 @@ import { cholesky, TASTE_DIM, type TastePosterior } from './taste.ts';
 export const POLICY_NAMES = ['thompson', 'linucb', 'epsilon-greedy', 'population', 'uniform'] as const;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 /** Bumped whenever a policy's choices or propensities change for the same inputs. */
-export const POLICY_VERSION = 'artwork-3';
+export const POLICY_VERSION = 'artwork-4';
 
 export const BanditConfigSchema = z.object({
   policy: z.enum(POLICY_NAMES),

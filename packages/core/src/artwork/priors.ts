@@ -38,6 +38,10 @@ export const ArtworkPriorsSchema = z.object({
     weights: z.array(z.number().finite()).length(FEATURE_DIM),
     averageEffects: z.array(z.number().finite()).length(FEATURE_DIM),
     impressions: count,
+    /** The fit's posterior covariance over the noise variance (PopulationTaste.covariance): how well it is determined. */
+    covariance: z.array(z.number().finite()).length(4 * FEATURE_DIM * FEATURE_DIM).optional(),
+    /** Empirical-Bayes variance of a viewer's taste around the prediction (BetweenViewerVariance), rate units^2. */
+    betweenViewerVar: z.number().finite().nonnegative().optional(),
   }).optional(),
 });
 export type ArtworkPriors = z.infer<typeof ArtworkPriorsSchema>;
@@ -82,7 +86,15 @@ export class PriorRates {
       this.byTitle.set(s.titleId, t);
     }
     const c = priors?.context;
-    this.population = c ? { themeEffects: Float64Array.from(c.themeEffects), weights: Float64Array.from(c.weights), averageEffects: Float64Array.from(c.averageEffects) } : null;
+    this.population = c
+      ? {
+          themeEffects: Float64Array.from(c.themeEffects),
+          weights: Float64Array.from(c.weights),
+          averageEffects: Float64Array.from(c.averageEffects),
+          ...(c.covariance ? { covariance: Float64Array.from(c.covariance) } : {}),
+          ...(c.betweenViewerVar !== undefined ? { betweenViewerVar: c.betweenViewerVar } : {}),
+        }
+      : null;
     this.global = priors && priors.impressions > 0 ? (priors.rewards + shrink.fallback * 100) / (priors.impressions + 100) : shrink.fallback;
   }
 

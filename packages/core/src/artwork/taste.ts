@@ -93,12 +93,20 @@ export interface TastePosterior {
 }
 
 /**
- * `priorShift` is priorPrecision times the prior mean (TASTE_DIM; zero when absent): a prior N(m0, noiseVar /
- * priorPrecision I) moves the mean to A^-1 (b + priorPrecision m0) and leaves the covariance as it is.
+ * `priorShift` is the prior precision times the prior mean (TASTE_DIM; zero when absent): a prior N(m0, noiseVar /
+ * priorPrecision I) moves the mean to A^-1 (b + priorPrecision m0). `precisionDelta` (FEATURE_DIM^2, row-major) is
+ * added to A's taste block: the state holds the configured prior precision (emptyTaste), and a prior whose
+ * covariance comes from the population (priorTasteCovariance) replaces it without touching the stored state.
  */
-export function posterior(t: ViewerTaste, priorShift?: ArrayLike<number>): TastePosterior {
+export function posterior(t: ViewerTaste, priorShift?: ArrayLike<number>, precisionDelta?: ArrayLike<number>): TastePosterior {
   const d = TASTE_DIM;
-  const L = cholesky(t.A, d);
+  let A: ArrayLike<number> = t.A;
+  if (precisionDelta) {
+    const shifted = Float64Array.from(t.A);
+    for (let i = 0; i < FEATURE_DIM; i++) for (let j = 0; j < FEATURE_DIM; j++) shifted[i * d + j] = shifted[i * d + j]! + (precisionDelta[i * FEATURE_DIM + j] ?? 0);
+    A = shifted;
+  }
+  const L = cholesky(A, d);
   // inv = L^-T L^-1, column by column: solve L y = e_c, then L^T z = y.
   const inv = new Float64Array(d * d);
   const y = new Float64Array(d);
