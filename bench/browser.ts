@@ -83,6 +83,9 @@ interface BackendResult {
   scores100k_p50_ms: number;
   rank_tensor10k_p50_ms: number;
   rank_tensor100k_p50_ms: number;
+  /** The tensor ranker alone on scores already made (timed interleaved with scores and rank_tensor). */
+  ranker_alone10k_p50_ms: number;
+  ranker_alone100k_p50_ms: number;
   page5k_p50_ms: number;
   /** The re-rank after a play under the visit's backend plan: update, scores of 1,000 (on `scoring_backend`), blend. */
   rerank1k_p50_ms: number;
@@ -179,6 +182,8 @@ async function measure(browser: Browser, query: string): Promise<Visit> {
       scores100k_p50_ms: t.scores100k.p50,
       rank_tensor10k_p50_ms: t.rankTensor10k.p50,
       rank_tensor100k_p50_ms: t.rankTensor100k.p50,
+      ranker_alone10k_p50_ms: t.rankerAlone10k.p50,
+      ranker_alone100k_p50_ms: t.rankerAlone100k.p50,
       page5k_p50_ms: t.page5k.p50,
       rerank1k_p50_ms: t.rerank1k.p50,
       scoring_backend: t.scoringBackend,
