@@ -24,7 +24,16 @@ export interface LongTaskBreakdown {
   durationMs: number;
   /** Where the task's time went, by self time (nested events subtracted), largest first, ms. */
   top: { what: string; ms: number }[];
+  /**
+   * The task commits a navigation (`DocumentLoader::CommitNavigation` inside it): Chromium creating the document,
+   * its parser and the preloads, before any of the page's own script has run. Counted like any other long task,
+   * but out of the page's control beyond the size of its HTML.
+   */
+  navigationCommit: boolean;
 }
+
+/** The event Chromium's renderer runs to commit a navigation (inside the NavigationClient message). */
+const COMMIT_NAVIGATION = 'DocumentLoader::CommitNavigation';
 
 /** A main-thread task, as Chromium names it in the `toplevel` category (the older and the current name). */
 const TASK_NAMES = new Set(['RunTask', 'ThreadControllerImpl::RunTask']);
@@ -120,6 +129,7 @@ export function longTaskBreakdown(trace: unknown, opts: { thresholdMs?: number; 
           .sort((a, b) => b[1] - a[1])
           .slice(0, topN)
           .map(([what, us]) => ({ what, ms: Math.round(us / 100) / 10 })),
+        navigationCommit: inside.some((e) => e.name === COMMIT_NAVIGATION),
       });
     }
   }

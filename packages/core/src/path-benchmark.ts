@@ -30,10 +30,16 @@ export const PathBenchmarkSchema = z.object({
   rank1k: PercentilesSchema,
   rank10k: PercentilesSchema,
   rank100k: PercentilesSchema,
-  /** Scores, then the blend and top-k on the device (TensorRanker): only the top `rankTopK` is read. */
+  /**
+   * Scores, then the blend and top-k on the device (TensorRanker): only the top `rankTopK` is read. Timed
+   * interleaved with `scoresN` (one loop, alternating), since its target is relative to them.
+   */
   rankTensor1k: PercentilesSchema,
   rankTensor10k: PercentilesSchema,
   rankTensor100k: PercentilesSchema,
+  /** The ranker alone on scores already on the device (blend, top-k, the head's read): rankTensorN less the scoring. */
+  rankerAlone10k: PercentilesSchema,
+  rankerAlone100k: PercentilesSchema,
   rankTopK: z.number().int(),
   /**
    * The re-rank after a play as the page runs it under the worker's backend plan: the update after one event, then

@@ -29,6 +29,11 @@ describe('longTaskBreakdown', () => {
       // The test driver's IPC into the page.
       x('RunTask', 2_000_000, 60),
       x('Receive mojo message', 2_000_000, 59, PAGE, { chrome_mojo_event_info: { mojo_interface_tag: 'blink.mojom.DevToolsSession' } }),
+      // A navigation's commit: Chromium's document set-up before any page script.
+      x('ThreadControllerImpl::RunTask', 3_000_000, 120),
+      x('Receive mojo message', 3_000_000, 119, PAGE, { chrome_mojo_event_info: { mojo_interface_tag: 'content.mojom.NavigationClient' } }),
+      x('DocumentLoader::CommitNavigation', 3_001_000, 110),
+      x('DocumentLoader::StartLoadingResponse', 3_002_000, 100),
       'not an event',
     ],
   };
@@ -45,14 +50,26 @@ describe('longTaskBreakdown', () => {
           { what: 'UpdateLayoutTree', ms: 10 },
           { what: 'MinorGC', ms: 5 },
         ],
+        navigationCommit: false,
       },
-      { startMs: 1000, durationMs: 60, top: [{ what: 'Receive mojo message blink.mojom.DevToolsSession', ms: 59 }, { what: 'RunTask', ms: 1 }] },
+      { startMs: 1000, durationMs: 60, top: [{ what: 'Receive mojo message blink.mojom.DevToolsSession', ms: 59 }, { what: 'RunTask', ms: 1 }], navigationCommit: false },
+      {
+        startMs: 2000,
+        durationMs: 120,
+        top: [
+          { what: 'DocumentLoader::StartLoadingResponse', ms: 100 },
+          { what: 'DocumentLoader::CommitNavigation', ms: 10 },
+          { what: 'Receive mojo message content.mojom.NavigationClient', ms: 9 },
+          { what: 'ThreadControllerImpl::RunTask', ms: 1 },
+        ],
+        navigationCommit: true,
+      },
     ]);
   });
 
   it('counts every renderer without an origin, and honours the threshold', () => {
-    expect(longTaskBreakdown(trace).map((t) => t.durationMs)).toEqual([80, 200, 60]);
-    expect(longTaskBreakdown(trace, { origin: 'http://127.0.0.1:4190', thresholdMs: 70 }).map((t) => t.durationMs)).toEqual([80]);
+    expect(longTaskBreakdown(trace).map((t) => t.durationMs)).toEqual([80, 200, 60, 120]);
+    expect(longTaskBreakdown(trace, { origin: 'http://127.0.0.1:4190', thresholdMs: 70 }).map((t) => t.durationMs)).toEqual([80, 120]);
   });
 
   it('refuses what is not a trace', () => {
