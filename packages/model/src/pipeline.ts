@@ -43,6 +43,8 @@ export interface PipelineResult {
   positions_per_sec?: number;
   epochs?: number;
   best_epoch?: number;
+  /** Epochs whose weights were averaged into the evaluated model (train.averageTop), best first. */
+  averaged_epochs?: number[];
   stop_reason?: string;
   val_ndcg10?: number;
   manifest_version?: string;
@@ -95,7 +97,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     params = fr.params;
     config = fr.config;
     dispose = trained.dispose;
-    log(`trained ${fr.epochs.length} epochs in ${fr.seconds.toFixed(1)}s (${fr.stopReason}, best epoch ${fr.bestEpoch}, val NDCG@10 ${fr.bestValNdcg10.toFixed(4)}); ` +
+    log(`trained ${fr.epochs.length} epochs in ${fr.seconds.toFixed(1)}s (${fr.stopReason}, best epoch ${fr.bestEpoch}${fr.averagedEpochs.length > 1 ? `, averaged epochs ${fr.averagedEpochs.join(',')}` : ''}, val NDCG@10 ${fr.bestValNdcg10.toFixed(4)}); ` +
       `${(fr.positions / fr.stepSeconds).toFixed(0)} positions/s; model ${fr.achievedGflops.toFixed(2)} GFLOP/s vs plain ${backend} matMul 512x512 ${matmul.toFixed(2)} GFLOP/s`);
   }
   const fr = trained?.fit;
@@ -120,7 +122,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   if (fr) {
     Object.assign(res, {
       matmul_gflops: matmul, achieved_gflops: fr.achievedGflops, positions_per_sec: fr.positions / fr.stepSeconds,
-      epochs: fr.epochs.length, best_epoch: fr.bestEpoch, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
+      epochs: fr.epochs.length, best_epoch: fr.bestEpoch, averaged_epochs: fr.averagedEpochs, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
     });
     if (o.out && trained) {
       const manifest = await trained.save(o.out, {
