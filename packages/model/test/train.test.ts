@@ -6,6 +6,7 @@ import { leaveOneOut } from '../src/data/split.ts';
 import { fit, meanSnapshot } from '../src/train.ts';
 import { evaluate, modelScorer } from '../src/eval.ts';
 import { mostPop } from '../src/baselines.ts';
+import { MAX_LEN_SEARCH, maxLenCandidates, trainArtifact } from '../src/train-artifact.ts';
 
 describe('training smoke test (tiny synthetic world, fixed seed)', () => {
   beforeAll(() => useBackend('wasm'), 120_000);
@@ -63,5 +64,29 @@ describe('weight averaging over the best epochs (train.averageTop)', () => {
     const val = await evaluate(d, split.val, modelScorer(averaged.params, averaged.config, d), { fullOnly: true });
     expect(val.full.ndcg10).toBeCloseTo(averaged.bestValNdcg10, 6);
     for (const p of [single.params, averaged.params]) Object.values(p).forEach((t) => t.dispose());
+  }, 180_000);
+});
+
+describe('history length chosen on validation (trainArtifact without model.maxLen)', () => {
+  it('searches only where a quarter of the histories are longer than the shorter length', () => {
+    const [short, long] = MAX_LEN_SEARCH;
+    const histories = (longer: number, total: number) => Int32Array.from({ length: total }, (_, i) => (i < longer ? short + 1 : short));
+    expect(maxLenCandidates(histories(25, 100))).toEqual([short, long]);
+    expect(maxLenCandidates(histories(24, 100))).toEqual([long]);
+    expect(maxLenCandidates(histories(100, 100), { maxLen: 80 })).toEqual([80]);
+  });
+
+  it('trains each length on its share of the budget and keeps the best on validation', async () => {
+    const raw = await syntheticRawData({ seed: 5, titles: 300, members: 120, sessionsPerMember: 100 });
+    const t = await trainArtifact(raw, { model: { dim: 16, layers: 1 }, train: { maxEpochs: 2, seed: 9, timeBudgetSec: 60 }, progress: false });
+    try {
+      expect(t.maxLenSearch.map((m) => m.maxLen)).toEqual([...MAX_LEN_SEARCH]);
+      const best = t.maxLenSearch.reduce((a, b) => (b.valNdcg10 > a.valNdcg10 ? b : a));
+      expect(t.fit.config.maxLen).toBe(best.maxLen);
+      expect(t.fit.bestValNdcg10).toBe(best.valNdcg10);
+      expect(t.fit.train.timeBudgetSec).toBe(30);
+    } finally {
+      t.dispose();
+    }
   }, 180_000);
 });
