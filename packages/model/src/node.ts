@@ -9,7 +9,7 @@ export { loadRawData, FORMATS, type Format } from './data/load-node.ts';
 export { syntheticRawData, parseSyntheticSpec } from './data/synthetic.ts';
 export { runPipeline, type PipelineOptions, type PipelineResult } from './pipeline.ts';
 export { progressReporter } from './progress.ts';
-export { trainArtifact, itemsForManifest, type TrainArtifactOptions, type TrainedArtifact } from './train-artifact.ts';
+export { trainArtifact, itemsForManifest, maxLenCandidates, MAX_LEN_SEARCH, type MaxLenTrial, type TrainArtifactOptions, type TrainedArtifact } from './train-artifact.ts';
 export { softmaxLoss, trainingLoss, candidateLogQ, forwardFlops, type LossBatch, type SampledCandidates } from './loss.ts';
 export { buildDataset, summarize } from './data/dataset.ts';
 export { leaveOneOut } from './data/split.ts';

@@ -8,7 +8,7 @@ import { BASELINES, type BaselineName } from './baselines.ts';
 import { evaluate, modelScorer, type ProtocolMetrics } from './eval.ts';
 import { initNodeBackend, measureMatMulGflops, type NodeBackendName } from './backend-node.ts';
 import { loadModelDir } from './artifact-node.ts';
-import { trainArtifact, type TrainedArtifact } from './train-artifact.ts';
+import { trainArtifact, type MaxLenTrial, type TrainedArtifact } from './train-artifact.ts';
 import type { Params } from './model.ts';
 
 export interface PipelineOptions {
@@ -43,6 +43,10 @@ export interface PipelineResult {
   positions_per_sec?: number;
   epochs?: number;
   best_epoch?: number;
+  /** Epochs whose weights were averaged into the evaluated model (train.averageTop), best first. */
+  averaged_epochs?: number[];
+  /** History lengths trained, each with its share of the budget, when `model.maxLen` was not given; the best validation's kept. */
+  max_len_search?: MaxLenTrial[];
   stop_reason?: string;
   val_ndcg10?: number;
   manifest_version?: string;
@@ -92,10 +96,13 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     ({ dataset: d, split, summary, backend } = trained);
     // The machine may be shared: measure plain matMul again after training and keep the better (less disturbed) one.
     matmul = Math.max(matmul ?? 0, measureMatMulGflops());
+    if (trained.maxLenSearch.length > 1) {
+      log(`history length by validation: ${trained.maxLenSearch.map((m) => `maxLen ${m.maxLen}: val NDCG@10 ${m.valNdcg10.toFixed(4)} (${m.epochs} epochs, ${m.seconds.toFixed(0)}s)`).join('; ')}; kept ${fr.config.maxLen}`);
+    }
     params = fr.params;
     config = fr.config;
     dispose = trained.dispose;
-    log(`trained ${fr.epochs.length} epochs in ${fr.seconds.toFixed(1)}s (${fr.stopReason}, best epoch ${fr.bestEpoch}, val NDCG@10 ${fr.bestValNdcg10.toFixed(4)}); ` +
+    log(`trained ${fr.epochs.length} epochs in ${fr.seconds.toFixed(1)}s (${fr.stopReason}, best epoch ${fr.bestEpoch}${fr.averagedEpochs.length > 1 ? `, averaged epochs ${fr.averagedEpochs.join(',')}` : ''}, val NDCG@10 ${fr.bestValNdcg10.toFixed(4)}); ` +
       `${(fr.positions / fr.stepSeconds).toFixed(0)} positions/s; model ${fr.achievedGflops.toFixed(2)} GFLOP/s vs plain ${backend} matMul 512x512 ${matmul.toFixed(2)} GFLOP/s`);
   }
   const fr = trained?.fit;
@@ -104,7 +111,8 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   const model = await evaluate(d, split.test, modelScorer(params, config, d));
   const res: PipelineResult = {
     model,
-    train_seconds: fr ? fr.seconds : 0,
+    // Every history length's training counts, not only the kept one's.
+    train_seconds: trained ? trained.maxLenSearch.reduce((sum, m) => sum + m.seconds, 0) : 0,
     eval_seconds: 0,
     users: split.test.length,
     items: d.itemIds.length,
@@ -120,12 +128,12 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   if (fr) {
     Object.assign(res, {
       matmul_gflops: matmul, achieved_gflops: fr.achievedGflops, positions_per_sec: fr.positions / fr.stepSeconds,
-      epochs: fr.epochs.length, best_epoch: fr.bestEpoch, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
+      epochs: fr.epochs.length, best_epoch: fr.bestEpoch, averaged_epochs: fr.averagedEpochs, max_len_search: trained?.maxLenSearch, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
     });
     if (o.out && trained) {
       const manifest = await trained.save(o.out, {
         test: { model: res.model, mostpop: res.mostpop, itemknn: res.itemknn, itemknn_last: res.itemknn_last, itemknn_recency: res.itemknn_recency },
-        val_ndcg10: fr.bestValNdcg10, epochs: fr.epochs, train_seconds: fr.seconds, achieved_gflops: fr.achievedGflops, matmul_gflops: matmul, backend,
+        val_ndcg10: fr.bestValNdcg10, epochs: fr.epochs, train_seconds: res.train_seconds, max_len_search: res.max_len_search, achieved_gflops: fr.achievedGflops, matmul_gflops: matmul, backend,
       });
       res.manifest_version = manifest.version;
       log(`wrote ${o.out} (version ${manifest.version})`);

@@ -3,7 +3,7 @@
  * fit, then the artifact files. `npm run train` / `npm run eval` (runPipeline) and the server's bootstrap both call
  * it, so a change to how a model is trained or written reaches both.
  */
-import type { ModelOverrides, TrainConfig } from './config.ts';
+import { makeTrainConfig, MODEL_DEFAULTS, resolveTimeBudget, type ModelOverrides, type TrainConfig } from './config.ts';
 import { buildDataset, summarize, type DataSummary } from './data/dataset.ts';
 import { leaveOneOut, type Split } from './data/split.ts';
 import type { Dataset, RawData } from './data/types.ts';
@@ -30,6 +30,8 @@ export interface TrainedArtifact {
   /** The backend the model trained on. */
   backend: string;
   fit: FitResult;
+  /** One entry per history length trained (maxLenCandidates), in order; the model kept is the best validation's. */
+  maxLenSearch: MaxLenTrial[];
   /** Writes the artifact (config, weights, vocabulary, training config, data summary, these metrics) into `dir`. */
   save(dir: string, metrics: Record<string, unknown>): Promise<Manifest>;
   /** Frees the trained weights' tensors. */
@@ -51,6 +53,31 @@ export function itemsForManifest(d: Dataset): Manifest['items'] {
   };
 }
 
+export interface MaxLenTrial {
+  maxLen: number;
+  valNdcg10: number;
+  epochs: number;
+  seconds: number;
+}
+
+/**
+ * The history lengths to train when `model.maxLen` is not given, each with an equal share of the time budget, the
+ * best on validation kept. How far back taste reaches differs by data (ML-100K: 50 beats 200 by two standard errors
+ * on validation; the synthetic default world: the reverse, README), and the median history length does not tell
+ * (ML-100K's is longer than the default world's), so validation decides. The search runs only when at least a
+ * quarter of the users' training histories are longer than the shorter length: otherwise the lengths train
+ * nearly the same windows and the time is better spent on one run.
+ */
+export function maxLenCandidates(trainEnd: Int32Array, model?: ModelOverrides): number[] {
+  if (model?.maxLen !== undefined) return [model.maxLen];
+  const [short, long] = MAX_LEN_SEARCH;
+  const longer = trainEnd.reduce((n, e) => n + (e > short ? 1 : 0), 0);
+  return longer >= 0.25 * trainEnd.length ? [short, long] : [long];
+}
+
+/** Shorter and longer history length of the search; the longer is also the default where no search runs. */
+export const MAX_LEN_SEARCH = [50, MODEL_DEFAULTS.maxLen] as const;
+
 export async function trainArtifact(raw: RawData, o: TrainArtifactOptions = {}): Promise<TrainedArtifact> {
   const { backend } = await initNodeBackend(o.backend ?? 'wasm');
   const dataset = buildDataset(raw, { includeImpressions: o.train?.includeImpressions });
@@ -58,15 +85,33 @@ export async function trainArtifact(raw: RawData, o: TrainArtifactOptions = {}):
   const summary = summarize(dataset);
   o.onData?.(summary, split, backend);
   const bar = o.progress === false ? undefined : progressReporter();
-  const fr = await fit(dataset, split, { model: o.model, train: o.train, onProgress: bar?.onProgress, onEpoch: bar?.onEpoch });
+  const lengths = maxLenCandidates(split.trainEnd, o.model);
+  const budget = resolveTimeBudget(makeTrainConfig(o.train), dataset.interactions);
+  const maxLenSearch: MaxLenTrial[] = [];
+  let fr: FitResult | undefined;
+  for (const maxLen of lengths) {
+    const r = await fit(dataset, split, {
+      model: { ...o.model, maxLen },
+      train: { ...o.train, timeBudgetSec: budget / lengths.length },
+      onProgress: bar?.onProgress,
+      onEpoch: bar?.onEpoch,
+    });
+    maxLenSearch.push({ maxLen, valNdcg10: r.bestValNdcg10, epochs: r.epochs.length, seconds: r.seconds });
+    const [keep, drop] = !fr || r.bestValNdcg10 > fr.bestValNdcg10 ? [r, fr] : [fr, r];
+    if (drop) Object.values(drop.params).forEach((t) => t.dispose());
+    fr = keep;
+  }
+  if (!fr) throw new Error('trainArtifact: no history length to train');
+  const kept = fr;
   return {
     dataset,
     split,
     summary,
     backend,
-    fit: fr,
+    fit: kept,
+    maxLenSearch,
     save: (dir, metrics) =>
-      saveModelDir(dir, { config: fr.config, params: fr.params, items: itemsForManifest(dataset), train: fr.train, data: summary, metrics }),
-    dispose: () => Object.values(fr.params).forEach((t) => t.dispose()),
+      saveModelDir(dir, { config: kept.config, params: kept.params, items: itemsForManifest(dataset), train: kept.train, data: summary, metrics }),
+    dispose: () => Object.values(kept.params).forEach((t) => t.dispose()),
   };
 }

@@ -188,6 +188,9 @@ export interface FitResult {
   params: Params;
   epochs: EpochLog[];
   bestEpoch: number;
+  /** The epochs whose weights were averaged into the returned model (averageTop), best first; [bestEpoch] without averaging. */
+  averagedEpochs: number[];
+  /** Validation NDCG@10 of the returned weights (the average's, when epochs were averaged). */
   bestValNdcg10: number;
   stopReason: 'early-stopping' | 'time-budget' | 'max-epochs';
   seconds: number;
@@ -203,10 +206,27 @@ export interface FitResult {
   replicaPositionsPerSec: number[];
 }
 
+type Snapshot = Map<string, Float32Array | Int32Array>;
+
 /** Copies of every tensor's values, read with `await data()` (dataSync throws on webgpu in Node). */
-export async function snapshot(p: Params): Promise<Map<string, Float32Array | Int32Array>> {
-  const out = new Map<string, Float32Array | Int32Array>();
+export async function snapshot(p: Params): Promise<Snapshot> {
+  const out: Snapshot = new Map();
   for (const [k, v] of Object.entries(p)) out.set(k, ((await v.data()) as Float32Array | Int32Array).slice());
+  return out;
+}
+
+/** The uniform mean of the named tensors across snapshots (float weights only). */
+export function meanSnapshot(snaps: Snapshot[], names: string[]): Snapshot {
+  const out: Snapshot = new Map();
+  for (const name of names) {
+    const parts = snaps.map((s) => s.get(name));
+    const sum = new Float32Array(parts[0]?.length ?? 0);
+    for (const v of parts) {
+      if (!(v instanceof Float32Array) || v.length !== sum.length) throw new Error(`meanSnapshot: ${name} is missing, not float or of another size in a snapshot`);
+      for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] ?? 0) + (v[i] ?? 0);
+    }
+    out.set(name, sum.map((x) => x / snaps.length));
+  }
   return out;
 }
 
@@ -270,7 +290,8 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   let flops = 0;
   let best = -1;
   let bestEpoch = 0;
-  let bestSnap: Map<string, Float32Array | Int32Array> | null = null;
+  /** The averageTop best epochs' snapshots, best first. */
+  let top: { epoch: number; val: number; snap: Snapshot }[] = [];
   let sinceBest = 0;
   let stopReason: FitResult['stopReason'] = 'max-epochs';
   const epochs: EpochLog[] = [];
@@ -391,10 +412,12 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       const log: EpochLog = { epoch, loss: lossSum / Math.max(1, lossN), valNdcg10: val, seconds: (performance.now() - t0) / 1000, positionsPerSec: (epochPos / (performance.now() - e0)) * 1000 };
       epochs.push(log);
       opts.onEpoch?.(log);
+      if (top.length < t.averageTop || val > (top.at(-1)?.val ?? -1)) {
+        top = [...top, { epoch, val, snap: await snapshot(params) }].sort((a, b) => b.val - a.val).slice(0, t.averageTop);
+      }
       if (val > best) {
         best = val;
         bestEpoch = epoch;
-        bestSnap = await snapshot(params);
         sinceBest = 0;
       } else if (++sinceBest >= t.patience) {
         stopReason = 'early-stopping';
@@ -406,11 +429,10 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     await pool?.close();
   }
   syncIdTable();
-  if (bestSnap) {
-    const saved = bestSnap;
+  const restore = (saved: Snapshot) => {
     const values = (name: string) => {
       const v = saved.get(name);
-      if (!v) throw new Error(`fit: the best epoch's snapshot has no ${name}`);
+      if (!v) throw new Error(`fit: a snapshot has no ${name}`);
       return v;
     };
     vars.forEach((v, i) => {
@@ -420,6 +442,24 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     });
     params[ID_TABLE]?.dispose();
     params[ID_TABLE] = tf.tensor2d(values(ID_TABLE), [c.numItems + 1, c.dim]);
+  };
+  const averagedEpochs: number[] = [];
+  const [first, ...others] = top;
+  if (first) {
+    restore(first.snap);
+    averagedEpochs.push(first.epoch);
+    let soup = [first.snap];
+    for (const cand of valCases.length ? others : []) {
+      const trial = [...soup, cand.snap];
+      restore(meanSnapshot(trial, [...varNames, ID_TABLE]));
+      const val = (await evaluate(d, valCases, modelScorer(params, c, d), { fullOnly: true, batchSize: 256 })).full.ndcg10;
+      if (val >= best) {
+        best = val;
+        soup = trial;
+        averagedEpochs.push(cand.epoch);
+      }
+    }
+    restore(soup.length > 1 ? meanSnapshot(soup, [...varNames, ID_TABLE]) : first.snap);
   }
   updater.dispose();
   // Return plain tensors keyed by param name (variables are renamed internally by tfjs when names repeat).
@@ -434,6 +474,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     params: out,
     epochs,
     bestEpoch,
+    averagedEpochs,
     bestValNdcg10: best,
     stopReason,
     seconds: (performance.now() - t0) / 1000,

@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGAGEMENT_EVENTS } from '@marquee/core';
 import { createWorld, WORLD_DEFAULTS, type WorldConfig } from '@marquee/core/synthetic';
-import type { ItemMeta, ModelOverrides, StoreEvent, TrainConfig } from '@marquee/model';
+import { MODEL_DEFAULTS, type ItemMeta, type ModelOverrides, type StoreEvent, type TrainConfig } from '@marquee/model';
 import { Catalog } from '../catalog.ts';
 import { seedSyntheticHistory } from '../seed.ts';
 import { loadConfig } from '../config.ts';
@@ -121,7 +121,8 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
   try {
     trained = await trainArtifact(raw, {
       backend: opts.backend ?? 'wasm',
-      model: opts.model,
+      // One history length: the first-start budget holds about one run, and a search would halve it (train-artifact.ts).
+      model: { maxLen: MODEL_DEFAULTS.maxLen, ...opts.model },
       train: { ...opts.train, timeBudgetSec: budget },
       progress: opts.progress,
       onData: (summary, _split, backend) =>
