@@ -195,7 +195,7 @@ function autoAgainstBest(backends: Record<string, { path: PathBenchmark }>) {
   const autoVsBest = best && autoMs !== undefined ? +(autoMs / best.estimatedMs).toFixed(3) : null;
   log(`auto: the probe chose update on ${plan.update}, scoring on ${plan.scoring} (probe: ${JSON.stringify(probe.operations)}, switch ${probe.switchMs} ms); ` +
     `re-rank after a play ${autoMs} ms; best measured configuration update on ${best?.update}, scoring on ${best?.scoring} (${best?.estimatedMs.toFixed(3)} ms): ${autoVsBest}x (target <= 1.1x)`);
-  return { auto_probe: probe, auto_path_ms: autoMs ?? null, best_configuration: best, auto_vs_best: autoVsBest };
+  return { auto_probe: probe, auto_path_ms: autoMs ?? null, best_configuration: best && { ...best, estimatedMs: +best.estimatedMs.toFixed(3) }, auto_vs_best: autoVsBest };
 }
 
 function describe(name: string, cold: z.infer<typeof ColdStartSchema>, p: PathBenchmark): string {
