@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { brotliCompressSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from '@playwright/test';
 import { build } from 'vite';
-import { PathBenchmarkSchema, longTaskBreakdown, type LongTaskBreakdown, type PathBenchmark } from '@marquee/core';
+import { BACKEND_NAMES, PathBenchmarkSchema, bestMeasuredPlan, longTaskBreakdown, type LongTaskBreakdown, type PathBenchmark } from '@marquee/core';
 import type { BackendReport } from '@marquee/sdk';
 import { ModelRegistry } from '@marquee/server';
 import { startServerProcess } from '@marquee/server/testing';
@@ -223,17 +223,13 @@ try {
   const auto = await visit('');
   longTasks += auto.longTasks;
   // The ranking path the choice is about: the re-rank after a play (update, scores of 1,000, blend) under a plan.
-  // Measured for each one-backend plan; a mixed plan (update on a, scoring on b) is estimated from a's update and
-  // b's scoring and blend, plus the probe's switch cost, so the auto visit's plan is judged against every plan.
-  const switchMs = auto.probe?.switchMs ?? 0;
-  const configurations = Object.entries(backends).flatMap(([a, ra]) =>
-    Object.entries(backends).map(([b, rb]) => ({
-      update: a,
-      scoring: b,
-      ms: a === b ? ra.rerank1k_p50_ms : ra.update1_p50_ms + switchMs + (rb.rerank1k_p50_ms - rb.update1_p50_ms),
-    })),
+  // Measured for each one-backend plan; a mixed plan is estimated (core's bestMeasuredPlan) from one visit's update
+  // and another's scoring and blend, plus the probe's switch cost, so the auto visit's plan is judged against every plan.
+  const measured = Object.fromEntries(
+    Object.entries(backends).flatMap(([name, r]) => (BACKEND_NAMES.some((b) => b === name) ? [[name, { updateMs: r.update1_p50_ms, rerankMs: r.rerank1k_p50_ms }]] : [])),
   );
-  const best = configurations.sort((x, y) => x.ms - y.ms)[0];
+  const bestPlan = bestMeasuredPlan(measured, auto.probe?.switchMs ?? 0);
+  const best = bestPlan && { update: bestPlan.update, scoring: bestPlan.scoring, ms: bestPlan.estimatedMs };
   const autoPath = auto.result!.rerank1k_p50_ms;
   const summary = {
     backends,

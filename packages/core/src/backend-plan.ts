@@ -76,3 +76,29 @@ export function choosePlan(operations: Partial<Record<BackendName, OperationTimi
   }
   return mixed && mixed.estimatedMs * (1 + MIXED_PLAN_MIN_GAIN) < single.estimatedMs ? mixed : single;
 }
+
+/** A benchmark's measurements of one backend's re-rank after a play: the update alone, and the whole re-rank, ms. */
+export interface MeasuredRerank {
+  updateMs: number;
+  rerankMs: number;
+}
+
+/**
+ * The fastest configuration among those a bench measured, to judge auto's plan by (no MIXED_PLAN_MIN_GAIN: this is
+ * the best, not a choice): a one-backend plan's own re-rank, or a mixed plan estimated from one backend's update,
+ * the switch there and back, and the other's re-rank less its update. Null when nothing was measured.
+ */
+export function bestMeasuredPlan(measured: Partial<Record<BackendName, MeasuredRerank>>, switchMs: number): BackendPlan | null {
+  let best: BackendPlan | null = null;
+  for (const u of BACKEND_NAMES) {
+    const a = measured[u];
+    if (!a) continue;
+    for (const s of BACKEND_NAMES) {
+      const b = measured[s];
+      if (!b) continue;
+      const ms = u === s ? a.rerankMs : a.updateMs + switchMs + (b.rerankMs - b.updateMs);
+      if (!best || ms < best.estimatedMs) best = { update: u, scoring: s, estimatedMs: ms };
+    }
+  }
+  return best;
+}

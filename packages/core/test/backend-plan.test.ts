@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BackendPlanSchema, choosePlan, MIXED_PLAN_MIN_GAIN, ProbeResultSchema, type OperationTimings } from '../src/index.ts';
+import { BackendPlanSchema, bestMeasuredPlan, choosePlan, MIXED_PLAN_MIN_GAIN, ProbeResultSchema, type OperationTimings } from '../src/index.ts';
 
 const op = (rerankMs: number, updateMs: number, scoreMs: number): OperationTimings => ({ rerankMs, updateMs, scoreMs });
 
@@ -35,5 +35,16 @@ describe('choosePlan', () => {
     expect(ProbeResultSchema.safeParse({ ok: true, operations: { wasm: op(6, 2, 4) }, switchMs: 0, plan, tried: [] }).success).toBe(true);
     expect(ProbeResultSchema.safeParse({ ok: true, operations: { metal: op(6, 2, 4) }, switchMs: 0, plan, tried: [] }).success).toBe(false);
     expect(ProbeResultSchema.safeParse({ ok: true, plan }).success).toBe(false);
+  });
+});
+
+describe('bestMeasuredPlan', () => {
+  it('takes the fastest measured configuration, a mixed one estimated from its halves plus the switch', () => {
+    // The shape of a real GPU's bench: a slow update, fast scoring, against wasm's fast update.
+    const measured = { webgpu: { updateMs: 9.5, rerankMs: 11 }, wasm: { updateMs: 1.6, rerankMs: 6 } };
+    expect(bestMeasuredPlan(measured, 0.2)).toEqual({ update: 'wasm', scoring: 'webgpu', estimatedMs: 1.6 + 0.2 + (11 - 9.5) });
+    // A switch dearer than the gain leaves the best one-backend plan.
+    expect(bestMeasuredPlan(measured, 5)).toEqual({ update: 'wasm', scoring: 'wasm', estimatedMs: 6 });
+    expect(bestMeasuredPlan({}, 0)).toBeNull();
   });
 });
