@@ -8,14 +8,13 @@ import { UuidSet } from './uuid-set.ts';
 import { HighWaterMark } from './high-water.ts';
 import { BACKFILL_ENGAGEMENT, BACKFILL_ID_WORDS, INSERT_LINES, QUARANTINE_SWEEP } from './quarantine.ts';
 import { TypedEventsCopy } from './typed-events.ts';
-import { packTypedFields } from './typed-fields.ts';
 
 /** How long a small group waits for company, and the size at which it stops waiting. */
 const GROUP_LINGER_MS = 2;
 const GROUP_TARGET_EVENTS = 2000;
 /**
  * Event types whose engagement columns (`eng_*` on `events`) are filled: what live aggregates count and the start-up
- * replay reads without parsing JSON. Kept narrow on purpose: rows written without packed fields cost a JSON parse each.
+ * replay reads without parsing JSON. Kept narrow on purpose: extracting the fields costs a JSON parse per row.
  */
 export const COMPACT_TYPES: readonly MarqueeEvent['type'][] = ['play_start', 'complete'];
 /** The buffer pool limit set for a moment by `releaseMemory`: low enough to evict nearly every cached page. */
@@ -528,10 +527,9 @@ function isOneOf<T extends string>(options: readonly T[], value: unknown): value
 
 /**
  * One event as a line of INSERT_LINES: arrival time, the id's words (computed anyway for dedup), whether its
- * engagement columns are filled, its packed fields (typed-fields.ts: no tab or newline in them) and its JSON,
- * tab-separated. JSON.stringify escapes every control character inside strings, so the JSON holds no raw tab or
- * newline to split on.
+ * engagement columns are filled, and its JSON, tab-separated. JSON.stringify escapes every control character
+ * inside strings, so the JSON holds no raw tab or newline to split on.
  */
 function storedLine(e: MarqueeEvent, receivedAt: number, words: readonly [number, number, number, number]): string {
-  return `${receivedAt}\t${words[0]}\t${words[1]}\t${words[2]}\t${words[3]}\t${COMPACT_TYPES.includes(e.type) ? 1 : 0}\t${packTypedFields(e)}\t${JSON.stringify(e)}`;
+  return `${receivedAt}\t${words[0]}\t${words[1]}\t${words[2]}\t${words[3]}\t${COMPACT_TYPES.includes(e.type) ? 1 : 0}\t${JSON.stringify(e)}`;
 }

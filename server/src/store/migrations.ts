@@ -100,14 +100,6 @@ export const MIGRATIONS: readonly Migration[] = [
         AND coalesce(s.f[3], s.f[5]) IS NOT NULL;
       DROP TABLE engagement;`,
   },
-  {
-    // The fields the typed copy reads, packed by the write path from the event it parsed (store/typed-fields.ts), so
-    // that neither the engagement columns nor the typed copy parse the stored JSON again. NULL on older rows and on
-    // rows written another way: those are read from the JSON.
-    version: 5,
-    name: 'events typed fields',
-    sql: 'ALTER TABLE events ADD COLUMN typed_fields VARCHAR;',
-  },
   // Analytics' rollups (versions 20..29): server/src/analytics/migrations.ts.
   ...ANALYTICS_MIGRATIONS,
   {

@@ -9,8 +9,6 @@
  *
  * CASE evaluates its branches only for the rows its condition selects, so no JSON function runs on malformed JSON.
  */
-import { packedField, splitPacked } from './typed-fields.ts';
-
 const UUID_RE = `'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'`;
 
 export const REASON = `CASE
@@ -46,19 +44,16 @@ export const BACKFILL_ENGAGEMENT = `
     AND coalesce(s.f[3], s.f[5]) IS NOT NULL`;
 
 /**
- * The write path's statement: a group of events as one string of lines (see `storedLine` in duckdb.ts),
- * `received_at \t id words (4) \t engaged \t packed fields \t payload`, split into rows by DuckDB.
- * INSERT_LINES stores the events with their id words, their packed fields (typed-fields.ts) and, for the rows marked
- * engaged, the engagement columns, read from the packed fields (from the JSON only where none were packed). The
- * typed copy every reader shares follows off the write path (typed-events.ts), from the packed fields too.
+ * The write path's statements: a group of events as one string of lines (see `storedLine` in duckdb.ts),
+ * `received_at \t id words (4) \t engaged \t payload`, split into rows by DuckDB.
+ * INSERT_LINES stores the events with their id words and, for the rows marked engaged, the engagement columns,
+ * extracted from the payload by DuckDB's threads, not by the JS thread that parses requests. The typed copy every
+ * reader shares follows off the write path (typed-events.ts).
  */
 const LINES = `(SELECT string_split(line, chr(9)) AS f FROM (SELECT unnest(string_split($1, chr(10))) AS line))`;
-const ENGAGEMENT_PATHS = ['$.type', '$.titleId', '$.userId', '$.ts', '$.anonymousId'];
 export const INSERT_LINES = `
-  INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3, eng_ts, eng_type, eng_title, eng_member, typed_fields)
-  SELECT f[1]::BIGINT, f[8], f[2]::UINTEGER, f[3]::UINTEGER, f[4]::UINTEGER, f[5]::UINTEGER, g[4]::BIGINT, g[1], g[2], coalesce(g[3], g[5]),
-         nullif(f[7], '')
+  INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3, eng_ts, eng_type, eng_title, eng_member)
+  SELECT f[1]::BIGINT, f[7], f[2]::UINTEGER, f[3]::UINTEGER, f[4]::UINTEGER, f[5]::UINTEGER, g[4]::BIGINT, g[1], g[2], coalesce(g[3], g[5])
   FROM (
-    SELECT f, CASE WHEN p IS NOT NULL THEN [${ENGAGEMENT_PATHS.map((path) => packedField('p', path)).join(', ')}]
-                   WHEN f[6] = '1' THEN json_extract_string(f[8], ['${ENGAGEMENT_PATHS.join("', '")}']) END AS g
-    FROM (SELECT f, CASE WHEN f[6] = '1' AND f[7] <> '' THEN ${splitPacked('f[7]')} END AS p FROM ${LINES}))`;
+    SELECT f, CASE WHEN f[6] = '1' THEN json_extract_string(f[7], ['$.type', '$.titleId', '$.userId', '$.ts', '$.anonymousId']) END AS g
+    FROM ${LINES})`;

@@ -6,9 +6,7 @@
  * Kept by the store itself, off the write path: after each commit the store asks the copy to catch up, which it does
  * on a connection of its own, in one INSERT for everything committed since its last run. Requests never wait for it
  * (written inside each commit instead, the extraction cost 27-37% of ingest throughput, measured back to back: a
- * few thousand rows per INSERT is the expensive way to parse JSON in DuckDB). Nor does the copy parse the JSON of
- * what the API stored: it splits the fields the write path packed beside it (typed-fields.ts), so the JSON is only
- * read for rows written another way. Readers call `catchUp()` first: it
+ * few thousand rows per INSERT is the expensive way to parse JSON in DuckDB). Readers call `catchUp()` first: it
  * returns once every event committed before the call is in the copy, at most one commit's worth of work when the
  * server is running. At start the copy catches up on whatever it has not seen (all of it after the upgrade to
  * migration 50), in chunks, logging its progress.
@@ -24,7 +22,14 @@
  */
 import { onlyRow, type SqlConnection } from './types.ts';
 import { REASON } from './quarantine.ts';
-import { PATHS, fieldsOf, splitPacked } from './typed-fields.ts';
+
+/** The JSON paths read once per event; f[i] below is the i-th (1-based). */
+const PATHS = [
+  '$.ts', '$.type', '$.userId', '$.anonymousId', '$.sessionId', '$.titleId', '$.row', '$.position', '$.artwork.artworkId',
+  '$.duration', '$.name', '$.experiments[0].experiment', '$.experiments[0].variant',
+  '$.id', '$.impressionId', '$.interleaving.team', '$.interleaving.experiment', '$.interleaving.variant',
+  '$.artwork.propensity',
+] as const;
 
 /** The paths the interleaving columns (migration 52) are read from. */
 const INTERLEAVING_PATHS = ['$.id', '$.impressionId', '$.interleaving.team', '$.interleaving.experiment', '$.interleaving.variant'] as const;
@@ -169,10 +174,9 @@ const COPY_SQL = `
          f[9],
          CASE WHEN f[2] IN ('progress', 'pause', 'complete') THEN TRY_CAST(f[8] AS DOUBLE) END,
          TRY_CAST(f[10] AS DOUBLE), f[11], f[12], f[13], ${interleavingValues(PATHS)}, ${propensityValue(PATHS)}
-  FROM (SELECT src_rowid, ${fieldsOf('p', 'payload')} AS f
-        FROM (SELECT rowid AS src_rowid, payload, ${splitPacked('typed_fields')} AS p
-              FROM events
-              WHERE rowid BETWEEN $1 AND $2 AND ${READABLE}))`;
+  FROM (SELECT rowid AS src_rowid, json_extract_string(payload, ['${PATHS.join("', '")}']) AS f
+        FROM events
+        WHERE rowid BETWEEN $1 AND $2 AND ${READABLE})`;
 
 export class TypedEventsCopy {
   private running: Promise<void> = Promise.resolve();
