@@ -340,13 +340,15 @@ export class DuckDbEventStore implements EventStore {
     const key = "member_id || chr(31) || title_id";
     const joinable = fromRowid > 0 ? '' : `AND (type IN ('impression', 'play_start')
       OR ${key} IN (SELECT ${key} FROM typed_events WHERE type = 'impression' AND artwork_id IS NOT NULL))`;
-    // The copy's rows come in copy order, which is src_rowid order (it copies ascending ranges of rowids); the
-    // semi-join keeps it (DuckDB preserves insertion order through streaming operators).
+    // Arrival order is asked for (ORDER BY), not assumed: without it two replays of one 1M-event store read the rows
+    // in different orders, before the semi-join as after, and summed the viewers' histories and the fit in different
+    // orders (priors apart in the last bits).
     yield* this.artworkRows(
       `SELECT ${typeIndex('type')}, title_id, member_id, ts, artwork_id, CASE WHEN type = 'impression' THEN slot::DOUBLE ELSE position END, duration, propensity
        FROM typed_events
        WHERE src_rowid >= $2 AND src_rowid < $1 AND type IN (${placeholders}) AND title_id IS NOT NULL AND member_id IS NOT NULL
-         AND (type <> 'impression' OR artwork_id IS NOT NULL) ${joinable}`,
+         AND (type <> 'impression' OR artwork_id IS NOT NULL) ${joinable}
+       ORDER BY src_rowid`,
       [copied, fromRowid, ...types],
     );
     yield* this.artworkRows(
@@ -354,9 +356,10 @@ export class DuckDbEventStore implements EventStore {
               TRY_CAST(f[7] AS DOUBLE), TRY_CAST(f[8] AS DOUBLE), TRY_CAST(f[9] AS DOUBLE)
        FROM (
          SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts', '$.artwork.artworkId', '$.position', '$.duration',
-                                              '$.artwork.propensity']) AS f, received_at
+                                              '$.artwork.propensity']) AS f, received_at, rowid AS r
          FROM events WHERE rowid >= greatest($1, $2))
-       WHERE f[1] IN (${placeholders}) AND f[2] IS NOT NULL AND coalesce(f[3], f[4]) IS NOT NULL AND (f[1] <> 'impression' OR f[6] IS NOT NULL)`,
+       WHERE f[1] IN (${placeholders}) AND f[2] IS NOT NULL AND coalesce(f[3], f[4]) IS NOT NULL AND (f[1] <> 'impression' OR f[6] IS NOT NULL)
+       ORDER BY r`,
       [copied, fromRowid, ...types],
     );
   }
