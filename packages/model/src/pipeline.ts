@@ -87,15 +87,15 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   } else {
     trained = await trainArtifact(raw, {
       backend: o.backend, model: o.model, train: o.train, progress: o.progress,
-      onData: (s, sp, b) => {
+      onData: async (s, sp, b) => {
         dataLine(s, sp, b);
-        matmul = measureMatMulGflops();
+        matmul = await measureMatMulGflops();
       },
     });
     const fr = trained.fit;
     ({ dataset: d, split, summary, backend } = trained);
     // The machine may be shared: measure plain matMul again after training and keep the better (less disturbed) one.
-    matmul = Math.max(matmul ?? 0, measureMatMulGflops());
+    matmul = Math.max(matmul ?? 0, await measureMatMulGflops());
     if (trained.maxLenSearch.length > 1) {
       log(`history length by validation: ${trained.maxLenSearch.map((m) => `maxLen ${m.maxLen}: val NDCG@10 ${m.valNdcg10.toFixed(4)} (${m.epochs} epochs, ${m.seconds.toFixed(0)}s)`).join('; ')}; kept ${fr.config.maxLen}`);
     }
