@@ -5,11 +5,12 @@
  *
  * Convergence is judged on what each viewer's own posterior prefers (the drawer's posterior mean score minus the
  * population rate it adds), not on the one Thompson draw a page happens to show (a draw still explores, so single
- * draws after a few plays pass or fail by chance), and not on the whole score: both viewers share the server's
- * priors, which the first viewer's plays have already moved towards dark.
+ * draws after a few plays pass or fail by chance), and not on the whole score: both viewers share the population's
+ * rates, which say nothing about either of them.
  */
 import type { Browser, Page } from '@playwright/test';
 import type { HomePage, PageTitle } from '@marquee/sdk';
+import { artwork as aw, SCHEMA_VERSION, uuidv7 } from '@marquee/core';
 import { ADMIN_TOKEN, DEMO_ORIGIN, test, expect, openDemo } from './fixtures.ts';
 
 const DARK = 'dark';
@@ -17,6 +18,44 @@ type Likes = (t: PageTitle) => boolean;
 const likesDark: Likes = (t) => t.artwork.themes.includes(DARK);
 const avoidsDark: Likes = (t) => !t.artwork.themes.includes(DARK);
 const items = (p: HomePage) => p.rows.flatMap((r) => r.items);
+type CatalogTitle = { id: string; runtimeMin: number; artworks: { id: string; themes: string[] }[] };
+
+/**
+ * A population before the two viewers, through the API: 300 other viewers, each shown 20 of the titles with a dark
+ * and another artwork, the artwork uniformly at random (logged with propensity 1/K). Half of them play 4 in 10 of
+ * the titles shown with a dark image and 1 in 20 of the others; the other half the reverse. So the population's
+ * shared fit is made of many viewers, not of the two under test, finds no dark effect for everyone (the halves
+ * cancel) and publishes a between-viewer variance that says viewers differ. Returns what it stored.
+ */
+async function seedPopulation(apiUrl: string, titles: readonly CatalogTitle[]): Promise<{ impressions: number; qualityPlays: number }> {
+  const rng = new aw.Rng(10);
+  const events: Record<string, unknown>[] = [];
+  let ts = Date.now() - 3_600_000;
+  let impressions = 0;
+  let qualityPlays = 0;
+  for (let u = 0; u < 300; u++) {
+    const who = { schemaVersion: SCHEMA_VERSION, userId: `seed-viewer-${u}`, sessionId: `seed-session-${u}` };
+    const fan = u % 2 === 0;
+    for (let i = 0; i < 20; i++) {
+      const t = titles[rng.int(titles.length)]!;
+      const k = rng.int(t.artworks.length);
+      const artwork = { artworkId: t.artworks[k]!.id, propensity: 1 / t.artworks.length };
+      events.push({ ...who, id: uuidv7(), ts: ts++, type: 'impression', titleId: t.id, row: 'Top Picks', position: i, artwork });
+      impressions++;
+      const dark = t.artworks[k]!.themes.includes(DARK);
+      if (rng.next() >= (dark === fan ? 0.4 : 0.05)) continue;
+      qualityPlays++;
+      events.push({ ...who, id: uuidv7(), ts: ts++, type: 'play_start', titleId: t.id, artwork });
+      events.push({ ...who, id: uuidv7(), ts: ts++, type: 'progress', titleId: t.id, position: 1200, duration: t.runtimeMin * 60 });
+    }
+  }
+  for (let i = 0; i < events.length; i += 500) {
+    const res = await fetch(`${apiUrl}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ writeKey: 'dev-write-key', events: events.slice(i, i + 500) }) });
+    expect(res.status).toBe(200);
+  }
+  return { impressions, qualityPlays };
+}
+
 /** What the viewer's own taste adds to an artwork's score (the drawer's posterior mean score minus its rate). */
 const own = (a: { score: number; rate: number }) => a.score - a.rate;
 /** The artwork the viewer's own posterior prefers for a card. */
@@ -105,28 +144,27 @@ async function learn(page: Page, likes: Likes, plays: number, mixed: ReadonlySet
   return played.size;
 }
 
-// FIXME (issue #10, open): not yet stable, and where it passes, not on margins above the prior's spread. Earlier
-// sessions: judged on single Thompson draws 1 run in 3; on the posterior mean score 3 of 5; on each viewer's own taste
-// (score - rate) 0 of 2 with artwork-2; once with artwork-3 on margins of +0.001 / -0.004 (a tenth of the prior sd).
-// Fifth session, artwork-4 (prior covariance from the population fit's posterior, server fit weighted by
-// 1 / (K x propensity) capped at 100), three runs under load:
-// - judged with the priors each viewer fetched on their first visit (the device keeps them 5 minutes): passed twice,
-//   A's mean dark margin +0.001 and +0.009, B's -0.136 and -0.107. A fetched before the server had any impression, so
-//   no population model and the configured prior (sd 0.03: A's dark taste 0.015 after 16 plays); B fetched a model
-//   fitted on A's first impressions, whose covariance is wide (sd ~0.1 per theme), so B's own plays moved B far.
-// - judged after both come back with fresh priors (comeBackLater, as the product does after 5 minutes): failed. Both
-//   viewers' priors are now wide (sd 0.06-0.09), but the population's shared dark effect, fitted on both viewers'
-//   impressions with A's dark plays reweighted by up to 100, leans both to dark: A +0.023, B +0.005 (dark preferred
-//   on 17 and 13 of 20 titles). With two viewers the population is the viewers themselves, and their own impressions
-//   count twice (in the shared fit and in their own taste); the history weights that should separate them are not
-//   determined by a few hundred impressions.
-// A judge that passes for the right reason needs a server that has a population before the two viewers (seeded
-// impressions of many viewers, so the shared fit is not made of the two viewers' own plays), not looser thresholds.
+// FIXME (issue #10, open). The server now holds a population before the two viewers arrive (seedPopulation): with
+// only the two of them the shared fit was made of their own plays (fifth session: 0 of 3 runs on fresh priors). Sixth
+// session, artwork-5, one run under load: the seeded server published a between-viewer variance of 0.0677 (sd 0.26),
+// and still both viewers' own tastes missed dark (A's mean dark margin -0.012, B's -0.019; dark preferred for A on 15
+// of 72 common titles, for B on 5). Found why the viewers' plays teach so little: with stickiness 0 a play re-ranks
+// and re-renders the page, the played card comes back with a fresh artwork, and the device (ArtworkChooser.record)
+// joins the quality play to the title's latest impression, not to the one the play started from (the play carries
+// its impressionId, which the device ignores), so A's plays reward whatever the re-render drew. With stickiness
+// 15 s instead, the run timed out at a card click (not diagnosed). Next: attribute plays by impressionId on the
+// device (and the server's join), then judge again; not looser thresholds.
 test.fixme('two viewers of opposite artwork taste converge to different artworks for the same titles', async ({ browser, api }) => {
   test.setTimeout(360_000);
-  const catalog = (await (await fetch(`${api.url}/v1/catalog`)).json()).titles as { id: string; artworks: { id: string; themes: string[] }[] }[];
+  const catalog = (await (await fetch(`${api.url}/v1/catalog`)).json()).titles as CatalogTitle[];
   /** Titles where the choice says something about dark: at least one dark and one other artwork. */
-  const mixed = new Set(catalog.filter((t) => t.artworks.some((x) => x.themes.includes(DARK)) && t.artworks.some((x) => !x.themes.includes(DARK))).map((t) => t.id));
+  const mixedTitles = catalog.filter((t) => t.artworks.some((x) => x.themes.includes(DARK)) && t.artworks.some((x) => !x.themes.includes(DARK)));
+  const mixed = new Set(mixedTitles.map((t) => t.id));
+  const seeded = await seedPopulation(api.url, mixedTitles.slice(0, 150));
+  const published = (await (await fetch(`${api.url}/v1/artwork/priors`)).json()) as { impressions: number; context?: { betweenViewerVar?: number } };
+  expect(published.impressions).toBe(seeded.impressions);
+  console.log(`seeded population: ${seeded.impressions} impressions, ${seeded.qualityPlays} quality plays; published between-viewer variance ${published.context?.betweenViewerVar?.toFixed(4)}`);
+  expect(published.context?.betweenViewerVar).toBeGreaterThan(0);
   const a = await viewer(browser, api.url, 'viewer-dark');
   const b = await viewer(browser, api.url, 'viewer-light');
   const playedA = await learn(a, likesDark, 16, mixed);
@@ -179,11 +217,11 @@ test.fixme('two viewers of opposite artwork taste converge to different artworks
     const res = await fetch(`${api.url}/v1/admin/artwork/ope?target=uniform`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const body = (await res.json()) as { decisions: number; skipped: number };
     return body.decisions + body.skipped;
-  }, { timeout: 30_000 }).toBe(shown);
+  }, { timeout: 30_000 }).toBe(seeded.impressions + shown);
   const res = await fetch(`${api.url}/v1/admin/artwork/ope?target=uniform`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   const report = (await res.json()) as { decisions: number; skipped: number };
   expect(report.skipped).toBe(0);
   const priors = (await (await fetch(`${api.url}/v1/artwork/priors`)).json()) as { impressions: number; artworks: { qualityPlays: number }[] };
-  expect(priors.impressions).toBe(shown);
-  expect(priors.artworks.reduce((s, x) => s + x.qualityPlays, 0)).toBe(playedA + playedB);
+  expect(priors.impressions).toBe(seeded.impressions + shown);
+  expect(priors.artworks.reduce((s, x) => s + x.qualityPlays, 0)).toBe(seeded.qualityPlays + playedA + playedB);
 });

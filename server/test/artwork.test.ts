@@ -107,6 +107,42 @@ describe('history-context weights in the priors', () => {
   });
 });
 
+describe('between-viewer variance in the priors', () => {
+  // Twenty titles, each with a dark and a bright image, shown at random. In the first log half the viewers play
+  // (20 minutes) every title shown with the dark image and the other half every one shown with the bright image:
+  // their tastes stray from anything the population could predict by a whole play. In the second every viewer
+  // plays every other title whatever its image: no taste to stray.
+  const titles = Array.from({ length: 20 }, (_, i) => ({ id: `m${i}`, artworks: [{ id: `m${i}-dark`, themes: ['dark'] }, { id: `m${i}-bright`, themes: ['bright'] }] }));
+  const lookup = new Map(titles.map((t) => [t.id, t]));
+  function published(plays: (u: number, i: number, dark: boolean) => boolean) {
+    const aggregates = new ArtworkAggregates(aw.QUALITY_PLAY, lookup);
+    const events: MarqueeEvent[] = [];
+    let ts = T0;
+    const ev = (user: string, over: Partial<MarqueeEvent>) => makeEvent({ userId: user, anonymousId: undefined, ts: ts++, ...over } as Partial<MarqueeEvent>);
+    const rng = new aw.Rng(3);
+    for (let u = 0; u < 200; u++) {
+      for (const [i, t] of titles.entries()) {
+        const dark = rng.next() < 0.5;
+        events.push(ev(`u${u}`, { type: 'impression', titleId: t.id, row: 'Top', position: i, artwork: { artworkId: `${t.id}-${dark ? 'dark' : 'bright'}`, propensity: 0.5 } }));
+        if (!plays(u, i, dark)) continue;
+        events.push(ev(`u${u}`, { type: 'play_start', titleId: t.id }));
+        events.push(ev(`u${u}`, { type: 'progress', titleId: t.id, position: 1200, duration: 6000 }));
+      }
+    }
+    aggregates.observe(events);
+    return aw.ArtworkPriorsSchema.parse(aggregates.priors(ts)).context!;
+  }
+
+  it('publishes how far viewers stray from the prediction: large where tastes part, near 0 where they do not', () => {
+    const parted = published((u, _i, dark) => (u % 2 === 0) === dark);
+    const alike = published((_u, i) => i % 2 === 0);
+    // Parted: measured theme by theme (the estimator's diagonal), a viewer's response to the dark image is a whole
+    // play up or down around a population average of 0: a variance of about 1 (rate units squared).
+    expect(parted.betweenViewerVar).toBeGreaterThan(0.5);
+    expect(alike.betweenViewerVar).toBeLessThan(0.01);
+  });
+});
+
 describe('the population fit weighted by 1 / (K x propensity)', () => {
   // Ten titles, each with a dark and a bright image. The image does not matter to anyone: half the viewers play
   // every title they are shown (20 minutes), the other half none. The logging policy shows the eager viewers the

@@ -126,6 +126,9 @@ describe('aggregates snapshot', () => {
     expect(fromSnapshot.result).toEqual(all);
     expect(fromSnapshot.result.priors.impressions).toBe((30 + 25) * 12);
     expect(fromSnapshot.result.priors.context?.impressions).toBe((30 + 25) * 12);
+    // The between-viewer variance's state crosses the watermark too: its sums and the reference priors they use.
+    expect(fromSnapshot.result.priors.context?.betweenViewerVar).toBeGreaterThanOrEqual(0);
+    expect(fromSnapshot.result.artwork.reference?.impressions).toBe(640); // the last refresh, a sixteenth apart
     expect(fromSnapshot.result.live.titles.length).toBeGreaterThan(10);
   });
 

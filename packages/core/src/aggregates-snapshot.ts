@@ -10,10 +10,10 @@
  * members run to millions of entries, and one object each would cost more to parse than replaying the events.
  */
 import { z } from 'zod';
-import { ArtworkCountsStateSchema, ContextWeightsStateSchema, FEATURE_DIM, RewardDefinitionSchema } from './artwork/index.ts';
+import { ArtworkCountsStateSchema, ArtworkPriorsSchema, BetweenViewerVarianceStateSchema, ContextWeightsStateSchema, FEATURE_DIM, RewardDefinitionSchema } from './artwork/index.ts';
 
 /** Bumped whenever the snapshot's layout or the meaning of a field changes: an older one is rebuilt, never read. */
-export const AGGREGATES_SNAPSHOT_FORMAT = 1;
+export const AGGREGATES_SNAPSHOT_FORMAT = 2;
 
 const count = z.number().int().nonnegative();
 const index = count;
@@ -57,8 +57,11 @@ export const PendingShownSchema = z.object({
   titleId: z.string(),
   ts: z.number().finite(),
   artworkId: z.string(),
-  /** The population fit's row: the artwork's centred features, the viewer's context then, the impression's weight. */
-  context: z.object({ x: vector, history: vector, weight: z.number().finite().positive() }).optional(),
+  /**
+   * The population fit's row: the artwork's centred features, the viewer's context then, the impression's weight;
+   * and the between-viewer variance's: the viewer and what the device expected of the artwork then (`base`).
+   */
+  context: z.object({ x: vector, history: vector, weight: z.number().finite().positive(), viewer: z.string(), base: z.number().finite() }).optional(),
 });
 export type PendingShown = z.infer<typeof PendingShownSchema>;
 
@@ -72,6 +75,10 @@ export const ArtworkAggregatesStateSchema = z
     historyMembers: z.array(z.string()),
     historySum: z.array(z.number().finite()),
     historyPlays: z.array(count),
+    /** The between-viewer variance's sums per viewer. */
+    spread: BetweenViewerVarianceStateSchema,
+    /** The priors each impression's expected reward (`base`) is measured against, refreshed as the counts grow. */
+    reference: ArtworkPriorsSchema.nullable(),
     /** The quality-play join's and the play join's pending impressions, in the order they were recorded. */
     qualityPending: z.array(PendingShownSchema),
     playPending: z.array(PendingShownSchema),

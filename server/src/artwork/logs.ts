@@ -65,7 +65,8 @@ export function decisionsFromEvents(events: Iterable<MarqueeEvent>, catalog: Cat
  * the device keeps it) at each impression, against whether it earned the reward, each impression weighted by
  * uniformLogWeight (below). The same rows in the same order
  * give the same counts and weights, whether they arrive live (observe) or come back from the store at start
- * (replayArtwork). Memory: per (title, artwork), per pending join and per viewer (a history of 13 numbers).
+ * (replayArtwork). Memory: per (title, artwork), per pending join and per viewer (a history of 13 numbers and the
+ * between-viewer variance's 42 sums), and one copy of the counts (the reference priors).
  */
 export class ArtworkAggregates {
   /** Replaced only by `restore` (a snapshot), before the server listens. */
@@ -73,12 +74,20 @@ export class ArtworkAggregates {
   private readonly joiner: aw.RewardJoiner<Shown>;
   private readonly playJoiner: aw.RewardJoiner<Shown>;
   private context = new aw.ContextWeightsLearner();
+  /** How far viewers' own tastes stray from the population's prediction: published as the priors' betweenViewerVar. */
+  private spread = new aw.BetweenViewerVariance();
+  /**
+   * The priors an impression's expected reward is measured against for `spread` (what the device expected of the
+   * artwork: its rate plus the predicted taste), as the devices would have them. Refreshed at fixed impression counts
+   * (referenceDue), never by when the priors were asked for, so the same rows give the same state live and at start.
+   */
+  private reference: aw.PriorRates | null = null;
   private readonly histories = new Map<string, aw.ViewerHistory>();
   private readonly features = new Map<string, Float64Array[]>();
   /** Each played title's theme profile (titleProfile), computed at its first play: the catalog is fixed while running. */
   private readonly profiles = new Map<string, Float64Array>();
   /** The model fitted at the counts' version it was fitted at (a fit is a 26 x 26 Cholesky). */
-  private fitted: { changes: number; model: ReturnType<aw.ContextWeightsLearner['fit']> } | null = null;
+  private fitted: { changes: number; model: ReturnType<aw.ContextWeightsLearner['fit']> & { betweenViewerVar?: number } } | null = null;
   observed = 0;
 
   constructor(
@@ -111,7 +120,23 @@ export class ArtworkAggregates {
     let f = this.features.get(titleId);
     if (!f || f.length !== title.artworks.length) this.features.set(titleId, (f = aw.titleFeatures(title.artworks)));
     const h = this.histories.get(memberId);
-    return { x: f[k]!, history: h ? aw.historyContext(h) : new Float64Array(aw.FEATURE_DIM), weight: uniformLogWeight(title.artworks.length, propensity) };
+    const x = f[k]!;
+    const history = h ? aw.historyContext(h) : new Float64Array(aw.FEATURE_DIM);
+    const ref = this.reference;
+    const predicted = aw.predictedTaste(ref?.population ?? null, history);
+    let base = ref ? ref.rate(titleId, artworkId) : 0;
+    for (let i = 0; i < aw.FEATURE_DIM; i++) base += x[i]! * predicted[i]!;
+    return { x, history, weight: uniformLogWeight(title.artworks.length, propensity), viewer: memberId, base };
+  }
+
+  /**
+   * Whether the reference priors are due for a refresh after this many impressions: each time the log has grown by
+   * a sixteenth (a power of two: every impression up to 31, every 2,048 from 32,768, every 65,536 from a million).
+   * The devices' priors are as stale as that or more (they refetch every 5 minutes), and a refresh copies every
+   * artwork's counts: refreshed per impression, a replay of millions of rows would spend minutes copying.
+   */
+  private static referenceDue(impressions: number): boolean {
+    return impressions % Math.max(1, 2 ** Math.floor(Math.log2(impressions)) / 16) === 0;
   }
 
   observeRows(rows: readonly ArtworkRow[]): void {
@@ -121,7 +146,13 @@ export class ArtworkAggregates {
         if (!r.artworkId) continue;
         const shown: Shown = { titleId: r.titleId, artworkId: r.artworkId, context: this.contextRow(r.memberId, r.titleId, r.artworkId, r.propensity) };
         this.counts.impression(r.titleId, shown.artworkId);
-        if (shown.context) this.context.impression(shown.context.x, shown.context.history, shown.context.weight);
+        if (shown.context) {
+          this.context.impression(shown.context.x, shown.context.history, shown.context.weight);
+          this.spread.impression(shown.context.viewer, shown.context.x, shown.context.base);
+        }
+        if (this.catalog && ArtworkAggregates.referenceDue(this.counts.impressions)) {
+          this.reference = new aw.PriorRates(this.counts.snapshot(this.reward, 0, 'r', { ...this.context.fit(), impressions: this.context.impressions }));
+        }
         this.joiner.impression(key, r.titleId, r.ts, shown);
         this.playJoiner.impression(key, r.titleId, r.ts, shown);
         continue;
@@ -141,7 +172,11 @@ export class ArtworkAggregates {
       const q = this.joiner.engagement(key, r.type, r.ts, r.position, r.duration);
       if (q) {
         this.counts.qualityPlay(q.payload.titleId, q.payload.artworkId);
-        if (q.payload.context) this.context.rewarded(q.payload.context.x, q.payload.context.history, 1, q.payload.context.weight);
+        const c = q.payload.context;
+        if (c) {
+          this.context.rewarded(c.x, c.history, 1, c.weight);
+          this.spread.rewarded(c.viewer, c.x, c.base);
+        }
       }
     }
     // Bound the pending joins: anything older than the window can no longer be rewarded.
@@ -157,13 +192,14 @@ export class ArtworkAggregates {
     const pending = (j: aw.RewardJoiner<Shown>): PendingShown[] =>
       j.entries().map(([key, p]) => {
         const c = p.payload.context;
-        return { key, titleId: p.titleId, ts: p.ts, artworkId: p.payload.artworkId, ...(c ? { context: { x: Array.from(c.x), history: Array.from(c.history), weight: c.weight } } : {}) };
+        return { key, titleId: p.titleId, ts: p.ts, artworkId: p.payload.artworkId, ...(c ? { context: { x: Array.from(c.x), history: Array.from(c.history), weight: c.weight, viewer: c.viewer, base: c.base } } : {}) };
       });
     const historyMembers = [...this.histories.keys()];
     const histories = [...this.histories.values()];
     return {
       reward: { ...this.reward }, observed: this.observed, counts: this.counts.state(), context: this.context.state(),
       historyMembers, historySum: histories.flatMap((h) => h.sum), historyPlays: histories.map((h) => h.plays),
+      spread: this.spread.state(), reference: this.reference?.priors ?? null,
       qualityPending: pending(this.joiner), playPending: pending(this.playJoiner),
     };
   }
@@ -176,12 +212,14 @@ export class ArtworkAggregates {
     if (JSON.stringify(aw.RewardDefinitionSchema.parse(this.reward)) !== JSON.stringify(s.reward)) return false;
     this.counts = aw.ArtworkCounts.fromState(s.counts);
     this.context = aw.ContextWeightsLearner.fromState(s.context);
+    this.spread = aw.BetweenViewerVariance.fromState(s.spread);
+    this.reference = s.reference ? new aw.PriorRates(s.reference) : null;
     const dim = aw.FEATURE_DIM;
     s.historyMembers.forEach((m, i) => this.histories.set(m, { sum: s.historySum.slice(i * dim, (i + 1) * dim), plays: s.historyPlays[i] ?? 0 }));
     const entries = (list: PendingShown[]): [string, aw.PendingImpression<Shown>][] =>
       list.map((p) => {
         const c = p.context;
-        const shown: Shown = { titleId: p.titleId, artworkId: p.artworkId, ...(c ? { context: { x: Float64Array.from(c.x), history: Float64Array.from(c.history), weight: c.weight } } : {}) };
+        const shown: Shown = { titleId: p.titleId, artworkId: p.artworkId, ...(c ? { context: { x: Float64Array.from(c.x), history: Float64Array.from(c.history), weight: c.weight, viewer: c.viewer, base: c.base } } : {}) };
         return [p.key, { titleId: p.titleId, ts: p.ts, payload: shown }];
       });
     this.joiner.restore(entries(s.qualityPending));
@@ -192,20 +230,28 @@ export class ArtworkAggregates {
   }
 
   priors(now: number): aw.ArtworkPriors {
-    let context: aw.ArtworkPriors['context'];
-    if (this.catalog && this.context.impressions > 0) {
-      if (this.fitted?.changes !== this.counts.changes) this.fitted = { changes: this.counts.changes, model: this.context.fit() };
-      context = { ...this.fitted.model, impressions: this.context.impressions };
+    return this.counts.snapshot(this.reward, now, 'p', this.populationModel());
+  }
+
+  /**
+   * The population's model of taste as published: the fit, the impressions it rests on and, once two viewers have two
+   * impressions each, the between-viewer variance; none without a catalog or an impression.
+   */
+  private populationModel(): aw.ArtworkPriors['context'] {
+    if (!this.catalog || this.context.impressions === 0) return undefined;
+    if (this.fitted?.changes !== this.counts.changes) {
+      const between = this.spread.estimate()?.betweenViewerVar;
+      this.fitted = { changes: this.counts.changes, model: { ...this.context.fit(), ...(between !== undefined ? { betweenViewerVar: between } : {}) } };
     }
-    return this.counts.snapshot(this.reward, now, 'p', context);
+    return { ...this.fitted.model, impressions: this.context.impressions };
   }
 }
 
 interface Shown {
   titleId: string;
   artworkId: string;
-  /** What the history-context regression needs, kept until the reward arrives. */
-  context?: { x: Float64Array; history: Float64Array; weight: number };
+  /** What the history-context regression and the between-viewer variance need, kept until the reward arrives. */
+  context?: { x: Float64Array; history: Float64Array; weight: number; viewer: string; base: number };
 }
 
 /**

@@ -268,6 +268,15 @@ function matMul(a: Float64Array, b: Float64Array): Float64Array {
   return out;
 }
 
+/** Sums kept per viewer by BetweenViewerVariance: n, sum y, sum y^2, then per theme sum x y, sum x^2, sum x. */
+const VIEWER_SUMS = 3 + 3 * FEATURE_DIM;
+
+/** BetweenViewerVariance as plain numbers (the server's aggregates snapshot keeps it): viewer i's sums are stats[VIEWER_SUMS i ..]. */
+export const BetweenViewerVarianceStateSchema = z
+  .object({ viewers: z.array(z.string()), stats: z.array(z.number().finite()) })
+  .refine((s) => s.stats.length === s.viewers.length * VIEWER_SUMS, 'stats must hold every viewer\'s sums');
+export type BetweenViewerVarianceState = z.infer<typeof BetweenViewerVarianceStateSchema>;
+
 /**
  * Empirical Bayes for the personal part of a viewer's prior: how far viewers' own tastes stray from what the
  * population's model predicts for them, from every viewer's impressions at once (a viewer alone has too few).
@@ -285,9 +294,21 @@ export class BetweenViewerVariance {
   private readonly viewers = new Map<string, Float64Array>();
   private static readonly OFF = 3;
 
+  state(): BetweenViewerVarianceState {
+    const stats: number[] = [];
+    for (const v of this.viewers.values()) for (const x of v) stats.push(x);
+    return { viewers: [...this.viewers.keys()], stats };
+  }
+
+  static fromState(s: BetweenViewerVarianceState): BetweenViewerVariance {
+    const b = new BetweenViewerVariance();
+    s.viewers.forEach((viewer, i) => b.viewers.set(viewer, Float64Array.from(s.stats.slice(i * VIEWER_SUMS, (i + 1) * VIEWER_SUMS))));
+    return b;
+  }
+
   private stats(viewer: string): Float64Array {
     let v = this.viewers.get(viewer);
-    if (!v) this.viewers.set(viewer, (v = new Float64Array(BetweenViewerVariance.OFF + 3 * FEATURE_DIM)));
+    if (!v) this.viewers.set(viewer, (v = new Float64Array(VIEWER_SUMS)));
     return v;
   }
 
