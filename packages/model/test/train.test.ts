@@ -47,7 +47,8 @@ describe('weight averaging over the best epochs (train.averageTop)', () => {
   it('starts from the best epoch and never ends below its validation NDCG@10', async () => {
     const d = buildDataset(await syntheticRawData({ seed: 5, titles: 300, members: 300, sessionsPerMember: 15 }));
     const split = leaveOneOut(d);
-    const opts = { model: { maxLen: 32, dim: 32, layers: 1 }, train: { maxEpochs: 5, patience: 5, seed: 9, timeBudgetSec: 60 } };
+    // No refit: the returned weights are the chosen ones, so their validation figure must match.
+    const opts = { model: { maxLen: 32, dim: 32, layers: 1 }, train: { maxEpochs: 5, patience: 5, seed: 9, timeBudgetSec: 60, refitEpochs: 0 } };
     const single = await fit(d, split, { ...opts, train: { ...opts.train, averageTop: 1 } });
     const averaged = await fit(d, split, { ...opts, train: { ...opts.train, averageTop: 4 } });
     // Same seed, same trajectory: only the end differs.
@@ -126,7 +127,7 @@ describe('refit on training + validation targets (train.refitEpochs)', () => {
     const d = buildDataset(await syntheticRawData(spec));
     const split = leaveOneOut(d);
     const opts = { model: { maxLen: 32, dim: 32, layers: 1 }, train: { maxEpochs: 3, patience: 3, seed: 9, timeBudgetSec: 120 } };
-    const plain = await fit(d, split, opts);
+    const plain = await fit(d, split, { ...opts, train: { ...opts.train, refitEpochs: 0 } });
     let before: number[] | undefined;
     const refit = await fit(d, split, {
       ...opts,
