@@ -32,8 +32,7 @@ process.stderr.write(`data ${s.name}: ${s.users} users, ${s.items} items, ${s.in
 const runs = [];
 for (const workers of counts) {
   const before = measureMatMulGflops();
-  // Steps only: no refit pass (it would reserve part of these seconds).
-  const r = await fit(d, split, { train: { workers, timeBudgetSec: seconds, maxEpochs: 1, valUsers: 100, refitEpochs: 0 } });
+  const r = await fit(d, split, { train: { workers, timeBudgetSec: seconds, maxEpochs: 1, valUsers: 100 } });
   const matmul = Math.max(before, measureMatMulGflops());
   Object.values(r.params).forEach((t) => t.dispose());
   const row = {

@@ -121,10 +121,9 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
   try {
     trained = await trainArtifact(raw, {
       backend: opts.backend ?? 'wasm',
-      // One history length: the choice's ItemKNN fit (train-artifact.ts: chooseMaxLen) would take seconds of a 45 s budget.
+      // One history length: the first-start budget holds about one run, and a search would halve it (train-artifact.ts).
       model: { maxLen: MODEL_DEFAULTS.maxLen, ...opts.model },
-      // No refit: a pass reserved from a 45 s budget (about 3 epochs) would come out of the epochs validation chooses from.
-      train: { refitEpochs: 0, ...opts.train, timeBudgetSec: budget },
+      train: { ...opts.train, timeBudgetSec: budget },
       progress: opts.progress,
       onData: (summary, _split, backend) =>
         log(`bootstrap: [2/3] training on ${summary.users} members, ${summary.items} titles, ${summary.interactions} plays (${backend}, budget ${budget}s)`),
