@@ -10,11 +10,19 @@
  * kernels), not the browser's stock wasm kernels. webgpu needs a `navigator.gpu`: the optional `webgpu` npm package
  * (Dawn) and a Vulkan driver; without them it is reported as skipped, with the reason.
  *
+ * With two or more backends (and no `--scoring`), one more child starts them all and runs the SDK's probe workload on
+ * each (`probeRankingPath`, the switch cost, core's `choosePlan`): the plan auto would take on this machine. Its
+ * re-rank after a play (the plan's backend's own `rerank1k`, or one more child under a mixed plan) is judged against
+ * the best measured configuration (core's `bestMeasuredPlan`), as bench:browser judges auto's visit.
+ *
+ * Children are started as this process was (`process.execArgv` and script), so a bundle of this file runs the same
+ * way as `tsx bench/node.ts` (bench/gpu/ carries such a bundle to a GPU server).
+ *
  * A benchmark, not a test: numbers vary with the machine. Human text goes to stderr; `--json` prints one JSON line.
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { composePage, rankCandidates, PathBenchmarkSchema, type PathBenchmark } from '@marquee/core';
+import { bestMeasuredPlan, measuredPlanMs, choosePlan, composePage, rankCandidates, PathBenchmarkSchema, ProbeResultSchema, type BackendName, type OperationTimings, type PathBenchmark, type ProbeResult } from '@marquee/core';
 import { z } from 'zod';
 import { ROOT, ensureBenchModel } from './bench-model.ts';
 
@@ -24,6 +32,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '20' },
     backends: { type: 'string', default: 'wasm,cpu,webgpu' },
     child: { type: 'string' },
+    /** Internal: the child that starts every backend of --backends and runs the probe workload on each. */
+    probe: { type: 'boolean', default: false },
     /** A mixed backend plan: catalog scoring of the re-rank workload on this backend, the encoder on each of --backends. */
     scoring: { type: 'string' },
   },
@@ -40,6 +50,9 @@ type ChildResult = z.infer<typeof ChildResultSchema>;
 if (args.child) {
   process.stdout.write(JSON.stringify(await runChild(args.child as NodeBackend, Number(args.runs), args.scoring as NodeBackend | undefined)) + '\n');
   process.exit(0); // the webgpu device keeps Node alive otherwise
+} else if (args.probe) {
+  process.stdout.write(JSON.stringify(await runProbe(args.backends!.split(',') as NodeBackend[])) + '\n');
+  process.exit(0);
 } else {
   await runParent();
 }
@@ -87,6 +100,41 @@ async function runChild(backend: NodeBackend, runs: number, scoring: NodeBackend
   return { ok: true, cold, path };
 }
 
+/** What auto would choose here: every backend started in one process, the SDK's probe workload on each. */
+async function runProbe(names: NodeBackend[]): Promise<ProbeResult> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const { initNodeBackend } = await import('@marquee/model/node');
+  const { probeRankingPath } = await import('../packages/sdk/src/probe.ts');
+  const { measureSwitches } = await import('../packages/sdk/src/scorer.ts');
+  const operations: Partial<Record<BackendName, OperationTimings>> = {};
+  const tried: Extract<ProbeResult, { ok: true }>['tried'] = [];
+  for (const name of names) {
+    try {
+      await initNodeBackend(name);
+      if (tf.getBackend() !== name) throw new Error(`${name} did not start (got ${tf.getBackend()})`);
+      const p = await probeRankingPath();
+      operations[name] = { rerankMs: +p.rerankMs.toFixed(3), updateMs: +p.updateMs.toFixed(3), scoreMs: +p.scoreMs.toFixed(3) };
+      tried.push({ name, ok: true });
+    } catch (err) {
+      tried.push({ name, ok: false, reason: (err as Error).message });
+    }
+  }
+  const measured = names.filter((n) => operations[n]);
+  if (measured.length === 0) return { ok: false, error: `no backend started: ${tried.map((t) => `${t.name} (${t.reason})`).join(', ')}` };
+  const switchMs = measureSwitches(measured);
+  return { ok: true, operations, switchMs, plan: choosePlan(operations, switchMs), tried };
+}
+
+/** One child process: `node [this process's flags] THIS_SCRIPT ...args`, its last stdout line. */
+function child(childArgs: string[]): string {
+  const script = process.argv[1];
+  if (!script) throw new Error('bench:node: no script path to start children with');
+  const out = execFileSync(process.execPath, [...process.execArgv, script, ...childArgs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 24 });
+  const last = out.trim().split('\n').at(-1);
+  if (!last) throw new Error(`child ${childArgs.join(' ')} printed nothing`);
+  return last;
+}
+
 async function runParent(): Promise<void> {
   ensureBenchModel(log);
   const backends: Record<string, { cold: z.infer<typeof ColdStartSchema>; path: PathBenchmark }> = {};
@@ -95,18 +143,13 @@ async function runParent(): Promise<void> {
     log(`${name}: running…`);
     let out: string;
     try {
-      out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/node.ts', '--child', name, '--runs', args.runs!, ...(args.scoring ? ['--scoring', args.scoring] : [])], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        encoding: 'utf8',
-        maxBuffer: 1 << 24,
-      });
+      out = child(['--child', name, '--runs', args.runs!, ...(args.scoring ? ['--scoring', args.scoring] : [])]);
     } catch (err) {
       skipped[name] = `child failed: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').at(-1)}`;
       log(`${name}: ${skipped[name]}`);
       continue;
     }
-    const r = ChildResultSchema.parse(JSON.parse(out.trim().split('\n').at(-1)!));
+    const r = ChildResultSchema.parse(JSON.parse(out));
     if (!r.ok) {
       skipped[name] = r.skipped;
       log(`${name}: skipped: ${r.skipped}`);
@@ -115,7 +158,47 @@ async function runParent(): Promise<void> {
     backends[name] = { cold: r.cold, path: r.path };
     log(describe(name, r.cold, r.path));
   }
-  if (args.json) console.log(JSON.stringify({ backends, skipped, runs: Number(args.runs), scoring: args.scoring ?? null }));
+  let auto: ReturnType<typeof autoAgainstBest> | { auto_error: string } | null = null;
+  if (Object.keys(backends).length > 1 && !args.scoring) {
+    try {
+      auto = autoAgainstBest(backends);
+    } catch (err) {
+      // The backends' own figures still count: report them with the reason auto could not be judged.
+      auto = { auto_error: ((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').at(-1) ?? 'failed' };
+      log(`auto: ${auto.auto_error}`);
+    }
+  }
+  if (args.json) console.log(JSON.stringify({ backends, skipped, runs: Number(args.runs), scoring: args.scoring ?? null, ...auto }));
+}
+
+/**
+ * The plan the probe chooses here, its re-rank after a play (measured under that plan), and the best measured
+ * configuration's: the target is auto within 1.1x of the best.
+ */
+function autoAgainstBest(backends: Record<string, { path: PathBenchmark }>) {
+  const names = Object.keys(backends);
+  log(`probe (${names.join(', ')} in one process): running…`);
+  const probe = ProbeResultSchema.parse(JSON.parse(child(['--probe', '--backends', names.join(',')])));
+  if (!probe.ok) {
+    log(`probe failed: ${probe.error}`);
+    return { auto_probe: probe };
+  }
+  const { plan } = probe;
+  let autoMs = backends[plan.update]?.path.rerank1k.p50;
+  if (plan.scoring !== plan.update || autoMs === undefined) {
+    log(`auto (update on ${plan.update}, scoring on ${plan.scoring}): running…`);
+    const r = ChildResultSchema.parse(JSON.parse(child(['--child', plan.update, '--runs', args.runs!, '--scoring', plan.scoring])));
+    autoMs = r.ok ? r.path.rerank1k.p50 : undefined;
+  }
+  const measured = Object.fromEntries(Object.entries(backends).map(([name, r]) => [name, { updateMs: r.path.update1.p50, rerankMs: r.path.rerank1k.p50 }]));
+  const best = bestMeasuredPlan(measured, probe.switchMs);
+  const autoVsBest = best && autoMs !== undefined ? +(autoMs / best.estimatedMs).toFixed(3) : null;
+  // The choice alone, free of run-to-run noise: the chosen plan's cost from the same measurements as the best's.
+  const choiceMs = measuredPlanMs(measured, plan, probe.switchMs);
+  const autoChoiceVsBest = best && choiceMs !== null ? +(choiceMs / best.estimatedMs).toFixed(3) : null;
+  log(`auto: the probe chose update on ${plan.update}, scoring on ${plan.scoring} (probe: ${JSON.stringify(probe.operations)}, switch ${probe.switchMs} ms); ` +
+    `re-rank after a play ${autoMs} ms; best measured configuration update on ${best?.update}, scoring on ${best?.scoring} (${best?.estimatedMs.toFixed(3)} ms): ${autoVsBest}x (target <= 1.1x); the chosen plan as measured beside the best ${autoChoiceVsBest}x`);
+  return { auto_probe: probe, auto_path_ms: autoMs ?? null, best_configuration: best && { ...best, estimatedMs: +best.estimatedMs.toFixed(3) }, auto_vs_best: autoVsBest, auto_choice_vs_best: autoChoiceVsBest };
 }
 
 function describe(name: string, cold: z.infer<typeof ColdStartSchema>, p: PathBenchmark): string {

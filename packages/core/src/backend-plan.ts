@@ -76,3 +76,40 @@ export function choosePlan(operations: Partial<Record<BackendName, OperationTimi
   }
   return mixed && mixed.estimatedMs * (1 + MIXED_PLAN_MIN_GAIN) < single.estimatedMs ? mixed : single;
 }
+
+/** A benchmark's measurements of one backend's re-rank after a play: the update alone, and the whole re-rank, ms. */
+export interface MeasuredRerank {
+  updateMs: number;
+  rerankMs: number;
+}
+
+/**
+ * What a bench measured a configuration to cost: a one-backend plan's own re-rank, or a mixed plan estimated from one
+ * backend's update, the switch there and back, and the other's re-rank less its update. Null when either backend was
+ * not measured.
+ */
+export function measuredPlanMs(
+  measured: Partial<Record<BackendName, MeasuredRerank>>,
+  plan: Pick<BackendPlan, 'update' | 'scoring'>,
+  switchMs: number,
+): number | null {
+  const a = measured[plan.update];
+  const b = measured[plan.scoring];
+  if (!a || !b) return null;
+  return plan.update === plan.scoring ? a.rerankMs : a.updateMs + switchMs + (b.rerankMs - b.updateMs);
+}
+
+/**
+ * The fastest configuration among those a bench measured, to judge auto's plan by (no MIXED_PLAN_MIN_GAIN: this is
+ * the best, not a choice). Null when nothing was measured.
+ */
+export function bestMeasuredPlan(measured: Partial<Record<BackendName, MeasuredRerank>>, switchMs: number): BackendPlan | null {
+  let best: BackendPlan | null = null;
+  for (const update of BACKEND_NAMES) {
+    for (const scoring of BACKEND_NAMES) {
+      const ms = measuredPlanMs(measured, { update, scoring }, switchMs);
+      if (ms !== null && (!best || ms < best.estimatedMs)) best = { update, scoring, estimatedMs: ms };
+    }
+  }
+  return best;
+}

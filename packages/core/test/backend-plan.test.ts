@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BackendPlanSchema, choosePlan, MIXED_PLAN_MIN_GAIN, ProbeResultSchema, type OperationTimings } from '../src/index.ts';
+import { BackendPlanSchema, bestMeasuredPlan, choosePlan, measuredPlanMs, MIXED_PLAN_MIN_GAIN, ProbeResultSchema, type OperationTimings } from '../src/index.ts';
 
 const op = (rerankMs: number, updateMs: number, scoreMs: number): OperationTimings => ({ rerankMs, updateMs, scoreMs });
 
@@ -35,5 +35,28 @@ describe('choosePlan', () => {
     expect(ProbeResultSchema.safeParse({ ok: true, operations: { wasm: op(6, 2, 4) }, switchMs: 0, plan, tried: [] }).success).toBe(true);
     expect(ProbeResultSchema.safeParse({ ok: true, operations: { metal: op(6, 2, 4) }, switchMs: 0, plan, tried: [] }).success).toBe(false);
     expect(ProbeResultSchema.safeParse({ ok: true, plan }).success).toBe(false);
+  });
+});
+
+describe('bestMeasuredPlan', () => {
+  it('takes the fastest measured configuration, a mixed one estimated from its halves plus the switch', () => {
+    // The shape of a real GPU's bench: a slow update, fast scoring, against wasm's fast update.
+    const measured = { webgpu: { updateMs: 9.5, rerankMs: 11 }, wasm: { updateMs: 1.6, rerankMs: 6 } };
+    expect(bestMeasuredPlan(measured, 0.2)).toEqual({ update: 'wasm', scoring: 'webgpu', estimatedMs: 1.6 + 0.2 + (11 - 9.5) });
+    // A switch dearer than the gain leaves the best one-backend plan.
+    expect(bestMeasuredPlan(measured, 5)).toEqual({ update: 'wasm', scoring: 'wasm', estimatedMs: 6 });
+    expect(bestMeasuredPlan({}, 0)).toBeNull();
+  });
+});
+
+describe('measuredPlanMs', () => {
+  it('costs a chosen plan from the same measurements as the best, so a choice equal to the best scores exactly 1x', () => {
+    const measured = { webgpu: { updateMs: 9.5, rerankMs: 11 }, wasm: { updateMs: 1.6, rerankMs: 6 } };
+    const best = bestMeasuredPlan(measured, 0.2);
+    expect(best && measuredPlanMs(measured, best, 0.2)).toBe(best?.estimatedMs);
+    expect(measuredPlanMs(measured, { update: 'wasm', scoring: 'wasm' }, 0.2)).toBe(6);
+    expect(measuredPlanMs(measured, { update: 'webgpu', scoring: 'wasm' }, 0.2)).toBeCloseTo(9.5 + 0.2 + (6 - 1.6), 12);
+    // A plan on a backend the bench could not start has no measured cost.
+    expect(measuredPlanMs(measured, { update: 'cpu', scoring: 'wasm' }, 0.2)).toBeNull();
   });
 });

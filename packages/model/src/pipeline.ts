@@ -92,9 +92,9 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   } else {
     trained = await trainArtifact(raw, {
       backend: o.backend, model: o.model, train: o.train, progress: o.progress,
-      onData: (s, sp, b) => {
+      onData: async (s, sp, b) => {
         dataLine(s, sp, b);
-        matmul = measureMatMulGflops();
+        matmul = await measureMatMulGflops();
       },
       onBeforeRefit: async (dd, sp, p, c) => {
         beforeRefit = await evaluate(dd, sp.test, modelScorer(p, c, dd));
@@ -103,7 +103,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     const fr = trained.fit;
     ({ dataset: d, split, summary, backend } = trained);
     // The machine may be shared: measure plain matMul again after training and keep the better (less disturbed) one.
-    matmul = Math.max(matmul ?? 0, measureMatMulGflops());
+    matmul = Math.max(matmul ?? 0, await measureMatMulGflops());
     if (trained.maxLenSearch.length > 1) {
       log(`history length by ItemKNN on validation (${trained.searchSeconds.toFixed(1)}s): ${trained.maxLenSearch.map((m) => `last ${m.maxLen} titles NDCG@10 ${m.knnValNdcg10.toFixed(4)}`).join('; ')}; kept maxLen ${fr.config.maxLen}`);
     }

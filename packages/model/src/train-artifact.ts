@@ -24,7 +24,7 @@ export interface TrainArtifactOptions {
   /** Show the trainer's progress bar and epoch lines on stderr (default true). */
   progress?: boolean;
   /** Called once the data is indexed and split, before training starts (callers log what is about to be trained). */
-  onData?: (summary: DataSummary, split: Split, backend: string) => void;
+  onData?: (summary: DataSummary, split: Split, backend: string) => void | Promise<void>;
   /** Called with the chosen weights before a refit (train.refitEpochs) changes them; see FitOptions.onBeforeRefit. */
   onBeforeRefit?: (d: Dataset, split: Split, params: Params, config: Readonly<ModelConfig>) => Promise<void>;
 }
@@ -119,7 +119,7 @@ export async function trainArtifact(raw: RawData, o: TrainArtifactOptions = {}):
   const dataset = buildDataset(raw, { includeImpressions: o.train?.includeImpressions });
   const split = leaveOneOut(dataset);
   const summary = summarize(dataset);
-  o.onData?.(summary, split, backend);
+  await o.onData?.(summary, split, backend);
   const bar = o.progress === false ? undefined : progressReporter();
   const t = makeTrainConfig(o.train);
   const budget = resolveTimeBudget(t, dataset.interactions);

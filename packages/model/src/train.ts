@@ -161,7 +161,10 @@ export interface EpochLog {
   loss: number;
   valNdcg10: number;
   seconds: number;
+  /** The epoch's positions per second of its wall time, validation included. */
   positionsPerSec: number;
+  /** The epoch's time in optimizer steps alone, s (a GPU backend's first epoch also compiles its shaders here). */
+  stepSeconds: number;
 }
 
 export interface Progress {
@@ -388,6 +391,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     let positions = 0;
     let cut = false;
     const e0 = performance.now();
+    const stepMsBefore = stepMs;
     for (let i = 0; i < batches.length; i++) {
       const { rows, batch } = touchedRows(buildLossBatch(d, c, batches[i]!, objective, rng), c.numItems);
       if (!batch.positions.length) continue;
@@ -419,7 +423,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
         break;
       }
     }
-    return { loss: lossSum / Math.max(1, lossN), positions, seconds: (performance.now() - e0) / 1000, cut };
+    return { loss: lossSum / Math.max(1, lossN), positions, seconds: (performance.now() - e0) / 1000, stepSeconds: (stepMs - stepMsBefore) / 1000, cut };
   };
 
   try {
@@ -434,7 +438,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
         const m = await evaluate(d, valCases, modelScorer(params, c, d), { fullOnly: true, batchSize: 256 });
         val = m.full.ndcg10;
       }
-      const log: EpochLog = { epoch, loss: r.loss, valNdcg10: val, seconds: trainingSeconds(), positionsPerSec: r.positions / r.seconds };
+      const log: EpochLog = { epoch, loss: r.loss, valNdcg10: val, seconds: trainingSeconds(), positionsPerSec: r.positions / r.seconds, stepSeconds: r.stepSeconds };
       epochs.push(log);
       opts.onEpoch?.(log);
       if (top.length < t.averageTop || val > (top.at(-1)?.val ?? -1)) {
@@ -532,18 +536,21 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   };
 }
 
-/** Plain matMul throughput of the current backend (GFLOP/s), measured in this process. */
-export function measureMatMulGflops(n = 512, reps = 10): number {
+/**
+ * Plain matMul throughput of the current backend (GFLOP/s), measured in this process. Each product is read with
+ * `await data()`: dataSync throws on webgpu in Node, where `--backend webgpu` training measures this too.
+ */
+export async function measureMatMulGflops(n = 512, reps = 10): Promise<number> {
   const a = tf.randomNormal([n, n]);
   const b = tf.randomNormal([n, n]);
-  const run = () => {
+  const run = async () => {
     const c = tf.matMul(a, b);
-    c.dataSync();
+    await c.data();
     c.dispose();
   };
-  run();
+  await run();
   const t0 = performance.now();
-  for (let i = 0; i < reps; i++) run();
+  for (let i = 0; i < reps; i++) await run();
   const dt = (performance.now() - t0) / 1000;
   a.dispose();
   b.dispose();

@@ -5,10 +5,10 @@
  * Loaded with a dynamic import so that tfjs never delays the event path.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, choosePlan, quantile, type OperationTimings, type ProbeResult } from '@marquee/core';
+import { BACKEND_NAMES, choosePlan, type OperationTimings, type ProbeResult } from '@marquee/core';
 import type { BackendName, BackendReport } from './protocol.ts';
 import { probeRankingPath } from './probe.ts';
-import { onBackend } from './scorer.ts';
+import { measureSwitches } from './scorer.ts';
 
 export { tf };
 
@@ -94,28 +94,6 @@ export async function measureBackends(candidates: readonly BackendName[]): Promi
   const plan = choosePlan(operations, switchMs);
   await tf.setBackend(plan.update);
   return { ok: true, operations, switchMs, plan, tried };
-}
-
-/** Median ms of a switch there and back between two started backends, the most of any ordered pair (0 for one). */
-function measureSwitches(names: readonly BackendName[]): number {
-  const home = tf.getBackend();
-  let most = 0;
-  for (const a of names) {
-    for (const b of names) {
-      if (a === b) continue;
-      onBackend(a, () => {
-        const xs: number[] = [];
-        for (let i = 0; i < 9; i++) {
-          const t0 = performance.now();
-          onBackend(b, () => {});
-          xs.push(performance.now() - t0);
-        }
-        most = Math.max(most, quantile(xs.sort((x, y) => x - y), 0.5));
-      });
-    }
-  }
-  if (tf.getBackend() !== home) throw new Error('measureSwitches: the current backend changed');
-  return +most.toFixed(3);
 }
 
 /**

@@ -8,7 +8,7 @@
  * a tensor between backends with a synchronous read, which a GPU backend refuses or pays a stall for.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendName } from '@marquee/core';
+import { quantile, type BackendName } from '@marquee/core';
 import type { LoadedModel } from '@marquee/model';
 
 export interface CatalogEntry {
@@ -37,6 +37,28 @@ function switchNow(backend: string): void {
   if (!tf.findBackend(backend)) throw new Error(`tfjs backend ${backend} is not started`);
   void tf.setBackend(backend);
   if (tf.getBackend() !== backend) throw new Error(`tfjs did not switch to ${backend} at once`);
+}
+
+/** Median ms of a switch there and back between two started backends, the most of any ordered pair (0 for one). */
+export function measureSwitches(names: readonly BackendName[]): number {
+  const home = tf.getBackend();
+  let most = 0;
+  for (const a of names) {
+    for (const b of names) {
+      if (a === b) continue;
+      onBackend(a, () => {
+        const xs: number[] = [];
+        for (let i = 0; i < 9; i++) {
+          const t0 = performance.now();
+          onBackend(b, () => {});
+          xs.push(performance.now() - t0);
+        }
+        most = Math.max(most, quantile(xs.sort((x, y) => x - y), 0.5));
+      });
+    }
+  }
+  if (tf.getBackend() !== home) throw new Error('measureSwitches: the current backend changed');
+  return +most.toFixed(3);
 }
 
 export class CatalogScorer {

@@ -75,6 +75,8 @@ export class ArtworkAggregates {
   private context = new aw.ContextWeightsLearner();
   private readonly histories = new Map<string, aw.ViewerHistory>();
   private readonly features = new Map<string, Float64Array[]>();
+  /** Each played title's theme profile (titleProfile), computed at its first play: the catalog is fixed while running. */
+  private readonly profiles = new Map<string, Float64Array>();
   /** The model fitted at the counts' version it was fitted at (a fit is a 26 x 26 Cholesky). */
   private fitted: { changes: number; model: ReturnType<aw.ContextWeightsLearner['fit']> } | null = null;
   observed = 0;
@@ -126,7 +128,13 @@ export class ArtworkAggregates {
       }
       if (r.type === 'play_start') {
         const title = this.catalog?.get(r.titleId);
-        if (title) this.histories.set(r.memberId, aw.addPlayed(this.histories.get(r.memberId) ?? aw.emptyHistory(), title.artworks));
+        if (title) {
+          let profile = this.profiles.get(r.titleId);
+          if (!profile) this.profiles.set(r.titleId, (profile = aw.titleProfile(title.artworks)));
+          let h = this.histories.get(r.memberId);
+          if (!h) this.histories.set(r.memberId, (h = aw.emptyHistory()));
+          aw.addProfile(h, profile);
+        }
       }
       const play = this.playJoiner.engagement(key, r.type, r.ts, r.position, r.duration);
       if (play) this.counts.play(play.payload.titleId, play.payload.artworkId);

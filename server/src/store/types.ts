@@ -39,7 +39,9 @@ export interface EventStore {
    * aggregates without one object per stored event. Falls back to `scan` where an adapter lacks it. */
   scanEngagement?(types: readonly MarqueeEvent['type'][], fromRowid?: number): AsyncIterable<EngagementRow[]>;
   /** The events the artwork priors count (impressions that carry an artwork, plays and their progress), by their
-   * parts, in arrival order, a chunk at a time: the start-up rebuild of the priors. Falls back to `scan`. */
+   * parts, in arrival order, a chunk at a time: the start-up rebuild of the priors. Falls back to `scan`. From row 0
+   * an adapter may leave out the rows that change nothing replayed from an empty state (engagement other than play
+   * starts on a viewer and title with no impression that carries an artwork). */
   scanArtwork?(fromRowid?: number): AsyncIterable<ArtworkRow[]>;
   /** Whether the store takes writes now (a real write, cached briefly), with the reason when it does not. */
   health?(): Promise<StoreHealth>;
