@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { makeModelConfig, makeTrainConfig, resolveTimeBudget, type ModelConfig, type ModelOverrides, type TrainConfig } from './config.ts';
 import { isTargetEvent, yearBucket, type Dataset } from './data/types.ts';
-import type { EvalCase, Split } from './data/split.ts';
+import { withValidationTargets, type EvalCase, type Split } from './data/split.ts';
 import { evaluate, modelScorer } from './eval.ts';
 import { initParams, paramSpecs, type ItemMetaArrays, type Params } from './model.ts';
 import { candidateLogQ, forwardFlops, touchedRows, type LossBatch } from './loss.ts';
@@ -183,6 +183,11 @@ export interface FitOptions {
   train?: Partial<TrainConfig>;
   onProgress?: (p: Progress) => void;
   onEpoch?: (e: EpochLog) => void;
+  /**
+   * Called with the chosen (averaged) weights just before a refit (train.refitEpochs) changes them, so a caller can
+   * measure what the refit adds in the same run; its time is not counted as training time.
+   */
+  onBeforeRefit?: (params: Params, config: Readonly<ModelConfig>) => Promise<void>;
 }
 
 export interface FitResult {
@@ -193,8 +198,12 @@ export interface FitResult {
   bestEpoch: number;
   /** The epochs whose weights were averaged into the returned model (averageTop), best first; [bestEpoch] without averaging. */
   averagedEpochs: number[];
-  /** Validation NDCG@10 of the returned weights (the average's, when epochs were averaged). */
+  /** Validation NDCG@10 of the chosen weights (the average's, when epochs were averaged), before any refit. */
   bestValNdcg10: number;
+  /** Epochs of the refit on training + validation targets that ran (train.refitEpochs; 0 = none). */
+  refitEpochs: number;
+  /** Per user, the tokens [0, trainCut[u]) the returned weights trained on (split.trainEnd, or with the validation target after a refit). */
+  trainCut: Int32Array;
   stopReason: 'early-stopping' | 'time-budget' | 'max-epochs';
   seconds: number;
   /** Time in optimizer steps only (validation excluded). */
@@ -288,6 +297,9 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   const objective = objectiveFor(d, split, c, t);
 
   const t0 = performance.now();
+  /** Time spent in onBeforeRefit, which is not training. */
+  let pausedMs = 0;
+  const trainingSeconds = () => (performance.now() - t0 - pausedMs) / 1000;
   let stepMs = 0;
   let positionsTotal = 0;
   let flops = 0;
@@ -360,7 +372,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     return replies.reduce((acc, reply, i) => acc + (wr[i] ?? 0) * reply.loss, w0 * localLoss);
   };
 
-  const pool = t.workers > 1
+  let pool = t.workers > 1
     ? await GradientPool.start(t.workers - 1, {
       model: c,
       optimizer,
@@ -368,44 +380,57 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       tensors: await Promise.all(specs.filter((s) => s.name !== ID_TABLE).map(async (s) => ({ name: s.name, values: (await params[s.name]!.data()) as Float32Array | Int32Array }))),
     })
     : null;
+  /**
+   * One shuffled pass over `ws`, cut short once training time passes `deadline(projected)`, where `projected` is
+   * this pass's projected step seconds.
+   */
+  const pass = async (ws: Window[], epoch: number, deadline: (projected: number) => number) => {
+    const batches = makeBatches(ws, t, c.maxLen, rng);
+    let lossSum = 0;
+    let lossN = 0;
+    let positions = 0;
+    let cut = false;
+    const e0 = performance.now();
+    const stepMsBefore = stepMs;
+    for (let i = 0; i < batches.length; i++) {
+      const { rows, batch } = touchedRows(buildLossBatch(d, c, batches[i]!, objective, rng), c.numItems);
+      if (!batch.positions.length) continue;
+      let idKeep: Float32Array | undefined;
+      if (useIdDrop) {
+        const keep = new Float32Array(c.numItems + 1);
+        for (let j = 0; j < keep.length; j++) keep[j] = rng.next() < t.itemIdDropout ? 0 : 1;
+        idKeep = rows ? Float32Array.from(rows, (r) => keep[r] ?? 1) : keep;
+      }
+      const s0 = performance.now();
+      const l = await step(batch, { rows, id: idAdam.gather(rows), idKeep });
+      stepMs += performance.now() - s0;
+      if (!Number.isFinite(l)) throw new Error(`fit: loss is ${l} at epoch ${epoch} step ${i}`);
+      lossSum += l * batch.positions.length;
+      lossN += batch.positions.length;
+      positions += batch.positions.length;
+      positionsTotal += batch.positions.length;
+      flops += 3 * forwardFlops(c, batch.B, batch.T, batch.positions.length, batch.candidates?.ids.length ?? c.numItems, rows?.length ?? c.numItems + 1);
+      const elapsed = trainingSeconds();
+      const pps = (positionsTotal / stepMs) * 1000;
+      const projected = ((performance.now() - e0) / (i + 1) / 1000) * batches.length;
+      opts.onProgress?.({
+        epoch, maxEpochs: t.maxEpochs, step: i + 1, steps: batches.length, loss: lossSum / lossN, positionsPerSec: pps,
+        etaSec: Math.max(0, Math.min(t.timeBudgetSec - elapsed, projected - (performance.now() - e0) / 1000)),
+        bestVal: best,
+      });
+      if (elapsed > deadline(projected)) {
+        cut = true;
+        break;
+      }
+    }
+    return { loss: lossSum / Math.max(1, lossN), positions, seconds: (performance.now() - e0) / 1000, stepSeconds: (stepMs - stepMsBefore) / 1000, cut };
+  };
+
   try {
     outer: for (let epoch = 1; epoch <= t.maxEpochs; epoch++) {
-      const batches = makeBatches(windows, t, c.maxLen, rng);
-      let lossSum = 0;
-      let lossN = 0;
-      let epochPos = 0;
-      const e0 = performance.now();
-      const stepMsBefore = stepMs;
-      for (let i = 0; i < batches.length; i++) {
-        const { rows, batch } = touchedRows(buildLossBatch(d, c, batches[i]!, objective, rng), c.numItems);
-        if (!batch.positions.length) continue;
-        let idKeep: Float32Array | undefined;
-        if (useIdDrop) {
-          const keep = new Float32Array(c.numItems + 1);
-          for (let j = 0; j < keep.length; j++) keep[j] = rng.next() < t.itemIdDropout ? 0 : 1;
-          idKeep = rows ? Float32Array.from(rows, (r) => keep[r] ?? 1) : keep;
-        }
-        const s0 = performance.now();
-        const l = await step(batch, { rows, id: idAdam.gather(rows), idKeep });
-        stepMs += performance.now() - s0;
-        if (!Number.isFinite(l)) throw new Error(`fit: loss is ${l} at epoch ${epoch} step ${i}`);
-        lossSum += l * batch.positions.length;
-        lossN += batch.positions.length;
-        epochPos += batch.positions.length;
-        positionsTotal += batch.positions.length;
-        flops += 3 * forwardFlops(c, batch.B, batch.T, batch.positions.length, batch.candidates?.ids.length ?? c.numItems, rows?.length ?? c.numItems + 1);
-        const elapsed = (performance.now() - t0) / 1000;
-        const pps = (positionsTotal / stepMs) * 1000;
-        opts.onProgress?.({
-          epoch, maxEpochs: t.maxEpochs, step: i + 1, steps: batches.length, loss: lossSum / lossN, positionsPerSec: pps,
-          etaSec: Math.max(0, Math.min(t.timeBudgetSec - elapsed, ((batches.length - i - 1) * (performance.now() - e0)) / (i + 1) / 1000)),
-          bestVal: best,
-        });
-        if (elapsed > t.timeBudgetSec) {
-          stopReason = 'time-budget';
-          break;
-        }
-      }
+      // A refit's epochs are kept out of the budget's end: about one pass each.
+      const r = await pass(windows, epoch, (projected) => t.timeBudgetSec - t.refitEpochs * projected);
+      if (r.cut) stopReason = 'time-budget';
       // Validation: full-ranking NDCG@10 on (a sample of) validation users.
       let val = 0;
       syncIdTable();
@@ -413,7 +438,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
         const m = await evaluate(d, valCases, modelScorer(params, c, d), { fullOnly: true, batchSize: 256 });
         val = m.full.ndcg10;
       }
-      const log: EpochLog = { epoch, loss: lossSum / Math.max(1, lossN), valNdcg10: val, seconds: (performance.now() - t0) / 1000, positionsPerSec: (epochPos / (performance.now() - e0)) * 1000, stepSeconds: (stepMs - stepMsBefore) / 1000 };
+      const log: EpochLog = { epoch, loss: r.loss, valNdcg10: val, seconds: trainingSeconds(), positionsPerSec: r.positions / r.seconds, stepSeconds: r.stepSeconds };
       epochs.push(log);
       opts.onEpoch?.(log);
       if (top.length < t.averageTop || val > (top.at(-1)?.val ?? -1)) {
@@ -431,6 +456,8 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     }
   } finally {
     await pool?.close();
+    // A refit runs on this thread: the workers' replicas are gone and would not hold the chosen weights anyway.
+    pool = null;
   }
   syncIdTable();
   const restore = (saved: Snapshot) => {
@@ -444,8 +471,8 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       v.assign(w);
       w.dispose();
     });
-    params[ID_TABLE]?.dispose();
-    params[ID_TABLE] = tf.tensor2d(values(ID_TABLE), [c.numItems + 1, c.dim]);
+    idAdam.table.set(values(ID_TABLE));
+    syncIdTable();
   };
   const averagedEpochs: number[] = [];
   const [first, ...others] = top;
@@ -465,6 +492,24 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     }
     restore(soup.length > 1 ? meanSnapshot(soup, [...varNames, ID_TABLE]) : first.snap);
   }
+  // Refit: the chosen weights train on for refitEpochs passes over the windows that also hold each evaluated user's
+  // validation target, their most recent title before the test one (on sparse data, a quarter of a user's targets).
+  // Nothing is left to validate on, so the pass count is fixed in advance.
+  let refitEpochs = 0;
+  let trainCut = split.trainEnd;
+  if (t.refitEpochs > 0 && split.val.length) {
+    const p0 = performance.now();
+    await opts.onBeforeRefit?.(params, c);
+    pausedMs += performance.now() - p0;
+    trainCut = withValidationTargets(split);
+    const refitWindows = makeWindows(d, trainCut, c.maxLen);
+    for (let k = 1; k <= t.refitEpochs; k++) {
+      const r = await pass(refitWindows, epochs.length + k, () => t.timeBudgetSec);
+      refitEpochs = k;
+      if (r.cut) break;
+    }
+    syncIdTable();
+  }
   updater.dispose();
   // Return plain tensors keyed by param name (variables are renamed internally by tfjs when names repeat).
   const out: Params = {};
@@ -480,8 +525,10 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     bestEpoch,
     averagedEpochs,
     bestValNdcg10: best,
+    refitEpochs,
+    trainCut,
     stopReason,
-    seconds: (performance.now() - t0) / 1000,
+    seconds: trainingSeconds(),
     stepSeconds: stepMs / 1000,
     positions: positionsTotal,
     achievedGflops: flops / (stepMs / 1000) / 1e9,

@@ -62,4 +62,16 @@ describe('baselines fit on the split the model trains on', () => {
     const c = r.itemIds.indexOf('c') + 1;
     expect(sc![c]).toBeCloseTo(1 * 0.5 + 0.8 * 0.5, 6); // b is last (weight 1), a before it (0.8)
   });
+  it('windowed ItemKNN: only the last n consumed titles vote', async () => {
+    // u: a b | c ; v: a c ; w: b c. cooc(a,c) = cooc(b,c) = 1, pop(c) = 2 (alpha 0.5: each vote 1/sqrt(2)).
+    const r = buildDataset({ name: 'r', interactions: [['u', 'a'], ['u', 'b'], ['v', 'a'], ['v', 'c'], ['w', 'b'], ['w', 'c']].map(([user, item], ts) => ({ user: user!, item: item!, ts })) });
+    const u = r.seqs.findIndex((s) => s.user === 'u');
+    const cut = Int32Array.from(r.seqs, (s) => s.items.length);
+    const c = r.itemIds.indexOf('c') + 1;
+    const score = async (window?: number) => (await itemKnn(r, cut, { window })([{ user: u, end: 2, target: 0 }]))[0]![c];
+    expect(await score()).toBeCloseTo(2 / Math.SQRT2, 6);
+    expect(await score(2)).toBeCloseTo(2 / Math.SQRT2, 6);
+    expect(await score(1)).toBeCloseTo(1 / Math.SQRT2, 6); // b alone
+    expect(() => itemKnn(r, cut, { window: 0 })).toThrow(/window/);
+  });
 });

@@ -36,7 +36,7 @@ describe('data-parallel training (gradient workers)', () => {
       const d = buildDataset(await syntheticRawData({ seed: 3, titles: 200, members: 120, sessionsPerMember: 10 }));
       const split = leaveOneOut(d);
       const train = {
-        maxEpochs: 1, seed: 4, timeBudgetSec: 120, itemIdDropout: 0, tokensPerBatch: 512,
+        maxEpochs: 1, seed: 4, timeBudgetSec: 120, itemIdDropout: 0, tokensPerBatch: 512, refitEpochs: 0,
         fullSoftmaxMaxItems: objective === 'full softmax' ? 5000 : 0, negatives: 64,
       };
       const model = { maxLen: 16, dim: 16, layers: 1, dropout: 0 };

@@ -2,11 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from './setup-backend.ts';
 import { syntheticRawData } from '../src/data/synthetic.ts';
 import { buildDataset } from '../src/data/dataset.ts';
-import { leaveOneOut } from '../src/data/split.ts';
+import { leaveOneOut, withValidationTargets } from '../src/data/split.ts';
 import { fit, meanSnapshot } from '../src/train.ts';
 import { evaluate, modelScorer } from '../src/eval.ts';
-import { mostPop } from '../src/baselines.ts';
-import { MAX_LEN_SEARCH, maxLenCandidates, trainArtifact } from '../src/train-artifact.ts';
+import { BASELINES, itemKnn, mostPop } from '../src/baselines.ts';
+import { keptMaxLen, MAX_LEN_SEARCH, MAX_LEN_TOLERANCE, maxLenCandidates, trainArtifact } from '../src/train-artifact.ts';
+import { runPipeline } from '../src/pipeline.ts';
 
 describe('training smoke test (tiny synthetic world, fixed seed)', () => {
   beforeAll(() => useBackend('wasm'), 120_000);
@@ -46,7 +47,8 @@ describe('weight averaging over the best epochs (train.averageTop)', () => {
   it('starts from the best epoch and never ends below its validation NDCG@10', async () => {
     const d = buildDataset(await syntheticRawData({ seed: 5, titles: 300, members: 300, sessionsPerMember: 15 }));
     const split = leaveOneOut(d);
-    const opts = { model: { maxLen: 32, dim: 32, layers: 1 }, train: { maxEpochs: 5, patience: 5, seed: 9, timeBudgetSec: 60 } };
+    // No refit: the returned weights are the chosen ones, so their validation figure must match.
+    const opts = { model: { maxLen: 32, dim: 32, layers: 1 }, train: { maxEpochs: 5, patience: 5, seed: 9, timeBudgetSec: 60, refitEpochs: 0 } };
     const single = await fit(d, split, { ...opts, train: { ...opts.train, averageTop: 1 } });
     const averaged = await fit(d, split, { ...opts, train: { ...opts.train, averageTop: 4 } });
     // Same seed, same trajectory: only the end differs.
@@ -67,7 +69,7 @@ describe('weight averaging over the best epochs (train.averageTop)', () => {
   }, 180_000);
 });
 
-describe('history length chosen on validation (trainArtifact without model.maxLen)', () => {
+describe('history length chosen before training (trainArtifact without model.maxLen)', () => {
   it('searches only where a quarter of the histories are longer than the shorter length', () => {
     const [short, long] = MAX_LEN_SEARCH;
     const histories = (longer: number, total: number) => Int32Array.from({ length: total }, (_, i) => (i < longer ? short + 1 : short));
@@ -76,17 +78,79 @@ describe('history length chosen on validation (trainArtifact without model.maxLe
     expect(maxLenCandidates(histories(100, 100), { maxLen: 80 })).toEqual([80]);
   });
 
-  it('trains each length on its share of the budget and keeps the best on validation', async () => {
+  it('keeps the longest length whose windowed ItemKNN is within the tolerance of the best', () => {
+    const trial = (maxLen: number, knnValNdcg10: number) => ({ maxLen, knnValNdcg10 });
+    expect(keptMaxLen([trial(50, 0.10), trial(200, 0.08)], 0.05)).toBe(50);
+    expect(keptMaxLen([trial(50, 0.10), trial(200, 0.096)], 0.05)).toBe(200);
+    expect(keptMaxLen([trial(50, 0.09), trial(200, 0.10)], 0.05)).toBe(200);
+  });
+
+  it('chooses the length before training and gives it the whole budget', async () => {
     const raw = await syntheticRawData({ seed: 5, titles: 300, members: 120, sessionsPerMember: 100 });
     const t = await trainArtifact(raw, { model: { dim: 16, layers: 1 }, train: { maxEpochs: 2, seed: 9, timeBudgetSec: 60 }, progress: false });
     try {
       expect(t.maxLenSearch.map((m) => m.maxLen)).toEqual([...MAX_LEN_SEARCH]);
-      const best = t.maxLenSearch.reduce((a, b) => (b.valNdcg10 > a.valNdcg10 ? b : a));
-      expect(t.fit.config.maxLen).toBe(best.maxLen);
-      expect(t.fit.bestValNdcg10).toBe(best.valNdcg10);
-      expect(t.fit.train.timeBudgetSec).toBe(30);
+      // The pick is the windowed ItemKNN's (on the validation users, fit on the training interactions), not a model's.
+      for (const m of t.maxLenSearch) {
+        const knn = await evaluate(t.dataset, t.split.val, itemKnn(t.dataset, t.split.trainEnd, { window: m.maxLen }), { fullOnly: true });
+        expect(m.knnValNdcg10).toBeCloseTo(knn.full.ndcg10, 9);
+      }
+      expect(t.fit.config.maxLen).toBe(keptMaxLen(t.maxLenSearch, MAX_LEN_TOLERANCE));
+      // One model trained, on the budget less the choice's seconds.
+      expect(t.fit.train.timeBudgetSec).toBeCloseTo(60 - t.searchSeconds, 6);
+      expect(t.fit.train.timeBudgetSec).toBeGreaterThan(55);
     } finally {
       t.dispose();
     }
   }, 180_000);
+});
+
+describe('refit on training + validation targets (train.refitEpochs)', () => {
+  beforeAll(() => useBackend('wasm'), 120_000);
+
+  it('adds exactly each evaluated user\'s validation target to the training cut', () => {
+    // u, v, w each watched 1, 2, 3, 4: 3 is the validation target (index 2), 4 the test target; x has too few to evaluate.
+    const d = buildDataset({ name: 'hand', interactions: [...['u', 'v', 'w'].flatMap((user) => ['1', '2', '3', '4'].map((item, ts) => ({ user, item, ts }))), { user: 'x', item: '1', ts: 0 }, { user: 'x', item: '2', ts: 1 }] });
+    const split = leaveOneOut(d);
+    const cut = withValidationTargets(split);
+    d.seqs.forEach((s, u) => {
+      if (s.user === 'x') expect(cut[u]).toBe(2); // its whole (unevaluated) sequence, as before
+      else {
+        expect(split.trainEnd[u]).toBe(2);
+        expect(cut[u]).toBe(3); // 1, 2, 3: the validation target, never the test one
+      }
+    });
+  });
+
+  it('starts from the chosen weights, trains on the validation targets, and the baselines see the same interactions', async () => {
+    const spec = { seed: 5, titles: 300, members: 300, sessionsPerMember: 15 };
+    const d = buildDataset(await syntheticRawData(spec));
+    const split = leaveOneOut(d);
+    const opts = { model: { maxLen: 32, dim: 32, layers: 1 }, train: { maxEpochs: 3, patience: 3, seed: 9, timeBudgetSec: 120 } };
+    const plain = await fit(d, split, { ...opts, train: { ...opts.train, refitEpochs: 0 } });
+    let before: number[] | undefined;
+    const refit = await fit(d, split, {
+      ...opts,
+      train: { ...opts.train, refitEpochs: 1 },
+      onBeforeRefit: async (p) => {
+        before = Array.from(await p['b0.qkv.w']!.data());
+      },
+    });
+    const weights = (r: typeof plain) => Array.from(r.params['b0.qkv.w']!.dataSync());
+    expect(refit.epochs.map((e) => e.valNdcg10)).toEqual(plain.epochs.map((e) => e.valNdcg10));
+    expect(before).toEqual(weights(plain)); // the refit starts from what training without it returns
+    expect(refit.refitEpochs).toBe(1);
+    expect(weights(refit)).not.toEqual(weights(plain));
+    expect(Array.from(plain.trainCut)).toEqual(Array.from(split.trainEnd));
+    expect(Array.from(refit.trainCut)).toEqual(Array.from(withValidationTargets(split)));
+    for (const p of [plain.params, refit.params]) Object.values(p).forEach((t) => t.dispose());
+
+    const r = await runPipeline({ format: 'synthetic', data: Object.entries(spec).map(([k, v]) => `${k}=${v}`).join(','), ...opts, train: { ...opts.train, refitEpochs: 1 }, progress: false, log: () => {} });
+    expect(r.refit_epochs).toBe(1);
+    expect(r.model_before_refit?.full.ndcg10).toBeGreaterThan(0);
+    const knnSameCut = await evaluate(d, split.test, BASELINES.itemknn_last(d, withValidationTargets(split)));
+    const knnTrainOnly = await evaluate(d, split.test, BASELINES.itemknn_last(d, split.trainEnd));
+    expect(r.itemknn_last).toEqual(knnSameCut);
+    expect(knnSameCut).not.toEqual(knnTrainOnly);
+  }, 300_000);
 });

@@ -84,9 +84,10 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
   --workers N            data-parallel training replicas: this thread plus N-1 worker threads, each with its own
                          wasm backend, gradients averaged every step (default 1; see README for measurements)
   --model.KEY V          model override (maxLen, dim, layers, heads, ffnMult, dropout, temperature); without
-                         --model.maxLen the history length is chosen on validation (50 or 200, half the budget each,
-                         where a quarter of the histories are longer than 50)
+                         --model.maxLen the history length (50 or 200) is chosen before training by ItemKNN on
+                         validation, scoring from the last 50 or 200 titles, where a quarter of the histories are
+                         longer than 50; the chosen length trains on the whole budget
   --train.KEY V          training override (tokensPerBatch, learningRate, negatives, patience, averageTop,
-                         weightDecay, warmupSteps, decayEpochs, attentionDropout, ...)
+                         weightDecay, warmupSteps, decayEpochs, attentionDropout, refitEpochs, ...)
   --backend B            tfjs backend: wasm (default), cpu, or webgpu (needs the optional 'webgpu' package and a GPU
                          adapter; fails clearly without one)`;

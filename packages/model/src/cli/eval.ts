@@ -12,7 +12,8 @@ ${COMMON_USAGE}
   --model DIR            evaluate a saved artifact instead of training
   --out DIR              when training, also save the artifact
   --json                 last stdout line: {"model":{"full":{...},"sampled100":{...}},"mostpop":...,"itemknn":...,
-                         "itemknn_last":...,"itemknn_recency":...,"stop_reason":...,"best_epoch":...,...}`;
+                         "itemknn_last":...,"itemknn_recency":...,"stop_reason":...,"best_epoch":...,...}; with
+                         --train.refitEpochs N also "model_before_refit" (same run) and "refit_epochs"`;
 
 try {
   const o = parseCliArgs(process.argv.slice(2), USAGE);
@@ -23,7 +24,7 @@ try {
     process.stdout.write(
       [`${r.users} users, ${r.items} items, train ${r.train_seconds.toFixed(1)}s, eval ${r.eval_seconds.toFixed(1)}s`,
         `${''.padEnd(14)} ${['full HR', 'NDCG', 'MRR', 's100 HR', 'NDCG', 'MRR'].map((x) => x.padStart(8)).join(' ')}`,
-        row('model', r.model), ...(Object.keys(BASELINE_LABELS) as BaselineName[]).map((k) => row(BASELINE_LABELS[k], r[k])),
+        row('model', r.model), row('before refit', r.model_before_refit), ...(Object.keys(BASELINE_LABELS) as BaselineName[]).map((k) => row(BASELINE_LABELS[k], r[k])),
         r.epochs !== undefined ? `epochs ${r.epochs} (best ${r.best_epoch}, ${r.stop_reason}), ${r.positions_per_sec!.toFixed(0)} positions/s` : '',
         r.achieved_gflops !== undefined ? `model ${r.achieved_gflops.toFixed(2)} GFLOP/s achieved vs ${r.matmul_gflops!.toFixed(2)} GFLOP/s plain matMul (${r.backend}), ratio ${(r.achieved_gflops / r.matmul_gflops!).toFixed(2)}` : '',
       ].filter(Boolean).join('\n') + '\n',

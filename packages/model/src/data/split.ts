@@ -41,6 +41,13 @@ export function leaveOneOut(d: Dataset, minTargets = 3): Split {
   return { trainEnd, val, test };
 }
 
+/** Per user, the training cut with the validation target included: tokens [0, cut[u]) are training + validation data. */
+export function withValidationTargets(split: Split): Int32Array {
+  const cut = split.trainEnd.slice();
+  for (const v of split.val) cut[v.user] = v.end + 1;
+  return cut;
+}
+
 /** Items the user consumed (target tokens) in seq[0 .. end). */
 export function historyItems(d: Dataset, user: number, end: number): Set<number> {
   const s = d.seqs[user]!;
