@@ -1,7 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { EXPOSURE_EVENT, EventSchema, teamCreditsFromEvents, type MarqueeEvent } from '@marquee/core';
 import { artworkRow } from '../src/store/types.ts';
@@ -9,17 +7,9 @@ import { teamCredits } from '../src/experiments/interleaving.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { MIGRATIONS } from '../src/store/migrations.ts';
 import { plantRows } from '@marquee/server/testing';
-import { makeEvent } from './helpers.ts';
+import { makeEvent, tempDirs } from './helpers.ts';
 
-const dirs: string[] = [];
-async function tempDir() {
-  const d = await mkdtemp(join(tmpdir(), 'marquee-store-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
+const tempDir = tempDirs('store');
 
 describe('DuckDbEventStore', () => {
   it('applies every migration once and records it', async () => {

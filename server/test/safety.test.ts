@@ -2,10 +2,8 @@
  * The API under hostile and careless input: one test per finding of the black-box review (issue #8), through
  * `app.request` on `createApp`. Each would fail on the code before the fix.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { uuidv7 } from '@marquee/core';
 import { createApp, type AppOptions } from '../src/app.ts';
@@ -17,17 +15,9 @@ import { CandidateService } from '../src/candidates/service.ts';
 import { Catalog } from '../src/catalog.ts';
 import { assertSafeSecrets, loadConfig, redact } from '../src/config.ts';
 import { TokenBuckets } from '../src/middleware/rate-limit/index.ts';
-import { makeEvent } from './helpers.ts';
+import { makeEvent, tempDirs } from './helpers.ts';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-async function tempDir() {
-  const d = await mkdtemp(join(tmpdir(), 'marquee-safety-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs('safety');
 
 function setup(over: Partial<AppOptions> = {}) {
   const store = over.store ?? new MemoryEventStore();

@@ -3,26 +3,17 @@
  * give exactly what replaying every stored row gives, also when rows were committed after the snapshot and the
  * process died before the next one; a snapshot that does not match the store is rebuilt, never trusted.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AggregatesSnapshotSchema, type MarqueeEvent } from '@marquee/core';
 import { Catalog } from '../src/catalog.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
 import { loadAggregates, SNAPSHOT_FILE, takeSnapshot, writeSnapshot } from '../src/snapshot.ts';
 import { ArtworkAggregates } from '../src/artwork/logs.ts';
-import { makeEvent } from './helpers.ts';
+import { makeEvent, tempDirs } from './helpers.ts';
 
-const dirs: string[] = [];
-afterEach(async () => {
-  await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
-});
-async function tempDir() {
-  const d = await mkdtemp(join(tmpdir(), 'marquee-snapshot-'));
-  dirs.push(d);
-  return d;
-}
+const tempDir = tempDirs('snapshot');
 
 const catalog = Catalog.synthetic({ titles: 40 });
 const lookup = { titles: catalog.titles, get: (id: string) => catalog.byId.get(id) };
