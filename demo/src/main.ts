@@ -193,13 +193,21 @@ function renderPlayer() {
   for (const el of document.querySelectorAll<HTMLElement>('.card')) el.setAttribute('aria-pressed', String(el.dataset.title === current?.titleId));
 }
 
+let playImpression: Promise<string | null> = Promise.resolve(null);
+/** A playback event at the current position, naming the impression the play came from. */
+async function playback(type: 'progress' | 'pause' | 'complete', titleId: string) {
+  const at = { titleId, position, duration: runtime };
+  const impressionId = (await playImpression) ?? undefined;
+  return marquee[type]({ ...at, impressionId });
+}
+
 function stop() {
   if (playing) clearInterval(playing);
   playing = null;
 }
 
 async function select(t: PageTitle) {
-  if (current && playing) void marquee.pause({ titleId: current.titleId, position, duration: runtime });
+  if (current && playing) void playback('pause', current.titleId);
   stop();
   current = t;
   showArtworkDebug(t);
@@ -212,7 +220,9 @@ $('#play').addEventListener('click', () => {
   if (!current) return;
   const t = current;
   const { artworkId, propensity, policy, policyVersion } = t.artwork;
-  void (impressionIds.get(t.titleId) ?? Promise.resolve(undefined)).then((impressionId) =>
+  // The playback's events name the impression the play came from: the page re-renders with the title on it again.
+  playImpression = impressionIds.get(t.titleId) ?? Promise.resolve(null);
+  void playImpression.then((impressionId) =>
     marquee.playStart({ titleId: t.titleId, artwork: { artworkId, propensity, policy, policyVersion }, impressionId: impressionId ?? undefined }),
   );
   playing = setInterval(() => {
@@ -220,7 +230,7 @@ $('#play').addEventListener('click', () => {
     sinceHeartbeat += TIME_SCALE;
     if (sinceHeartbeat >= 300) {
       sinceHeartbeat = 0;
-      void marquee.progress({ titleId: t.titleId, position, duration: runtime });
+      void playback('progress', t.titleId);
     }
     if (position >= runtime) complete();
     renderPlayer();
@@ -231,14 +241,14 @@ $('#play').addEventListener('click', () => {
 $('#pause').addEventListener('click', () => {
   if (!current) return;
   stop();
-  void marquee.pause({ titleId: current.titleId, position, duration: runtime });
+  void playback('pause', current.titleId);
   renderPlayer();
 });
 
 $('#seek').addEventListener('change', (e) => {
   if (!current) return;
   position = Number((e.target as HTMLInputElement).value);
-  void marquee.progress({ titleId: current.titleId, position, duration: runtime });
+  void playback('progress', current.titleId);
   renderPlayer();
 });
 
@@ -246,7 +256,7 @@ function complete() {
   if (!current) return;
   stop();
   position = runtime;
-  void marquee.complete({ titleId: current.titleId, position, duration: runtime });
+  void playback('complete', current.titleId);
   renderPlayer();
 }
 $('#complete').addEventListener('click', complete);

@@ -254,6 +254,25 @@ describe('admin OPE over the store’s own log', () => {
     expect((await app.request('/v1/admin/artwork/ope?bootstrap=5', { headers: { Authorization: 'Bearer admin' } })).status).toBe(400);
   });
 
+  it('credits a quality play to the impression the play came from, not to the re-render shown while it plays', () => {
+    const at = (ts: number, over: Partial<MarqueeEvent>) => makeEvent({ userId: 'u1', anonymousId: undefined, titleId: title.id, ts, ...over } as Partial<MarqueeEvent>);
+    const clicked = at(T0, { type: 'impression', row: 'Top', position: 0, artwork: { artworkId: a1!.id, propensity: 0.5 } } as Partial<MarqueeEvent>);
+    const ev = [
+      clicked,
+      at(T0 + 1000, { type: 'play_start', impressionId: clicked.id }),
+      at(T0 + 2000, { type: 'impression', row: 'Top', position: 0, artwork: { artworkId: a2!.id, propensity: 0.5 } } as Partial<MarqueeEvent>),
+      at(T0 + 1_300_000, { type: 'progress', position: 1200, duration: 6000 } as Partial<MarqueeEvent>),
+      at(T0 + 1_400_000, { type: 'complete', position: 6000, duration: 6000 } as Partial<MarqueeEvent>),
+    ];
+    const { decisions } = decisionsFromEvents(ev, catalog.byId);
+    expect(decisions.map((d) => [catalog.byId.get(title.id)!.artworks[d.action]!.id, d.reward])).toEqual([[a1!.id, 1], [a2!.id, 0]]);
+    const live = new ArtworkAggregates(aw.QUALITY_PLAY, catalog.byId);
+    live.observe(ev);
+    const priors = live.priors(T0);
+    expect(priors.artworks.find((s) => s.artworkId === a1!.id)).toMatchObject({ impressions: 1, plays: 1, qualityPlays: 1 });
+    expect(priors.artworks.find((s) => s.artworkId === a2!.id)).toMatchObject({ impressions: 1, plays: 0, qualityPlays: 0 });
+  });
+
   it('joins a quality play to the impression before it, never to a later one', () => {
     const ev = [...visit('u1', a1!.id, 0.5, 0), ...visit('u1', a2!.id, 0.5, 10_000, 1000)];
     const { decisions } = decisionsFromEvents(ev, catalog.byId);

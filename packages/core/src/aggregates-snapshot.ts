@@ -10,10 +10,10 @@
  * members run to millions of entries, and one object each would cost more to parse than replaying the events.
  */
 import { z } from 'zod';
-import { ArtworkCountsStateSchema, ArtworkPriorsSchema, BetweenViewerVarianceStateSchema, ContextWeightsStateSchema, FEATURE_DIM, RewardDefinitionSchema } from './artwork/index.ts';
+import { ArtworkCountsStateSchema, ArtworkPriorsSchema, BetweenViewerVarianceStateSchema, ContextWeightsStateSchema, FEATURE_DIM, PendingJoinSchema, RewardDefinitionSchema } from './artwork/index.ts';
 
 /** Bumped whenever the snapshot's layout or the meaning of a field changes: an older one is rebuilt, never read. */
-export const AGGREGATES_SNAPSHOT_FORMAT = 2;
+export const AGGREGATES_SNAPSHOT_FORMAT = 3;
 
 const count = z.number().int().nonnegative();
 const index = count;
@@ -52,7 +52,7 @@ export type LiveAggregatesState = z.infer<typeof LiveAggregatesStateSchema>;
 const vector = z.array(z.number().finite()).length(FEATURE_DIM);
 
 /** An impression waiting for its play: what the artwork aggregates keep until the reward arrives. */
-export const PendingShownSchema = z.object({
+export const PendingShownSchema = PendingJoinSchema.extend({
   key: z.string(),
   titleId: z.string(),
   ts: z.number().finite(),

@@ -7,7 +7,7 @@
  * three stores: `outbox`, `history` and `meta` (key -> value below).
  */
 import { z } from 'zod';
-import { ArtworkAssignmentSchema, ArtworkPriorsSchema, POLICY_NAMES, ViewerHistorySchema } from './artwork/index.ts';
+import { ArtworkAssignmentSchema, ArtworkPriorsSchema, PendingJoinSchema, POLICY_NAMES, ViewerHistorySchema } from './artwork/index.ts';
 import { CandidateSchema } from './candidates.ts';
 import { CatalogTitleSchema } from './catalog.ts';
 import { EventSchema, describeIssues } from './events.ts';
@@ -77,8 +77,8 @@ export const ArtworkStateSchema = z.object({
   /** The titles the viewer played, as the history context (a state from before it starts with none). */
   history: ViewerHistorySchema.optional(),
   assignments: z.array(ArtworkAssignmentSchema),
-  /** Impressions not yet settled by a play or the reward window. */
-  pending: z.array(z.object({ titleId: z.string(), artworkId: z.string(), ts: z.number() })),
+  /** Impressions not yet settled by a play or the reward window, and rewarded ones whose playback goes on. */
+  pending: z.array(PendingJoinSchema.extend({ titleId: z.string(), artworkId: z.string(), ts: z.number() })),
 });
 export type ArtworkState = z.infer<typeof ArtworkStateSchema>;
 

@@ -230,6 +230,36 @@ describe('reward: quality plays, not clicks', () => {
     short.impression('t3', 't3', 0, 'imp3');
     expect(short.engagement('t3', 'pause', 5, 700, 2400)).toEqual({ payload: 'imp3', reward: 1 }); // 29% of 40 min
   });
+  it('credits a quality play to the impression it came from, not to the re-render shown while it plays', () => {
+    // The clicked card (a), a play naming it, the page's re-render with another artwork (b), then playback.
+    const named = new aw.RewardJoiner<string>(aw.QUALITY_PLAY);
+    named.impression('t1', 't1', 0, 'clicked', 'a');
+    expect(named.engagement('t1', 'play_start', 10, undefined, undefined, 'a')).toBeNull();
+    expect(named.impression('t1', 't1', 20, 'rerender', 'b')).toEqual([]); // the played one stays held
+    expect(named.engagement('t1', 'progress', 30, 900, 6000, 'a')).toEqual({ payload: 'clicked', reward: 1 });
+    expect(named.engagement('t1', 'complete', 40, 6000, 6000, 'a')).toBeNull(); // rewarded once
+    expect(named.expire(aw.QUALITY_PLAY.windowMs + 21)).toEqual([{ payload: 'rerender', reward: 0 }]);
+    expect(named.size).toBe(0);
+    // Playback that names nothing belongs to the impression its play start engaged, also after its reward.
+    const unnamed = new aw.RewardJoiner<string>(aw.QUALITY_PLAY);
+    unnamed.impression('t1', 't1', 0, 'clicked');
+    unnamed.engagement('t1', 'play_start', 10);
+    unnamed.impression('t1', 't1', 20, 'rerender');
+    expect(unnamed.engagement('t1', 'progress', 30, 900, 6000)).toEqual({ payload: 'clicked', reward: 1 });
+    expect(unnamed.engagement('t1', 'complete', 40, 6000, 6000)).toBeNull();
+    // A new play start from the re-render moves playback to it.
+    unnamed.engagement('t1', 'play_start', 50);
+    expect(unnamed.engagement('t1', 'progress', 60, 900, 6000)).toEqual({ payload: 'rerender', reward: 1 });
+  });
+  it('a newer impression settles one nothing was played from; a re-render of the same choice is the same trial', () => {
+    const j = new aw.RewardJoiner<string>(aw.QUALITY_PLAY);
+    j.impression('t1', 't1', 0, 'x', 'a');
+    expect(j.impression('t1', 't1', 5, 'x', 'b', (shown) => shown === 'x')).toEqual([]);
+    expect(j.size).toBe(1);
+    expect(j.impression('t1', 't1', 10, 'y', 'c', (shown) => shown === 'y')).toEqual([{ payload: 'x', reward: 0 }]);
+    expect(j.engagement('t1', 'progress', 20, 900, 6000, 'a')).toBeNull(); // a is settled: nothing else takes its play
+    expect(j.engagement('t1', 'progress', 20, 900, 6000, 'c')).toEqual({ payload: 'y', reward: 1 });
+  });
   it('a click-rewarded definition pays at the play start', () => {
     const j = new aw.RewardJoiner<string>(aw.CLICK);
     j.impression('t1', 't1', 0, 'imp1');

@@ -13,7 +13,8 @@ const PRIORS_MAX_AGE_MS = 5 * 60_000;
 
 export class ArtworkChooser {
   private bandit: aw.ArtworkBandit | null = null;
-  private pending = new Map<string, { artworkId: string; ts: number }>();
+  /** Keyed by title; an impression's id names it, so a play credits the impression it came from. */
+  private pending: aw.RewardJoiner<Shown>;
   private priorsFetchedAt = 0;
   private priorsEtag: string | null = null;
   private loading: Promise<void> | null = null;
@@ -37,6 +38,7 @@ export class ArtworkChooser {
   ) {
     this.db = dbOf();
     this.viewer = this.db.name;
+    this.pending = new aw.RewardJoiner(reward);
   }
 
   /**
@@ -51,7 +53,7 @@ export class ArtworkChooser {
     if (next === this.experimentPolicy) return;
     this.experimentPolicy = next;
     this.bandit = null;
-    this.pending = new Map();
+    this.pending = new aw.RewardJoiner(this.reward);
     this.loading = null;
   }
 
@@ -63,7 +65,7 @@ export class ArtworkChooser {
       this.db = this.dbOf();
       this.viewer = this.db.name;
       this.bandit = null;
-      this.pending = new Map();
+      this.pending = new aw.RewardJoiner(this.reward);
       this.priorsFetchedAt = 0;
       this.loading = null;
     }
@@ -80,7 +82,7 @@ export class ArtworkChooser {
     const state = stored && stored.viewer === this.viewer && stored.policy === policy && stored.policyVersion === aw.POLICY_VERSION ? stored : null;
     this.bandit = new aw.ArtworkBandit(this.viewer, { ...this.config, policy }, state?.taste, undefined, new Map((state?.assignments ?? []).map((a) => [a.titleId, a])));
     if (state?.history) this.bandit.history = state.history;
-    for (const p of state?.pending ?? []) this.pending.set(p.titleId, { artworkId: p.artworkId, ts: p.ts });
+    this.pending.restore((state?.pending ?? []).map(({ artworkId, ...p }) => [p.titleId, { ...p, payload: { titleId: p.titleId, artworkId } }]));
     const cached = await getMeta(this.db, 'artwork-priors');
     if (cached) {
       this.bandit.priors = new aw.PriorRates(cached.priors);
@@ -137,14 +139,18 @@ export class ArtworkChooser {
     };
   }
 
-  /** Every tracked event of this viewer: impressions open a reward window, engagement may settle it. */
+  /**
+   * Every tracked event of this viewer: impressions open a reward window, engagement may settle it. A play, progress
+   * or completion credits the impression it names (`impressionId`): a play re-renders the page, and the played card's
+   * fresh impression must not take the reward of the one that was clicked.
+   */
   async record(e: MarqueeEvent): Promise<void> {
     if (!this.bandit || !('titleId' in e)) return;
-    let changed = this.expire(e.ts);
+    let changed = this.settleAll(this.pending.expire(e.ts));
     if (e.type === 'impression' && e.artwork) {
-      const prev = this.pending.get(e.titleId);
-      if (prev && prev.artworkId !== e.artwork.artworkId) changed = this.settle(e.titleId, prev.artworkId, 0) || changed;
-      if (!prev || prev.artworkId !== e.artwork.artworkId) this.pending.set(e.titleId, { artworkId: e.artwork.artworkId, ts: e.ts });
+      const shown = { titleId: e.titleId, artworkId: e.artwork.artworkId };
+      // A re-render of the held artwork is the same trial, not a new decision.
+      changed = this.settleAll(this.pending.impression(e.titleId, e.titleId, e.ts, shown, e.id, (prev) => prev.artworkId === shown.artworkId)) || changed;
       changed = true;
     } else if (e.type !== 'impression') {
       if (e.type === 'play_start') {
@@ -154,25 +160,19 @@ export class ArtworkChooser {
           changed = true;
         }
       }
-      const p = this.pending.get(e.titleId);
       const position = 'position' in e ? e.position : undefined;
       const duration = 'duration' in e ? e.duration : undefined;
-      if (p && e.ts - p.ts <= this.reward.windowMs && aw.isRewarding(this.reward, e.type, position, duration)) {
-        this.pending.delete(e.titleId);
-        changed = this.settle(e.titleId, p.artworkId, 1) || changed;
-      }
+      const s = this.pending.engagement(e.titleId, e.type, e.ts, position, duration, e.impressionId?.toLowerCase());
+      if (s) changed = this.settleAll([s]) || changed;
+      // The join's engaged mark is state to persist too.
+      if (e.type === 'play_start') changed = true;
     }
     if (changed) await this.save();
   }
 
-  private expire(now: number): boolean {
+  private settleAll(settled: aw.Settled<Shown>[]): boolean {
     let changed = false;
-    for (const [titleId, p] of this.pending) {
-      if (now - p.ts > this.reward.windowMs) {
-        this.pending.delete(titleId);
-        changed = this.settle(titleId, p.artworkId, 0) || changed;
-      }
-    }
+    for (const s of settled) changed = this.settle(s.payload.titleId, s.payload.artworkId, s.reward) || changed;
     return changed;
   }
 
@@ -193,11 +193,17 @@ export class ArtworkChooser {
       taste: b.taste,
       history: b.history,
       assignments: [...b.assignments.values()].slice(-5000),
-      pending: [...this.pending].map(([titleId, p]) => ({ titleId, ...p })),
+      pending: this.pending.entries().map(([, p]) => ({ titleId: p.titleId, ts: p.ts, artworkId: p.payload.artworkId, ids: p.ids, engaged: p.engaged, rewarded: p.rewarded })),
     };
     this.saveQueue = this.saveQueue.then(() => putMeta(this.db, 'artwork', state));
     return this.saveQueue;
   }
+}
+
+/** What a held impression showed. */
+interface Shown {
+  titleId: string;
+  artworkId: string;
 }
 
 const round = (x: number) => Math.round(x * 10000) / 10000;

@@ -107,6 +107,46 @@ describe('ArtworkChooser (worker side)', () => {
     expect(dbg.taste[0]!.mean).toBeGreaterThan(0);
   });
 
+  it('credits a quality play to the impression it came from, not to the re-render shown while it plays', async () => {
+    servePriors();
+    const db = await freshDbOf();
+    const c = new ArtworkChooser(db, 'http://api.test', { stickinessMs: 0 });
+    await c.prepare(catalog);
+    const clicked = event({ type: 'impression', titleId: 't0', row: 'Top', position: 0, ts: 10, artwork: { artworkId: 't0-a0', propensity: 0.2 } });
+    await c.record(clicked);
+    await c.record(event({ type: 'play_start', titleId: 't0', ts: 11, impressionId: clicked.id }));
+    await c.record(event({ type: 'impression', titleId: 't0', row: 'Top', position: 0, ts: 12, artwork: { artworkId: 't0-a1', propensity: 0.2 } }));
+    await c.record(event({ type: 'progress', titleId: 't0', ts: 13, position: 1200, duration: 6000, impressionId: clicked.id }));
+    // One update so far, a reward for the clicked (dark) artwork: the taste leans to dark, away from bright.
+    const dbg = c.present(catalog[1]!, 20).debug!;
+    expect(dbg.updates).toBe(1);
+    expect(dbg.taste.find((t) => t.theme === 'dark')!.mean).toBeGreaterThan(0);
+    expect(dbg.taste.find((t) => t.theme === 'bright')?.mean ?? 0).toBeLessThanOrEqual(0);
+    // The re-render is still held (persisted with its id), and a restart keeps it: it settles with 0 at its window's end.
+    const restarted = new ArtworkChooser(db, 'http://api.test', { stickinessMs: 0 });
+    await restarted.prepare(catalog);
+    await restarted.record(event({ type: 'pause', titleId: 't5', ts: 13 + aw.QUALITY_PLAY.windowMs, position: 10, duration: 6000 }));
+    expect(restarted.present(catalog[1]!, 20 + aw.QUALITY_PLAY.windowMs).debug!.updates).toBe(2);
+  });
+
+  it('loads a state persisted before impressions were held by id, and its pending impression still earns its play', async () => {
+    servePriors();
+    const db = await freshDb();
+    const old = {
+      version: 1, viewer: db.name, policy: 'thompson', policyVersion: aw.POLICY_VERSION,
+      taste: new aw.ArtworkBandit(db.name).taste, assignments: [],
+      pending: [{ titleId: 't0', artworkId: 't0-a0', ts: 10 }],
+    };
+    await db.put('meta', old, 'artwork'); // as an older SDK wrote it: no ids, no engaged mark
+    const c = new ArtworkChooser(() => db, 'http://api.test', { stickinessMs: 0 });
+    await c.prepare(catalog);
+    await c.record(event({ type: 'play_start', titleId: 't0', ts: 11 }));
+    await c.record(event({ type: 'progress', titleId: 't0', ts: 12, position: 1200, duration: 6000 }));
+    const dbg = c.present(catalog[1]!, 20).debug!;
+    expect(dbg.updates).toBe(1);
+    expect(dbg.taste.find((t) => t.theme === 'dark')!.mean).toBeGreaterThan(0);
+  });
+
   it('a click alone is not a reward', async () => {
     servePriors();
     const c = new ArtworkChooser(await freshDbOf(), 'http://api.test', { stickinessMs: 0 });

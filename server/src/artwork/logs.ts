@@ -1,7 +1,8 @@
 /**
  * The store's own events as a logged-bandit log: every impression that carries an artwork choice becomes one
  * decision (the title's artworks with their theme features as the actions, the logged propensity, the impression's
- * row position), rewarded 1 when a quality play of that title by that viewer follows within the window.
+ * row position), rewarded 1 when a quality play of that title by that viewer follows within the window. A play is
+ * credited to the impression it names (`impressionId`), else to the one its play start came from (RewardJoiner).
  */
 import { artwork as aw, type ArtworkAggregatesState, type MarqueeEvent, type PendingShown } from '@marquee/core';
 import { ARTWORK_EVENT_TYPES, artworkRow, type ArtworkRow, type EventStore } from '../store/types.ts';
@@ -47,12 +48,12 @@ export function decisionsFromEvents(events: Iterable<MarqueeEvent>, catalog: Cat
         meta: { viewer, titleId: e.titleId, ...(e.artwork.policy ? { policy: e.artwork.policy } : {}) },
       });
       rewards[i] = 0;
-      for (const s of joiner.impression(key, e.titleId, e.ts, i)) rewards[s.payload] = s.reward;
+      for (const s of joiner.impression(key, e.titleId, e.ts, i, e.id)) rewards[s.payload] = s.reward;
       continue;
     }
     const p = 'position' in e ? e.position : undefined;
     const d = 'duration' in e ? e.duration : undefined;
-    const s = joiner.engagement(key, e.type, e.ts, p, d);
+    const s = joiner.engagement(key, e.type, e.ts, p, d, e.impressionId?.toLowerCase());
     if (s) rewards[s.payload] = s.reward;
   }
   decisions.forEach((d, i) => (d.reward = rewards[i] ?? 0));
@@ -66,7 +67,9 @@ export function decisionsFromEvents(events: Iterable<MarqueeEvent>, catalog: Cat
  * uniformLogWeight (below). The same rows in the same order
  * give the same counts and weights, whether they arrive live (observe) or come back from the store at start
  * (replayArtwork). Memory: per (title, artwork), per pending join and per viewer (a history of 13 numbers and the
- * between-viewer variance's 42 sums), and one copy of the counts (the reference priors).
+ * between-viewer variance's 42 sums), and one copy of the counts (the reference priors). The store's artwork rows
+ * carry no event ids (the typed copy keeps ids of interleaved impressions only), so plays are joined here by the
+ * rule for unnamed ones: the impression the play started from, not the title's re-render shown while it plays.
  */
 export class ArtworkAggregates {
   /** Replaced only by `restore` (a snapshot), before the server listens. */
@@ -192,7 +195,10 @@ export class ArtworkAggregates {
     const pending = (j: aw.RewardJoiner<Shown>): PendingShown[] =>
       j.entries().map(([key, p]) => {
         const c = p.payload.context;
-        return { key, titleId: p.titleId, ts: p.ts, artworkId: p.payload.artworkId, ...(c ? { context: { x: Array.from(c.x), history: Array.from(c.history), weight: c.weight, viewer: c.viewer, base: c.base } } : {}) };
+        return {
+          key, titleId: p.titleId, ts: p.ts, artworkId: p.payload.artworkId, ids: [...p.ids], engaged: p.engaged, rewarded: p.rewarded,
+          ...(c ? { context: { x: Array.from(c.x), history: Array.from(c.history), weight: c.weight, viewer: c.viewer, base: c.base } } : {}),
+        };
       });
     const historyMembers = [...this.histories.keys()];
     const histories = [...this.histories.values()];
@@ -220,7 +226,7 @@ export class ArtworkAggregates {
       list.map((p) => {
         const c = p.context;
         const shown: Shown = { titleId: p.titleId, artworkId: p.artworkId, ...(c ? { context: { x: Float64Array.from(c.x), history: Float64Array.from(c.history), weight: c.weight, viewer: c.viewer, base: c.base } } : {}) };
-        return [p.key, { titleId: p.titleId, ts: p.ts, payload: shown }];
+        return [p.key, { titleId: p.titleId, ts: p.ts, payload: shown, ids: [...p.ids], engaged: p.engaged, rewarded: p.rewarded }];
       });
     this.joiner.restore(entries(s.qualityPending));
     this.playJoiner.restore(entries(s.playPending));
