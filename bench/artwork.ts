@@ -150,14 +150,19 @@ for (const [name, r] of results) {
   const row = policies[name] as { oracle_lift_share_paired: number | null; oracle_lift_share_paired_ci95: [number, number] | null; ceiling_share: number | null };
   log(`  ${name.padEnd(15)} ${String(per1k(r.qualityPlays, r.impressions)).padStart(9)}  ${String(per1k(r.expectedQualityPlays, r.impressions)).padStart(9)}  ${String(row.oracle_lift_share_paired).padStart(7)} [${row.oracle_lift_share_paired_ci95?.join(', ') ?? '-'}] (of the ceiling ${row.ceiling_share}); ${String(share(r, 'expectedQualityPlays'))}; ${String(share(r, 'qualityPlays')).padEnd(8)} ${byBucket.map((b) => b.oracle_lift_share).join(' ')}`);
 }
-/** The ordering's steps as paired differences of share (same members in every resample). */
+/** A paired difference of share, a minus b (the same members in every resample). */
+const step = (a: SimResult, b: SimResult) => ({ share: r3(shareOf(a, null) - shareOf(b, null)), ci95: interval((pick) => shareOf(a, pick) - shareOf(b, pick)) });
+/** The ordering's steps. */
 const pop = results.get('population');
 const contextual = ['thompson', 'epsilon-greedy', 'linucb'].filter((p) => results.has(p));
 const ordering = pop && uni && ora ? {
   population_minus_uniform: { share: r3(shareOf(pop, null)), ci95: interval((pick) => shareOf(pop, pick)) },
-  ...Object.fromEntries(contextual.map((p) => [`${p}_minus_population`, { share: r3(shareOf(results.get(p)!, null) - shareOf(pop, null)), ci95: interval((pick) => shareOf(results.get(p)!, pick) - shareOf(pop, pick)) }])),
+  ...Object.fromEntries(contextual.map((p) => [`${p}_minus_population`, step(results.get(p)!, pop)])),
 } : null;
 if (ordering) for (const [k, v] of Object.entries(ordering)) log(`  ${k.padEnd(34)} share ${v.share} [${v.ci95?.join(', ') ?? '-'}]`);
+/** Between the contextual policies, for the default (BANDIT_DEFAULTS.policy): every pair, the earlier minus the later. */
+const contextualPairs = uni && ora ? Object.fromEntries(contextual.flatMap((a, i) => contextual.slice(i + 1).map((b) => [`${a}_minus_${b}`, step(results.get(a)!, results.get(b)!)]))) : null;
+if (contextualPairs) for (const [k, v] of Object.entries(contextualPairs)) log(`  ${k.padEnd(34)} share ${v.share} [${v.ci95?.join(', ') ?? '-'}]`);
 
 let clickbait: Record<string, unknown> | null = null;
 if (!args['skip-clickbait']) {
@@ -202,6 +207,7 @@ if (args.json) {
     policies,
     ordering_uniform_lt_population_lt_thompson: order.every((x) => x !== undefined) ? order[0]! < order[1]! && order[1]! < order[2]! : null,
     ordering_steps: ordering,
+    contextual_steps: contextualPairs,
     history_ceiling_share: ceiling === null ? null : r3(ceiling),
     thompson_oracle_lift_share: th?.oracle_lift_share_paired ?? null,
     clickbait,
