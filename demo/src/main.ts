@@ -21,6 +21,8 @@ const marquee = createPersonalizer({
 });
 const demo = {
   impressions: 0,
+  /** Of those, the ones the SDK has stored on the device (a reload before then may lose one in flight). */
+  impressionsQueued: 0,
   pages: 0,
   page: null as HomePage | null,
   /** ms from navigation to the first page ranked by the model. */
@@ -76,8 +78,12 @@ const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as
 const TIME_SCALE = 60; // one real second plays one minute, so a whole film fits a demo
 
 // ---- The homepage -------------------------------------------------------------------------------------------
-const shown = new Set<string>(); // one impression per title, row and artwork per page view
-const impressionIds = new Map<string, Promise<string | null>>(); // a play references the impression it came from
+/**
+ * Per row and title: the artwork its card shows and the impression that logged it. A card whose artwork changed is a
+ * new impression, also back to one it showed before (the device settles the impression the card replaced); a play
+ * names the impression of the card that was clicked.
+ */
+const onScreen = new Map<string, { artworkId: string; impression: Promise<string | null> }>();
 const hue = (t: PageTitle) => [...t.titleId].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 7);
 
 function card(t: PageTitle, row: string, position: number): HTMLElement {
@@ -96,14 +102,18 @@ function card(t: PageTitle, row: string, position: number): HTMLElement {
   el.addEventListener('focus', () => showArtworkDebug(t));
   el.querySelector('.meta')!.textContent = `${t.year} · ${t.genres.join(', ')} · ${t.artwork.themes.join(', ')}`;
   el.title = `score ${t.score.toFixed(3)} · artwork ${t.artwork.artworkId}`;
-  el.addEventListener('click', () => select(t));
-  const key = `${row}/${t.titleId}/${t.artwork.artworkId}`; // a new artwork on the card is a new impression
-  if (!shown.has(key)) {
-    shown.add(key);
+  const slot = `${row}/${t.titleId}`;
+  let seen = onScreen.get(slot);
+  if (seen?.artworkId !== t.artwork.artworkId) {
     demo.impressions++;
     const { artworkId, propensity, policy, policyVersion } = t.artwork;
-    impressionIds.set(t.titleId, marquee.impression({ titleId: t.titleId, row, position, artwork: { artworkId, propensity, policy, policyVersion }, interleaving: t.interleaving }));
+    const impression = marquee.impression({ titleId: t.titleId, row, position, artwork: { artworkId, propensity, policy, policyVersion }, interleaving: t.interleaving });
+    void impression.then(() => demo.impressionsQueued++);
+    seen = { artworkId, impression };
+    onScreen.set(slot, seen);
   }
+  const { impression } = seen;
+  el.addEventListener('click', () => select(t, impression));
   return el;
 }
 
@@ -193,6 +203,8 @@ function renderPlayer() {
   for (const el of document.querySelectorAll<HTMLElement>('.card')) el.setAttribute('aria-pressed', String(el.dataset.title === current?.titleId));
 }
 
+/** The selected card's impression, and the one the playback came from (a later selection does not change it). */
+let currentImpression: Promise<string | null> = Promise.resolve(null);
 let playImpression: Promise<string | null> = Promise.resolve(null);
 /** A playback event at the current position, naming the impression the play came from. */
 async function playback(type: 'progress' | 'pause' | 'complete', titleId: string) {
@@ -206,10 +218,11 @@ function stop() {
   playing = null;
 }
 
-async function select(t: PageTitle) {
+async function select(t: PageTitle, impression: Promise<string | null>) {
   if (current && playing) void playback('pause', current.titleId);
   stop();
   current = t;
+  currentImpression = impression;
   showArtworkDebug(t);
   position = 0;
   runtime = 5400;
@@ -221,7 +234,7 @@ $('#play').addEventListener('click', () => {
   const t = current;
   const { artworkId, propensity, policy, policyVersion } = t.artwork;
   // The playback's events name the impression the play came from: the page re-renders with the title on it again.
-  playImpression = impressionIds.get(t.titleId) ?? Promise.resolve(null);
+  playImpression = currentImpression;
   void playImpression.then((impressionId) =>
     marquee.playStart({ titleId: t.titleId, artwork: { artworkId, propensity, policy, policyVersion }, impressionId: impressionId ?? undefined }),
   );

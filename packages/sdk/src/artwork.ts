@@ -149,8 +149,8 @@ export class ArtworkChooser {
     let changed = this.settleAll(this.pending.expire(e.ts));
     if (e.type === 'impression' && e.artwork) {
       const shown = { titleId: e.titleId, artworkId: e.artwork.artworkId };
-      // A re-render of the held artwork is the same trial, not a new decision.
-      changed = this.settleAll(this.pending.impression(e.titleId, e.titleId, e.ts, shown, e.id, (prev) => prev.artworkId === shown.artworkId)) || changed;
+      // A re-render of the held artwork is the same trial, not a new decision; a card in another row is another trial.
+      changed = this.settleAll(this.pending.impression(e.titleId, e.titleId, e.ts, shown, e.id, (prev) => prev.artworkId === shown.artworkId, e.row)) || changed;
       changed = true;
     } else if (e.type !== 'impression') {
       if (e.type === 'play_start') {
@@ -193,7 +193,7 @@ export class ArtworkChooser {
       taste: b.taste,
       history: b.history,
       assignments: [...b.assignments.values()].slice(-5000),
-      pending: this.pending.entries().map(([, p]) => ({ titleId: p.titleId, ts: p.ts, artworkId: p.payload.artworkId, ids: p.ids, engaged: p.engaged, rewarded: p.rewarded })),
+      pending: this.pending.entries().map(([, p]) => ({ titleId: p.titleId, ts: p.ts, artworkId: p.payload.artworkId, ids: p.ids, ...(p.slot === undefined ? {} : { slot: p.slot }), engaged: p.engaged, rewarded: p.rewarded })),
     };
     this.saveQueue = this.saveQueue.then(() => putMeta(this.db, 'artwork', state));
     return this.saveQueue;

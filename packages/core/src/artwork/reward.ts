@@ -32,6 +32,7 @@ export function isRewarding(def: RewardDefinition, type: string, position?: numb
  */
 export const PendingJoinSchema = z.object({
   ids: z.array(z.string()).default([]),
+  slot: z.string().optional(),
   engaged: z.boolean().default(false),
   rewarded: z.boolean().default(false),
 });
@@ -42,6 +43,8 @@ export interface PendingImpression<P> {
   payload: P;
   /** The impression events this trial stands for (a re-render of the same choice adds its id); empty when unnamed. */
   ids: string[];
+  /** Where on the page it was shown (the device: the row), when the key's title can be on screen more than once. */
+  slot?: string;
   /** The title's current playback started from it: playback events that name no impression are its. */
   engaged: boolean;
   /** Rewarded already; kept while engaged so that the rest of that playback rewards no other impression. */
@@ -65,19 +68,20 @@ export interface Settled<P> {
  * the latest impression.
  */
 export class RewardJoiner<P> {
-  /** Per key, oldest first: a key holds at most the engaged impression and the latest one. */
+  /** Per key, oldest first: a key holds at most the engaged impression and the latest one per slot. */
   private readonly pending = new Map<string, PendingImpression<P>[]>();
   private count = 0;
   constructor(private readonly def: RewardDefinition) {}
 
   /**
-   * Records an impression (`id`: its event id, when known). Earlier impressions of the key that nothing was played
-   * from are settled with 0, unless `sameChoice` says the latest unrewarded one shows what this one shows: then this
-   * one joins it as the same trial (a re-render of a held artwork, also while it plays, is not a new decision).
+   * Records an impression (`id`: its event id, when known; `slot`: where it was shown). Earlier impressions of the
+   * key in the same slot that nothing was played from are settled with 0 (the card now shows another), unless
+   * `sameChoice` says the latest unrewarded one there shows what this one shows: then this one joins it as the same
+   * trial (a re-render of a held artwork, also while it plays, is not a new decision).
    */
-  impression(key: string, titleId: string, ts: number, payload: P, id?: string, sameChoice?: (shown: P) => boolean): Settled<P>[] {
+  impression(key: string, titleId: string, ts: number, payload: P, id?: string, sameChoice?: (shown: P) => boolean, slot?: string): Settled<P>[] {
     const list = this.pending.get(key) ?? [];
-    const last = list[list.length - 1];
+    const last = list.findLast((p) => p.slot === slot);
     if (last && !last.rewarded && sameChoice?.(last.payload)) {
       if (id !== undefined) last.ids.push(id);
       return [];
@@ -85,10 +89,10 @@ export class RewardJoiner<P> {
     const out: Settled<P>[] = [];
     const kept: PendingImpression<P>[] = [];
     for (const p of list) {
-      if (p.engaged) kept.push(p);
+      if (p.engaged || p.slot !== slot) kept.push(p);
       else out.push({ payload: p.payload, reward: 0 });
     }
-    kept.push({ titleId, ts, payload, ids: id === undefined ? [] : [id], engaged: false, rewarded: false });
+    kept.push({ titleId, ts, payload, ids: id === undefined ? [] : [id], ...(slot === undefined ? {} : { slot }), engaged: false, rewarded: false });
     this.count += kept.length - list.length;
     this.pending.set(key, kept);
     return out;
