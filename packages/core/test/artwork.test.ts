@@ -259,6 +259,13 @@ describe('reward: quality plays, not clicks', () => {
     expect(j.impression('t1', 't1', 10, 'y', 'c', (shown) => shown === 'y')).toEqual([{ payload: 'x', reward: 0 }]);
     expect(j.engagement('t1', 'progress', 20, 900, 6000, 'a')).toBeNull(); // a is settled: nothing else takes its play
     expect(j.engagement('t1', 'progress', 20, 900, 6000, 'c')).toEqual({ payload: 'y', reward: 1 });
+    // A title on screen in two rows is two trials: the second row's card does not settle the first row's.
+    const rows = new aw.RewardJoiner<string>(aw.QUALITY_PLAY);
+    rows.impression('t1', 't1', 0, 'top', 'a', undefined, 'Top Picks');
+    expect(rows.impression('t1', 't1', 1, 'trending', 'b', undefined, 'Trending')).toEqual([]);
+    expect(rows.engagement('t1', 'play_start', 2, undefined, undefined, 'a')).toBeNull();
+    expect(rows.engagement('t1', 'progress', 3, 900, 6000, 'a')).toEqual({ payload: 'top', reward: 1 });
+    expect(rows.impression('t1', 't1', 4, 'trending2', 'c', undefined, 'Trending')).toEqual([{ payload: 'trending', reward: 0 }]);
   });
   it('a click-rewarded definition pays at the play start', () => {
     const j = new aw.RewardJoiner<string>(aw.CLICK);
