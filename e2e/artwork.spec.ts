@@ -21,11 +21,15 @@ const items = (p: HomePage) => p.rows.flatMap((r) => r.items);
 type CatalogTitle = { id: string; runtimeMin: number; artworks: { id: string; themes: string[] }[] };
 
 /**
- * A population before the two viewers, through the API: 300 other viewers, each shown 20 of the titles with a dark
- * and another artwork, the artwork uniformly at random (logged with propensity 1/K). Half of them play 4 in 10 of
- * the titles shown with a dark image and 1 in 20 of the others; the other half the reverse. So the population's
+ * A population before the two viewers, through the API: 300 other viewers, each shown a page of 60 of the titles with
+ * a dark and another artwork, the artwork uniformly at random (logged with propensity 1/K). Half of them play 1 in 25
+ * of the titles shown with a dark image and 1 in 250 of the others; the other half the reverse. So the population's
  * shared fit is made of many viewers, not of the two under test, finds no dark effect for everyone (the halves
- * cancel) and publishes a between-viewer variance that says viewers differ. Returns what it stored.
+ * cancel) and publishes a between-viewer variance that says viewers differ. Its rates are a page's, as the two
+ * viewers' are (a play or two in a page of 80): the device learns from each impression's reward minus the published
+ * rate, so a population that played 1 in 5 of what it saw (an earlier seed) made every card the viewers left
+ * unplayed a strong negative, and the dark cards a viewer is shown more as it learns pulled its dark taste back to 0.
+ * Returns what it stored.
  */
 async function seedPopulation(apiUrl: string, titles: readonly CatalogTitle[]): Promise<{ impressions: number; qualityPlays: number }> {
   const rng = new aw.Rng(10);
@@ -36,14 +40,14 @@ async function seedPopulation(apiUrl: string, titles: readonly CatalogTitle[]): 
   for (let u = 0; u < 300; u++) {
     const who = { schemaVersion: SCHEMA_VERSION, userId: `seed-viewer-${u}`, sessionId: `seed-session-${u}` };
     const fan = u % 2 === 0;
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 60; i++) {
       const t = titles[rng.int(titles.length)]!;
       const k = rng.int(t.artworks.length);
       const artwork = { artworkId: t.artworks[k]!.id, propensity: 1 / t.artworks.length };
       events.push({ ...who, id: uuidv7(), ts: ts++, type: 'impression', titleId: t.id, row: 'Top Picks', position: i, artwork });
       impressions++;
       const dark = t.artworks[k]!.themes.includes(DARK);
-      if (rng.next() >= (dark === fan ? 0.4 : 0.05)) continue;
+      if (rng.next() >= (dark === fan ? 0.04 : 0.004)) continue;
       qualityPlays++;
       events.push({ ...who, id: uuidv7(), ts: ts++, type: 'play_start', titleId: t.id, artwork });
       events.push({ ...who, id: uuidv7(), ts: ts++, type: 'progress', titleId: t.id, position: 1200, duration: t.runtimeMin * 60 });
@@ -69,19 +73,38 @@ async function viewer(browser: Browser, apiUrl: string, user: string): Promise<P
   return page;
 }
 
-/** Through the demo's UI: pick a card, play, seek to 20 minutes (a quality play), pause. */
-async function playFromCard(page: Page, titleId: string): Promise<void> {
-  await page.locator(`section.row .card[data-title="${titleId}"]`).first().click();
+/**
+ * Through the demo's UI: pick a card, play, seek to 20 minutes (a quality play), pause. False when the card is not on
+ * screen: a newer page (the re-ranks a play's events bring) may be rendering, the screen cleared for it and the title
+ * perhaps ranked out of it, after the test read the page; waiting for that card is what timed out in the sixth
+ * session's run with stickiness.
+ */
+async function playFromCard(page: Page, titleId: string): Promise<boolean> {
+  try {
+    await page.locator(`section.row .card[data-title="${titleId}"]`).first().click({ timeout: 5_000 });
+  } catch {
+    return false;
+  }
   await page.locator('#play').click();
   await page.locator('#seek').evaluate((el: HTMLInputElement) => {
     el.value = '1200';
     el.dispatchEvent(new Event('change'));
   });
   await page.locator('#pause').click();
+  return true;
 }
 
 /** Impressions a page tracked before it was reloaded (the demo's counter starts again at each load). */
 const earlierImpressions = new Map<Page, number>();
+
+/**
+ * Reloads the page once every impression it showed is stored on the device: one still on its way to the worker is
+ * lost with the page, and the count of what reached the server would miss it.
+ */
+async function reload(page: Page): Promise<void> {
+  await expect.poll(() => page.evaluate(() => window.demo.impressionsQueued - window.demo.impressions)).toBe(0);
+  await reload(page);
+}
 const impressionsOf = async (page: Page) => (earlierImpressions.get(page) ?? 0) + (await page.evaluate(() => window.demo.impressions));
 
 /**
@@ -113,9 +136,7 @@ async function comeBackLater(page: Page): Promise<void> {
       });
     }
   });
-  earlierImpressions.set(page, (earlierImpressions.get(page) ?? 0) + (await page.evaluate(() => window.demo.impressions)));
-  await page.reload();
-  await page.waitForFunction(() => window.demo?.pages > 0);
+  await reload(page);
 }
 
 /**
@@ -131,29 +152,31 @@ async function learn(page: Page, likes: Likes, plays: number, mixed: ReadonlySet
     if (!pick) {
       // Nothing to the viewer's taste on this page: they come back later. With stickiness off, the next page draws
       // its artworks again.
-      earlierImpressions.set(page, (earlierImpressions.get(page) ?? 0) + (await page.evaluate(() => window.demo.impressions)));
-      await page.reload();
-      await page.waitForFunction(() => window.demo?.pages > 0);
+      await reload(page);
       continue;
     }
     const before = await page.evaluate(() => window.demo.pages);
-    await playFromCard(page, pick.titleId);
+    if (!(await playFromCard(page, pick.titleId))) continue;
     played.add(pick.titleId);
     await expect.poll(() => page.evaluate(() => window.demo.pages)).toBeGreaterThan(before); // re-ranked, re-rendered
   }
   return played.size;
 }
 
-// FIXME (issue #10, open). The server now holds a population before the two viewers arrive (seedPopulation): with
-// only the two of them the shared fit was made of their own plays (fifth session: 0 of 3 runs on fresh priors). Sixth
-// session, artwork-5, one run under load: the seeded server published a between-viewer variance of 0.0677 (sd 0.26),
-// and still both viewers' own tastes missed dark (A's mean dark margin -0.012, B's -0.019; dark preferred for A on 15
-// of 72 common titles, for B on 5). Found why the viewers' plays teach so little: with stickiness 0 a play re-ranks
-// and re-renders the page, the played card comes back with a fresh artwork, and the device (ArtworkChooser.record)
-// joins the quality play to the title's latest impression, not to the one the play started from (the play carries
-// its impressionId, which the device ignores), so A's plays reward whatever the re-render drew. With stickiness
-// 15 s instead, the run timed out at a card click (not diagnosed). Next: attribute plays by impressionId on the
-// device (and the server's join), then judge again; not looser thresholds.
+// FIXME (issue #10, open): not reliable; why, as measured in the seventh session (all under load, load average 3-8).
+// Fixed and kept: plays are credited to the impression they came from (core RewardJoiner; the demo names the clicked
+// card's own impression); the seeded population's rates are a page's, as the viewers' are (seedPopulation); reloads
+// wait for the impressions in flight (the final count check missed them: failed twice); a card click that a newer
+// render cleared from the screen is retried instead of waited for (that was the earlier 15 s stickiness timeout, and
+// it timed out a 24-play run here too: a play's events re-rank, the page re-renders, the screen is cleared for it).
+// What stays: the evidence is small. With the population's between-viewer variance at 0.0009 (sd 0.03), 16 quality
+// plays among ~1,350 settled impressions move a viewer's dark taste to ~0.01 (posterior sd 0.039). Of three runs that
+// got to the checks, two passed every convergence check (preferred dark for A on 37-38 of ~60 common titles, for B on
+// 1-3; different on 39) but on mean dark margins of +0.001 and +0.002 for A (B -0.011, -0.007), and one failed (A
+// +0.005, B +0.005): chance, not a pass.
+// 24 plays each did not finish in 8 minutes under load (a page render of 80 cards per play, reloads when nothing to a
+// viewer's taste is on screen). Next: a test that can show convergence in less time (fewer cards per page, or a
+// smaller catalog for the test's server), run three times on a quiet machine.
 test.fixme('two viewers of opposite artwork taste converge to different artworks for the same titles', async ({ browser, api }) => {
   test.setTimeout(360_000);
   const catalog = (await (await fetch(`${api.url}/v1/catalog`)).json()).titles as CatalogTitle[];
@@ -195,7 +218,8 @@ test.fixme('two viewers of opposite artwork taste converge to different artworks
   console.log(`artwork selection in the worker for a page of ${items(pageA).length} cards: ${pageA.timings.artworkMs} ms (viewer A), ${pageB.timings.artworkMs} ms (viewer B)`);
   console.log(`common titles with a dark and another artwork: ${common.length}; preferred artwork dark for A ${darkA}, for B ${darkB}; different preferred artwork ${differ}; mean dark-over-other score margin A ${marginA.toFixed(3)}, B ${marginB.toFixed(3)}; shown (one Thompson draw) dark to A ${shownDarkA}, to B ${shownDarkB}`);
   const tastes = (t: PageTitle) => t.artwork.debug!.taste.map((x) => `${x.theme} ${x.mean.toFixed(3)} (sd ${x.sd.toFixed(3)})`).join(', ');
-  console.log(`top tastes A: ${tastes(common[0]!)}; B: ${tastes(byTitleB.get(common[0]!.titleId)!)}`);
+  const learned = (t: PageTitle) => `${t.artwork.debug!.updates} settled impressions, ${t.artwork.debug!.historyPlays} plays`;
+  console.log(`top tastes A: ${tastes(common[0]!)} (${learned(common[0]!)}); B: ${tastes(byTitleB.get(common[0]!.titleId)!)} (${learned(byTitleB.get(common[0]!.titleId)!)})`);
   expect(common.length).toBeGreaterThanOrEqual(5);
   // They part ways: each posterior leans the way its viewer played, different preferred artworks for most titles, and
   // dark preferred far more often by A than by B. (A's plays also teach it the themes that came with dark, so a
@@ -210,14 +234,17 @@ test.fixme('two viewers of opposite artwork taste converge to different artworks
   await expect(a.locator('#debug-artwork .taste')).toContainText(DARK);
 
   // Every impression that reached the server carries an artwork choice with a propensity in (0, 1].
+  for (const p of [a, b]) await expect.poll(() => p.evaluate(() => window.demo.impressionsQueued - window.demo.impressions)).toBe(0);
   await a.evaluate(() => window.marquee.flush());
   await b.evaluate(() => window.marquee.flush());
   const shown = (await impressionsOf(a)) + (await impressionsOf(b));
-  await expect.poll(async () => {
+  const stored = async () => {
     const res = await fetch(`${api.url}/v1/admin/artwork/ope?target=uniform`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
     const body = (await res.json()) as { decisions: number; skipped: number };
     return body.decisions + body.skipped;
-  }, { timeout: 30_000 }).toBe(seeded.impressions + shown);
+  };
+  await expect.poll(stored, { timeout: 30_000 }).toBeGreaterThanOrEqual(seeded.impressions + shown);
+  expect(await stored()).toBe(seeded.impressions + shown);
   const res = await fetch(`${api.url}/v1/admin/artwork/ope?target=uniform`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
   const report = (await res.json()) as { decisions: number; skipped: number };
   expect(report.skipped).toBe(0);
