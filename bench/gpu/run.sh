@@ -4,9 +4,9 @@
 # with scores and the ranker alone, page, cold start, kernel launches, GPU kernel time, the probe's plan and auto
 # against the best configuration) and bench:train on webgpu and wasm (fixed epochs on the synthetic world, so the
 # losses are over the same steps; 8,192 and 16,384 positions per step on webgpu, 16,384 on wasm: the size past which
-# a flat gather's indices exceed 2^24, checked against wasm). Needs a Vulkan loader (libvulkan.so.1) and
-# python3 (to unpack .xz where there is no xz). Results and logs go to OUT_DIR (default ./out), eight files at
-# most: adapter.json, bench-node.json/.log, train-webgpu.json, train-wasm.json, train.log, train-compare.json, and
+# a flat gather's indices exceed 2^24, checked against wasm). Unpacks the Vulkan loader prepare.sh fetched (Debian's
+# libvulkan1) where the machine has none; needs dpkg and python3 (to unpack .xz where there is no xz). Results and
+# logs go to OUT_DIR (default ./out), eight files at most: adapter.json, bench-node.json/.log, train-webgpu.json, train-wasm.json, train.log, train-compare.json, and
 # whatever the caller tees this script's own output to (run.log).
 #
 # usage: bash run.sh [OUT_DIR]     environment: RUNS (10), MEMBERS (synthetic world size for training, 2000),
@@ -36,6 +36,10 @@ echo "node $(node --version)"
 [ -d "$HERE/node_modules/webgpu" ] || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$HERE/webgpu.tar.xz" "$HERE"
 
 step vulkan
+if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
+  for f in "$HERE"/gl/libvulkan1_*.deb; do [ -f "$f" ] && dpkg -x "$f" / && echo "unpacked $(basename "$f")"; done
+  ldconfig
+fi
 ldconfig -p | grep -E 'libvulkan|nvidia' | head -20
 ls /usr/local/nvidia/lib64 /usr/local/nvidia/share/vulkan/icd.d 2>/dev/null | head -40
 if ! ldconfig -p | grep -q 'libEGL_nvidia.so.0'; then
