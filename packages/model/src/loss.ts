@@ -56,7 +56,8 @@ export interface LabelSmoothing {
 export function softmaxCrossEntropy(logits: tf.Tensor2D, bias: tf.Tensor2D | null, cols: Int32Array, smoothing?: LabelSmoothing): tf.Scalar {
   const [P, N] = logits.shape;
   const firstColumn = cols.every((c) => c === 0);
-  const flatCols = Int32Array.from(cols, (c, i) => i * N + c);
+  const pairs = new Int32Array(2 * P);
+  cols.forEach((c, i) => pairs.set([i, c], 2 * i));
   const onehot = tf.tidy(() =>
     firstColumn ? tf.tensor2d(Float32Array.from({ length: N }, (_, j) => (j === 0 ? 1 : 0)), [1, N]) : tf.cast(tf.oneHot(tf.tensor1d(cols, 'int32'), N), 'float32'),
   );
@@ -70,7 +71,10 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, bias: tf.Tensor2D | nul
     const y = spread ? tf.add(tf.mul(onehot, 1 - eps), tf.mul(spread, eps)) : onehot;
     save([probs, y]); // saved tensors outlive the caller's tidy until the backward pass
     // Probabilities are >= e^-(logit range) >> 1e-30 here (cosine logits, bounded bias); the floor only guards log(0).
-    const target = tf.gather(tf.reshape(probs, [P * N]), tf.tensor1d(flatCols, 'int32'));
+    // (row, column) pairs, not flat indices into [P x N]: tfjs's webgpu gather reads its indices through float32, so
+    // past 2^24 (16,384 positions x 2,000 items) a flat index rounded to a neighbouring column; gatherND flattens in
+    // integers. (A batch-dims gather would do too, but the stock wasm kernel returned wrong columns for it.)
+    const target = tf.gatherND(probs, tf.tensor2d(pairs, [P, 2], 'int32'));
     let value = tf.neg(tf.mean(tf.log(tf.maximum(target, 1e-30)))) as tf.Scalar;
     if (spread) {
       // Masked columns have spread 0, so their floored log never counts.
