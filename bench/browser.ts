@@ -86,6 +86,10 @@ interface BackendResult {
   /** The tensor ranker alone on scores already made (timed interleaved with scores and rank_tensor). */
   ranker_alone10k_p50_ms: number;
   ranker_alone100k_p50_ms: number;
+  /** webgpu: the ranker alone with tfjs's top-k instead of the chunked kernel, in the same loop. */
+  ranker_alone_tfjs_topk10k_p50_ms?: number;
+  ranker_alone_tfjs_topk100k_p50_ms?: number;
+  rank_tensor_equals_js: boolean;
   page5k_p50_ms: number;
   /** The re-rank after a play under the visit's backend plan: update, scores of 1,000 (on `scoring_backend`), blend. */
   rerank1k_p50_ms: number;
@@ -189,6 +193,10 @@ async function measure(browser: Browser, query: string): Promise<Visit> {
       rank_tensor100k_p50_ms: t.rankTensor100k.p50,
       ranker_alone10k_p50_ms: t.rankerAlone10k.p50,
       ranker_alone100k_p50_ms: t.rankerAlone100k.p50,
+      ...(t.rankerAloneTfjsTopK10k && t.rankerAloneTfjsTopK100k
+        ? { ranker_alone_tfjs_topk10k_p50_ms: t.rankerAloneTfjsTopK10k.p50, ranker_alone_tfjs_topk100k_p50_ms: t.rankerAloneTfjsTopK100k.p50 }
+        : {}),
+      rank_tensor_equals_js: t.rankTensorEqualsJs,
       page5k_p50_ms: t.page5k.p50,
       rerank1k_p50_ms: t.rerank1k.p50,
       scoring_backend: t.scoringBackend,

@@ -211,6 +211,8 @@ function describe(name: string, cold: z.infer<typeof ColdStartSchema>, p: PathBe
     `  rank, JS blend 1k ${pc(p.rank1k)}   10k ${pc(p.rank10k)}   100k ${pc(p.rank100k)}`,
     `  rank, tensor top-${p.rankTopK} 1k ${pc(p.rankTensor1k)}   10k ${pc(p.rankTensor10k)}   100k ${pc(p.rankTensor100k)}`,
     `  the ranker alone (scores already made) 10k ${pc(p.rankerAlone10k)}   100k ${pc(p.rankerAlone100k)}`,
+    ...(p.rankerAloneTfjsTopK10k && p.rankerAloneTfjsTopK100k ? [`  the ranker alone with tfjs's top-k instead 10k ${pc(p.rankerAloneTfjsTopK10k)}   100k ${pc(p.rankerAloneTfjsTopK100k)}`] : []),
+    `  tensor ranking equals the JS blend (top ${p.rankTopK} at 1k, 10k, 100k): ${p.rankTensorEqualsJs ? 'yes' : 'NO'}`,
     `  target rank <= 1.2 x scores + 1 ms: 10k ${p.rankTensor10k.p50 <= 1.2 * p.scores10k.p50 + 1 ? 'met' : 'missed'}, 100k ${p.rankTensor100k.p50 <= 1.2 * p.scores100k.p50 + 1 ? 'met' : 'missed'}`,
     `  re-rank 1k after a play (update on ${p.backend}, scores on ${p.scoringBackend}, JS blend) ${pc(p.rerank1k)}`,
     `  page 5k ${pc(p.page5k)}`,

@@ -41,6 +41,13 @@ mkdir -p "$stage/node_modules" && mv "$stage/package" "$stage/node_modules/webgp
 tar -C "$stage" -cJf "$DIR/webgpu.tar.xz" node_modules/webgpu
 rm -rf "$stage"
 
+# The Vulkan loader (libvulkan.so.1): the GPU image has the driver's ICD but was seen without the loader, and has no
+# network to install it. Debian's package, unpacked there by run.sh when the loader is missing.
+mkdir -p "$DIR/gl"
+if ! ls "$DIR"/gl/libvulkan1_*.deb >/dev/null 2>&1; then
+  (cd "$DIR/gl" && apt-get download libvulkan1 >/dev/null)
+fi
+
 # Node (the GPU image has none): this machine's, which needs only glibc.
 if [ ! -f "$DIR/node.xz" ] || [ "$(cat "$DIR/node.version" 2>/dev/null)" != "$(node --version)" ]; then
   xz -T2 -6 -c "$(command -v node)" >"$DIR/node.xz"

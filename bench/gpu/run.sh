@@ -3,14 +3,15 @@
 # then runs bench:node on webgpu and wasm (the same workloads as issue 13's table: encode, update, rank at 1k/10k/100k
 # with scores and the ranker alone, page, cold start, kernel launches, GPU kernel time, the probe's plan and auto
 # against the best configuration) and bench:train on webgpu and wasm (fixed epochs on the synthetic world, so the
-# losses are over the same steps; 2,048 and 16,384 positions per step on webgpu, 2,048 on wasm). Needs a Vulkan loader (libvulkan.so.1) and
-# python3 (to unpack .xz where there is no xz). Results and logs go to OUT_DIR (default ./out), eight files at
-# most: adapter.json, bench-node.json/.log, train-webgpu.json, train-wasm.json, train.log, train-compare.json, and
+# losses are over the same steps; 8,192 and 16,384 positions per step on webgpu, 16,384 on wasm: the size past which
+# a flat gather's indices exceed 2^24, checked against wasm). Unpacks the Vulkan loader prepare.sh fetched (Debian's
+# libvulkan1) where the machine has none; needs dpkg and python3 (to unpack .xz where there is no xz). Results and
+# logs go to OUT_DIR (default ./out), eight files at most: adapter.json, bench-node.json/.log, train-webgpu.json, train-wasm.json, train.log, train-compare.json, and
 # whatever the caller tees this script's own output to (run.log).
 #
 # usage: bash run.sh [OUT_DIR]     environment: RUNS (10), MEMBERS (synthetic world size for training, 2000),
 #                                  EPOCHS (2), BENCH_TIMEOUT_S (240), TRAIN_TIMEOUT_S (150 per backend),
-#                                  TOKENS_GPU (2048,16384), TOKENS_WASM (2048)
+#                                  TOKENS_GPU (8192,16384), TOKENS_WASM (16384)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${1:-$HERE/out}
@@ -35,6 +36,10 @@ echo "node $(node --version)"
 [ -d "$HERE/node_modules/webgpu" ] || python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$HERE/webgpu.tar.xz" "$HERE"
 
 step vulkan
+if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
+  for f in "$HERE"/gl/libvulkan1_*.deb; do [ -f "$f" ] && dpkg -x "$f" / && echo "unpacked $(basename "$f")"; done
+  ldconfig
+fi
 ldconfig -p | grep -E 'libvulkan|nvidia' | head -20
 ls /usr/local/nvidia/lib64 /usr/local/nvidia/share/vulkan/icd.d 2>/dev/null | head -40
 if ! ldconfig -p | grep -q 'libEGL_nvidia.so.0'; then
@@ -65,9 +70,9 @@ step "bench:node --runs $RUNS --backends webgpu,wasm"
 (cd "$HERE" && timeout "${BENCH_TIMEOUT_S:-240}" node bench/node.mjs --json --runs "$RUNS" --backends webgpu,wasm >"$OUT/bench-node.json" 2>"$OUT/bench-node.log")
 echo "rc $?"; cat "$OUT/bench-node.log"
 
-# wasm, the reference, at today's 2,048 positions per step only: one core takes minutes for the larger steps.
+# wasm, the reference, at 16,384 positions per step only: about 40 s on one core of an H200 machine.
 for backend in webgpu wasm; do
-  tokens=${TOKENS_GPU:-2048,16384}; [ "$backend" = wasm ] && tokens=${TOKENS_WASM:-2048}
+  tokens=${TOKENS_GPU:-8192,16384}; [ "$backend" = wasm ] && tokens=${TOKENS_WASM:-16384}
   step "bench:train --backend $backend --epochs $EPOCHS --data members=$MEMBERS --tokens $tokens"
   (cd "$HERE" && timeout "${TRAIN_TIMEOUT_S:-150}" node bench/train-throughput.mjs --format synthetic --data "members=$MEMBERS" --workers 1 \
     --backend "$backend" --tokens "$tokens" --epochs "$EPOCHS" --json >"$OUT/train-$backend.json" 2>>"$OUT/train.log")

@@ -40,7 +40,15 @@ export const PathBenchmarkSchema = z.object({
   /** The ranker alone on scores already on the device (blend, top-k, the head's read): rankTensorN less the scoring. */
   rankerAlone10k: PercentilesSchema,
   rankerAlone100k: PercentilesSchema,
+  /**
+   * webgpu only (where the ranker's top-k is its own chunked kernel): the ranker alone with tfjs's top-k instead,
+   * timed in the same interleaved loop, so the two are compared on one machine and load.
+   */
+  rankerAloneTfjsTopK10k: PercentilesSchema.optional(),
+  rankerAloneTfjsTopK100k: PercentilesSchema.optional(),
   rankTopK: z.number().int(),
+  /** Whether the tensor ranker's top `rankTopK` equalled the JS blend's (titles and scores) at 1k, 10k and 100k. */
+  rankTensorEqualsJs: z.boolean(),
   /**
    * The re-rank after a play as the page runs it under the worker's backend plan: the update after one event, then
    * the catalog scorer's scores of 1,000 candidates (on `scoringBackend`; the user vector crosses as a Float32Array

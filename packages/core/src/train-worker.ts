@@ -40,6 +40,7 @@ export const TrainWorkerInitSchema = z.object({
   }),
   optimizer: z.object({ learningRate: z.number().positive(), warmupSteps: count, decaySteps: count, weightDecay: z.number().nonnegative() }),
   attentionDropout: z.number().min(0).max(0.9),
+  labelSmoothing: z.number().min(0).max(0.5),
   /** Tensors in paramSpecs order, weights and per-item metadata alike. */
   tensors: z.array(z.object({ name: z.string(), values: z.union([f32, i32]) })),
 });

@@ -58,6 +58,8 @@ export interface TrainConfig {
   readonly weightDecay: number;
   /** Dropout on the attention probabilities (training only; serving is unchanged). */
   readonly attentionDropout: number;
+  /** Label smoothing (Szegedy et al. 2016): eps of the target's probability spread over the step's candidates; 0 = none. */
+  readonly labelSmoothing: number;
   /**
    * Data-parallel gradient replicas: 1 = train on this thread; n > 1 = this thread plus n-1 worker threads, each with
    * its own wasm backend, every batch split between them and the gradients averaged (Node, wasm backend only).
@@ -121,6 +123,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   decayEpochs: 0,
   weightDecay: 0,
   attentionDropout: 0,
+  labelSmoothing: 0,
   workers: 1,
   negatives: 1024,
   fullSoftmaxMaxItems: 5000,
@@ -175,6 +178,7 @@ export function makeTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<
   for (const k of ['warmupSteps', 'decayEpochs', 'refitEpochs'] as const) if (!Number.isInteger(c[k]) || c[k] < 0) throw new Error(`config.${k} must be an integer >= 0, got ${c[k]}`);
   inRange('weightDecay', c.weightDecay, 0, 10);
   inRange('attentionDropout', c.attentionDropout, 0, 0.9);
+  inRange('labelSmoothing', c.labelSmoothing, 0, 0.5);
   inRange('learningRate', c.learningRate, 1e-6, 1);
   inRange('itemIdDropout', c.itemIdDropout, 0, 1);
   inRange('timeBudgetSec', c.timeBudgetSec, 0, 7 * 24 * 3600);

@@ -35,18 +35,29 @@ export interface LossBatch extends TokenBatch {
 const MASKED = -1e4;
 
 /**
+ * Label smoothing (Szegedy et al. 2016): the target distribution is (1 - eps) on the positive plus eps spread over
+ * the candidates; `spread` [P, N] (rows summing to 1, 0 on masked columns), or uniform over all N columns when absent.
+ */
+export interface LabelSmoothing {
+  eps: number;
+  spread?: tf.Tensor2D;
+}
+
+/**
  * mean_i(logsumexp_j(x_ij + bias_ij) - (x_i,col_i + bias_i,col_i)) with a hand-written gradient,
  * d/dx = (softmax(x + bias) - onehot(col)) / P. `bias` is a constant (masks, -log q; null = none): no gradient flows
  * into it.
  * tfjs's composed logSumExp differentiates through max (a broadcast compare) and measured ~3x the cost of the
  * [P, V] matMul itself on wasm. Here one softmax serves both the value (-log of the target's probability, read with
  * a [P] gather) and the gradient; when every target sits in column 0 (sampled softmax puts the positive first) the
- * one-hot is a single broadcast row instead of a [P, N] tensor.
+ * one-hot is a single broadcast row instead of a [P, N] tensor. With `smoothing` the target distribution y replaces
+ * the one-hot: value mean_i(-sum_j y_ij log p_ij), gradient (softmax(x + bias) - y) / P.
  */
-export function softmaxCrossEntropy(logits: tf.Tensor2D, bias: tf.Tensor2D | null, cols: Int32Array): tf.Scalar {
+export function softmaxCrossEntropy(logits: tf.Tensor2D, bias: tf.Tensor2D | null, cols: Int32Array, smoothing?: LabelSmoothing): tf.Scalar {
   const [P, N] = logits.shape;
   const firstColumn = cols.every((c) => c === 0);
-  const flatCols = Int32Array.from(cols, (c, i) => i * N + c);
+  const pairs = new Int32Array(2 * P);
+  cols.forEach((c, i) => pairs.set([i, c], 2 * i));
   const onehot = tf.tidy(() =>
     firstColumn ? tf.tensor2d(Float32Array.from({ length: N }, (_, j) => (j === 0 ? 1 : 0)), [1, N]) : tf.cast(tf.oneHot(tf.tensor1d(cols, 'int32'), N), 'float32'),
   );
@@ -54,10 +65,22 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, bias: tf.Tensor2D | nul
     const [x, save] = args;
     if (!(x instanceof tf.Tensor) || typeof save !== 'function') throw new Error('softmaxCrossEntropy: bad customGrad call');
     const probs = tf.softmax(bias ? tf.add(x, bias) : x);
-    save([probs, onehot]); // saved tensors outlive the caller's tidy until the backward pass
+    // The target distribution: the one-hot, or (1 - eps) one-hot + eps spread over the row's candidates.
+    const eps = smoothing?.eps ?? 0;
+    const spread = eps > 0 ? (smoothing?.spread ?? tf.fill([1, N], 1 / N)) : null;
+    const y = spread ? tf.add(tf.mul(onehot, 1 - eps), tf.mul(spread, eps)) : onehot;
+    save([probs, y]); // saved tensors outlive the caller's tidy until the backward pass
     // Probabilities are >= e^-(logit range) >> 1e-30 here (cosine logits, bounded bias); the floor only guards log(0).
-    const target = tf.gather(tf.reshape(probs, [P * N]), tf.tensor1d(flatCols, 'int32'));
-    const value = tf.neg(tf.mean(tf.log(tf.maximum(target, 1e-30)))) as tf.Scalar;
+    // (row, column) pairs, not flat indices into [P x N]: tfjs's webgpu gather reads its indices through float32, so
+    // past 2^24 (16,384 positions x 2,000 items) a flat index rounded to a neighbouring column; gatherND flattens in
+    // integers. (A batch-dims gather would do too, but the stock wasm kernel returned wrong columns for it.)
+    const target = tf.gatherND(probs, tf.tensor2d(pairs, [P, 2], 'int32'));
+    let value = tf.neg(tf.mean(tf.log(tf.maximum(target, 1e-30)))) as tf.Scalar;
+    if (spread) {
+      // Masked columns have spread 0, so their floored log never counts.
+      const spreadTerm = tf.neg(tf.mean(tf.sum(tf.mul(tf.log(tf.maximum(probs, 1e-30)), spread), -1)));
+      value = tf.add(tf.mul(value, 1 - eps), tf.mul(spreadTerm, eps)) as tf.Scalar;
+    }
     return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.sub(saved[0]!, saved[1]!), tf.div(dy, P)) };
   });
   return op(logits) as tf.Scalar;
@@ -74,6 +97,7 @@ export function softmaxLoss(
   temperature: number,
   sampled?: SampledCandidates,
   targetLogQ?: Float32Array,
+  labelSmoothing = 0,
 ): tf.Scalar {
   return tf.tidy(() => {
     const P = targets.length;
@@ -85,7 +109,7 @@ export function softmaxLoss(
       const V = table.shape[0];
       const items = l2normalize(tf.slice(table, [1, 0], [V - 1, table.shape[1]])) as tf.Tensor2D;
       const logits = tf.matMul(us, items, false, true) as tf.Tensor2D; // [P, V-1]
-      return softmaxCrossEntropy(logits, null, Int32Array.from(targets, (t) => t - 1));
+      return softmaxCrossEntropy(logits, null, Int32Array.from(targets, (t) => t - 1), { eps: labelSmoothing });
     }
     const N = sampled.ids.length;
     const pos = l2normalize(tf.gather(table, tf.tensor1d(targets, 'int32'))); // [P, d]
@@ -96,6 +120,8 @@ export function softmaxLoss(
     // included, and each row's own target masked among the candidates (it enters once, as the positive).
     const W = N + 1;
     const bias = new Float32Array(P * W);
+    // Smoothing spreads over the row's own candidates: every column but its masked target.
+    const spread = labelSmoothing > 0 ? new Float32Array(P * W) : null;
     const col = new Map<number, number>();
     sampled.ids.forEach((id, j) => col.set(id, j + 1));
     for (let i = 0; i < P; i++) {
@@ -103,8 +129,14 @@ export function softmaxLoss(
       if (targetLogQ) bias[i * W] = -targetLogQ[i]!;
       const j = col.get(targets[i]!);
       if (j !== undefined) bias[i * W + j] = MASKED;
+      if (spread) {
+        const share = 1 / (j === undefined ? W : W - 1);
+        spread.fill(share, i * W, (i + 1) * W);
+        if (j !== undefined) spread[i * W + j] = 0;
+      }
     }
-    return softmaxCrossEntropy(logits, tf.tensor2d(bias, [P, W]), new Int32Array(P));
+    const smoothing = spread ? { eps: labelSmoothing, spread: tf.tensor2d(spread, [P, W]) } : undefined;
+    return softmaxCrossEntropy(logits, tf.tensor2d(bias, [P, W]), new Int32Array(P), smoothing);
   });
 }
 
@@ -132,6 +164,11 @@ export function touchedRows(batch: LossBatch, numItems: number): { rows: Int32Ar
   };
 }
 
+export interface TrainingLossOptions extends ForwardOptions {
+  /** Label smoothing's eps (0 = none). */
+  labelSmoothing?: number;
+}
+
 /**
  * The training loss for a batch already renumbered by `touchedRows`: encoder forward with dropout, user vectors at
  * target positions, softmax over the batch's candidates (or the full catalog). `id` holds the id embeddings of
@@ -140,13 +177,13 @@ export function touchedRows(batch: LossBatch, numItems: number): { rows: Int32Ar
  * [R, 1] in local rows) applies to the INPUT tokens only: the output table keeps every id embedding, so no target is
  * blanked.
  */
-export function trainingLoss(p: Params, c: ModelConfig, batch: LossBatch, rows: Int32Array | null, id: tf.Tensor2D, opts: ForwardOptions): tf.Scalar {
+export function trainingLoss(p: Params, c: ModelConfig, batch: LossBatch, rows: Int32Array | null, id: tf.Tensor2D, opts: TrainingLossOptions): tf.Scalar {
   const r = rows ? tf.tensor1d(rows, 'int32') : undefined;
   const inTable = itemTable(p, c, opts.idKeep, r, id);
   const outTable = opts.idKeep ? itemTable(p, c, undefined, r, id) : inTable;
   const h = tf.reshape(forward(p, c, batch, opts, inTable), [batch.B * batch.T, c.dim]);
   const u = l2normalize(tf.gather(h, tf.tensor1d(batch.positions, 'int32'))) as tf.Tensor2D; // [P, d]
-  return softmaxLoss(u, outTable, batch.targets, c.temperature, batch.candidates, batch.targetLogQ);
+  return softmaxLoss(u, outTable, batch.targets, c.temperature, batch.candidates, batch.targetLogQ, opts.labelSmoothing);
 }
 
 /**

@@ -6,8 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config.ts';
-import { trainingLoss, type LossBatch } from './loss.ts';
-import type { ForwardOptions, Params } from './model.ts';
+import { trainingLoss, type LossBatch, type TrainingLossOptions } from './loss.ts';
+import type { Params } from './model.ts';
 
 /** Adam whose learning rate can follow a schedule (tfjs reads `learningRate` on every applyGradients). */
 class ScheduledAdam extends tf.AdamOptimizer {
@@ -139,7 +139,7 @@ export function batchGradients(
   batch: LossBatch,
   rows: Int32Array | null,
   id: Float32Array,
-  opts: ForwardOptions,
+  opts: TrainingLossOptions,
 ): { loss: tf.Scalar; grads: tf.Tensor[]; idGrad: tf.Tensor } {
   const idRows = tf.tensor2d(id, [id.length / c.dim, c.dim]);
   const { value, grads } = tf.engine().gradients(() => trainingLoss(p, c, batch, rows, idRows, opts), [idRows, ...vars], undefined, true);

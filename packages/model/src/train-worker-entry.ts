@@ -49,7 +49,7 @@ try {
       const seed = () => (s = (s + 0x9e3779b9) >>> 0);
       const idKeep = req.idKeep ? tf.tensor2d(req.idKeep, [req.idKeep.length, 1]) : undefined;
       const t0 = performance.now();
-      const { loss, grads, idGrad } = batchGradients(params, vars, c, req.batch, req.rows, req.id, { seed, idKeep, attentionDropout: init.attentionDropout });
+      const { loss, grads, idGrad } = batchGradients(params, vars, c, req.batch, req.rows, req.id, { seed, idKeep, attentionDropout: init.attentionDropout, labelSmoothing: init.labelSmoothing });
       const values = await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array));
       const idValues = (await idGrad.data()) as Float32Array;
       const l = (await loss.data())[0] ?? NaN;

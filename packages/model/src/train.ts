@@ -313,7 +313,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   let dropoutSeed = subSeed(t.seed, 'dropout');
   const seed = () => (dropoutSeed = (dropoutSeed + 0x9e3779b9) >>> 0);
 
-  const forwardOpts = (idKeep?: tf.Tensor) => ({ seed, idKeep, attentionDropout: t.attentionDropout });
+  const forwardOpts = (idKeep?: tf.Tensor) => ({ seed, idKeep, attentionDropout: t.attentionDropout, labelSmoothing: t.labelSmoothing });
   /** One optimizer step on `batch` (renumbered into `r.rows` by touchedRows); returns its mean loss. */
   const step = async (batch: LossBatch, r: StepRows): Promise<number> => {
     const keepTensor = () => (r.idKeep ? tf.tensor2d(r.idKeep, [r.idKeep.length, 1]) : undefined);
@@ -377,6 +377,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       model: c,
       optimizer,
       attentionDropout: t.attentionDropout,
+      labelSmoothing: t.labelSmoothing,
       tensors: await Promise.all(specs.filter((s) => s.name !== ID_TABLE).map(async (s) => ({ name: s.name, values: (await params[s.name]!.data()) as Float32Array | Int32Array }))),
     })
     : null;

@@ -59,6 +59,22 @@ describe('softmax losses (hand-computed)', () => {
     tb.dispose();
   });
 
+  it('label smoothing: (1 - eps) on the target, eps spread over the candidates (full and sampled)', async () => {
+    // Full softmax over items 1..4, logits [1, 0, -1, 1], target 2, eps 0.2: 0.8 * CE(target) + 0.2 * mean_j CE(j).
+    const logP = [1, 0, -1, 1].map((x) => x - lse([1, 0, -1, 1]));
+    const full = await value(() => softmaxLoss(user(), table(), Int32Array.from([2]), 1, undefined, undefined, 0.2));
+    expect(full).toBeCloseTo(-(0.8 * logP[1]! + 0.2 * (logP.reduce((a, x) => a + x, 0) / 4)), 5);
+    // Sampled: target 1 against candidates 1 and 3; its own copy is masked, so the spread is over the positive and item 3.
+    const sampledLogP = [1, -1].map((x) => x - lse([1, -1]));
+    const sampled = await value(() => softmaxLoss(user(), table(), Int32Array.from([1]), 1, { ids: Int32Array.from([1, 3]) }, undefined, 0.2));
+    expect(sampled).toBeCloseTo(-(0.8 * sampledLogP[0]! + 0.1 * sampledLogP[0]! + 0.1 * sampledLogP[1]!), 5);
+    // The gradient is softmax - y: it vanishes where the prediction equals the smoothed target.
+    const x = tf.tensor2d([[Math.log(0.9), Math.log(0.05), Math.log(0.05)]]);
+    const g = tf.grad((v: tf.Tensor) => softmaxCrossEntropy(v as tf.Tensor2D, null, Int32Array.from([0]), { eps: 0.15 }))(x);
+    (await g.data()).forEach((gi) => expect(gi).toBeCloseTo(0, 6));
+    tf.dispose([x, g]);
+  });
+
   it('the hand-written gradient equals autodiff of the composed formula', async () => {
     const x = tf.tensor2d([[0.3, -1.2, 2.0, 0.1], [1.5, 0.2, -0.4, 0.9]]);
     const bias = tf.tensor2d([[0, -0.5, 0.7, -1e4], [0.2, 0, 0, -1e4]]);

@@ -98,14 +98,14 @@ export async function benchmarkPath(model: LoadedModel, runs = 20, scoringBacken
   };
 
   // N candidates: rows of the item table (repeating past V), popularity from the row, trending on every third.
-  const sets = new Map<number, { idx: Int32Array; inputs: RankInput[]; ranker: TensorRanker }>();
+  const sets = new Map<number, { idx: Int32Array; inputs: RankInput[]; ranker: TensorRanker; tfjsTopK: TensorRanker }>();
   const candidates = (n: number) => {
     let s = sets.get(n);
     if (!s) {
       const idx = Int32Array.from({ length: n }, (_, i) => 1 + ((i * 13) % V));
       const inputs = Array.from(idx, (row, k): RankInput => ({ titleId: `c${k}`, popularity: row, trending: k % 3 === 0 ? k % 17 : undefined }));
       // The ranker (and its prior on the device) is built once per candidate set, as a page keeps it between re-ranks.
-      s = { idx, inputs, ranker: new TensorRanker(inputs) };
+      s = { idx, inputs, ranker: new TensorRanker(inputs), tfjsTopK: new TensorRanker(inputs, { topK: 'tfjs' }) };
       sets.set(n, s);
     }
     return s;
@@ -164,14 +164,15 @@ export async function benchmarkPath(model: LoadedModel, runs = 20, scoringBacken
     // The tensor ranker's target is relative to the scores it ranks (rank <= 1.2 x scores + 1 ms), so each N times
     // both, and the ranker alone on scores made beforehand, in one interleaved loop: timed apart, seconds and a
     // 100k-object JS blend apart, the comparison measured the GC and the machine's load as much as the ranker.
+    const chunkedHere = tf.getBackend() === 'webgpu';
     const scoresAndRank = async (n: number, runsN: number) => {
       const made = scoreTensor(user, candidates(n).idx);
       try {
-        return await timeEach(
-          runsN,
-          { scores: () => scores(user, n), rankTensor: () => rankTensor(user, n), rankerAlone: () => candidates(n).ranker.rank(made, TOP_K) },
-          ` ${n}`,
-        );
+        const fns = { scores: () => scores(user, n), rankTensor: () => rankTensor(user, n), rankerAlone: () => candidates(n).ranker.rank(made, TOP_K) };
+        const timed: Partial<Record<'rankerTfjsTopK', Percentiles>> & Record<keyof typeof fns, Percentiles> = chunkedHere
+          ? await timeEach(runsN, { ...fns, rankerTfjsTopK: () => candidates(n).tfjsTopK.rank(made, TOP_K) }, ` ${n}`)
+          : await timeEach(runsN, fns, ` ${n}`);
+        return timed;
       } finally {
         made.dispose();
       }
@@ -195,7 +196,15 @@ export async function benchmarkPath(model: LoadedModel, runs = 20, scoringBacken
       rankTensor100k: at100k.rankTensor,
       rankerAlone10k: at10k.rankerAlone,
       rankerAlone100k: at100k.rankerAlone,
+      ...(at10k.rankerTfjsTopK && at100k.rankerTfjsTopK ? { rankerAloneTfjsTopK10k: at10k.rankerTfjsTopK, rankerAloneTfjsTopK100k: at100k.rankerTfjsTopK } : {}),
       rankTopK: TOP_K,
+      rankTensorEqualsJs: await (async () => {
+        for (const n of [1000, 10_000, 100_000]) {
+          const [onDevice, js] = [await rankTensor(user, n), (await rankJs(user, n)).slice(0, TOP_K)];
+          if (onDevice.length !== js.length || onDevice.some((r, i) => r.titleId !== js[i]?.titleId || r.score !== js[i]?.score)) return false;
+        }
+        return true;
+      })(),
       rerank1k: await time('rerank1k', runs, rerank1k),
       scoringBackend: scorer.backend,
       page5k: await time('page5k', Math.max(5, runs / 4), async () => {
@@ -243,6 +252,9 @@ export async function benchmarkPath(model: LoadedModel, runs = 20, scoringBacken
     enc.dispose();
     table.dispose();
     scorer.dispose();
-    for (const s of sets.values()) s.ranker.dispose();
+    for (const s of sets.values()) {
+      s.ranker.dispose();
+      s.tfjsTopK.dispose();
+    }
   }
 }

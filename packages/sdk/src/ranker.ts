@@ -7,9 +7,13 @@
  *
  * One ranker per candidate set (and weights and exclusions): the per-candidate prior is computed and uploaded once,
  * and each re-rank costs a multiply-add, a top-k and one small read.
+ *
+ * The top-k: tfjs's own (`tf.topk`) where it is cheap (wasm, cpu, webgl), and on webgpu rounds of the per-chunk
+ * top-k kernel (chunk-top-k.ts), whose dispatches are 2-3 where tfjs's webgpu TopK launches about a hundred.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { RANK_WEIGHTS, blendScore, compareRanked, rankPrior, type RankInput, type RankOptions, type Ranked } from '@marquee/core';
+import { CHUNK, hasChunkTopK, topColumns } from './chunk-top-k.ts';
 
 /** Bound on |float32 blend - exact rounded blend|, per unit of total weight (float32 error ~1e-7, rounding 5e-7). */
 const SLACK_PER_WEIGHT = 1e-5;
@@ -25,12 +29,16 @@ export class TensorRanker {
   /** float32 [N]: the model weight where the candidate has a model score, else 0 (no score counts as 0). */
   private readonly modelWeight: tf.Tensor1D;
   private readonly slack: number;
+  private readonly topK: TopKPath;
+  /** float32 [N]: 0..N-1, each candidate's own index, carried through the chunked top-k's rounds. */
+  private columns: tf.Tensor1D | null = null;
 
   /**
    * `candidates` in the order of the score vectors `rank` will get (their `modelScore` is ignored); `hasModelScore(i)`
    * says whether candidate i's entry in those vectors is a real model score (a title the model can score).
    */
-  constructor(candidates: readonly RankInput[], opts: RankOptions & { hasModelScore?: (i: number) => boolean } = {}) {
+  constructor(candidates: readonly RankInput[], opts: RankOptions & { hasModelScore?: (i: number) => boolean; topK?: TopKPath } = {}) {
+    this.topK = opts.topK ?? 'auto';
     const w = opts.weights ?? RANK_WEIGHTS;
     this.weights = w;
     this.ids = candidates.map((c) => c.titleId);
@@ -58,19 +66,18 @@ export class TensorRanker {
     if (k === 0) return [];
     if (scores && scores.shape[0] !== n) throw new RangeError(`TensorRanker: ${scores.shape[0]} scores for ${n} candidates`);
     if (n > 2 ** 24) throw new RangeError(`TensorRanker: ${n} candidates, more than float32 indices can name`);
-    for (let head = Math.min(n, 2 * k + 16); ; head = Math.min(n, head * 4)) {
+    for (let want = Math.min(n, 2 * k + 16); ; want = Math.min(n, want * 4)) {
+      // The chunked top-k keeps a power of two per chunk: read all it kept.
+      const chunked = this.useChunked(want);
+      const head = chunked ? Math.min(n, pow2(want)) : want;
       // One read of [values, indices, model scores] (indices as float32: exact below 2^24): on a GPU backend each
       // read is a round trip of its own.
-      const read = tf.tidy(() => {
-        const blended = scores ? tf.add(tf.mul(scores, this.modelWeight), this.prior) : this.prior;
-        const { values, indices } = tf.topk(blended, head);
-        return tf.concat([values, tf.cast(indices, 'float32'), ...(scores ? [tf.gather(scores, indices)] : [])]);
-      });
+      const read = chunked ? this.headChunked(scores, head) : this.headTfjs(scores, head);
       const all = (await read.data()) as Float32Array;
       read.dispose();
       const v = all.subarray(0, head);
       const idx = all.subarray(head, 2 * head);
-      const ms = scores ? all.subarray(2 * head) : undefined;
+      const ms = scores ? all.subarray(2 * head, 3 * head) : undefined;
       const out: Ranked[] = [];
       for (let j = 0; j < head; j++) {
         const i = idx[j];
@@ -89,8 +96,46 @@ export class TensorRanker {
     }
   }
 
+  /** A head wider than a quarter chunk (deep ties, k in the hundreds) goes to tfjs's top-k on every path. */
+  private useChunked(head: number): boolean {
+    if (this.topK === 'tfjs' || pow2(head) > CHUNK / 4 || !hasChunkTopK()) return false;
+    return this.topK === 'chunked' || tf.getBackend() === 'webgpu';
+  }
+
+  /** [values, indices, model scores] of the best `head`, by tfjs's top-k. */
+  private headTfjs(scores: tf.Tensor1D | null, head: number): tf.Tensor {
+    return tf.tidy(() => {
+      const { values, indices } = tf.topk(this.blend(scores), head);
+      return tf.concat([values, tf.cast(indices, 'float32'), ...(scores ? [tf.gather(scores, indices)] : [])]);
+    });
+  }
+
+  /** The same by rounds of the per-chunk top-k: [3, head], values first. */
+  private headChunked(scores: tf.Tensor1D | null, head: number): tf.Tensor {
+    this.columns ??= tf.range(0, this.ids.length, 1, 'float32') as tf.Tensor1D;
+    const columns = this.columns;
+    return tf.tidy(() => {
+      const blended = this.blend(scores);
+      const top = topColumns(tf.stack([blended, columns, scores ?? blended]) as tf.Tensor2D, pow2(head));
+      // Fewer candidates than a power of two: the kernel padded the rest with -Infinity.
+      return top.shape[1] === head ? top : tf.slice(top, [0, 0], [3, head]);
+    });
+  }
+
+  private blend(scores: tf.Tensor1D | null): tf.Tensor1D {
+    return scores ? tf.add(tf.mul(scores, this.modelWeight), this.prior) : this.prior;
+  }
+
   dispose(): void {
     this.prior.dispose();
     this.modelWeight.dispose();
+    this.columns?.dispose();
   }
 }
+
+function pow2(x: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, x)));
+}
+
+/** Which top-k the ranker runs: `auto` takes the chunked one on webgpu, tfjs's elsewhere. */
+export type TopKPath = 'auto' | 'tfjs' | 'chunked';

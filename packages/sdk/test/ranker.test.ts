@@ -3,15 +3,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { rankCandidates, type RankInput } from '@marquee/core';
 import cases from '../../core/test/page-cases.json' with { type: 'json' };
-import { TensorRanker } from '../src/ranker.ts';
+import { CHUNK_TOP_K } from '../src/chunk-top-k.ts';
+import { TensorRanker, type TopKPath } from '../src/ranker.ts';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
 /** The tensor ranker over `candidates` with their model scores as the device would hold them (float32). */
+let topK: TopKPath = 'tfjs';
+
 async function rankOnDevice(candidates: readonly RankInput[], k: number, opts: { exclude?: Set<string>; weights?: { model: number; popularity: number; trending: number } } = {}) {
-  const ranker = new TensorRanker(candidates, { ...opts, hasModelScore: (i) => candidates[i]?.modelScore !== undefined });
+  const ranker = new TensorRanker(candidates, { ...opts, topK, hasModelScore: (i) => candidates[i]?.modelScore !== undefined });
   const haveScores = candidates.some((c) => c.modelScore !== undefined);
   const scores = haveScores ? tf.tensor1d(candidates.map((c) => c.modelScore ?? 0)) : null;
   try {
@@ -25,7 +28,12 @@ async function rankOnDevice(candidates: readonly RankInput[], k: number, opts: {
 /** What the JS path sees: the float32 scores read back from the device. */
 const asFloat32 = (cs: RankInput[]) => cs.map((c) => (c.modelScore === undefined ? c : { ...c, modelScore: Math.fround(c.modelScore) }));
 
-describe('TensorRanker', () => {
+// tfjs's top-k, and the rounds of the per-chunk top-k that webgpu runs (here its JS kernel): the same rankings.
+describe.each(['tfjs', 'chunked'] as const)('TensorRanker, %s top-k', (path) => {
+  beforeAll(() => {
+    topK = path;
+  });
+
   it.each(cases.rank.map((c) => [c.name, c] as const))('equals the golden vector: %s', async (_name, c) => {
     const candidates = c.candidates as RankInput[];
     const exclude = new Set(c.exclude);
@@ -59,9 +67,21 @@ describe('TensorRanker', () => {
     expect(await rankOnDevice(noModel, 50, { exclude })).toEqual(rankCandidates(noModel, { exclude }).slice(0, 50));
   });
 
+  it('ranks 20k candidates with the top-k it was given, in rounds of chunks on the chunked path', async () => {
+    const candidates = Array.from({ length: 20_000 }, (_, i): RankInput => ({ titleId: `t${i}`, modelScore: Math.fround(((i * 7919) % 20_000) / 20_000) }));
+    const info = await tf.profile(async () => {
+      await rankOnDevice(candidates, 100);
+      return [];
+    });
+    const names = info.kernels.map((k) => k.name);
+    // 20k columns -> 10 chunks of 2,048 -> 2,560 -> 2 chunks -> 512 -> 1 chunk: three rounds.
+    if (path === 'chunked') expect(names.filter((n) => n === CHUNK_TOP_K)).toHaveLength(3);
+    expect(names.includes('TopK')).toBe(path === 'tfjs');
+  });
+
   it('keeps no tensors beyond its own, and none after dispose', async () => {
     const before = tf.memory().numTensors;
-    const ranker = new TensorRanker([{ titleId: 'a' }, { titleId: 'b', popularity: 3 }]);
+    const ranker = new TensorRanker([{ titleId: 'a' }, { titleId: 'b', popularity: 3 }], { topK: path });
     const s = tf.tensor1d([0.1, 0.2]);
     await ranker.rank(s, 2);
     s.dispose();

@@ -291,17 +291,21 @@ export class DuckDbEventStore implements EventStore {
   async *scanEngagement(types: readonly MarqueeEvent['type'][], fromRowid = 0): AsyncIterable<EngagementRow[]> {
     if (types.length === 0) return;
     await this.writer;
-    // No ORDER BY: DuckDB keeps insertion (arrival) order by default, and sorting millions of rows costs memory.
+    // Arrival order matters (each member's recent titles make the co-occurrence pairs), so it is asked for: a plain
+    // scan kept it too (preserve_insertion_order), but a join or a setting change would not, and ORDER BY rowid over a
+    // filtered scan measured about as fast (1.3M of 3M rows, file-backed: 0.47-0.56 s ordered, 0.67-0.72 s not).
     const placeholders = types.map((_, i) => `$${i + 2}`).join(', ');
     const compact = types.every((t) => COMPACT_TYPES.includes(t));
     const result = await this.conn.stream(
       compact
-        ? `SELECT eng_type, eng_title, eng_member, eng_ts, received_at FROM events WHERE rowid >= $1 AND eng_type IN (${placeholders})`
+        ? `SELECT eng_type, eng_title, eng_member, eng_ts, received_at FROM events WHERE rowid >= $1 AND eng_type IN (${placeholders})
+           ORDER BY rowid`
         : // Other types: one JSON parse per row (a list of paths). Unreadable rows were quarantined at open.
           `SELECT f[1], f[2], coalesce(f[3], f[4]), TRY_CAST(f[5] AS BIGINT), received_at FROM (
-             SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts']) AS f, received_at
+             SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts']) AS f, received_at, rowid AS r
              FROM events WHERE rowid >= $1)
-           WHERE f[1] IN (${placeholders}) AND f[2] IS NOT NULL AND coalesce(f[3], f[4]) IS NOT NULL`,
+           WHERE f[1] IN (${placeholders}) AND f[2] IS NOT NULL AND coalesce(f[3], f[4]) IS NOT NULL
+           ORDER BY r`,
       [fromRowid, ...types],
     );
     for (;;) {

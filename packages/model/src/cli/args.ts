@@ -88,6 +88,6 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
                          validation, scoring from the last 50 or 200 titles, where a quarter of the histories are
                          longer than 50; the chosen length trains on the whole budget
   --train.KEY V          training override (tokensPerBatch, learningRate, negatives, patience, averageTop,
-                         weightDecay, warmupSteps, decayEpochs, attentionDropout, refitEpochs, ...)
+                         weightDecay, warmupSteps, decayEpochs, attentionDropout, labelSmoothing, refitEpochs, ...)
   --backend B            tfjs backend: wasm (default), cpu, or webgpu (needs the optional 'webgpu' package and a GPU
                          adapter; fails clearly without one)`;
