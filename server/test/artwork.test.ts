@@ -273,6 +273,27 @@ describe('admin OPE over the store’s own log', () => {
     expect(priors.artworks.find((s) => s.artworkId === a2!.id)).toMatchObject({ impressions: 1, plays: 0, qualityPlays: 0 });
   });
 
+  it('credits a play to the older impression of the title it names, in the published priors as in the OPE', () => {
+    // The title on screen twice (two rows): the viewer plays the first card. By the rule for unnamed plays the newer
+    // impression would settle the first with 0 and take the play.
+    const at = (ts: number, over: Partial<MarqueeEvent>) => makeEvent({ userId: 'u1', anonymousId: undefined, titleId: title.id, ts, ...over } as Partial<MarqueeEvent>);
+    const first = at(T0, { type: 'impression', row: 'Top', position: 0, artwork: { artworkId: a1!.id, propensity: 0.5 } } as Partial<MarqueeEvent>);
+    const second = at(T0 + 1000, { type: 'impression', row: 'Trending', position: 3, artwork: { artworkId: a2!.id, propensity: 0.5 } } as Partial<MarqueeEvent>);
+    const ev = [
+      first,
+      second,
+      at(T0 + 2000, { type: 'play_start', impressionId: first.id.toUpperCase() }),
+      at(T0 + 1_300_000, { type: 'progress', position: 1200, duration: 6000, impressionId: first.id } as Partial<MarqueeEvent>),
+    ];
+    const { decisions } = decisionsFromEvents(ev, catalog.byId);
+    expect(decisions.map((d) => [title.artworks[d.action]!.id, d.reward])).toEqual([[a1!.id, 1], [a2!.id, 0]]);
+    const live = new ArtworkAggregates(aw.QUALITY_PLAY, catalog.byId);
+    live.observe(ev);
+    const priors = live.priors(T0);
+    expect(priors.artworks.find((s) => s.artworkId === a1!.id)).toMatchObject({ impressions: 1, plays: 1, qualityPlays: 1 });
+    expect(priors.artworks.find((s) => s.artworkId === a2!.id)).toMatchObject({ impressions: 1, plays: 0, qualityPlays: 0 });
+  });
+
   it('joins a quality play to the impression before it, never to a later one', () => {
     const ev = [...visit('u1', a1!.id, 0.5, 0), ...visit('u1', a2!.id, 0.5, 10_000, 1000)];
     const { decisions } = decisionsFromEvents(ev, catalog.byId);

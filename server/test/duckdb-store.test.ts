@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EXPOSURE_EVENT, EventSchema, teamCreditsFromEvents, type MarqueeEvent } from '@marquee/core';
+import { artwork as aw, EXPOSURE_EVENT, EventSchema, teamCreditsFromEvents, type MarqueeEvent } from '@marquee/core';
+import { ArtworkAggregates, replayArtwork } from '../src/artwork/logs.ts';
+import { Catalog } from '../src/catalog.ts';
 import { artworkRow } from '../src/store/types.ts';
 import { teamCredits } from '../src/experiments/interleaving.ts';
 import { DuckDbEventStore } from '../src/store/duckdb.ts';
@@ -374,5 +376,56 @@ describe('typed_events', () => {
     expect(await replayed(ingested)).toEqual(live);
     await migrated.close();
     await ingested.close();
+  });
+
+  it('migration 55 gives the artwork impressions already copied their event ids, without losing a row, and the priors replay credits by id', async () => {
+    const catalog = Catalog.synthetic({ titles: 5 });
+    const title = catalog.titles[0]!;
+    const [a1, a2] = title.artworks;
+    const at = (ts: number, over: Partial<MarqueeEvent>) =>
+      makeEvent({ userId: 'm1', anonymousId: undefined, titleId: title.id, ts, position: undefined, duration: undefined, ...over } as Partial<MarqueeEvent>);
+    // The title in two rows; the viewer plays the first card (the older impression): by the rule for unnamed plays
+    // the second would take the play.
+    const first = at(TS, { type: 'impression', row: 'Top Picks', position: 0, artwork: { artworkId: a1!.id, propensity: 0.5 } } as Partial<MarqueeEvent>);
+    const second = at(TS + 1, { type: 'impression', row: 'Trending', position: 2, artwork: { artworkId: a2!.id, propensity: 0.5 } } as Partial<MarqueeEvent>);
+    const plain = at(TS + 2, { type: 'impression', titleId: catalog.titles[1]!.id, row: 'Top Picks', position: 1 } as Partial<MarqueeEvent>);
+    const before = [first, second, plain, at(TS + 3, { type: 'play_start', impressionId: first.id })];
+    const after = [at(TS + 1_300_000, { type: 'progress', position: 1200, duration: 5400, impressionId: first.id } as Partial<MarqueeEvent>)];
+
+    // A store as version 54 left it: the events and their typed copy, event ids only on interleaved impressions (none).
+    const dir = await tempDir();
+    const { instance, conn } = await storeBefore(dir, 55);
+    for (const [i, e] of before.entries()) {
+      await conn.run('INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3) VALUES (1, $1, 1, 2, 3, $2)', [JSON.stringify(e), i]);
+    }
+    await conn.run(`INSERT INTO typed_events (seq, src_rowid, day, ts, type, member_id, title_id, row_name, slot, artwork_id, propensity, impression_id)
+                    SELECT nextval('typed_events_seq'), rowid, 20456, (payload->>'$.ts')::BIGINT, payload->>'$.type', payload->>'$.userId',
+                           payload->>'$.titleId', payload->>'$.row', CASE WHEN payload->>'$.type' = 'impression' THEN 0 END,
+                           payload->>'$.artwork.artworkId', (payload->>'$.artwork.propensity')::DOUBLE, lower(payload->>'$.impressionId') FROM events;
+                    UPDATE typed_events_state SET next_rowid = ${before.length}`);
+    conn.closeSync();
+    instance.closeSync();
+    const migrated = await DuckDbEventStore.open(dir, { log: () => {} });
+    expect(await migrated.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
+    await migrated.append(after, Date.now());
+    await migrated.typedEvents();
+    expect(await migrated.query('SELECT count(*)::INTEGER AS n FROM events')).toEqual([{ n: 5 }]);
+    expect((await migrated.query('SELECT type, event_id, impression_id FROM typed_events ORDER BY ts')).map((r) => ({ ...r }))).toEqual([
+      { type: 'impression', event_id: first.id, impression_id: null },
+      { type: 'impression', event_id: second.id, impression_id: null },
+      { type: 'impression', event_id: null, impression_id: null },
+      { type: 'play_start', event_id: null, impression_id: first.id },
+      { type: 'progress', event_id: null, impression_id: first.id },
+    ]);
+
+    // The priors rebuilt from the store at start are the ones the live path published: the play credits a1.
+    const live = new ArtworkAggregates(aw.QUALITY_PLAY, catalog.byId);
+    live.observe([...before, ...after]);
+    const replayed = new ArtworkAggregates(aw.QUALITY_PLAY, catalog.byId);
+    await replayArtwork(migrated, replayed);
+    const counts = (a: ArtworkAggregates) => a.priors(TS).artworks.filter((x) => x.titleId === title.id).map((x) => [x.artworkId, x.impressions, x.plays, x.qualityPlays]);
+    expect(counts(live)).toEqual([[a1!.id, 1, 1, 1], [a2!.id, 1, 0, 0]]);
+    expect(counts(replayed)).toEqual(counts(live));
+    await migrated.close();
   });
 });

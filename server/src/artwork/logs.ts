@@ -2,7 +2,8 @@
  * The store's own events as a logged-bandit log: every impression that carries an artwork choice becomes one
  * decision (the title's artworks with their theme features as the actions, the logged propensity, the impression's
  * row position), rewarded 1 when a quality play of that title by that viewer follows within the window. A play is
- * credited to the impression it names (`impressionId`), else to the one its play start came from (RewardJoiner).
+ * credited to the impression it names (`impressionId`), else to the one its play start came from (RewardJoiner); a
+ * title shown in two rows is two trials, as on the device.
  */
 import { artwork as aw, type ArtworkAggregatesState, type MarqueeEvent, type PendingShown } from '@marquee/core';
 import { ARTWORK_EVENT_TYPES, artworkRow, type ArtworkRow, type EventStore } from '../store/types.ts';
@@ -48,7 +49,7 @@ export function decisionsFromEvents(events: Iterable<MarqueeEvent>, catalog: Cat
         meta: { viewer, titleId: e.titleId, ...(e.artwork.policy ? { policy: e.artwork.policy } : {}) },
       });
       rewards[i] = 0;
-      for (const s of joiner.impression(key, e.titleId, e.ts, i, e.id)) rewards[s.payload] = s.reward;
+      for (const s of joiner.impression(key, e.titleId, e.ts, i, e.id.toLowerCase(), undefined, e.row)) rewards[s.payload] = s.reward;
       continue;
     }
     const p = 'position' in e ? e.position : undefined;
@@ -67,9 +68,9 @@ export function decisionsFromEvents(events: Iterable<MarqueeEvent>, catalog: Cat
  * uniformLogWeight (below). The same rows in the same order
  * give the same counts and weights, whether they arrive live (observe) or come back from the store at start
  * (replayArtwork). Memory: per (title, artwork), per pending join and per viewer (a history of 13 numbers and the
- * between-viewer variance's 42 sums), and one copy of the counts (the reference priors). The store's artwork rows
- * carry no event ids (the typed copy keeps ids of interleaved impressions only), so plays are joined here by the
- * rule for unnamed ones: the impression the play started from, not the title's re-render shown while it plays.
+ * between-viewer variance's 42 sums), and one copy of the counts (the reference priors). A play, progress or
+ * completion credits the impression it names (`impressionId`; the typed copy keeps impressions' ids since migration
+ * 55), else the impression its play start came from, as on the device (core's RewardJoiner).
  */
 export class ArtworkAggregates {
   /** Replaced only by `restore` (a snapshot), before the server listens. */
@@ -156,8 +157,8 @@ export class ArtworkAggregates {
         if (this.catalog && ArtworkAggregates.referenceDue(this.counts.impressions)) {
           this.reference = new aw.PriorRates(this.counts.snapshot(this.reward, 0, 'r', { ...this.context.fit(), impressions: this.context.impressions }));
         }
-        this.joiner.impression(key, r.titleId, r.ts, shown);
-        this.playJoiner.impression(key, r.titleId, r.ts, shown);
+        this.joiner.impression(key, r.titleId, r.ts, shown, r.id, undefined, r.row);
+        this.playJoiner.impression(key, r.titleId, r.ts, shown, r.id, undefined, r.row);
         continue;
       }
       if (r.type === 'play_start') {
@@ -170,9 +171,9 @@ export class ArtworkAggregates {
           aw.addProfile(h, profile);
         }
       }
-      const play = this.playJoiner.engagement(key, r.type, r.ts, r.position, r.duration);
+      const play = this.playJoiner.engagement(key, r.type, r.ts, r.position, r.duration, r.impressionId);
       if (play) this.counts.play(play.payload.titleId, play.payload.artworkId);
-      const q = this.joiner.engagement(key, r.type, r.ts, r.position, r.duration);
+      const q = this.joiner.engagement(key, r.type, r.ts, r.position, r.duration, r.impressionId);
       if (q) {
         this.counts.qualityPlay(q.payload.titleId, q.payload.artworkId);
         const c = q.payload.context;
@@ -196,7 +197,7 @@ export class ArtworkAggregates {
       j.entries().map(([key, p]) => {
         const c = p.payload.context;
         return {
-          key, titleId: p.titleId, ts: p.ts, artworkId: p.payload.artworkId, ids: [...p.ids], engaged: p.engaged, rewarded: p.rewarded,
+          key, titleId: p.titleId, ts: p.ts, artworkId: p.payload.artworkId, ids: [...p.ids], ...(p.slot === undefined ? {} : { slot: p.slot }), engaged: p.engaged, rewarded: p.rewarded,
           ...(c ? { context: { x: Array.from(c.x), history: Array.from(c.history), weight: c.weight, viewer: c.viewer, base: c.base } } : {}),
         };
       });
@@ -226,7 +227,7 @@ export class ArtworkAggregates {
       list.map((p) => {
         const c = p.context;
         const shown: Shown = { titleId: p.titleId, artworkId: p.artworkId, ...(c ? { context: { x: Float64Array.from(c.x), history: Float64Array.from(c.history), weight: c.weight, viewer: c.viewer, base: c.base } } : {}) };
-        return [p.key, { titleId: p.titleId, ts: p.ts, payload: shown, ids: [...p.ids], engaged: p.engaged, rewarded: p.rewarded }];
+        return [p.key, { titleId: p.titleId, ts: p.ts, payload: shown, ids: [...p.ids], ...(p.slot === undefined ? {} : { slot: p.slot }), engaged: p.engaged, rewarded: p.rewarded }];
       });
     this.joiner.restore(entries(s.qualityPending));
     this.playJoiner.restore(entries(s.playPending));

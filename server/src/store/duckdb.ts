@@ -348,7 +348,8 @@ export class DuckDbEventStore implements EventStore {
     // in different orders, before the semi-join as after, and summed the viewers' histories and the fit in different
     // orders (priors apart in the last bits).
     yield* this.artworkRows(
-      `SELECT ${typeIndex('type')}, title_id, member_id, ts, artwork_id, CASE WHEN type = 'impression' THEN slot::DOUBLE ELSE position END, duration, propensity
+      `SELECT ${typeIndex('type')}, title_id, member_id, ts, artwork_id, CASE WHEN type = 'impression' THEN slot::DOUBLE ELSE position END, duration, propensity,
+              event_id, impression_id, row_name
        FROM typed_events
        WHERE src_rowid >= $2 AND src_rowid < $1 AND type IN (${placeholders}) AND title_id IS NOT NULL AND member_id IS NOT NULL
          AND (type <> 'impression' OR artwork_id IS NOT NULL) ${joinable}
@@ -357,10 +358,10 @@ export class DuckDbEventStore implements EventStore {
     );
     yield* this.artworkRows(
       `SELECT ${typeIndex('f[1]')}, f[2], coalesce(f[3], f[4]), coalesce(TRY_CAST(f[5] AS BIGINT), received_at), f[6],
-              TRY_CAST(f[7] AS DOUBLE), TRY_CAST(f[8] AS DOUBLE), TRY_CAST(f[9] AS DOUBLE)
+              TRY_CAST(f[7] AS DOUBLE), TRY_CAST(f[8] AS DOUBLE), TRY_CAST(f[9] AS DOUBLE), lower(f[10]), lower(f[11]), f[12]
        FROM (
          SELECT json_extract_string(payload, ['$.type', '$.titleId', '$.userId', '$.anonymousId', '$.ts', '$.artwork.artworkId', '$.position', '$.duration',
-                                              '$.artwork.propensity']) AS f, received_at, rowid AS r
+                                              '$.artwork.propensity', '$.id', '$.impressionId', '$.row']) AS f, received_at, rowid AS r
          FROM events WHERE rowid >= greatest($1, $2))
        WHERE f[1] IN (${placeholders}) AND f[2] IS NOT NULL AND coalesce(f[3], f[4]) IS NOT NULL AND (f[1] <> 'impression' OR f[6] IS NOT NULL)
        ORDER BY r`,
@@ -369,8 +370,8 @@ export class DuckDbEventStore implements EventStore {
   }
 
   /**
-   * Rows of (type as its index in ARTWORK_EVENT_TYPES, title, member, ts, artwork, position, duration, propensity),
-   * a chunk at a time. The type comes as a number: one string fewer to decode per row (each costs a TextDecoder call).
+   * Rows of (type as its index in ARTWORK_EVENT_TYPES, title, member, ts, artwork, position, duration, propensity,
+   * event id, impression id, row), a chunk at a time. The type comes as a number: one string fewer to decode per row (each costs a TextDecoder call).
    */
   private async *artworkRows(sql: string, params: (string | number)[]): AsyncIterable<ArtworkRow[]> {
     const types = ARTWORK_EVENT_TYPES;
@@ -382,6 +383,7 @@ export class DuckDbEventStore implements EventStore {
       const typeV = chunk.getColumnVector(0), titleV = chunk.getColumnVector(1), memberV = chunk.getColumnVector(2);
       const tsV = chunk.getColumnVector(3), artworkV = chunk.getColumnVector(4), positionV = chunk.getColumnVector(5);
       const durationV = chunk.getColumnVector(6), propensityV = chunk.getColumnVector(7);
+      const idV = chunk.getColumnVector(8), impressionIdV = chunk.getColumnVector(9), rowV = chunk.getColumnVector(10);
       for (let i = 0; i < chunk.rowCount; i++) {
         const code = typeV.getItem(i);
         const type = typeof code === 'number' ? types[code] : undefined;
@@ -395,7 +397,13 @@ export class DuckDbEventStore implements EventStore {
           row.artworkId = artworkId;
           const propensity = propensityV.getItem(i);
           if (typeof propensity === 'number') row.propensity = propensity;
+          const id = idV.getItem(i);
+          if (typeof id === 'string') row.id = id;
+          const shownIn = rowV.getItem(i);
+          if (typeof shownIn === 'string') row.row = shownIn;
         }
+        const impressionId = impressionIdV.getItem(i);
+        if (type !== 'impression' && typeof impressionId === 'string') row.impressionId = impressionId;
         const position = positionV.getItem(i);
         const duration = durationV.getItem(i);
         if (typeof position === 'number') row.position = position;

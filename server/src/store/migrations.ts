@@ -8,7 +8,7 @@
  */
 import { ANALYTICS_MIGRATIONS, ANALYTICS_REACH_MIGRATION } from '../analytics/migrations.ts';
 import {
-  TYPED_EVENTS_FOLLOWER_MIGRATION_SQL, TYPED_EVENTS_INTERLEAVING_MIGRATION_SQL, TYPED_EVENTS_MIGRATION_SQL, TYPED_EVENTS_PROPENSITY_MIGRATION_SQL,
+  TYPED_EVENTS_ARTWORK_IDS_MIGRATION_SQL, TYPED_EVENTS_FOLLOWER_MIGRATION_SQL, TYPED_EVENTS_INTERLEAVING_MIGRATION_SQL, TYPED_EVENTS_MIGRATION_SQL, TYPED_EVENTS_PROPENSITY_MIGRATION_SQL,
 } from './typed-events.ts';
 import type { Migration } from './types.ts';
 
@@ -145,5 +145,10 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 54,
     name: 'typed_events propensity',
     sql: TYPED_EVENTS_PROPENSITY_MIGRATION_SQL,
+  },
+  {
+    version: 55,
+    name: 'typed_events ids of artwork impressions',
+    sql: TYPED_EVENTS_ARTWORK_IDS_MIGRATION_SQL,
   },
 ];

@@ -37,12 +37,14 @@ const INTERLEAVING_COLUMNS = ['event_id', 'impression_id', 'team', 'team_experim
 
 /**
  * The interleaving columns' values (named as the columns), from `f`, the array json_extract_string returned for
- * `paths`. Ids are compared lower case, as core's teamCreditsFromEvents compares them.
+ * `paths`. Ids are compared lower case, as core's teamCreditsFromEvents compares them. `eventId`: which events keep
+ * their id, interleaved impressions only (migration 52's backfill, released: never changed), or also impressions with
+ * an artwork (the copy since migration 55).
  */
-function interleavingValues(paths: readonly string[]): string {
-  const f = (path: (typeof INTERLEAVING_PATHS)[number]) => `f[${paths.indexOf(path) + 1}]`;
+function interleavingValues(paths: readonly string[], eventId = (f: (path: string) => string) => `${f('$.interleaving.team')} IS NOT NULL`): string {
+  const f = (path: string) => `f[${paths.indexOf(path) + 1}]`;
   const values = [
-    `CASE WHEN ${f('$.interleaving.team')} IS NOT NULL THEN lower(${f('$.id')}) END`,
+    `CASE WHEN ${eventId(f)} THEN lower(${f('$.id')}) END`,
     `lower(${f('$.impressionId')})`,
     f('$.interleaving.team'),
     f('$.interleaving.experiment'),
@@ -165,6 +167,25 @@ export const TYPED_EVENTS_PROPENSITY_MIGRATION_SQL = `
   UPDATE typed_events t SET propensity = b.propensity FROM propensity_backfill b WHERE t.src_rowid = b.src_rowid;
   DROP TABLE propensity_backfill;`;
 
+/**
+ * Migration 55: the event id of every impression with an artwork as well, so that the artwork priors' aggregates
+ * (artwork/logs.ts), rebuilt from this copy at start, join a play to the impression it names (`impressionId`), as
+ * the device and the admin OPE do (core's RewardJoiner); before, only the no-id rule could be applied there (the
+ * impression the play started from). Backfilled from the rows already copied; only impressions whose JSON mentions an
+ * artwork are parsed.
+ */
+export const TYPED_EVENTS_ARTWORK_IDS_MIGRATION_SQL = `
+  CREATE TEMP TABLE artwork_id_backfill AS
+    SELECT rowid AS src_rowid, lower(json_extract_string(payload, '$.id')) AS event_id
+    FROM events
+    WHERE rowid < (SELECT next_rowid FROM typed_events_state) AND ${READABLE} AND contains(payload, '"artwork"');
+  UPDATE typed_events t SET event_id = b.event_id FROM artwork_id_backfill b
+    WHERE t.src_rowid = b.src_rowid AND t.type = 'impression' AND t.artwork_id IS NOT NULL AND t.event_id IS NULL;
+  DROP TABLE artwork_id_backfill;`;
+
+/** Impressions keep their id when interleaved (team attribution) or when they carry an artwork (the artwork join). */
+const copiedEventId = (f: (path: string) => string) => `${f('$.interleaving.team')} IS NOT NULL OR (${f('$.type')} = 'impression' AND ${f('$.artwork.artworkId')} IS NOT NULL)`;
+
 const COPY_SQL = `
   INSERT INTO typed_events (seq, src_rowid, day, ts, type, member_id, session_id, title_id, row_name, slot, artwork_id, position,
                             duration, name, experiment, variant, ${INTERLEAVING_COLUMNS.join(', ')}, propensity)
@@ -173,7 +194,7 @@ const COPY_SQL = `
          CASE WHEN f[2] = 'impression' THEN TRY_CAST(f[8] AS INTEGER) END,
          f[9],
          CASE WHEN f[2] IN ('progress', 'pause', 'complete') THEN TRY_CAST(f[8] AS DOUBLE) END,
-         TRY_CAST(f[10] AS DOUBLE), f[11], f[12], f[13], ${interleavingValues(PATHS)}, ${propensityValue(PATHS)}
+         TRY_CAST(f[10] AS DOUBLE), f[11], f[12], f[13], ${interleavingValues(PATHS, copiedEventId)}, ${propensityValue(PATHS)}
   FROM (SELECT rowid AS src_rowid, json_extract_string(payload, ['${PATHS.join("', '")}']) AS f
         FROM events
         WHERE rowid BETWEEN $1 AND $2 AND ${READABLE})`;

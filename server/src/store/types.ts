@@ -67,6 +67,11 @@ export interface ArtworkRow {
   /** Progress, pause, complete: the playback position and the runtime, seconds. */
   position?: number;
   duration?: number;
+  /** Impressions with an artwork: the event's id; playback: the impression it names (`impressionId`). Lower case. */
+  id?: string;
+  impressionId?: string;
+  /** Impressions with an artwork: the row it was shown in (a title in two rows is two trials, as on the device). */
+  row?: string;
 }
 
 /** The event types ArtworkAggregates counts. */
@@ -79,7 +84,10 @@ export function artworkRow(e: MarqueeEvent): ArtworkRow | null {
   if (e.type === 'impression' && e.artwork) {
     row.artworkId = e.artwork.artworkId;
     row.propensity = e.artwork.propensity;
+    row.id = e.id.toLowerCase();
+    row.row = e.row;
   }
+  if (e.type !== 'impression' && e.impressionId) row.impressionId = e.impressionId.toLowerCase();
   if ('position' in e) row.position = e.position;
   if ('duration' in e) row.duration = e.duration;
   return row;
