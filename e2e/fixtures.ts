@@ -3,10 +3,11 @@
  * fail on demand, and helpers to read the store's count and the page's SDK.
  */
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test as base, expect, type Page } from '@playwright/test';
+import type { CatalogTitle } from '@marquee/core';
 import { ModelRegistry } from '@marquee/server';
 import { type ServerProcess, startServerProcess } from '@marquee/server/testing';
 
@@ -161,9 +162,16 @@ export async function trackMany(page: Page, n: number, titleId = 'title-0001'): 
 
 export const stats = (page: Page) => page.evaluate(() => window.marquee.stats());
 
-export const test = base.extend<{ api: Api; chaos: ChaosProxy }>({
-  api: async ({}, use) => {
+export const test = base.extend<{ catalog: { titles: CatalogTitle[] } | null; api: Api; chaos: ChaosProxy }>({
+  /**
+   * The titles the test's API serves (`test.use({ catalog: { titles } })`: an object, since Playwright reads an array
+   * there as a fixture definition), written to its data directory as a deployment's catalog.json; null: the seeded
+   * synthetic world's.
+   */
+  catalog: [null, { option: true }],
+  api: async ({ catalog }, use) => {
     const dir = await mkdtemp(join(tmpdir(), 'marquee-e2e-'));
+    if (catalog) await writeFile(join(dir, 'catalog.json'), JSON.stringify(catalog));
     const api = new Api(dir);
     await api.start();
     await use(api);

@@ -113,6 +113,8 @@ function card(t: PageTitle, row: string, position: number): HTMLElement {
     onScreen.set(slot, seen);
   }
   const { impression } = seen;
+  // The impression's id on the card, for tests that play from a card and must know which trial it was.
+  void impression.then((id) => id && (el.dataset.impression = id));
   el.addEventListener('click', () => select(t, impression));
   return el;
 }
