@@ -214,6 +214,26 @@ async function storeBefore(dir: string, version: number) {
   return { instance, conn };
 }
 
+/**
+ * A store as the version before `version` left it, holding `events` and their typed copy (`copied`: the copy's columns
+ * beyond seq, src_rowid, day, ts, type and member_id, each as SQL over the row of events), then opened by this version.
+ */
+async function migratedStore(dir: string, version: number, events: readonly MarqueeEvent[], copied: Record<string, string>): Promise<DuckDbEventStore> {
+  const { instance, conn } = await storeBefore(dir, version);
+  for (const [i, e] of events.entries()) {
+    await conn.run('INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3) VALUES (1, $1, 1, 2, 3, $2)', [JSON.stringify(e), i]);
+  }
+  await conn.run(`INSERT INTO typed_events (seq, src_rowid, day, ts, type, member_id, ${Object.keys(copied).join(', ')})
+                  SELECT nextval('typed_events_seq'), rowid, 20456, (payload->>'$.ts')::BIGINT, payload->>'$.type', payload->>'$.userId',
+                         ${Object.values(copied).join(', ')} FROM events;
+                  UPDATE typed_events_state SET next_rowid = ${events.length}`);
+  conn.closeSync();
+  instance.closeSync();
+  const store = await DuckDbEventStore.open(dir, { log: () => {} });
+  expect(await store.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
+  return store;
+}
+
 describe('typed_events', () => {
   it('has every committed event once, with its fields typed, when a reader asks', async () => {
     const store = await DuckDbEventStore.open(':memory:');
@@ -331,19 +351,11 @@ describe('typed_events', () => {
     const all = [...before, ...after];
 
     // A store as version 53 left it: the events and their typed copy, without the propensity column.
-    const dir = await tempDir();
-    const { instance, conn } = await storeBefore(dir, 54);
-    for (const [i, e] of before.entries()) {
-      await conn.run('INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3) VALUES (1, $1, 1, 2, 3, $2)', [JSON.stringify(e), i]);
-    }
-    await conn.run(`INSERT INTO typed_events (seq, src_rowid, day, ts, type, member_id, title_id, slot, artwork_id)
-                    SELECT nextval('typed_events_seq'), rowid, 20456, (payload->>'$.ts')::BIGINT, payload->>'$.type', payload->>'$.userId',
-                           payload->>'$.titleId', CASE WHEN payload->>'$.type' = 'impression' THEN 0 END, payload->>'$.artwork.artworkId' FROM events;
-                    UPDATE typed_events_state SET next_rowid = ${before.length}`);
-    conn.closeSync();
-    instance.closeSync();
-    const migrated = await DuckDbEventStore.open(dir, { log: () => {} });
-    expect(await migrated.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
+    const migrated = await migratedStore(await tempDir(), 54, before, {
+      title_id: "payload->>'$.titleId'",
+      slot: "CASE WHEN payload->>'$.type' = 'impression' THEN 0 END",
+      artwork_id: "payload->>'$.artwork.artworkId'",
+    });
     await migrated.append(after, Date.now());
 
     // The same events through ingest on a store that never lacked the column.
@@ -393,20 +405,14 @@ describe('typed_events', () => {
     const after = [at(TS + 1_300_000, { type: 'progress', position: 1200, duration: 5400, impressionId: first.id } as Partial<MarqueeEvent>)];
 
     // A store as version 54 left it: the events and their typed copy, event ids only on interleaved impressions (none).
-    const dir = await tempDir();
-    const { instance, conn } = await storeBefore(dir, 55);
-    for (const [i, e] of before.entries()) {
-      await conn.run('INSERT INTO events (received_at, payload, id_w0, id_w1, id_w2, id_w3) VALUES (1, $1, 1, 2, 3, $2)', [JSON.stringify(e), i]);
-    }
-    await conn.run(`INSERT INTO typed_events (seq, src_rowid, day, ts, type, member_id, title_id, row_name, slot, artwork_id, propensity, impression_id)
-                    SELECT nextval('typed_events_seq'), rowid, 20456, (payload->>'$.ts')::BIGINT, payload->>'$.type', payload->>'$.userId',
-                           payload->>'$.titleId', payload->>'$.row', CASE WHEN payload->>'$.type' = 'impression' THEN 0 END,
-                           payload->>'$.artwork.artworkId', (payload->>'$.artwork.propensity')::DOUBLE, lower(payload->>'$.impressionId') FROM events;
-                    UPDATE typed_events_state SET next_rowid = ${before.length}`);
-    conn.closeSync();
-    instance.closeSync();
-    const migrated = await DuckDbEventStore.open(dir, { log: () => {} });
-    expect(await migrated.schemaVersions()).toEqual(MIGRATIONS.map((m) => m.version));
+    const migrated = await migratedStore(await tempDir(), 55, before, {
+      title_id: "payload->>'$.titleId'",
+      row_name: "payload->>'$.row'",
+      slot: "CASE WHEN payload->>'$.type' = 'impression' THEN 0 END",
+      artwork_id: "payload->>'$.artwork.artworkId'",
+      propensity: "(payload->>'$.artwork.propensity')::DOUBLE",
+      impression_id: "lower(payload->>'$.impressionId')",
+    });
     await migrated.append(after, Date.now());
     await migrated.typedEvents();
     expect(await migrated.query('SELECT count(*)::INTEGER AS n FROM events')).toEqual([{ n: 5 }]);
