@@ -116,7 +116,13 @@ const api: WorkerApi = {
     }, () => {});
     homepage = Promise.all([ml, backendReport]).then(async ([m]) => {
       let page: Homepage | undefined;
-      const manager = new m.ModelManager(endpoint, db, (s) => modelSubscribers.forEach((fn) => fn(s)), (old) => page!.retire(old));
+      const manager = new m.ModelManager(
+        endpoint,
+        db,
+        (s) => modelSubscribers.forEach((fn) => fn(s)),
+        (old) => page!.retire(old),
+        (manifest) => void page?.warmUp(manifest).catch((err: Error) => console.warn(`marquee: GPU warm-up failed: ${err.message}`)),
+      );
       page = new m.Homepage(viewer.pageDatabase, endpoint, manager, () => backendName, options.writeKey, () => scoringBackend);
       await viewer.attach(page);
       page.useExperiments(experiments);
