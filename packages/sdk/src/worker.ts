@@ -116,13 +116,7 @@ const api: WorkerApi = {
     }, () => {});
     homepage = Promise.all([ml, backendReport]).then(async ([m]) => {
       let page: Homepage | undefined;
-      const manager = new m.ModelManager(
-        endpoint,
-        db,
-        (s) => modelSubscribers.forEach((fn) => fn(s)),
-        (old) => page!.retire(old),
-        (manifest) => void page?.warmUp(manifest).catch((err: Error) => console.warn(`marquee: GPU warm-up failed: ${err.message}`)),
-      );
+      const manager = new m.ModelManager(endpoint, db, (s) => modelSubscribers.forEach((fn) => fn(s)), (old) => page!.retire(old));
       page = new m.Homepage(viewer.pageDatabase, endpoint, manager, () => backendName, options.writeKey, () => scoringBackend);
       await viewer.attach(page);
       page.useExperiments(experiments);
