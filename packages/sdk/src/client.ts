@@ -109,7 +109,10 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     ? crossOriginWorker(new URL('worker.js', options.assetsBaseUrl.replace(/\/?$/, '/')).href, 'marquee')
     : new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'marquee' });
   const remote = Comlink.wrap<WorkerApi>(worker);
-  const ready = remote.init({
+  // In a task of its own: the tab's first sessionStorage read waits on two synchronous calls to the browser process
+  // (may this page use storage, then the storage area), 20-35 ms while the browser is busy loading the page (bench
+  // traces), which made the page's first script a long task when it ran there.
+  const ready = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => remote.init({
     // Absolute: a worker started from a blob URL (assetsBaseUrl) cannot resolve a relative one.
     endpoint: options.endpoint ? new URL(options.endpoint, location.href).href.replace(/\/$/, '') : location.origin,
     writeKey: options.writeKey,
@@ -126,7 +129,7 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     dbName: options.dbName ?? 'marquee',
     wasmPaths: options.wasmPaths,
     artwork: options.artwork,
-  });
+  }));
   const call = <T>(fn: () => Promise<T>) => ready.then(fn);
   afterFirstPaint(() => void call(() => remote.startModels()));
   /** Hands the worker a callback (a comlink proxy); the returned function stops deliveries to `fn`. */
