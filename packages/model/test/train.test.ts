@@ -153,4 +153,22 @@ describe('refit on training + validation targets (train.refitEpochs)', () => {
     expect(r.itemknn_last).toEqual(knnSameCut);
     expect(knnSameCut).not.toEqual(knnTrainOnly);
   }, 300_000);
+
+  it('refitScratch is the same run again on training + validation targets, for the chosen epochs', async () => {
+    const d = buildDataset(await syntheticRawData({ seed: 5, titles: 300, members: 300, sessionsPerMember: 15 }));
+    const split = leaveOneOut(d);
+    // One epoch, its weights alone: the refit must equal a plain run whose training cut already holds the validation targets.
+    const opts = { model: { maxLen: 32, dim: 32, layers: 1 }, train: { maxEpochs: 1, patience: 1, averageTop: 1, seed: 9, timeBudgetSec: 120 } };
+    const plain = await fit(d, split, opts);
+    const refit = await fit(d, split, { ...opts, train: { ...opts.train, refitScratch: true } });
+    const withVal = await fit(d, { ...split, trainEnd: withValidationTargets(split) }, opts);
+    const weights = (r: typeof plain) => Array.from(r.params['b0.qkv.w']!.dataSync());
+    expect(refit.refitEpochs).toBe(1);
+    expect(Array.from(refit.trainCut)).toEqual(Array.from(withValidationTargets(split)));
+    expect(weights(refit)).toEqual(weights(withVal));
+    expect(weights(refit)).not.toEqual(weights(plain));
+    expect(Array.from(refit.params['item.id']!.dataSync())).toEqual(Array.from(withVal.params['item.id']!.dataSync()));
+    for (const p of [plain.params, refit.params, withVal.params]) Object.values(p).forEach((t) => t.dispose());
+    await expect(fit(d, split, { ...opts, train: { ...opts.train, refitScratch: true, refitEpochs: 1 } })).rejects.toThrow(/two kinds of refit/);
+  }, 300_000);
 });
