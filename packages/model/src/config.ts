@@ -39,6 +39,12 @@ export interface ModelConfig {
   readonly numYearBuckets: number;
   readonly yearBucketStart: number;
   readonly yearBucketWidth: number;
+  /**
+   * A second item-id table on the input side only (`item.in`, zeros at start, added to the shared item embedding),
+   * so a title's input embedding can point at what follows it (a collection's next title) rather than at itself.
+   * Artifacts with it are format 2.
+   */
+  readonly untiedInput: boolean;
 }
 
 export interface TrainConfig {
@@ -119,6 +125,7 @@ export const MODEL_DEFAULTS: Readonly<Omit<ModelConfig, 'numItems' | 'numGenres'
   temperature: 0.05,
   numEventTypes: 4,
   numFractionBuckets: 6,
+  untiedInput: false,
 });
 
 export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
@@ -147,7 +154,10 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   includeImpressions: false,
 });
 
-export type ModelOverrides = Partial<Omit<ModelConfig, 'numItems' | 'numGenres' | 'numYearBuckets' | 'yearBucketStart' | 'yearBucketWidth'>>;
+export type ModelOverrides = Partial<Omit<ModelConfig, 'numItems' | 'numGenres' | 'numYearBuckets' | 'yearBucketStart' | 'yearBucketWidth' | 'untiedInput'>> & {
+  /** CLI overrides arrive as numbers (--model.untiedInput 1). */
+  untiedInput?: boolean | number;
+};
 
 const positiveInt = (name: string, v: number) => {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`config.${name} must be a positive integer, got ${v}`);
@@ -156,14 +166,14 @@ const inRange = (name: string, v: number, lo: number, hi: number) => {
   if (!(typeof v === 'number' && v >= lo && v <= hi)) throw new Error(`config.${name} must be in [${lo}, ${hi}], got ${v}`);
 };
 
-export function validateModelConfig(c: ModelConfig): Readonly<ModelConfig> {
+export function validateModelConfig(c: Omit<ModelConfig, 'untiedInput'> & { untiedInput?: boolean }): Readonly<ModelConfig> {
   for (const k of ['numItems', 'maxLen', 'dim', 'layers', 'heads', 'ffnMult', 'numEventTypes', 'numFractionBuckets'] as const) positiveInt(k, c[k]);
   if (c.dim % c.heads !== 0) throw new Error(`config.dim (${c.dim}) must be divisible by config.heads (${c.heads})`);
   inRange('dropout', c.dropout, 0, 0.9);
   inRange('temperature', c.temperature, 1e-3, 10);
   if (!Number.isInteger(c.numGenres) || c.numGenres < 0) throw new Error(`config.numGenres must be >= 0`);
   if (!Number.isInteger(c.numYearBuckets) || c.numYearBuckets < 0) throw new Error(`config.numYearBuckets must be >= 0`);
-  return Object.freeze({ ...c });
+  return Object.freeze({ ...c, untiedInput: c.untiedInput ?? false });
 }
 
 export function makeModelConfig(
@@ -172,7 +182,8 @@ export function makeModelConfig(
 ): Readonly<ModelConfig> {
   const unknown = Object.keys(overrides).filter((k) => !(k in MODEL_DEFAULTS));
   if (unknown.length) throw new Error(`unknown model option(s): ${unknown.join(', ')}; valid: ${Object.keys(MODEL_DEFAULTS).join(', ')}`);
-  return validateModelConfig({ ...MODEL_DEFAULTS, ...overrides, ...data });
+  const o = { ...MODEL_DEFAULTS, ...overrides };
+  return validateModelConfig({ ...o, untiedInput: Boolean(o.untiedInput), ...data });
 }
 
 export function makeTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<TrainConfig> {
