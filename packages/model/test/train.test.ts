@@ -6,7 +6,7 @@ import { leaveOneOut, withValidationTargets } from '../src/data/split.ts';
 import { fit, meanSnapshot } from '../src/train.ts';
 import { evaluate, modelScorer } from '../src/eval.ts';
 import { BASELINES, itemKnn, mostPop } from '../src/baselines.ts';
-import { keptMaxLen, MAX_LEN_SEARCH, MAX_LEN_TOLERANCE, maxLenCandidates, trainArtifact } from '../src/train-artifact.ts';
+import { chooseUntiedInput, keptMaxLen, MAX_LEN_SEARCH, MAX_LEN_TOLERANCE, maxLenCandidates, trainArtifact } from '../src/train-artifact.ts';
 import { runPipeline } from '../src/pipeline.ts';
 
 describe('training smoke test (tiny synthetic world, fixed seed)', () => {
@@ -103,6 +103,24 @@ describe('history length chosen before training (trainArtifact without model.max
       t.dispose();
     }
   }, 180_000);
+});
+
+describe('the input item table chosen before training (model.untiedInput)', () => {
+  it('unties where the last title alone predicts the next (collections), keeps one table where taste does, and obeys an override', async () => {
+    const sparse = buildDataset(await syntheticRawData({ preset: 'sparse', members: 3000, titles: 2400 }));
+    const world = buildDataset(await syntheticRawData({ seed: 5, titles: 300, members: 300, sessionsPerMember: 15 }));
+    const [s, w] = [leaveOneOut(sparse), leaveOneOut(world)];
+    const a = await chooseUntiedInput(sparse, s, 2000, 42);
+    const b = await chooseUntiedInput(world, w, 2000, 42);
+    expect(a.untiedInput).toBe(true);
+    expect(a.trial!.knnLastValNdcg10).toBeGreaterThan(a.trial!.knnRecencyValNdcg10);
+    expect(b.untiedInput).toBe(false);
+    expect(b.trial!.knnLastValNdcg10).toBeLessThanOrEqual(b.trial!.knnRecencyValNdcg10);
+    // The trial's figures are the baselines' own on the validation users.
+    const last = await evaluate(world, w.val, BASELINES.itemknn_last(world, w.trainEnd), { fullOnly: true });
+    expect(b.trial!.knnLastValNdcg10).toBe(last.full.ndcg10);
+    expect(await chooseUntiedInput(world, w, 2000, 42, { untiedInput: 1 })).toEqual({ untiedInput: true });
+  }, 120_000);
 });
 
 describe('refit on training + validation targets (train.refitEpochs)', () => {
