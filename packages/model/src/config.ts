@@ -12,8 +12,12 @@
  *   the 5 best validation epochs' (train.averageTop; ML-100K test full NDCG@10 0.0988 -> 0.1070, README).
  * - history length: without an explicit maxLen the trainer chooses 50 or 200 before training, by ItemKNN on
  *   validation scoring from the last 50 or 200 titles (train-artifact.ts: chooseMaxLen).
+ * - input item table: without an explicit model.untiedInput the trainer unties it where ItemKNN-last beats the
+ *   recency-weighted kNN on validation (train-artifact.ts: chooseUntiedInput); the sparse preset does, ML-100K and
+ *   the default world do not.
  * - refit (train.refitEpochs, off by default: not a consistent gain): after the weights are chosen on validation,
- *   more passes with the validation targets added, so the most recent title of every evaluated user is trained on.
+ *   more passes with the validation targets added, so the most recent title of every evaluated user is trained on;
+ *   or (train.refitScratch, off by default) the whole run again from scratch on them.
  */
 
 export interface ModelConfig {
