@@ -25,6 +25,8 @@ export const ModelConfigSchema = z.object({
   numYearBuckets: count,
   yearBucketStart: z.number(),
   yearBucketWidth: z.number(),
+  /** Absent in artifacts from before the option (format 1): the input and output item tables are one. */
+  untiedInput: z.boolean().optional(),
 });
 
 export const WeightEntrySchema = z.object({

@@ -27,7 +27,10 @@ import {
   type Params,
 } from './model.ts';
 
-export const FORMAT_VERSION = 1;
+/** Format 2: a model with an input-only item table (config.untiedInput); format 1 readers refuse it by number. */
+export const FORMAT_VERSION = 2;
+/** The format an artifact of this config is written in: 1 unless it needs 2, so every reader of 1 still loads it. */
+export const formatVersionFor = (c: Pick<ModelConfig, 'untiedInput'>): number => (c.untiedInput ? 2 : 1);
 export const WEIGHTS_FILE = 'weights.bin';
 
 /** The manifest's shape is the wire contract in @marquee/core; `loadModel` checks its values. */
@@ -88,7 +91,7 @@ export async function serializeModel(input: SerializeInput): Promise<{ manifest:
   const sha = await sha256Hex(bin);
   const created = input.createdAt ?? new Date();
   const manifest: Manifest = {
-    formatVersion: FORMAT_VERSION,
+    formatVersion: formatVersionFor(input.config),
     version: `${created.toISOString().replace(/[:.]/g, '-')}-${sha.slice(0, 12)}`,
     createdAt: created.toISOString(),
     config: input.config,
@@ -159,8 +162,9 @@ export interface LoadedModel {
  * checked against its size and sha256 first; a mismatch throws and no tensor is created.
  */
 export async function loadModel(manifest: Manifest, getFile: (path: string) => Promise<ArrayBuffer | Uint8Array>): Promise<LoadedModel> {
-  if (manifest.formatVersion !== FORMAT_VERSION) throw new Error(`loadModel: unsupported formatVersion ${manifest.formatVersion} (expected ${FORMAT_VERSION})`);
+  if (!(manifest.formatVersion >= 1 && manifest.formatVersion <= FORMAT_VERSION)) throw new Error(`loadModel: unsupported formatVersion ${manifest.formatVersion} (this reader knows 1..${FORMAT_VERSION})`);
   const config = validateModelConfig(manifest.config);
+  if (manifest.formatVersion !== formatVersionFor(config)) throw new Error(`loadModel: formatVersion ${manifest.formatVersion} does not match its config (untiedInput ${config.untiedInput}: format ${formatVersionFor(config)})`);
   const files = await verifyFiles(manifest.files, getFile).catch((err: Error) => {
     throw new Error(`loadModel: ${err.message}`);
   });

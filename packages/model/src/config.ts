@@ -12,8 +12,12 @@
  *   the 5 best validation epochs' (train.averageTop; ML-100K test full NDCG@10 0.0988 -> 0.1070, README).
  * - history length: without an explicit maxLen the trainer chooses 50 or 200 before training, by ItemKNN on
  *   validation scoring from the last 50 or 200 titles (train-artifact.ts: chooseMaxLen).
+ * - input item table: without an explicit model.untiedInput the trainer unties it where ItemKNN-last beats the
+ *   recency-weighted kNN on validation (train-artifact.ts: chooseUntiedInput); the sparse preset does, ML-100K and
+ *   the default world do not.
  * - refit (train.refitEpochs, off by default: not a consistent gain): after the weights are chosen on validation,
- *   more passes with the validation targets added, so the most recent title of every evaluated user is trained on.
+ *   more passes with the validation targets added, so the most recent title of every evaluated user is trained on;
+ *   or (train.refitScratch, off by default) the whole run again from scratch on them.
  */
 
 export interface ModelConfig {
@@ -39,6 +43,12 @@ export interface ModelConfig {
   readonly numYearBuckets: number;
   readonly yearBucketStart: number;
   readonly yearBucketWidth: number;
+  /**
+   * A second item-id table on the input side only (`item.in`, zeros at start, added to the shared item embedding),
+   * so a title's input embedding can point at what follows it (a collection's next title) rather than at itself.
+   * Artifacts with it are format 2.
+   */
+  readonly untiedInput: boolean;
 }
 
 export interface TrainConfig {
@@ -98,6 +108,13 @@ export interface TrainConfig {
    * +0.0037 and +0.0018 test NDCG@10 in two runs and lost 0.0104 in a third, README sixth session).
    */
   readonly refitEpochs: number;
+  /**
+   * After training: the same run again from the initial weights and seeds, on the training windows with each
+   * evaluated user's validation target added, for as many epochs as the chosen average's latest, averaging the same
+   * epochs (the baselines are then fit on the same interactions). Its time counts in the budget; cut short by it,
+   * the chosen weights stay. Exclusive with refitEpochs.
+   */
+  readonly refitScratch: boolean;
   /** Keep impressions as input tokens (they are never targets). */
   readonly includeImpressions: boolean;
 }
@@ -112,6 +129,7 @@ export const MODEL_DEFAULTS: Readonly<Omit<ModelConfig, 'numItems' | 'numGenres'
   temperature: 0.05,
   numEventTypes: 4,
   numFractionBuckets: 6,
+  untiedInput: false,
 });
 
 export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
@@ -136,10 +154,14 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   timeBudgetSec: 0,
   valUsers: 2000,
   refitEpochs: 0,
+  refitScratch: false,
   includeImpressions: false,
 });
 
-export type ModelOverrides = Partial<Omit<ModelConfig, 'numItems' | 'numGenres' | 'numYearBuckets' | 'yearBucketStart' | 'yearBucketWidth'>>;
+export type ModelOverrides = Partial<Omit<ModelConfig, 'numItems' | 'numGenres' | 'numYearBuckets' | 'yearBucketStart' | 'yearBucketWidth' | 'untiedInput'>> & {
+  /** CLI overrides arrive as numbers (--model.untiedInput 1). */
+  untiedInput?: boolean | number;
+};
 
 const positiveInt = (name: string, v: number) => {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`config.${name} must be a positive integer, got ${v}`);
@@ -148,14 +170,14 @@ const inRange = (name: string, v: number, lo: number, hi: number) => {
   if (!(typeof v === 'number' && v >= lo && v <= hi)) throw new Error(`config.${name} must be in [${lo}, ${hi}], got ${v}`);
 };
 
-export function validateModelConfig(c: ModelConfig): Readonly<ModelConfig> {
+export function validateModelConfig(c: Omit<ModelConfig, 'untiedInput'> & { untiedInput?: boolean }): Readonly<ModelConfig> {
   for (const k of ['numItems', 'maxLen', 'dim', 'layers', 'heads', 'ffnMult', 'numEventTypes', 'numFractionBuckets'] as const) positiveInt(k, c[k]);
   if (c.dim % c.heads !== 0) throw new Error(`config.dim (${c.dim}) must be divisible by config.heads (${c.heads})`);
   inRange('dropout', c.dropout, 0, 0.9);
   inRange('temperature', c.temperature, 1e-3, 10);
   if (!Number.isInteger(c.numGenres) || c.numGenres < 0) throw new Error(`config.numGenres must be >= 0`);
   if (!Number.isInteger(c.numYearBuckets) || c.numYearBuckets < 0) throw new Error(`config.numYearBuckets must be >= 0`);
-  return Object.freeze({ ...c });
+  return Object.freeze({ ...c, untiedInput: c.untiedInput ?? false });
 }
 
 export function makeModelConfig(
@@ -164,7 +186,8 @@ export function makeModelConfig(
 ): Readonly<ModelConfig> {
   const unknown = Object.keys(overrides).filter((k) => !(k in MODEL_DEFAULTS));
   if (unknown.length) throw new Error(`unknown model option(s): ${unknown.join(', ')}; valid: ${Object.keys(MODEL_DEFAULTS).join(', ')}`);
-  return validateModelConfig({ ...MODEL_DEFAULTS, ...overrides, ...data });
+  const o = { ...MODEL_DEFAULTS, ...overrides };
+  return validateModelConfig({ ...o, untiedInput: Boolean(o.untiedInput), ...data });
 }
 
 export function makeTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<TrainConfig> {
@@ -172,10 +195,11 @@ export function makeTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<
   if (unknown.length) throw new Error(`unknown train option(s): ${unknown.join(', ')}; valid: ${Object.keys(TRAIN_DEFAULTS).join(', ')}`);
   const c = { ...TRAIN_DEFAULTS, ...overrides };
   // CLI overrides arrive as numbers (--train.logQ 0): flags are truthiness.
-  for (const k of ['inBatchNegatives', 'logQ', 'includeImpressions'] as const) c[k] = Boolean(c[k]);
+  for (const k of ['inBatchNegatives', 'logQ', 'includeImpressions', 'refitScratch'] as const) c[k] = Boolean(c[k]);
   if (!Number.isInteger(c.fullSoftmaxMaxItems) || c.fullSoftmaxMaxItems < 0) throw new Error(`config.fullSoftmaxMaxItems must be an integer >= 0, got ${c.fullSoftmaxMaxItems}`);
   for (const k of ['tokensPerBatch', 'maxSequencesPerBatch', 'negatives', 'maxEpochs', 'patience', 'averageTop', 'valUsers', 'workers'] as const) positiveInt(k, c[k]);
   for (const k of ['warmupSteps', 'decayEpochs', 'refitEpochs'] as const) if (!Number.isInteger(c[k]) || c[k] < 0) throw new Error(`config.${k} must be an integer >= 0, got ${c[k]}`);
+  if (c.refitScratch && c.refitEpochs > 0) throw new Error('config.refitScratch and config.refitEpochs are two kinds of refit: set one');
   inRange('weightDecay', c.weightDecay, 0, 10);
   inRange('attentionDropout', c.attentionDropout, 0, 0.9);
   inRange('labelSmoothing', c.labelSmoothing, 0, 0.5);

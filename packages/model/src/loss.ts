@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config.ts';
-import { forward, itemTable, l2normalize, type ForwardOptions, type Params, type TokenBatch } from './model.ts';
+import { forward, inputItemTable, itemTable, l2normalize, type ForwardOptions, type Params, type TokenBatch } from './model.ts';
 
 /** A candidate set for sampled softmax: distinct item ids (>= 1) and, optionally, log q per id. */
 export interface SampledCandidates {
@@ -179,8 +179,8 @@ export interface TrainingLossOptions extends ForwardOptions {
  */
 export function trainingLoss(p: Params, c: ModelConfig, batch: LossBatch, rows: Int32Array | null, id: tf.Tensor2D, opts: TrainingLossOptions): tf.Scalar {
   const r = rows ? tf.tensor1d(rows, 'int32') : undefined;
-  const inTable = itemTable(p, c, opts.idKeep, r, id);
-  const outTable = opts.idKeep ? itemTable(p, c, undefined, r, id) : inTable;
+  const inTable = inputItemTable(p, c, opts.idKeep, r, id);
+  const outTable = opts.idKeep || c.untiedInput ? itemTable(p, c, undefined, r, id) : inTable;
   const h = tf.reshape(forward(p, c, batch, opts, inTable), [batch.B * batch.T, c.dim]);
   const u = l2normalize(tf.gather(h, tf.tensor1d(batch.positions, 'int32'))) as tf.Tensor2D; // [P, d]
   return softmaxLoss(u, outTable, batch.targets, c.temperature, batch.candidates, batch.targetLogQ, opts.labelSmoothing);

@@ -3,7 +3,8 @@
  * Architecture only (no data, loop or I/O) and browser-safe: the Node trainer and the browser worker run this file.
  *
  *   token t  = item(i_t) + pos(t) + event(e_t) + fraction(f_t)          [d]
- *   item(i)  = idEmb[i] + mean(genreEmb[genres(i)]) + yearEmb[year(i)]  (one table, tied between input and output)
+ *   item(i)  = idEmb[i] + mean(genreEmb[genres(i)]) + yearEmb[year(i)]  (one table, tied between input and output;
+ *              with untiedInput the input side adds its own inEmb[i])
  *   block    = x + Attn(LN(x)) ; x + FFN(LN(x))   (pre-LN, causal mask, ReLU FFN)
  *   user     = normalize(LN_f(x)[last position])
  *   score(i) = user . normalize(item(i))          (cosine; training divides by the temperature)
@@ -37,6 +38,7 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
   const o = (name: string, shape: number[]): ParamSpec => ({ name, shape, dtype: 'float32', kind: 'weight', init: 'ones' });
   const residStd = 0.02 / Math.sqrt(2 * c.layers);
   const specs: ParamSpec[] = [w('item.id', [V, d])];
+  if (c.untiedInput) specs.push(z('item.in', [V, d]));
   if (c.numGenres > 0) {
     specs.push(w('item.genre', [c.numGenres, d]));
     specs.push({ name: 'meta.genres', shape: [V, c.numGenres], dtype: 'float32', kind: 'data', init: 'data' });
@@ -129,8 +131,21 @@ function drop(x: tf.Tensor, rate: number, seed: number | undefined): tf.Tensor {
  * must carry cold items.
  */
 export function itemTable(p: Params, c: ModelConfig, idKeep?: tf.Tensor, rows?: tf.Tensor1D, id?: tf.Tensor2D): tf.Tensor2D {
+  return table(p, c, false, idKeep, rows, id);
+}
+
+/**
+ * The input side's item table: `itemTable` plus, with untiedInput, the input-only id table (`item.in`); the
+ * same arguments. Item-id dropout blanks both id parts, so metadata alone must carry a dropped title.
+ */
+export function inputItemTable(p: Params, c: ModelConfig, idKeep?: tf.Tensor, rows?: tf.Tensor1D, id?: tf.Tensor2D): tf.Tensor2D {
+  return table(p, c, c.untiedInput, idKeep, rows, id);
+}
+
+function table(p: Params, c: ModelConfig, input: boolean, idKeep?: tf.Tensor, rows?: tf.Tensor1D, id?: tf.Tensor2D): tf.Tensor2D {
   const pick = (x: tf.Tensor) => (rows ? tf.gather(x, rows) : x);
-  const ids = id ?? pick(p['item.id']!);
+  const own = id ?? pick(p['item.id']!);
+  const ids = input ? tf.add(own, pick(p['item.in']!)) : own;
   let t: tf.Tensor = idKeep ? tf.mul(ids, idKeep) : ids;
   if (c.numGenres > 0) t = tf.add(t, tf.matMul(pick(p['meta.genres']!) as tf.Tensor2D, p['item.genre'] as tf.Tensor2D));
   if (c.numYearBuckets > 0) t = tf.add(t, tf.gather(p['item.year']!, pick(p['meta.year']!)));
@@ -306,7 +321,7 @@ function encode(
 
 /** Hidden states [B, T, d] (after the final LayerNorm, not normalised). `table` lets callers reuse one item table. */
 export function forward(p: Params, c: ModelConfig, batch: TokenBatch, opts: ForwardOptions = {}, table?: tf.Tensor2D): tf.Tensor3D {
-  const tbl = table ?? itemTable(p, c, opts.idKeep);
+  const tbl = table ?? inputItemTable(p, c, opts.idKeep);
   const { B, T } = batch;
   const dropout = (t: tf.Tensor2D) => drop(t, c.dropout, opts.seed?.()) as tf.Tensor2D;
   const x0 = dropout(tf.reshape(embed(p, c, tbl, batch), [B * T, c.dim]) as tf.Tensor2D);
@@ -411,7 +426,7 @@ export function inferenceWeights(p: Params, c: ModelConfig): InferenceWeights {
       w: tf.mul(tf.mul(tf.reshape(ln.g, [d, 1]), w.w), Math.sqrt(d) * scale),
       b: tf.mul(tf.add(tf.reshape(tf.matMul(tf.reshape(ln.b, [1, d]), w.w), [-1]), w.b), scale) as tf.Tensor1D,
     });
-    const tokens = center(tf.concat([itemTable(p, c), p['event']!, p['frac']!, p['pos']!], 0));
+    const tokens = center(tf.concat([inputItemTable(p, c), p['event']!, p['frac']!, p['pos']!], 0));
     const blocks: BlockWeights[] = [];
     const steps: InferenceWeights['steps'] = [];
     for (let l = 0; l < c.layers; l++) {

@@ -8,7 +8,7 @@ import { BASELINES, type BaselineName } from './baselines.ts';
 import { evaluate, modelScorer, type ProtocolMetrics } from './eval.ts';
 import { initNodeBackend, measureMatMulGflops, type NodeBackendName } from './backend-node.ts';
 import { loadModelDir } from './artifact-node.ts';
-import { trainArtifact, type MaxLenTrial, type TrainedArtifact } from './train-artifact.ts';
+import { trainArtifact, type MaxLenTrial, type TrainedArtifact, type UntiedInputTrial } from './train-artifact.ts';
 import type { Params } from './model.ts';
 
 export interface PipelineOptions {
@@ -51,6 +51,9 @@ export interface PipelineResult {
   averaged_epochs?: number[];
   /** History lengths compared before training (windowed ItemKNN on validation) when `model.maxLen` was not given. */
   max_len_search?: MaxLenTrial[];
+  /** Whether the model has an input-only item table (model.untiedInput), and the validation figures that chose it. */
+  untied_input?: boolean;
+  untied_input_search?: UntiedInputTrial;
   stop_reason?: string;
   val_ndcg10?: number;
   manifest_version?: string;
@@ -107,6 +110,10 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     if (trained.maxLenSearch.length > 1) {
       log(`history length by ItemKNN on validation (${trained.searchSeconds.toFixed(1)}s): ${trained.maxLenSearch.map((m) => `last ${m.maxLen} titles NDCG@10 ${m.knnValNdcg10.toFixed(4)}`).join('; ')}; kept maxLen ${fr.config.maxLen}`);
     }
+    if (trained.untiedInputTrial) {
+      const u = trained.untiedInputTrial;
+      log(`input item table by ItemKNN on validation: last title alone NDCG@10 ${u.knnLastValNdcg10.toFixed(4)} vs recency-weighted ${u.knnRecencyValNdcg10.toFixed(4)}: ${fr.config.untiedInput ? 'untied' : 'tied'}`);
+    }
     params = fr.params;
     config = fr.config;
     dispose = trained.dispose;
@@ -138,7 +145,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   if (fr) {
     Object.assign(res, {
       matmul_gflops: matmul, achieved_gflops: fr.achievedGflops, positions_per_sec: fr.positions / fr.stepSeconds,
-      epochs: fr.epochs.length, refit_epochs: fr.refitEpochs, best_epoch: fr.bestEpoch, averaged_epochs: fr.averagedEpochs, max_len_search: trained?.maxLenSearch, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
+      epochs: fr.epochs.length, refit_epochs: fr.refitEpochs, best_epoch: fr.bestEpoch, averaged_epochs: fr.averagedEpochs, max_len_search: trained?.maxLenSearch, untied_input: fr.config.untiedInput, untied_input_search: trained?.untiedInputTrial, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
     });
     if (o.out && trained) {
       const manifest = await trained.save(o.out, {

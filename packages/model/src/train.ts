@@ -249,9 +249,14 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   const c = modelConfigFor(d, opts.model);
   const t0cfg = makeTrainConfig(opts.train);
   const t = Object.freeze({ ...t0cfg, timeBudgetSec: resolveTimeBudget(t0cfg, d.interactions) });
-  const rng = new Rng(t.seed);
-  const init = new Rng(subSeed(t.seed, 'init'));
-  const raw = initParams(c, itemMetaArrays(d, c), () => init.normal());
+  let rng = new Rng(t.seed);
+  const meta = itemMetaArrays(d, c);
+  /** The initial weights, drawn again (same seed, same values) for a refit from scratch. */
+  const initialParams = () => {
+    const init = new Rng(subSeed(t.seed, 'init'));
+    return initParams(c, meta, () => init.normal());
+  };
+  const raw = initialParams();
   const specs = paramSpecs(c);
   const params: Params = {};
   const vars: tf.Variable[] = [];
@@ -282,8 +287,8 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   // training draws stay as they were.
   const stepsPerEpoch = t.decayEpochs > 0 ? makeBatches(windows, t, c.maxLen, new Rng(subSeed(t.seed, 'horizon'))).length : 0;
   const optimizer = { learningRate: t.learningRate, warmupSteps: t.warmupSteps, decaySteps: t.decayEpochs * stepsPerEpoch, weightDecay: t.weightDecay };
-  const updater = new Updater(optimizer, vars);
-  const idAdam = new RowAdam(optimizer, idTable, c.dim, tf.backend().epsilon());
+  let updater = new Updater(optimizer, vars);
+  let idAdam = new RowAdam(optimizer, idTable, c.dim, tf.backend().epsilon());
   /** Copy the JS id table into params (before validation, and at the end). */
   const syncIdTable = () => {
     params[ID_TABLE]?.dispose();
@@ -493,23 +498,53 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     }
     restore(soup.length > 1 ? meanSnapshot(soup, [...varNames, ID_TABLE]) : first.snap);
   }
-  // Refit: the chosen weights train on for refitEpochs passes over the windows that also hold each evaluated user's
-  // validation target, their most recent title before the test one (on sparse data, a quarter of a user's targets).
-  // Nothing is left to validate on, so the pass count is fixed in advance.
+  // Refit: the windows that also hold each evaluated user's validation target, their most recent title before the
+  // test one (on sparse data, a quarter of a user's targets). Nothing is left to validate on, so what runs is fixed
+  // in advance: refitEpochs more passes from the chosen weights, or (refitScratch) the whole run again from the
+  // initial weights and seeds, the same epochs averaged, since those weights are the ones validation chose.
   let refitEpochs = 0;
   let trainCut = split.trainEnd;
-  if (t.refitEpochs > 0 && split.val.length) {
+  const scratch = t.refitScratch && averagedEpochs.length > 0;
+  if ((t.refitEpochs > 0 || scratch) && split.val.length) {
     const p0 = performance.now();
     await opts.onBeforeRefit?.(params, c);
     pausedMs += performance.now() - p0;
     trainCut = withValidationTargets(split);
     const refitWindows = makeWindows(d, trainCut, c.maxLen);
-    for (let k = 1; k <= t.refitEpochs; k++) {
-      const r = await pass(refitWindows, epochs.length + k, () => t.timeBudgetSec);
-      refitEpochs = k;
-      if (r.cut) break;
+    if (scratch) {
+      const chosen = await snapshot(params);
+      const fresh = initialParams();
+      vars.forEach((v, i) => v.assign(fresh[varNames[i]!]!));
+      const table = ((await fresh[ID_TABLE]!.data()) as Float32Array).slice();
+      tf.dispose(Object.values(fresh));
+      updater.dispose();
+      updater = new Updater(optimizer, vars);
+      idAdam = new RowAdam(optimizer, table, c.dim, tf.backend().epsilon());
+      rng = new Rng(t.seed);
+      dropoutSeed = subSeed(t.seed, 'dropout');
+      const last = Math.max(...averagedEpochs);
+      const snaps: Snapshot[] = [];
+      for (let k = 1; k <= last; k++) {
+        if ((await pass(refitWindows, epochs.length + k, () => t.timeBudgetSec)).cut) break;
+        refitEpochs = k;
+        if (!averagedEpochs.includes(k)) continue;
+        syncIdTable();
+        snaps.push(await snapshot(params));
+      }
+      // Cut short by the budget, the refit has no counterpart of the chosen average: keep the chosen weights.
+      if (refitEpochs < last) {
+        refitEpochs = 0;
+        trainCut = split.trainEnd;
+      }
+      restore(refitEpochs ? meanSnapshot(snaps, [...varNames, ID_TABLE]) : chosen);
+    } else {
+      for (let k = 1; k <= t.refitEpochs; k++) {
+        const r = await pass(refitWindows, epochs.length + k, () => t.timeBudgetSec);
+        refitEpochs = k;
+        if (r.cut) break;
+      }
+      syncIdTable();
     }
-    syncIdTable();
   }
   updater.dispose();
   // Return plain tensors keyed by param name (variables are renamed internally by tfjs when names repeat).

@@ -46,6 +46,27 @@ describe('artifact', () => {
     Object.values(params).forEach((t) => t.dispose());
   });
 
+  it('an untiedInput model is format 2 and loads identically; a format that does not match its config, or an unknown one, is refused', async () => {
+    const untied = makeModelConfig({ numItems: 20, numGenres: 2, numYearBuckets: 0, yearBucketStart: 0, yearBucketWidth: 5 }, { maxLen: 8, dim: 8, heads: 2, layers: 1, untiedInput: true });
+    const r = new Rng(13);
+    const params = initParams(untied, { genres: genreRows() }, () => r.normal());
+    params['item.in']!.dispose();
+    params['item.in'] = tf.tensor2d(Float32Array.from({ length: 21 * 8 }, () => r.normal()), [21, 8]);
+    const { manifest, files } = await serializeModel({ config: untied, params, items });
+    expect(manifest.formatVersion).toBe(2);
+    expect(manifest.weights.map((w) => w.name)).toContain('item.in');
+    const get = async (f: string) => files.get(f)!;
+    const m = await loadModel(manifest, get);
+    const h = { items: [1, 5, 9] };
+    expect(Array.from(await m.score(h))).toEqual(Array.from(await scoreItems(params, untied, h)));
+    m.dispose();
+    const n = tf.memory().numTensors;
+    await expect(loadModel({ ...manifest, formatVersion: 1 }, get)).rejects.toThrow(/formatVersion 1 does not match/);
+    await expect(loadModel({ ...manifest, formatVersion: 3 }, get)).rejects.toThrow(/unsupported formatVersion 3/);
+    expect(tf.memory().numTensors).toBe(n);
+    Object.values(params).forEach((t) => t.dispose());
+  });
+
   it('rejects a corrupted weight file', async () => {
     const r = new Rng(12);
     const params = initParams(cfg, { genres: genreRows() }, () => r.normal());

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from './setup-backend.ts';
 import { makeModelConfig } from '../src/config.ts';
-import { disposeInferenceWeights, disposeState, encodeHistory, encodeStep, emptyState, inferenceWeights, initParams, scoreItems, stateEmbedding, userEmbedding, type Params } from '../src/model.ts';
+import { disposeInferenceWeights, disposeState, encodeHistory, encodeStep, emptyState, inferenceWeights, initParams, itemEmbeddings, scoreItems, stateEmbedding, userEmbedding, type Params } from '../src/model.ts';
 import { Rng } from '../src/rng.ts';
 
 const cfg = makeModelConfig({ numItems: 50, numGenres: 3, numYearBuckets: 4, yearBucketStart: 1990, yearBucketWidth: 5 }, { maxLen: 12, dim: 16, heads: 2 });
@@ -78,6 +78,33 @@ describe('model', () => {
     const b3 = e3.dataSync();
     for (let i = 0; i < x.length; i++) expect(Math.abs(x[i]! - b3[i]!)).toBeLessThan(1e-4);
     [e3].forEach((t) => t.dispose());
+    disposeState(stepped);
+    disposeInferenceWeights(w);
+    dispose(p);
+  });
+
+  it('untiedInput: the input-only table moves the user vector, never the item vectors, and serving equals training within 1e-4', () => {
+    const untied = makeModelConfig({ numItems: 50, numGenres: 3, numYearBuckets: 4, yearBucketStart: 1990, yearBucketWidth: 5 }, { maxLen: 12, dim: 16, heads: 2, untiedInput: 1 });
+    expect(untied.untiedInput).toBe(true);
+    const p = trained(3);
+    const r = new Rng(5);
+    const zeros = initParams(untied, meta(), () => r.normal())['item.in']!;
+    expect(zeros.shape).toEqual([51, 16]);
+    expect(zeros.dataSync().every((x) => x === 0)).toBe(true); // starts as the tied model
+    zeros.dispose();
+    const q: Params = { ...p, 'item.in': tf.tensor2d(Float32Array.from({ length: 51 * 16 }, () => 0.5 * r.normal()), [51, 16]) };
+    const [tiedUser, untiedUser] = [userEmbedding(p, cfg, hist), userEmbedding(q, untied, hist)];
+    expect(Array.from(untiedUser.dataSync())).not.toEqual(Array.from(tiedUser.dataSync()));
+    const [tiedItems, untiedItems] = [itemEmbeddings(p, cfg), itemEmbeddings(q, untied)];
+    expect(Array.from(untiedItems.dataSync())).toEqual(Array.from(tiedItems.dataSync()));
+    const w = inferenceWeights(q, untied);
+    let stepped = emptyState();
+    for (let j = 0; j < hist.items.length; j++) stepped = encodeStep(w, stepped, hist.items[j]!, hist.events[j], hist.fracs[j]);
+    const inc = stateEmbedding(stepped);
+    const x = untiedUser.dataSync();
+    const y = inc.dataSync();
+    for (let i = 0; i < x.length; i++) expect(Math.abs(x[i]! - y[i]!)).toBeLessThan(1e-4);
+    [tiedUser, untiedUser, tiedItems, untiedItems, inc, q['item.in']!].forEach((t) => t.dispose());
     disposeState(stepped);
     disposeInferenceWeights(w);
     dispose(p);

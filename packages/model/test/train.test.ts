@@ -6,7 +6,7 @@ import { leaveOneOut, withValidationTargets } from '../src/data/split.ts';
 import { fit, meanSnapshot } from '../src/train.ts';
 import { evaluate, modelScorer } from '../src/eval.ts';
 import { BASELINES, itemKnn, mostPop } from '../src/baselines.ts';
-import { keptMaxLen, MAX_LEN_SEARCH, MAX_LEN_TOLERANCE, maxLenCandidates, trainArtifact } from '../src/train-artifact.ts';
+import { chooseUntiedInput, keptMaxLen, MAX_LEN_SEARCH, MAX_LEN_TOLERANCE, maxLenCandidates, trainArtifact } from '../src/train-artifact.ts';
 import { runPipeline } from '../src/pipeline.ts';
 
 describe('training smoke test (tiny synthetic world, fixed seed)', () => {
@@ -105,6 +105,24 @@ describe('history length chosen before training (trainArtifact without model.max
   }, 180_000);
 });
 
+describe('the input item table chosen before training (model.untiedInput)', () => {
+  it('unties where the last title alone predicts the next (collections), keeps one table where taste does, and obeys an override', async () => {
+    const sparse = buildDataset(await syntheticRawData({ preset: 'sparse', members: 3000, titles: 2400 }));
+    const world = buildDataset(await syntheticRawData({ seed: 5, titles: 300, members: 300, sessionsPerMember: 15 }));
+    const [s, w] = [leaveOneOut(sparse), leaveOneOut(world)];
+    const a = await chooseUntiedInput(sparse, s, 2000, 42);
+    const b = await chooseUntiedInput(world, w, 2000, 42);
+    expect(a.untiedInput).toBe(true);
+    expect(a.trial!.knnLastValNdcg10).toBeGreaterThan(a.trial!.knnRecencyValNdcg10);
+    expect(b.untiedInput).toBe(false);
+    expect(b.trial!.knnLastValNdcg10).toBeLessThanOrEqual(b.trial!.knnRecencyValNdcg10);
+    // The trial's figures are the baselines' own on the validation users.
+    const last = await evaluate(world, w.val, BASELINES.itemknn_last(world, w.trainEnd), { fullOnly: true });
+    expect(b.trial!.knnLastValNdcg10).toBe(last.full.ndcg10);
+    expect(await chooseUntiedInput(world, w, 2000, 42, { untiedInput: 1 })).toEqual({ untiedInput: true });
+  }, 120_000);
+});
+
 describe('refit on training + validation targets (train.refitEpochs)', () => {
   beforeAll(() => useBackend('wasm'), 120_000);
 
@@ -152,5 +170,23 @@ describe('refit on training + validation targets (train.refitEpochs)', () => {
     const knnTrainOnly = await evaluate(d, split.test, BASELINES.itemknn_last(d, split.trainEnd));
     expect(r.itemknn_last).toEqual(knnSameCut);
     expect(knnSameCut).not.toEqual(knnTrainOnly);
+  }, 300_000);
+
+  it('refitScratch is the same run again on training + validation targets, for the chosen epochs', async () => {
+    const d = buildDataset(await syntheticRawData({ seed: 5, titles: 300, members: 300, sessionsPerMember: 15 }));
+    const split = leaveOneOut(d);
+    // One epoch, its weights alone: the refit must equal a plain run whose training cut already holds the validation targets.
+    const opts = { model: { maxLen: 32, dim: 32, layers: 1 }, train: { maxEpochs: 1, patience: 1, averageTop: 1, seed: 9, timeBudgetSec: 120 } };
+    const plain = await fit(d, split, opts);
+    const refit = await fit(d, split, { ...opts, train: { ...opts.train, refitScratch: true } });
+    const withVal = await fit(d, { ...split, trainEnd: withValidationTargets(split) }, opts);
+    const weights = (r: typeof plain) => Array.from(r.params['b0.qkv.w']!.dataSync());
+    expect(refit.refitEpochs).toBe(1);
+    expect(Array.from(refit.trainCut)).toEqual(Array.from(withValidationTargets(split)));
+    expect(weights(refit)).toEqual(weights(withVal));
+    expect(weights(refit)).not.toEqual(weights(plain));
+    expect(Array.from(refit.params['item.id']!.dataSync())).toEqual(Array.from(withVal.params['item.id']!.dataSync()));
+    for (const p of [plain.params, refit.params, withVal.params]) Object.values(p).forEach((t) => t.dispose());
+    await expect(fit(d, split, { ...opts, train: { ...opts.train, refitScratch: true, refitEpochs: 1 } })).rejects.toThrow(/two kinds of refit/);
   }, 300_000);
 });
