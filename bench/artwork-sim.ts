@@ -111,7 +111,7 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       bandit?.observe(payload.title, payload.artworkId, r);
       if (useHistory && r > 0) {
         contextLearner.rewarded(payload.x, payload.context, r, payload.weight);
-        spread.rewarded(payload.member, payload.x, payload.base);
+        spread.rewarded(payload.member, aw.primaryGenre(payload.title), payload.x, payload.base);
       }
     }
   };
@@ -160,7 +160,7 @@ export function simulatePolicy(world: World, opts: SimOptions): SimResult {
       const base = priors.rate(e.titleId, e.artworkId!) + x.reduce((s, v, i) => s + v * predicted[i]!, 0);
       if (useHistory) {
         contextLearner.impression(x, context, weight);
-        spread.impression(e.userId, x, base);
+        spread.impression(e.userId, aw.primaryGenre(title), x, base);
       }
       opts.trace?.push({ member: e.userId, title, context });
       const shown: Shown = { title, artworkId: e.artworkId!, bucket: b, x, context, weight, member: e.userId, base };

@@ -26,13 +26,13 @@ export const SNAPSHOT_FILE = 'aggregates.snapshot.json';
 export const SNAPSHOT_INTERVAL_MS = 10 * 60_000;
 
 interface SnapshotCatalog extends CatalogLookup {
-  readonly titles: readonly { id: string; artworks: readonly { id: string; themes: readonly string[] }[] }[];
+  readonly titles: readonly { id: string; artworks: readonly { id: string; themes: readonly string[] }[]; genres?: readonly string[] }[];
 }
 
-/** What the artwork aggregates depend on in the catalog: the titles' artworks and their themes. */
+/** What the artwork aggregates depend on in the catalog: the titles' artworks and their themes, and their genres. */
 export function catalogFingerprint(catalog: SnapshotCatalog): string {
   const h = createHash('sha256');
-  for (const t of catalog.titles) h.update(JSON.stringify([t.id, t.artworks.map((a) => [a.id, a.themes])]));
+  for (const t of catalog.titles) h.update(JSON.stringify([t.id, t.artworks.map((a) => [a.id, a.themes]), t.genres ?? []]));
   return h.digest('hex');
 }
 

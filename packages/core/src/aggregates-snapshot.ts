@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { ArtworkCountsStateSchema, ArtworkPriorsSchema, BetweenViewerVarianceStateSchema, ContextWeightsStateSchema, FEATURE_DIM, PendingJoinSchema, RewardDefinitionSchema } from './artwork/index.ts';
 
 /** Bumped whenever the snapshot's layout or the meaning of a field changes: an older one is rebuilt, never read. */
-export const AGGREGATES_SNAPSHOT_FORMAT = 3;
+export const AGGREGATES_SNAPSHOT_FORMAT = 4;
 
 const count = z.number().int().nonnegative();
 const index = count;
@@ -59,9 +59,10 @@ export const PendingShownSchema = PendingJoinSchema.extend({
   artworkId: z.string(),
   /**
    * The population fit's row: the artwork's centred features, the viewer's context then, the impression's weight;
-   * and the between-viewer variance's: the viewer and what the device expected of the artwork then (`base`).
+   * and the between-viewer variance's: the viewer, the title's primary genre and what the device expected of the
+   * artwork then (`base`).
    */
-  context: z.object({ x: vector, history: vector, weight: z.number().finite().positive(), viewer: z.string(), base: z.number().finite() }).optional(),
+  context: z.object({ x: vector, history: vector, weight: z.number().finite().positive(), viewer: z.string(), genre: z.string(), base: z.number().finite() }).optional(),
 });
 export type PendingShown = z.infer<typeof PendingShownSchema>;
 
@@ -75,7 +76,7 @@ export const ArtworkAggregatesStateSchema = z
     historyMembers: z.array(z.string()),
     historySum: z.array(z.number().finite()),
     historyPlays: z.array(count),
-    /** The between-viewer variance's sums per viewer. */
+    /** The between-viewer variance's sums per viewer and genre. */
     spread: BetweenViewerVarianceStateSchema,
     /** The priors each impression's expected reward (`base`) is measured against, refreshed as the counts grow. */
     reference: ArtworkPriorsSchema.nullable(),

@@ -212,6 +212,7 @@ describe('the prior taste’s variance', () => {
     const r = new aw.Rng(seed);
     const spread = new aw.BetweenViewerVariance();
     const features = new Map(titles.map((t) => [t.id, aw.titleFeatures(t.artworks)]));
+    const genre = new Map(titles.map((t, i) => [t.id, `g${i % 4}`]));
     for (let v = 0; v < 3000; v++) {
       const delta = Float64Array.from({ length: aw.FEATURE_DIM }, () => tau * r.normal());
       // Viewers also differ in how much they play overall: that offset must not count as taste.
@@ -221,8 +222,8 @@ describe('the prior taste’s variance', () => {
         const f = features.get(t.id)!;
         const k = r.int(t.artworks.length);
         const base = 0.2;
-        spread.impression(`v${v}`, f[k]!, base);
-        if (r.next() < base + offset + f[k]!.reduce((s, xi, j) => s + xi * delta[j]!, 0)) spread.rewarded(`v${v}`, f[k]!, base);
+        spread.impression(`v${v}`, genre.get(t.id)!, f[k]!, base);
+        if (r.next() < base + offset + f[k]!.reduce((s, xi, j) => s + xi * delta[j]!, 0)) spread.rewarded(`v${v}`, genre.get(t.id)!, f[k]!, base);
       }
     }
     return spread.estimate()!;
@@ -236,5 +237,42 @@ describe('the prior taste’s variance', () => {
     expect(Math.sqrt(e.betweenViewerVar)).toBeGreaterThan(0.07);
     expect(Math.sqrt(e.betweenViewerVar)).toBeLessThan(0.13);
     expect(Math.sqrt(estimate(0, 12).betweenViewerVar)).toBeLessThan(0.04);
+  });
+
+  /**
+   * No viewer's artwork taste differs from the prediction (tau = 0), but viewers differ in how much they play each
+   * genre (sd 0.15 in rate), and each genre's titles have one artwork with the genre's own theme. The policy picks
+   * the artwork it expects to earn most: a viewer's history says which genre they play most, so that genre's theme
+   * wins on its titles, and elsewhere nothing separates the artworks (a uniform choice). The theme is then shown
+   * exactly on the titles the viewer plays more, whatever the artwork.
+   */
+  it('does not count a policy-driven genre appeal as artwork taste, which means per viewer alone did', () => {
+    const HOME = ['romance', 'action', 'dark', 'comedic'] as const;
+    const others = THEMES.filter((t) => !(HOME as readonly string[]).includes(t));
+    const r = new aw.Rng(21);
+    const genreTitles = Array.from({ length: 200 }, (_, i) => ({
+      genre: `g${i % HOME.length}`,
+      artworks: Array.from({ length: 3 }, (_, a) => ({ id: `a${a}`, themes: [a === 0 ? HOME[i % HOME.length]! : r.pick(others)] })),
+    })).map((t) => ({ ...t, features: aw.titleFeatures(t.artworks) }));
+    const byGenre = new aw.BetweenViewerVariance();
+    const byViewer = new aw.BetweenViewerVariance();
+    for (let v = 0; v < 3000; v++) {
+      const appeal = HOME.map(() => 0.15 * r.normal());
+      const favourite = appeal.indexOf(Math.max(...appeal));
+      for (let i = 0; i < 120; i++) {
+        const t = r.pick(genreTitles);
+        const f = t.features;
+        const k = t.genre === `g${favourite}` ? 0 : r.int(3);
+        const base = 0.2;
+        const rewarded = r.next() < Math.min(0.99, Math.max(0.01, base + appeal[Number(t.genre.slice(1))]!));
+        for (const [spread, genre] of [[byGenre, t.genre], [byViewer, '']] as const) {
+          spread.impression(`v${v}`, genre, f[k]!, base);
+          if (rewarded) spread.rewarded(`v${v}`, genre, f[k]!, base);
+        }
+      }
+    }
+    // Per viewer alone: sd 0.115 here, several times the default prior's 0.03.
+    expect(Math.sqrt(byViewer.estimate()!.betweenViewerVar)).toBeGreaterThan(0.08);
+    expect(Math.sqrt(byGenre.estimate()!.betweenViewerVar)).toBeLessThan(0.02);
   });
 });

@@ -9,7 +9,8 @@ import { artwork as aw, type ArtworkAggregatesState, type MarqueeEvent, type Pen
 import { ARTWORK_EVENT_TYPES, artworkRow, type ArtworkRow, type EventStore } from '../store/types.ts';
 
 export interface CatalogLookup {
-  get(titleId: string): { artworks: readonly { id: string; themes: readonly string[] }[] } | undefined;
+  /** A title's artworks and their themes, and its genres (the between-viewer variance groups by the first). */
+  get(titleId: string): { artworks: readonly { id: string; themes: readonly string[] }[]; genres?: readonly string[] } | undefined;
 }
 
 export interface DecisionLog {
@@ -68,7 +69,7 @@ export function decisionsFromEvents(events: Iterable<MarqueeEvent>, catalog: Cat
  * uniformLogWeight (below). The same rows in the same order
  * give the same counts and weights, whether they arrive live (observe) or come back from the store at start
  * (replayArtwork). Memory: per (title, artwork), per pending join and per viewer (a history of 13 numbers and the
- * between-viewer variance's 42 sums), and one copy of the counts (the reference priors). A play, progress or
+ * between-viewer variance's 42 sums per genre they were shown), and one copy of the counts (the reference priors). A play, progress or
  * completion credits the impression it names (`impressionId`; the typed copy keeps impressions' ids since migration
  * 55), else the impression its play start came from, as on the device (core's RewardJoiner).
  */
@@ -130,7 +131,7 @@ export class ArtworkAggregates {
     const predicted = aw.predictedTaste(ref?.population ?? null, history);
     let base = ref ? ref.rate(titleId, artworkId) : 0;
     for (let i = 0; i < aw.FEATURE_DIM; i++) base += x[i]! * predicted[i]!;
-    return { x, history, weight: uniformLogWeight(title.artworks.length, propensity), viewer: memberId, base };
+    return { x, history, weight: uniformLogWeight(title.artworks.length, propensity), viewer: memberId, genre: aw.primaryGenre(title), base };
   }
 
   /**
@@ -152,7 +153,7 @@ export class ArtworkAggregates {
         this.counts.impression(r.titleId, shown.artworkId);
         if (shown.context) {
           this.context.impression(shown.context.x, shown.context.history, shown.context.weight);
-          this.spread.impression(shown.context.viewer, shown.context.x, shown.context.base);
+          this.spread.impression(shown.context.viewer, shown.context.genre, shown.context.x, shown.context.base);
         }
         if (this.catalog && ArtworkAggregates.referenceDue(this.counts.impressions)) {
           this.reference = new aw.PriorRates(this.counts.snapshot(this.reward, 0, 'r', { ...this.context.fit(), impressions: this.context.impressions }));
@@ -179,7 +180,7 @@ export class ArtworkAggregates {
         const c = q.payload.context;
         if (c) {
           this.context.rewarded(c.x, c.history, 1, c.weight);
-          this.spread.rewarded(c.viewer, c.x, c.base);
+          this.spread.rewarded(c.viewer, c.genre, c.x, c.base);
         }
       }
     }
@@ -198,7 +199,7 @@ export class ArtworkAggregates {
         const c = p.payload.context;
         return {
           key, titleId: p.titleId, ts: p.ts, artworkId: p.payload.artworkId, ids: [...p.ids], ...(p.slot === undefined ? {} : { slot: p.slot }), engaged: p.engaged, rewarded: p.rewarded,
-          ...(c ? { context: { x: Array.from(c.x), history: Array.from(c.history), weight: c.weight, viewer: c.viewer, base: c.base } } : {}),
+          ...(c ? { context: { x: Array.from(c.x), history: Array.from(c.history), weight: c.weight, viewer: c.viewer, genre: c.genre, base: c.base } } : {}),
         };
       });
     const historyMembers = [...this.histories.keys()];
@@ -226,7 +227,7 @@ export class ArtworkAggregates {
     const entries = (list: PendingShown[]): [string, aw.PendingImpression<Shown>][] =>
       list.map((p) => {
         const c = p.context;
-        const shown: Shown = { titleId: p.titleId, artworkId: p.artworkId, ...(c ? { context: { x: Float64Array.from(c.x), history: Float64Array.from(c.history), weight: c.weight, viewer: c.viewer, base: c.base } } : {}) };
+        const shown: Shown = { titleId: p.titleId, artworkId: p.artworkId, ...(c ? { context: { x: Float64Array.from(c.x), history: Float64Array.from(c.history), weight: c.weight, viewer: c.viewer, genre: c.genre, base: c.base } } : {}) };
         return [p.key, { titleId: p.titleId, ts: p.ts, payload: shown, ids: [...p.ids], ...(p.slot === undefined ? {} : { slot: p.slot }), engaged: p.engaged, rewarded: p.rewarded }];
       });
     this.joiner.restore(entries(s.qualityPending));
@@ -258,7 +259,7 @@ interface Shown {
   titleId: string;
   artworkId: string;
   /** What the history-context regression and the between-viewer variance need, kept until the reward arrives. */
-  context?: { x: Float64Array; history: Float64Array; weight: number; viewer: string; base: number };
+  context?: { x: Float64Array; history: Float64Array; weight: number; viewer: string; genre: string; base: number };
 }
 
 /**
