@@ -76,6 +76,27 @@ window.demo = demo;
 
 const $ = <T extends HTMLElement>(sel: string) => document.querySelector(sel) as T;
 const TIME_SCALE = 60; // one real second plays one minute, so a whole film fits a demo
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/**
+ * The side panels go in after the first frame, one per task (index.html keeps them in a <template>). The tab's first
+ * layout waits on the browser's font service, a synchronous call per font face and size (bench traces: 10-44 ms for
+ * the whole page's, at a reload's load event in the same task as this module's evaluation: a 71 ms long task). With
+ * only the header and the page's placeholder in it, that layout is small; each panel's new faces come in a task of
+ * its own. Resolves once every panel is in the page.
+ */
+async function mountPanels(): Promise<void> {
+  await new Promise<void>((resolve) => {
+    if (document.visibilityState === 'hidden') setTimeout(resolve, 0); // no frames in a hidden tab
+    else requestAnimationFrame(() => setTimeout(resolve, 0));
+  });
+  const aside = $('aside');
+  for (const panel of [...$<HTMLTemplateElement>('#aside-panels').content.children]) {
+    aside.append(panel);
+    await nextTask();
+  }
+}
+const panels = mountPanels();
 
 // ---- The homepage -------------------------------------------------------------------------------------------
 /**
@@ -127,7 +148,6 @@ function card(t: PageTitle, row: string, position: number): HTMLElement {
  */
 const CARDS_PER_TASK = 4;
 let renderGeneration = 0;
-const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 function rowSection(r: HomePage['rows'][number]): HTMLElement {
   const section = document.createElement('section');
@@ -162,6 +182,8 @@ async function render(page: HomePage) {
   }
   if (page.rows.length === 0) home.innerHTML = '<p class="empty">Nothing to show yet.</p>';
   home.setAttribute('aria-busy', 'false');
+  await panels; // a page counted below can be played from: the player and the debug drawer are in
+  if (generation !== renderGeneration) return;
   // Counted once the whole page is in: tests that wait for a page read all of its rows.
   demo.page = page;
   demo.pages++;
@@ -221,6 +243,7 @@ function stop() {
 }
 
 async function select(t: PageTitle, impression: Promise<string | null>) {
+  await panels; // a card can be clicked in the moment before the player is in
   if (current && playing) void playback('pause', current.titleId);
   stop();
   current = t;
@@ -231,60 +254,7 @@ async function select(t: PageTitle, impression: Promise<string | null>) {
   renderPlayer();
 }
 
-$('#play').addEventListener('click', () => {
-  if (!current) return;
-  const t = current;
-  const { artworkId, propensity, policy, policyVersion } = t.artwork;
-  // The playback's events name the impression the play came from: the page re-renders with the title on it again.
-  playImpression = currentImpression;
-  void playImpression.then((impressionId) =>
-    marquee.playStart({ titleId: t.titleId, artwork: { artworkId, propensity, policy, policyVersion }, impressionId: impressionId ?? undefined }),
-  );
-  playing = setInterval(() => {
-    position = Math.min(runtime, position + TIME_SCALE);
-    sinceHeartbeat += TIME_SCALE;
-    if (sinceHeartbeat >= 300) {
-      sinceHeartbeat = 0;
-      void playback('progress', t.titleId);
-    }
-    if (position >= runtime) complete();
-    renderPlayer();
-  }, 1000);
-  renderPlayer();
-});
-
-$('#pause').addEventListener('click', () => {
-  if (!current) return;
-  stop();
-  void playback('pause', current.titleId);
-  renderPlayer();
-});
-
-$('#seek').addEventListener('change', (e) => {
-  if (!current) return;
-  position = Number((e.target as HTMLInputElement).value);
-  void playback('progress', current.titleId);
-  renderPlayer();
-});
-
-function complete() {
-  if (!current) return;
-  stop();
-  position = runtime;
-  void playback('complete', current.titleId);
-  renderPlayer();
-}
-$('#complete').addEventListener('click', complete);
-$('#flush').addEventListener('click', () => void marquee.flush());
-
 // ---- Live panels ----------------------------------------------------------------------------------------------
-marquee.onStats((s: SyncStats) => {
-  for (const el of document.querySelectorAll<HTMLElement>('[data-stat]')) {
-    const key = el.dataset.stat as keyof SyncStats;
-    el.textContent = key === 'online' ? (s.online ? 'online' : 'offline') : String(s[key] ?? 0);
-  }
-  $('#last-error').textContent = s.lastError ?? '';
-});
 let lastVersion: string | undefined;
 marquee.onModelStatus((s) => {
   const dl = s.downloading ? ` · downloading ${s.downloading.version}: ${Math.round((100 * s.downloading.loaded) / Math.max(1, s.downloading.total))}%` : '';
@@ -294,17 +264,82 @@ marquee.onModelStatus((s) => {
     void refresh(); // a new model: a new page
   }
 });
-marquee.backend().then(
-  (b) => {
-    const timings = b.timings ? ` · ${Object.entries(b.timings).map(([k, v]) => `${k} ${v} ms`).join(', ')}` : '';
-    $('#backend').textContent = `${b.name}${b.softwareAdapter ? ' (software adapter)' : ''}`;
-    $('#backend').title = `chosen: ${b.chosenBy}${timings}`;
-    $('#backend').dataset.name = b.name;
-  },
-  (err: Error) => {
-    $('#backend').textContent = `none: ${err.message}`;
-  },
-);
-mountProfiles(marquee, refresh);
 void refresh();
-renderPlayer();
+
+/** The player's controls: wired once its panel is in the page. */
+function wirePlayer(): void {
+  $('#play').addEventListener('click', () => {
+    if (!current) return;
+    const t = current;
+    const { artworkId, propensity, policy, policyVersion } = t.artwork;
+    // The playback's events name the impression the play came from: the page re-renders with the title on it again.
+    playImpression = currentImpression;
+    void playImpression.then((impressionId) =>
+      marquee.playStart({ titleId: t.titleId, artwork: { artworkId, propensity, policy, policyVersion }, impressionId: impressionId ?? undefined }),
+    );
+    playing = setInterval(() => {
+      position = Math.min(runtime, position + TIME_SCALE);
+      sinceHeartbeat += TIME_SCALE;
+      if (sinceHeartbeat >= 300) {
+        sinceHeartbeat = 0;
+        void playback('progress', t.titleId);
+      }
+      if (position >= runtime) complete();
+      renderPlayer();
+    }, 1000);
+    renderPlayer();
+  });
+
+  $('#pause').addEventListener('click', () => {
+    if (!current) return;
+    stop();
+    void playback('pause', current.titleId);
+    renderPlayer();
+  });
+
+  $('#seek').addEventListener('change', (e) => {
+    if (!current) return;
+    position = Number((e.target as HTMLInputElement).value);
+    void playback('progress', current.titleId);
+    renderPlayer();
+  });
+
+  function complete() {
+    if (!current) return;
+    stop();
+    position = runtime;
+    void playback('complete', current.titleId);
+    renderPlayer();
+  }
+  $('#complete').addEventListener('click', complete);
+  $('#flush').addEventListener('click', () => void marquee.flush());
+}
+
+/** The sync and debug panels' live values: subscribed once they are in the page, so no update is missed. */
+function wireLivePanels(): void {
+  marquee.onStats((s: SyncStats) => {
+    for (const el of document.querySelectorAll<HTMLElement>('[data-stat]')) {
+      const key = el.dataset.stat as keyof SyncStats;
+      el.textContent = key === 'online' ? (s.online ? 'online' : 'offline') : String(s[key] ?? 0);
+    }
+    $('#last-error').textContent = s.lastError ?? '';
+  });
+  marquee.backend().then(
+    (b) => {
+      const timings = b.timings ? ` · ${Object.entries(b.timings).map(([k, v]) => `${k} ${v} ms`).join(', ')}` : '';
+      $('#backend').textContent = `${b.name}${b.softwareAdapter ? ' (software adapter)' : ''}`;
+      $('#backend').title = `chosen: ${b.chosenBy}${timings}`;
+      $('#backend').dataset.name = b.name;
+    },
+    (err: Error) => {
+      $('#backend').textContent = `none: ${err.message}`;
+    },
+  );
+}
+
+void panels.then(() => {
+  wirePlayer();
+  wireLivePanels();
+  mountProfiles(marquee, refresh);
+  renderPlayer();
+});
