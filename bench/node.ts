@@ -25,6 +25,7 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { BACKEND_NAMES, BackendNameSchema, choosePlan, composePage, rankCandidates, PathBenchmarkSchema, ProbeResultSchema, type BackendName, type OperationTimings, type PathBenchmark, type ProbeResult } from '@marquee/core';
 import { z } from 'zod';
+import type { LoadedModel } from '@marquee/model';
 import { ROOT, ensureBenchModel } from './bench-model.ts';
 
 const { values: args } = parseArgs({
@@ -40,13 +41,19 @@ const { values: args } = parseArgs({
     plans: { type: 'boolean', default: false },
     /** A mixed backend plan: catalog scoring of the re-rank workload on this backend, the encoder on each of --backends. */
     scoring: { type: 'string' },
+    /**
+     * Internal: a webgpu child's cold start with the first page's pipelines compiled (compile-only, on a stand-in of
+     * the model) while the model loads, as the worker does on a hardware adapter; cold start only, no timed workloads.
+     */
+    warmup: { type: 'boolean', default: false },
   },
 });
 const log = (...a: unknown[]) => console.error(...a);
 
-const ColdStartSchema = z.object({ backend_ms: z.number(), model_ms: z.number(), first_page_ms: z.number(), cold_start_ms: z.number() });
+/** warmup_ms: with --warmup, the pipeline warm-up from its start to its last pipeline compiled (beside the model load). */
+const ColdStartSchema = z.object({ backend_ms: z.number(), model_ms: z.number(), first_page_ms: z.number(), cold_start_ms: z.number(), warmup_ms: z.number().optional() });
 const ChildResultSchema = z.discriminatedUnion('ok', [
-  z.object({ ok: z.literal(true), cold: ColdStartSchema, path: PathBenchmarkSchema }),
+  z.object({ ok: z.literal(true), cold: ColdStartSchema, path: PathBenchmarkSchema.optional() }),
   z.object({ ok: z.literal(false), skipped: z.string() }),
 ]);
 type ChildResult = z.infer<typeof ChildResultSchema>;
@@ -56,7 +63,7 @@ const PlansResultSchema = z.object({ probe: ProbeResultSchema, plans: z.array(Pl
 type PlansResult = z.infer<typeof PlansResultSchema>;
 
 if (args.child) {
-  process.stdout.write(JSON.stringify(await runChild(args.child as NodeBackend, Number(args.runs), args.scoring as NodeBackend | undefined)) + '\n');
+  process.stdout.write(JSON.stringify(await runChild(args.child as NodeBackend, Number(args.runs), args.scoring as NodeBackend | undefined, args.warmup!)) + '\n');
   process.exit(0); // the webgpu device keeps Node alive otherwise
 } else if (args.plans) {
   process.stdout.write(JSON.stringify(await runPlans(args.backends!.split(',') as NodeBackend[], Number(args.runs))) + '\n');
@@ -67,10 +74,10 @@ if (args.child) {
 
 type NodeBackend = 'wasm' | 'cpu' | 'webgpu';
 
-async function runChild(backend: NodeBackend, runs: number, scoring: NodeBackend | undefined): Promise<ChildResult> {
+async function runChild(backend: NodeBackend, runs: number, scoring: NodeBackend | undefined, warmup: boolean): Promise<ChildResult> {
   const t0 = performance.now();
   const tf = await import('@tensorflow/tfjs-core');
-  const { initNodeBackend, loadModelDir } = await import('@marquee/model/node');
+  const { initNodeBackend, loadModelDir, readManifest } = await import('@marquee/model/node');
   try {
     if (scoring && scoring !== backend) {
       // Started first, so the encoder's backend (started next) is current, as in the worker under a mixed plan.
@@ -82,27 +89,52 @@ async function runChild(backend: NodeBackend, runs: number, scoring: NodeBackend
     return { ok: false, skipped: (err as Error).message };
   }
   if (tf.getBackend() !== backend) return { ok: false, skipped: `${backend} did not start (got ${tf.getBackend()})` };
-  const t1 = performance.now();
-  const model = await loadModelDir(ensureBenchModel(log));
-  const t2 = performance.now();
+  if (warmup && backend !== 'webgpu') return { ok: false, skipped: 'the pipeline warm-up is webgpu\'s (tfjs-backend-webgpu\'s compile-only mode)' };
   const { IncrementalEncoder } = await import('../packages/sdk/src/encoder.ts');
   const { benchmarkPath } = await import('../packages/sdk/src/bench.ts');
+  /** The first page's tensor work: 200 events encoded, 5,000 candidates scored (what a warm-up compiles ahead). */
+  const firstPageScores = (model: LoadedModel) => {
+    const V = model.config.numItems;
+    const enc = new IncrementalEncoder(model);
+    enc.update(Array.from({ length: Math.min(200, model.config.maxLen) }, (_, i) => ({ item: 1 + ((i * 37) % V), event: 2, frac: 1 })));
+    const u = enc.embedding()!;
+    const table = model.itemEmbeddings();
+    const idx = Int32Array.from({ length: 5000 }, (_, i) => 1 + ((i * 13) % V));
+    const scores = tf.tidy(() => tf.reshape(tf.matMul(tf.gather(table, idx), tf.reshape(u, [-1, 1])), [-1]));
+    tf.dispose([u, table]);
+    enc.dispose();
+    return { scores, idx };
+  };
+  const t1 = performance.now();
+  const dir = ensureBenchModel(log);
+  let warmupMs: number | undefined;
+  // Started before the model's files are read: the stand-in needs only the manifest, as in the worker during a download.
+  const warm = warmup
+    ? (async () => {
+        const { standInModel } = await import('@marquee/model');
+        const { compileOnly, pipelinesCompiled } = await import('../packages/sdk/src/warm-up.ts');
+        const standIn = await standInModel(readManifest(dir));
+        compileOnly(() => firstPageScores(standIn).scores).dispose();
+        await pipelinesCompiled();
+        standIn.dispose();
+        warmupMs = performance.now() - t1;
+      })()
+    : Promise.resolve();
+  const [model] = await Promise.all([loadModelDir(dir), warm]);
+  const t2 = performance.now();
   // The first page, cold: 200 events encoded, 5,000 candidates scored and blended, rows composed.
-  const V = model.config.numItems;
-  const enc = new IncrementalEncoder(model);
-  enc.update(Array.from({ length: Math.min(200, model.config.maxLen) }, (_, i) => ({ item: 1 + ((i * 37) % V), event: 2, frac: 1 })));
-  const u = enc.embedding()!;
-  const table = model.itemEmbeddings();
-  const idx = Int32Array.from({ length: 5000 }, (_, i) => 1 + ((i * 13) % V));
-  const s = tf.tidy(() => tf.reshape(tf.matMul(tf.gather(table, idx), tf.reshape(u, [-1, 1])), [-1]));
+  const { scores: s, idx } = firstPageScores(model);
   const scores = await s.data();
-  tf.dispose([s, u, table]);
-  enc.dispose();
+  s.dispose();
   const ranked = rankCandidates(Array.from(idx, (row, k) => ({ titleId: `c${k}`, modelScore: scores[k], popularity: row })));
   composePage(ranked.map((r) => ({ ...r, sources: [{ source: 'trending' }] })), [], () => ({ name: 'x', genres: ['drama'] }));
   const t3 = performance.now();
   const r2 = (x: number) => Math.round(x * 10) / 10;
-  const cold = { backend_ms: r2(t1 - t0), model_ms: r2(t2 - t1), first_page_ms: r2(t3 - t2), cold_start_ms: r2(t3 - t0) };
+  const cold = { backend_ms: r2(t1 - t0), model_ms: r2(t2 - t1), first_page_ms: r2(t3 - t2), cold_start_ms: r2(t3 - t0), ...(warmupMs === undefined ? {} : { warmup_ms: r2(warmupMs) }) };
+  if (warmup) {
+    model.dispose();
+    return { ok: true, cold };
+  }
   const path = await benchmarkPath(model, runs, scoring);
   model.dispose();
   return { ok: true, cold, path };
@@ -181,7 +213,7 @@ function child(childArgs: string[]): string {
 
 async function runParent(): Promise<void> {
   ensureBenchModel(log);
-  const backends: Record<string, { cold: z.infer<typeof ColdStartSchema>; path: PathBenchmark }> = {};
+  const backends: Record<string, { cold: z.infer<typeof ColdStartSchema>; path: PathBenchmark; cold_warmup?: z.infer<typeof ColdStartSchema> }> = {};
   const skipped: Record<string, string> = {};
   for (const name of args.backends!.split(',')) {
     log(`${name}: running…`);
@@ -199,8 +231,22 @@ async function runParent(): Promise<void> {
       log(`${name}: skipped: ${r.skipped}`);
       continue;
     }
-    backends[name] = { cold: r.cold, path: r.path };
-    log(describe(name, r.cold, r.path));
+    backends[name] = { cold: r.cold, path: r.path! };
+    log(describe(name, r.cold, r.path!));
+  }
+  if (backends.webgpu && !args.scoring) {
+    // The same cold start with the first page's pipelines compiled while the model loads: the worker does it on a
+    // hardware adapter only (core's adapterKind), so a GPU session judges it from these two cold starts.
+    try {
+      const r = ChildResultSchema.parse(JSON.parse(child(['--child', 'webgpu', '--warmup'])));
+      if (r.ok) {
+        backends.webgpu.cold_warmup = r.cold;
+        const c = r.cold;
+        log(`webgpu cold start with the pipeline warm-up ${c.cold_start_ms} (backend ${c.backend_ms}, model ${c.model_ms} beside a warm-up of ${c.warmup_ms}, first page ${c.first_page_ms}); without: first page ${backends.webgpu.cold.first_page_ms}`);
+      } else skipped['webgpu-warmup'] = r.skipped;
+    } catch (err) {
+      skipped['webgpu-warmup'] = `child failed: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').at(-1)}`;
+    }
   }
   let auto: ReturnType<typeof autoAgainstBest> | { auto_error: string } | null = null;
   if (Object.keys(backends).length > 1 && !args.scoring) {

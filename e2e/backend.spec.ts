@@ -7,7 +7,7 @@ test('the worker gets webgpu on a software adapter and says so', async ({ page, 
   const report = await page.evaluate(() => window.marquee.backend());
   expect(report.name).toBe('webgpu');
   expect(report.adapterArchitecture).toBe('swiftshader');
-  expect(report.softwareAdapter).toBe(true);
+  expect(report.adapterKind).toBe('software');
   await expect(page.locator('#backend')).toHaveText('webgpu (software adapter)');
 });
 

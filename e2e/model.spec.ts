@@ -49,6 +49,12 @@ for (const backend of ['webgpu', 'webgl', 'wasm', 'cpu'] as const) {
     const got = await page.evaluate(() => window.marquee.backend());
     test.skip(got.name !== backend, `${backend} is not available in this browser (${got.tried.map((t) => `${t.name}: ${t.reason ?? 'ok'}`).join('; ')})`);
     await waitForModel(page, version);
+    if (backend === 'webgpu') {
+      // SwiftShader is no GPU: no pipeline warm-up ran while the model downloaded (there it made the first page 3x later).
+      expect(got.adapterKind).toBe('software');
+      await expect.poll(() => page.evaluate(() => window.demo.page?.modelVersion ?? null)).toBe(version);
+      expect(await page.evaluate(() => window.demo.page!.timings)).not.toHaveProperty('warmUpWaitMs');
+    }
     const scores = await page.evaluate(([t, h]) => window.marquee.scoreTitles(t, h), [TITLES, HISTORY] as const);
     expect(scores.every((s) => s !== null)).toBe(true);
     const err = relativeError(scores, want);

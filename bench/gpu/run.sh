@@ -2,7 +2,8 @@
 # On a GPU machine, from the folder bench/gpu/prepare.sh built: finds a Vulkan driver with which Dawn sees the GPU,
 # then runs bench:node on webgpu and wasm (the same workloads as issue 13's table: encode, update, rank at 1k/10k/100k
 # with scores and the ranker alone, page, cold start, kernel launches, GPU kernel time, the probe's plan and auto
-# against the best configuration) and bench:train on webgpu and wasm (fixed epochs on the synthetic world, so the
+# against the best configuration; on webgpu also the cold start with the first page's pipelines compiled while the
+# model loads, `backends.webgpu.cold_warmup` beside `backends.webgpu.cold`: the worker's warm-up on a hardware adapter) and bench:train on webgpu and wasm (fixed epochs on the synthetic world, so the
 # losses are over the same steps; 8,192 and 16,384 positions per step on webgpu, 16,384 on wasm: the size past which
 # a flat gather's indices exceed 2^24, checked against wasm). Unpacks the Vulkan loader prepare.sh fetched (Debian's
 # libvulkan1) where the machine has none; needs dpkg and python3 (to unpack .xz where there is no xz). Results and

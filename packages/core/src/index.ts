@@ -28,3 +28,4 @@ export * from './forecast.ts';
 export * from './train-worker.ts';
 export * from './aggregates-snapshot.ts';
 export * from './long-task-trace.ts';
+export * from './gpu-adapter.ts';

@@ -158,6 +158,21 @@ export interface LoadedModel {
 }
 
 /**
+ * A model of `manifest`'s configuration and items whose weights are all one constant (int32 data 0): the same
+ * tensors, shapes and kernels as the real one without its files, e.g. to compile GPU pipelines while those download.
+ * Built through loadModel, so it is checked like any other.
+ */
+export async function standInModel(manifest: Manifest): Promise<LoadedModel> {
+  const files = new Map(manifest.files.map((f) => [f.path, new Uint8Array(f.bytes)]));
+  for (const w of manifest.weights) {
+    const file = files.get(w.file);
+    if (file && w.dtype === 'float32') new Float32Array(file.buffer, w.offset, w.bytes / 4).fill(0.01);
+  }
+  const entries = await Promise.all(manifest.files.map(async (f) => ({ ...f, sha256: await sha256Hex(files.get(f.path)!) })));
+  return loadModel({ ...manifest, files: entries }, async (path) => files.get(path)!);
+}
+
+/**
  * Load a model. `getFile(path)` returns a file named in `manifest.files` (fetch, fs, IndexedDB...). Every file is
  * checked against its size and sha256 first; a mismatch throws and no tensor is created.
  */

@@ -5,7 +5,7 @@
  * Loaded with a dynamic import so that tfjs never delays the event path.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BACKEND_NAMES, choosePlan, type OperationTimings, type ProbeResult } from '@marquee/core';
+import { adapterKind, BACKEND_NAMES, choosePlan, type GpuAdapterInfo, type OperationTimings, type ProbeResult } from '@marquee/core';
 import type { BackendName, BackendReport } from './protocol.ts';
 import { probeRankingPath } from './probe.ts';
 import { measureSwitches } from './scorer.ts';
@@ -40,16 +40,16 @@ function loadBackend(name: BackendName): Promise<unknown> {
   return p;
 }
 
-interface GpuAdapterInfo {
-  architecture?: string;
-  vendor?: string;
-}
+type Adapter = { info?: GpuAdapterInfo; isFallbackAdapter?: boolean };
 
 async function webgpuAdapterInfo(): Promise<GpuAdapterInfo | null> {
-  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<{ info?: GpuAdapterInfo } | null> } }).gpu;
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<Adapter | null> } }).gpu;
   if (!gpu) return null;
   const adapter = await gpu.requestAdapter();
-  return adapter ? (adapter.info ?? {}) : null;
+  if (!adapter) return null;
+  // Read field by field: GPUAdapterInfo's fields are getters on its prototype, which a spread would not copy.
+  const { vendor, architecture, device, description, isFallbackAdapter } = adapter.info ?? {};
+  return { vendor, architecture, device, description, isFallbackAdapter: isFallbackAdapter ?? adapter.isFallbackAdapter };
 }
 
 async function works(): Promise<boolean> {
@@ -133,8 +133,7 @@ async function firstWorking(preferred: readonly BackendName[], tried: BackendRep
         continue;
       }
       tried.push({ name, ok: true });
-      const architecture = adapter?.architecture;
-      return { name, adapterArchitecture: architecture, adapterVendor: adapter?.vendor, softwareAdapter: architecture === 'swiftshader' };
+      return adapter ? { name, adapterArchitecture: adapter.architecture, adapterVendor: adapter.vendor, adapterKind: adapterKind(adapter) } : { name };
     } catch (err) {
       tried.push({ name, ok: false, reason: (err as Error).message });
     }

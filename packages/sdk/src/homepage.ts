@@ -7,7 +7,8 @@ import {
   composeDiversePage, interleaveRankings, PAGE_DEFAULTS, rankCandidates, seenTitles,
   type CachedCandidates, type CatalogTitle, type HistoryEntry, type InterleavingTeam, type MarqueeEvent,
 } from '@marquee/core';
-import { fromStoreEvents, type Interaction, type LoadedModel } from '@marquee/model';
+import * as tf from '@tensorflow/tfjs-core';
+import { fromStoreEvents, standInModel, type Interaction, type LoadedModel, type Manifest } from '@marquee/model';
 import { getMeta, putMeta, type Database } from './db.ts';
 import { historyTokens, IncrementalEncoder } from './encoder.ts';
 import type { ModelManager } from './model-manager.ts';
@@ -17,6 +18,7 @@ import type { DeviceExperiments, PageExperiments } from './experiments.ts';
 import type { ArtworkChooser } from './artwork.ts';
 import { ApiClient } from './api-client.ts';
 import { HistoryStore } from './history-store.ts';
+import { compileOnly, pipelinesCompiled } from './warm-up.ts';
 
 /** Candidates are refetched when older than this, or after this many new plays. */
 const CANDIDATES_MAX_AGE_MS = 5 * 60_000;
@@ -32,6 +34,10 @@ export class Homepage {
   private encoder: IncrementalEncoder | null = null;
   private scorer: CatalogScorer | null = null;
   private modelInUse: LoadedModel | null = null;
+  /** The GPU warm-up in flight (warmUp); a build waits for it before its first tensor. */
+  private warming: Promise<void> = Promise.resolve();
+  /** A warm-up has run in this worker: pages then say how long their build waited for it (`warmUpWaitMs`). */
+  private warmedUp = false;
   /** Builds run one at a time; a replaced model is disposed after the build that may still use it. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly subscribers: ((p: HomePage) => void)[] = [];
@@ -101,6 +107,48 @@ export class Homepage {
   }
 
   /**
+   * Compiles the GPU pipelines the first page with `manifest`'s model will run, while its files download: this
+   * viewer's encode, the catalog's embeddings and their scoring, on a stand-in of that model (standInModel), webgpu
+   * only and compile-only (warm-up.ts). A real run of the stand-in instead made the first page later on SwiftShader,
+   * where running a shader costs more than compiling it; the worker calls this on a hardware adapter only.
+   * A page build that uses a model waits for it (`warming`): tfjs throws if a program meets a pipeline still compiling.
+   */
+  warmUp(manifest: Manifest): Promise<void> {
+    if (this.backend() !== 'webgpu' || (this.scoringBackend() ?? 'webgpu') !== 'webgpu' || this.modelInUse) return Promise.resolve();
+    this.warmedUp = true;
+    this.warming = this.compilePipelines(manifest);
+    return this.warming;
+  }
+
+  private async compilePipelines(manifest: Manifest): Promise<void> {
+    const [catalog, interactions] = await Promise.all([this.loadCatalog(), this.interactions()]);
+    const model = await standInModel(manifest);
+    const encoder = new IncrementalEncoder(model);
+    const tokens = viewerTokens(model, interactions);
+    const ids = catalog.map((t) => t.id);
+    // Same backend, so create() runs its ops before its first await.
+    const scorer = await compileOnly(() => CatalogScorer.create(model, catalog));
+    try {
+      compileOnly(() => {
+        if (tokens.length === 0) return;
+        encoder.update(tokens);
+        const user = encoder.embedding()!;
+        tf.dispose([scorer.scoresTensor(user, ids), user]);
+      });
+      await pipelinesCompiled();
+    } finally {
+      scorer.dispose();
+      encoder.dispose();
+      model.dispose();
+    }
+  }
+
+  private async interactions(): Promise<Interaction[]> {
+    const history = await this.history.all();
+    return (await fromStoreEvents(history.map((h) => ({ ...h, userId: 'me' })))).interactions;
+  }
+
+  /**
    * The model version a variant asks for (`params.modelVersion`), handed to the model manager; true when that
    * changed (a new viewer, a new assignment), so the caller updates the model.
    */
@@ -122,12 +170,17 @@ export class Homepage {
 
     // 1. The viewer's embedding, brought up to date incrementally.
     const model = this.models.current;
-    if (model !== this.modelInUse) await this.useModel(model, catalog);
+    let warmUpWaitMs: number | undefined;
+    if (model !== this.modelInUse) {
+      const w = performance.now();
+      await this.warming.catch(() => {});
+      warmUpWaitMs = performance.now() - w;
+      await this.useModel(model, catalog);
+    }
     let encode: HomePage['encode'] = model ? 'no-history' : 'no-model';
     let user = null;
     if (model && this.encoder) {
-      const h = model.toHistory(interactions.map((i) => ({ titleId: i.item, event: i.event as 'play' | 'complete', fraction: i.fraction })));
-      const tokens = historyTokens(h);
+      const tokens = viewerTokens(model, interactions);
       if (tokens.length > 0) {
         encode = this.encoder.update(tokens);
         user = this.encoder.embedding();
@@ -227,6 +280,7 @@ export class Homepage {
         composeMs: round(t4 - t3),
         totalMs: round(performance.now() - t0),
         artworkMs: round(artworkMs),
+        ...(this.warmedUp ? { warmUpWaitMs: round(warmUpWaitMs ?? 0) } : {}),
       },
       builtAt: Date.now(),
     };
@@ -301,3 +355,8 @@ function countSources(set: CachedCandidates): Record<string, number> {
 }
 
 const round = (x: number) => Math.round(x * 100) / 100;
+
+/** The encoder's tokens for the viewer's interactions (titles the model does not know are left out). */
+function viewerTokens(model: LoadedModel, interactions: readonly Interaction[]) {
+  return historyTokens(model.toHistory(interactions.map((i) => ({ titleId: i.item, event: i.event as 'play' | 'complete', fraction: i.fraction }))));
+}

@@ -31,6 +31,8 @@ export class ModelManager {
     private readonly onStatus: (s: ModelStatus) => void,
     /** Disposes a replaced model; the worker defers it until no page build still uses it. */
     private readonly retire: (old: LoadedModel) => void = (old) => old.dispose(),
+    /** Told the manifest of a model about to download, before its files are fetched (see Homepage.warmUp). */
+    private readonly onDownload: (manifest: Manifest) => void = () => {},
   ) {}
 
   get current(): LoadedModel | null {
@@ -119,6 +121,7 @@ export class ModelManager {
     let loaded = 0;
     const progress = () => this.set({ ...this.status, state: this.model ? 'ready' : 'loading', downloading: { version: manifest.version, loaded, total } });
     progress();
+    this.onDownload(manifest);
     try {
       const cache = await caches.open(CACHE);
       const files = new Map<string, ArrayBuffer>();

@@ -2,7 +2,7 @@
  * Everything that crosses between the main thread and the worker: plain, structured-cloneable data only.
  * The facade (client.ts) and the worker (worker.ts) both type themselves against this file.
  */
-import type { Assignment, BackendName, BackendPlan, EventInput, Exposure, IdentityState, InterleavingTeam, OperationTimings, PathBenchmark } from '@marquee/core';
+import type { AdapterKind, Assignment, BackendName, BackendPlan, EventInput, Exposure, IdentityState, InterleavingTeam, OperationTimings, PathBenchmark } from '@marquee/core';
 
 export type { PathBenchmark };
 
@@ -59,7 +59,8 @@ export interface BackendReport {
   /** For webgpu: the adapter's architecture, e.g. 'swiftshader' for a software adapter. */
   adapterArchitecture?: string;
   adapterVendor?: string;
-  softwareAdapter: boolean;
+  /** For webgpu: a real GPU, a software rasteriser, or not known (core's adapterKind); GPU-only work runs on 'hardware'. */
+  adapterKind?: AdapterKind;
   /** Every backend tried before this one and why it was passed over. */
   tried: { name: BackendName; ok: boolean; reason?: string }[];
   initMs: number;
@@ -161,7 +162,8 @@ export interface HomePage {
   candidates: { from: 'server' | 'cache' | 'catalog'; count: number; sources: Record<string, number>; ageMs: number; error?: string };
   /** How the viewer's embedding was brought up to date. */
   encode: 'none' | 'append' | 'replace-last' | 'full' | 'no-model' | 'no-history';
-  timings: { encodeMs: number; candidatesMs: number; scoreMs: number; composeMs: number; totalMs: number; artworkMs?: number };
+  /** warmUpWaitMs: on a hardware GPU after a pipeline warm-up ran, how long this build waited for it (part of encodeMs). */
+  timings: { encodeMs: number; candidatesMs: number; scoreMs: number; composeMs: number; totalMs: number; artworkMs?: number; warmUpWaitMs?: number };
   builtAt: number;
   /** The experiments whose variant shaped this page (their exposure is logged once per session). */
   experiments?: Exposure[];

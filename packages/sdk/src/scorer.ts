@@ -89,11 +89,8 @@ export class CatalogScorer {
 
   /** Cosine scores of `titleIds` (unknown ids get NaN) for a normalised user embedding. */
   async score(user: tf.Tensor1D, titleIds: readonly string[]): Promise<Float32Array> {
-    const rows = Int32Array.from(titleIds, (id) => this.row.get(id) ?? 0);
     const userOnMyBackend = tf.getBackend() === this.backend ? null : ((await user.data()) as Float32Array);
-    const s = onBackend(this.backend, () =>
-      tf.tidy(() => tf.reshape(tf.matMul(tf.gather(this.matrix, rows), tf.reshape(userOnMyBackend ? tf.tensor1d(userOnMyBackend) : user, [-1, 1])), [-1])),
-    );
+    const s = onBackend(this.backend, () => tf.tidy(() => this.scoresTensor(userOnMyBackend ? tf.tensor1d(userOnMyBackend) : user, titleIds)));
     // A tensor is read and disposed by its own backend, whichever is current.
     const out = (await s.data()) as Float32Array;
     s.dispose();
@@ -101,6 +98,12 @@ export class CatalogScorer {
       if (!this.row.has(id)) out[k] = NaN;
     });
     return out;
+  }
+
+  /** The scores as a tensor on this scorer's backend, where `user` must be (caller disposes). */
+  scoresTensor(user: tf.Tensor1D, titleIds: readonly string[]): tf.Tensor1D {
+    const rows = Int32Array.from(titleIds, (id) => this.row.get(id) ?? 0);
+    return tf.tidy(() => tf.reshape(tf.matMul(tf.gather(this.matrix, rows), tf.reshape(user, [-1, 1])), [-1]) as tf.Tensor1D);
   }
 
   dispose(): void {

@@ -114,9 +114,19 @@ const api: WorkerApi = {
       backendName = b.name;
       scoringBackend = b.scoring ?? null;
     }, () => {});
-    homepage = Promise.all([ml, backendReport]).then(async ([m]) => {
+    homepage = Promise.all([ml, backendReport]).then(async ([m, b]) => {
       let page: Homepage | undefined;
-      const manager = new m.ModelManager(endpoint, db, (s) => modelSubscribers.forEach((fn) => fn(s)), (old) => page!.retire(old));
+      // Pipelines compiled while a model downloads, on a real GPU only: on SwiftShader that made the first page 3x later.
+      const warmUp = b.name === 'webgpu' && b.adapterKind === 'hardware';
+      const manager = new m.ModelManager(
+        endpoint,
+        db,
+        (s) => modelSubscribers.forEach((fn) => fn(s)),
+        (old) => page!.retire(old),
+        (manifest) => {
+          if (warmUp) void page?.warmUp(manifest).catch((err: Error) => console.warn(`marquee: GPU warm-up failed: ${err.message}`));
+        },
+      );
       page = new m.Homepage(viewer.pageDatabase, endpoint, manager, () => backendName, options.writeKey, () => scoringBackend);
       await viewer.attach(page);
       page.useExperiments(experiments);
