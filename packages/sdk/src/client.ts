@@ -105,48 +105,53 @@ function afterFirstPaint(fn: () => void): void {
 
 export function createPersonalizer(options: PersonalizerOptions): Personalizer {
   if (!options?.writeKey) throw new TypeError('createPersonalizer: writeKey is required');
-  const worker = options.assetsBaseUrl
-    ? crossOriginWorker(new URL('worker.js', options.assetsBaseUrl.replace(/\/?$/, '/')).href, 'marquee')
-    : new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'marquee' });
-  const remote = Comlink.wrap<WorkerApi>(worker);
-  // In a task of its own: the tab's first sessionStorage read waits on two synchronous calls to the browser process
-  // (may this page use storage, then the storage area), 20-35 ms while the browser is busy loading the page (bench
-  // traces), which made the page's first script a long task when it ran there.
-  const ready = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(() => remote.init({
-    // Absolute: a worker started from a blob URL (assetsBaseUrl) cannot resolve a relative one.
-    endpoint: options.endpoint ? new URL(options.endpoint, location.href).href.replace(/\/$/, '') : location.origin,
-    writeKey: options.writeKey,
-    userId: options.userId,
-    sessionId: tabSessionId(),
-    outboxCapacity: options.outboxCapacity ?? 10_000,
-    batchMaxEvents: options.batch?.maxEvents ?? 100,
-    batchMaxBytes: options.batch?.maxBytes ?? 60_000,
-    batchMaxAgeMs: options.batch?.maxAgeMs ?? 2_000,
-    retryBaseMs: options.retry?.baseMs ?? 500,
-    retryMaxMs: options.retry?.maxMs ?? 60_000,
-    backends: options.backends ?? BACKEND_ORDER,
-    backendChoice: options.backendChoice ?? 'auto',
-    dbName: options.dbName ?? 'marquee',
-    wasmPaths: options.wasmPaths,
-    artwork: options.artwork,
-  }));
-  const call = <T>(fn: () => Promise<T>) => ready.then(fn);
-  afterFirstPaint(() => void call(() => remote.startModels()));
+  // The worker is created, and the tab's session id read, in a task of their own after the host page's script: the
+  // tab's first sessionStorage read waits on two synchronous calls to the browser process (may this page use storage,
+  // then the storage area), 20-35 ms while the browser is busy loading the page (bench traces), and the worker's
+  // creation was a quarter of the demo module's evaluation (CPU profile); there, they made the page's first script a
+  // long task.
+  const started = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(async () => {
+    const worker = options.assetsBaseUrl
+      ? crossOriginWorker(new URL('worker.js', options.assetsBaseUrl.replace(/\/?$/, '/')).href, 'marquee')
+      : new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'marquee' });
+    const remote = Comlink.wrap<WorkerApi>(worker);
+    await remote.init({
+      // Absolute: a worker started from a blob URL (assetsBaseUrl) cannot resolve a relative one.
+      endpoint: options.endpoint ? new URL(options.endpoint, location.href).href.replace(/\/$/, '') : location.origin,
+      writeKey: options.writeKey,
+      userId: options.userId,
+      sessionId: tabSessionId(),
+      outboxCapacity: options.outboxCapacity ?? 10_000,
+      batchMaxEvents: options.batch?.maxEvents ?? 100,
+      batchMaxBytes: options.batch?.maxBytes ?? 60_000,
+      batchMaxAgeMs: options.batch?.maxAgeMs ?? 2_000,
+      retryBaseMs: options.retry?.baseMs ?? 500,
+      retryMaxMs: options.retry?.maxMs ?? 60_000,
+      backends: options.backends ?? BACKEND_ORDER,
+      backendChoice: options.backendChoice ?? 'auto',
+      dbName: options.dbName ?? 'marquee',
+      wasmPaths: options.wasmPaths,
+      artwork: options.artwork,
+    });
+    return { worker, remote };
+  });
+  const call = <T>(fn: (remote: Comlink.Remote<WorkerApi>) => Promise<T>) => started.then(({ remote }) => fn(remote));
+  afterFirstPaint(() => void call((r) => r.startModels()));
   /** Hands the worker a callback (a comlink proxy); the returned function stops deliveries to `fn`. */
-  const listen = <T>(subscribe: (cb: (v: T) => void) => Promise<void>, fn: (v: T) => void) => {
+  const listen = <T>(subscribe: (r: Comlink.Remote<WorkerApi>, cb: (v: T) => void) => Promise<void>, fn: (v: T) => void) => {
     let active = true;
-    void call(() => subscribe(Comlink.proxy((v: T) => active && fn(v))));
+    void call((r) => subscribe(r, Comlink.proxy((v: T) => active && fn(v))));
     return () => {
       active = false;
     };
   };
-  const track = (e: EventInput) => call(() => remote.track(e));
+  const track = (e: EventInput) => call((r) => r.track(e));
 
   // The page may be closing: hand what is queued to a keepalive request. Anything it misses stays queued.
   const onHide = () => {
-    if (document.visibilityState === 'hidden') void call(() => remote.flush({ keepalive: true }));
+    if (document.visibilityState === 'hidden') void call((r) => r.flush({ keepalive: true }));
   };
-  const onPageHide = () => void call(() => remote.flush({ keepalive: true }));
+  const onPageHide = () => void call((r) => r.flush({ keepalive: true }));
   document.addEventListener('visibilitychange', onHide);
   addEventListener('pagehide', onPageHide);
 
@@ -158,29 +163,30 @@ export function createPersonalizer(options: PersonalizerOptions): Personalizer {
     complete: (e) => track({ type: 'complete', ...e }),
     custom: (name, props) => track({ type: 'custom', name, props }),
     track,
-    flush: () => call(() => remote.flush()),
-    stats: () => call(() => remote.stats()),
-    onStats: (fn) => listen((cb) => remote.subscribe(cb), fn),
-    backend: () => call(() => remote.backend()),
-    modelStatus: () => call(() => remote.modelStatus()),
-    onModelStatus: (fn) => listen((cb) => remote.subscribeModel(cb), fn),
-    updateModel: () => call(() => remote.updateModel()),
-    scoreTitles: (titleIds, history) => call(() => remote.scoreTitles(titleIds, history)),
-    homepage: (opts) => call(() => remote.homepage(opts)),
-    memory: () => call(() => remote.memory()),
-    benchmark: (runs) => call(() => remote.benchmark(runs)),
-    onPage: (fn) => listen((cb) => remote.subscribePage(cb), fn),
-    variant: (id, opts) => call(() => remote.variant(id, opts)),
-    identify: (userId) => call(() => remote.identify(userId)),
-    setProfile: (profileId) => call(() => remote.setProfile(profileId)),
-    reset: () => call(() => remote.reset()),
-    optOut: (opts) => call(() => remote.optOut(opts)),
-    optIn: () => call(() => remote.optIn()),
-    identity: () => call(() => remote.identity()),
+    flush: () => call((r) => r.flush()),
+    stats: () => call((r) => r.stats()),
+    onStats: (fn) => listen((r, cb) => r.subscribe(cb), fn),
+    backend: () => call((r) => r.backend()),
+    modelStatus: () => call((r) => r.modelStatus()),
+    onModelStatus: (fn) => listen((r, cb) => r.subscribeModel(cb), fn),
+    updateModel: () => call((r) => r.updateModel()),
+    scoreTitles: (titleIds, history) => call((r) => r.scoreTitles(titleIds, history)),
+    homepage: (opts) => call((r) => r.homepage(opts)),
+    memory: () => call((r) => r.memory()),
+    benchmark: (runs) => call((r) => r.benchmark(runs)),
+    onPage: (fn) => listen((r, cb) => r.subscribePage(cb), fn),
+    variant: (id, opts) => call((r) => r.variant(id, opts)),
+    identify: (userId) => call((r) => r.identify(userId)),
+    setProfile: (profileId) => call((r) => r.setProfile(profileId)),
+    reset: () => call((r) => r.reset()),
+    optOut: (opts) => call((r) => r.optOut(opts)),
+    optIn: () => call((r) => r.optIn()),
+    identity: () => call((r) => r.identity()),
     async close() {
       document.removeEventListener('visibilitychange', onHide);
       removeEventListener('pagehide', onPageHide);
-      await call(() => remote.close());
+      await call((r) => r.close());
+      const { worker, remote } = await started;
       remote[Comlink.releaseProxy]();
       worker.terminate();
     },
