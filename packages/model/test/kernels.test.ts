@@ -39,6 +39,9 @@ describe('wasm kernels match the cpu backend', () => {
     ['batched transposeA', [4, 6, 3], [4, 6, 5], true, false],
     ['broadcast a', [1, 6, 4], [3, 4, 5], false, false],
     ['broadcast b', [3, 6, 4], [4, 5], false, false],
+    // slices of at least 16x32x16 multiply-adds take the per-slice fast path; smaller ones the stock kernel
+    ['batched fast path', [2, 2, 24, 32], [2, 2, 24, 32], false, true],
+    ['batched fast path transposeA', [3, 32, 20], [3, 32, 24], true, false],
   ];
   it.each(cases)('matMul %s', async (_n, sa, sb, ta, tb) => {
     const A = rnd(sa, 1);
@@ -57,6 +60,33 @@ describe('wasm kernels match the cpu backend', () => {
     // rows 3 got three updates, row 2 none
     expect(g2[2 * 4]).toBe(0);
     expect(g2[3 * 4]).toBeCloseTo(up[0]! + up[3 * 4]! + up[4 * 4]!, 5);
+  });
+  it.each([
+    ['leading axis', [37, 5], 0, false],
+    ['two leading axes', [1, 37, 5], [0, 1], false],
+    ['leading axes kept', [3, 4, 5], [0, 1], true],
+    ['negative axes', [3, 4, 5], [-3], false],
+    ['inner axis (stock)', [3, 4, 5], -1, false],
+  ] as [string, number[], number | number[], boolean][])('sum over %s', async (_n, shape, axis, keepDims) => {
+    const X = rnd(shape, 7);
+    const [x, y] = await onBoth(() => tf.sum(tf.tensor(X, shape), axis, keepDims));
+    expectClose(x, y, 1e-5);
+    await useBackend('cpu');
+    const want = tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims).shape);
+    await useBackend('wasm');
+    expect(tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims).shape)).toEqual(want);
+  });
+  it('identity shares the buffer, and the copy outlives its source', async () => {
+    await useBackend('wasm');
+    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const y = tf.clone(x);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
+    const v = tf.variable(y);
+    const saved = tf.clone(v);
+    v.assign(tf.zerosLike(v));
+    expect(Array.from(await saved.data())).toEqual([1, 2, 3, 4]); // assign swaps in a new buffer
+    tf.dispose([y, v, saved]);
   });
   it('matMul gradients', async () => {
     const A = rnd([2, 5, 3], 5);
