@@ -190,11 +190,11 @@ export interface TrainingLossOptions extends ForwardOptions {
  * `rows` (of every row when `rows` is null): the trainer keeps the id table itself and differentiates with respect to
  * these rows only, so the gradient and the optimizer touch R rows, not the catalog. Item-id dropout (`opts.idKeep`,
  * [R, 1] in local rows) applies to the INPUT tokens only: the output table keeps every id embedding, so no target is
- * blanked.
+ * blanked. `inId`, with an untied input table, holds the input-only embeddings of `rows` the same way.
  */
-export function trainingLoss(p: Params, c: ModelConfig, batch: LossBatch, rows: Int32Array | null, id: tf.Tensor2D, opts: TrainingLossOptions): tf.Scalar {
+export function trainingLoss(p: Params, c: ModelConfig, batch: LossBatch, rows: Int32Array | null, id: tf.Tensor2D, opts: TrainingLossOptions, inId?: tf.Tensor2D): tf.Scalar {
   const r = rows ? tf.tensor1d(rows, 'int32') : undefined;
-  const inTable = inputItemTable(p, c, opts.idKeep, r, id);
+  const inTable = inputItemTable(p, c, opts.idKeep, r, id, inId);
   const outTable = opts.idKeep || c.untiedInput ? itemTable(p, c, undefined, r, id) : inTable;
   const h = tf.reshape(forward(p, c, batch, opts, inTable), [batch.B * batch.T, c.dim]);
   const u = l2normalize(tf.gather(h, tf.tensor1d(batch.positions, 'int32'))) as tf.Tensor2D; // [P, d]

@@ -22,6 +22,9 @@ export function registerFastWasmKernels(): void {
  */
 const SMALL_SLICE = 16 * 16 * 32;
 
+/** XNNPACK's packing of a product's right operand, per float, in transposes of one float (measured ~10). */
+const PACK_COST = 10;
+
 type WasmModule = BackendWasm['wasm'] & { HEAPF32: Float32Array; cwrap: (...a: unknown[]) => (...b: unknown[]) => void };
 let rawBatchMatMul: ((...a: unknown[]) => void) | null = null;
 
@@ -32,10 +35,11 @@ let rawBatchMatMul: ((...a: unknown[]) => void) | null = null;
  * This kernel transposes operands explicitly (wasm Transpose kernel) and runs batched products slice by slice on
  * views into the wasm heap, so every product is a 2-D non-transposed one. Views are registered with the backend
  * without allocation and unregistered (never freed) afterwards.
- * A transpose is not free (the wasm Transpose kernel moved 131k floats in ~0.9 ms, as long as a 64x2048x64
- * product), so where the operands to transpose outnumber the output the kernel computes (A B)^T = B^T A^T and
- * transposes that instead: the softmax's item gradient G^T U (G [positions x candidates], U [positions x 64]) moves
- * U and a [64 x candidates] result instead of all of G.
+ * Neither transposes nor XNNPACK's packing of the right operand (the "weights", packed again for every new tensor)
+ * are free: measured with fresh [1,800 x 2,400] G and [1,800 x 64] U, G^T U took 52 ms transposing G and 122 ms as
+ * (U^T G)^T, which packs G. So the kernel counts both, packing at ~10 transposes per float, and computes
+ * (A B)^T = B^T A^T and transposes it back where that moves fewer: a few users against a whole item table
+ * (evaluation's [users x d] @ items^T) packs the users instead of every item.
  */
 function registerFastWasmMatMul(): void {
   const orig = tf.getKernel(tf.BatchMatMul, 'wasm');
@@ -64,10 +68,10 @@ function registerFastWasmMatMul(): void {
       temps.push(r);
       return r;
     };
-    // Floats moved by transposes: directly, versus through the transposed product (which never swaps back: its own
-    // comparison is this one's reversed, plus the output twice).
-    const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0);
-    const viaTransposed = (transposeA ? 0 : m * k) + (transposeB ? 0 : k * n) + m * n;
+    // Floats moved by transposes and packing: directly, versus through the transposed product (which never swaps
+    // back: its own comparison is this one's reversed, plus the output twice).
+    const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0) + PACK_COST * k * n;
+    const viaTransposed = (transposeA ? 0 : m * k) + (transposeB ? 0 : k * n) + m * n + PACK_COST * m * k;
     if (viaTransposed < direct) {
       const t = kernelFunc({ ...args, inputs: { a: bIn, b: a }, attrs: { transposeA: !transposeB, transposeB: !transposeA } }) as tf.TensorInfo;
       temps.push(t);
@@ -174,10 +178,11 @@ function registerSharedIdentity(): void {
 }
 
 /**
- * Sum over leading axes (a bias's or a LayerNorm gain's gradient: the column sums of [rows x d]) as the XNNPACK
- * product ones[1 x rows] @ x[rows x d]. The stock kernel transposes the input first so that it can reduce innermost
- * axes; 1,000-2,000 such sums per sparse-preset training step took 8% of its kernel time. Measured on [2048 x 64]:
- * 1.1 ms stock, 0.5 ms as a loop in JS, 0.1 ms as the product (the same sums in another order: float rounding).
+ * Sum over leading axes (a bias's or a LayerNorm gain's gradient: the column sums of [rows x d]) as one pass over
+ * the heap. The stock kernel transposes the input first so that it can reduce innermost axes; 1,000-2,000 such sums
+ * per sparse-preset training step took 8% of its kernel time. Measured on fresh [2048 x 64] inputs: 1.1 ms stock,
+ * 0.3-0.5 ms here, 0.7 ms as the XNNPACK product ones @ x (which packs x). Columns accumulate in float32 row by
+ * row, the order the stock kernel sums the transposed rows in: the same values.
  */
 function registerColumnSum(): void {
   const orig = tf.getKernel(tf.Sum, 'wasm');
@@ -190,20 +195,20 @@ function registerColumnSum(): void {
     const rank = x.shape.length;
     const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((p, q) => p - q);
     const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
-    const matMul = tf.getKernel(tf.BatchMatMul, 'wasm');
-    if (x.dtype !== 'float32' || !leading || !matMul) return orig.kernelFunc(args) as tf.TensorInfo;
+    if (x.dtype !== 'float32' || !leading) return orig.kernelFunc(args) as tf.TensorInfo;
     const rows = x.shape.slice(0, axes.length).reduce((p, q) => p * q, 1);
     const kept = x.shape.slice(axes.length);
     const cols = kept.reduce((p, q) => p * q, 1);
-    const ones = b.makeOutput([1, rows], 'float32');
-    (b.typedArrayFromHeap(ones) as Float32Array).fill(1);
-    const out = matMul.kernelFunc({
-      inputs: { a: ones, b: { dataId: x.dataId, shape: [rows, cols], dtype: 'float32' } },
-      backend: b,
-      attrs: { transposeA: false, transposeB: false },
-    }) as tf.TensorInfo;
-    b.disposeData(ones.dataId);
-    return { ...out, shape: keepDims ? [...axes.map(() => 1), ...kept] : kept };
+    const out = b.makeOutput(keepDims ? [...axes.map(() => 1), ...kept] : kept, 'float32');
+    // Views after makeOutput: an allocation may grow (and detach) the heap.
+    const o = b.typedArrayFromHeap(out) as Float32Array;
+    const xs = b.typedArrayFromHeap(x) as Float32Array;
+    o.fill(0);
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      for (let c = 0; c < cols; c++) o[c] = o[c]! + xs[base + c]!;
+    }
+    return out;
   };
   tf.registerKernel({ kernelName: tf.Sum, backendName: 'wasm', kernelFunc, setupFunc: orig.setupFunc, __marquee: true } as tf.KernelConfig);
 }

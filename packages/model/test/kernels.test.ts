@@ -42,6 +42,9 @@ describe('wasm kernels match the cpu backend', () => {
     // slices of at least 16x32x16 multiply-adds take the per-slice fast path; smaller ones the stock kernel
     ['batched fast path', [2, 2, 24, 32], [2, 2, 24, 32], false, true],
     ['batched fast path transposeA', [3, 32, 20], [3, 32, 24], true, false],
+    // a few rows against many (evaluation's users @ items^T): computed as (items @ users^T)^T
+    ['few rows @ many^T, computed transposed', [3, 40], [500, 40], false, true],
+    ['batched few rows @ many^T, computed transposed', [2, 3, 40], [2, 500, 40], false, true],
   ];
   it.each(cases)('matMul %s', async (_n, sa, sb, ta, tb) => {
     const A = rnd(sa, 1);
