@@ -184,7 +184,7 @@ describe('softmax losses (hand-computed)', () => {
       expect(Math.abs(v1 - v2) / Math.abs(v2)).toBeLessThan(1e-5);
       expect(v2).toBeGreaterThan(0.5);
       for (const k of [0, 1]) {
-        const [g1, g2] = [await mine.grads[k]!.data(), await ref.grads[k]!.data()];
+        const [g1, g2] = [(await mine.grads[k]!.data()) as Float32Array, (await ref.grads[k]!.data()) as Float32Array];
         const scale = g2.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
         expect(scale).toBeGreaterThan(1e-3);
         g1.forEach((x, i) => expect(Math.abs(x - g2[i]!)).toBeLessThan(1e-5 * scale));
