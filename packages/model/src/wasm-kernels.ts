@@ -25,6 +25,18 @@ const SMALL_SLICE = 16 * 16 * 32;
 /** XNNPACK's packing of a product's right operand, per float, in transposes of one float (measured ~10). */
 const PACK_COST = 10;
 
+/**
+ * Register `make(stock)` in place of the stock wasm kernel `name`, once: the replacement carries a marker, so a second
+ * call (the SDK worker and the trainer both register) finds it and leaves it.
+ */
+function replaceKernel(name: string, make: (stock: tf.KernelConfig) => tf.KernelFunc): void {
+  const stock = tf.getKernel(name, 'wasm');
+  if (!stock || (stock as { __marquee?: boolean }).__marquee) return;
+  const kernelFunc = make(stock);
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc, setupFunc: stock.setupFunc, __marquee: true } as tf.KernelConfig);
+}
+
 type WasmModule = BackendWasm['wasm'] & { HEAPF32: Float32Array; cwrap: (...a: unknown[]) => (...b: unknown[]) => void };
 let rawBatchMatMul: ((...a: unknown[]) => void) | null = null;
 
@@ -42,10 +54,11 @@ let rawBatchMatMul: ((...a: unknown[]) => void) | null = null;
  * (evaluation's [users x d] @ items^T) packs the users instead of every item.
  */
 function registerFastWasmMatMul(): void {
-  const orig = tf.getKernel(tf.BatchMatMul, 'wasm');
   const transposeK = tf.getKernel(tf.Transpose, 'wasm');
-  if (!orig || !transposeK || (orig as { __marquee?: boolean }).__marquee) return;
-  tf.unregisterKernel(tf.BatchMatMul, 'wasm');
+  if (transposeK) replaceKernel(tf.BatchMatMul, (orig) => fastMatMul(orig, transposeK));
+}
+
+function fastMatMul(orig: tf.KernelConfig, transposeK: tf.KernelConfig): tf.KernelFunc {
   const kernelFunc: tf.KernelFunc = (args) => {
     const b = args.backend as BackendWasm;
     const { a, b: bIn } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -121,8 +134,7 @@ function registerFastWasmMatMul(): void {
     for (const t of temps) b.disposeData(t.dataId);
     return out;
   };
-  const cfg = { kernelName: tf.BatchMatMul, backendName: 'wasm', kernelFunc, setupFunc: orig.setupFunc, __marquee: true };
-  tf.registerKernel(cfg);
+  return kernelFunc;
 }
 
 /**
@@ -130,10 +142,7 @@ function registerFastWasmMatMul(): void {
  * the stock per-element loop (measured ~10x faster on [4096] rows of width 64). Other cases use the stock kernel.
  */
 function registerFastWasmGather(): void {
-  const orig = tf.getKernel(tf.GatherV2, 'wasm');
-  if (!orig || (orig as { __marquee?: boolean }).__marquee) return;
-  tf.unregisterKernel(tf.GatherV2, 'wasm');
-  const kernelFunc: tf.KernelFunc = (args) => {
+  replaceKernel(tf.GatherV2, (orig) => (args) => {
     const b = args.backend as BackendWasm;
     const { x, indices } = args.inputs as { x: tf.TensorInfo; indices: tf.TensorInfo };
     const { axis, batchDims } = args.attrs as unknown as { axis: number; batchDims: number };
@@ -154,8 +163,7 @@ function registerFastWasmGather(): void {
       heap.copyWithin(oo + i * inner, xo + r * inner, xo + (r + 1) * inner);
     }
     return out;
-  };
-  tf.registerKernel({ kernelName: tf.GatherV2, backendName: 'wasm', kernelFunc, setupFunc: orig.setupFunc, __marquee: true } as tf.KernelConfig);
+  });
 }
 
 /**
@@ -165,16 +173,12 @@ function registerFastWasmGather(): void {
  * kernel writes into its inputs and a variable's assign swaps in a new buffer rather than overwriting its old one.
  */
 function registerSharedIdentity(): void {
-  const orig = tf.getKernel(tf.Identity, 'wasm');
-  if (!orig || (orig as { __marquee?: boolean }).__marquee) return;
-  tf.unregisterKernel(tf.Identity, 'wasm');
-  const kernelFunc: tf.KernelFunc = (args) => {
+  replaceKernel(tf.Identity, (orig) => (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
     if (x.dtype === 'string') return orig.kernelFunc(args) as tf.TensorInfo;
     (args.backend as BackendWasm).incRef(x.dataId);
     return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-  };
-  tf.registerKernel({ kernelName: tf.Identity, backendName: 'wasm', kernelFunc, setupFunc: orig.setupFunc, __marquee: true } as tf.KernelConfig);
+  });
 }
 
 /**
@@ -185,10 +189,7 @@ function registerSharedIdentity(): void {
  * row, the order the stock kernel sums the transposed rows in: the same values.
  */
 function registerColumnSum(): void {
-  const orig = tf.getKernel(tf.Sum, 'wasm');
-  if (!orig || (orig as { __marquee?: boolean }).__marquee) return;
-  tf.unregisterKernel(tf.Sum, 'wasm');
-  const kernelFunc: tf.KernelFunc = (args) => {
+  replaceKernel(tf.Sum, (orig) => (args) => {
     const b = args.backend as BackendWasm;
     const { x } = args.inputs as { x: tf.TensorInfo };
     const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
@@ -209,6 +210,5 @@ function registerColumnSum(): void {
       for (let c = 0; c < cols; c++) o[c] = o[c]! + xs[base + c]!;
     }
     return out;
-  };
-  tf.registerKernel({ kernelName: tf.Sum, backendName: 'wasm', kernelFunc, setupFunc: orig.setupFunc, __marquee: true } as tf.KernelConfig);
+  });
 }
