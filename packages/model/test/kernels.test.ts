@@ -79,6 +79,33 @@ describe('wasm kernels match the cpu backend', () => {
     await useBackend('wasm');
     expect(tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims).shape)).toEqual(want);
   });
+  it.each([
+    [[3, 4], -1, false],
+    [[3, 4], 0, true],
+    [[2, 3, 4], [0, 1], false],
+  ] as [number[], number | number[], boolean][])('sum and mean gradients (%j over %j): the upstream gradient spread over the reduced axes', async (shape, axis, keepDims) => {
+    await useBackend('wasm');
+    const x = tf.tensor(rnd(shape, 8), shape);
+    const out = tf.sum(x, axis, keepDims);
+    const w = tf.tensor(rnd(out.shape, 9), out.shape);
+    const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + shape.length : a));
+    const count = axes.reduce((p, a) => p * shape[a]!, 1);
+    const gSum = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.sum(v, axis, keepDims), w)))(x);
+    const gMean = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.mean(v, axis, keepDims), w)))(x);
+    const wv = await w.data();
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, q) => p * q, 1));
+    const outIndex = (flat: number) => {
+      // the output element each input element was reduced into
+      const coords = shape.map((n, i) => Math.floor(flat / strides[i]!) % n);
+      const kept = coords.filter((_, i) => !axes.includes(i));
+      const keptShape = shape.filter((_, i) => !axes.includes(i));
+      return kept.reduce((acc, c, i) => acc * keptShape[i]! + c, 0);
+    };
+    const [s, m] = [await gSum.data(), await gMean.data()];
+    s.forEach((g, i) => expect(g).toBeCloseTo(wv[outIndex(i)]!, 6));
+    m.forEach((g, i) => expect(g).toBeCloseTo(wv[outIndex(i)]! / count, 6));
+    tf.dispose([x, out, w, gSum, gMean]);
+  });
   it('identity shares the buffer, and the copy outlives its source', async () => {
     await useBackend('wasm');
     const x = tf.tensor2d([[1, 2], [3, 4]]);
