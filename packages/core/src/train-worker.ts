@@ -30,7 +30,7 @@ const count = z.number().int().nonnegative();
 
 /**
  * Start-up: the model config (validated again by the model package), the optimizer settings, every initial tensor
- * but the item-id table (`item.id`), which the main thread keeps.
+ * but the item tables the main thread keeps (`item.id`, and `item.in` in an untied model).
  */
 export const TrainWorkerInitSchema = z.object({
   model: z.object({
@@ -49,11 +49,11 @@ export type TrainWorkerInit = z.infer<typeof TrainWorkerInitSchema>;
 export const TrainWorkerRequestSchema = z.discriminatedUnion('type', [
   /**
    * Compute the gradient of `batch`'s mean loss. `batch` is renumbered into `rows` (the item ids the whole batch
-   * touches; null = every item, in order), `id` [R x dim] holds those rows' id embeddings and `idKeep` [R] the step's
-   * input item-id dropout mask over them.
+   * touches; null = every item, in order), `id` [R x dim] holds those rows' id embeddings, `inId` [R x dim] their
+   * input-only embeddings (untied models) and `idKeep` [R] the step's input item-id dropout mask over them.
    */
-  z.object({ type: z.literal('grads'), batch: TrainBatchShareSchema, rows: i32.nullable(), id: f32, idKeep: f32.optional(), dropoutSeed: z.number().int() }),
-  /** Apply the averaged gradient (one array per trained weight but `item.id`, in paramSpecs order) with the replica's optimizer. */
+  z.object({ type: z.literal('grads'), batch: TrainBatchShareSchema, rows: i32.nullable(), id: f32, inId: f32.optional(), idKeep: f32.optional(), dropoutSeed: z.number().int() }),
+  /** Apply the averaged gradient (one array per trained weight but the main thread's item tables, in paramSpecs order) with the replica's optimizer. */
   z.object({ type: z.literal('apply'), grads: z.array(f32) }),
 ]);
 export type TrainWorkerRequest = z.infer<typeof TrainWorkerRequestSchema>;
@@ -61,10 +61,11 @@ export type TrainWorkerRequest = z.infer<typeof TrainWorkerRequestSchema>;
 export const TrainWorkerReplySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready') }),
   /**
-   * `grads`: one per trained weight but `item.id`; `idGrad` [R x dim]: the gradient of the request's `id` rows.
-   * `ms`: time the worker spent computing them (its own throughput, apart from waiting).
+   * `grads`: one per trained weight but the main thread's item tables; `idGrad` and `inGrad` [R x dim]: the
+   * gradients of the request's `id` and `inId` rows. `ms`: time the worker spent computing them (its own
+   * throughput, apart from waiting).
    */
-  z.object({ type: z.literal('grads'), loss: z.number(), grads: z.array(f32), idGrad: f32, ms: z.number().nonnegative() }),
+  z.object({ type: z.literal('grads'), loss: z.number(), grads: z.array(f32), idGrad: f32, inGrad: f32.optional(), ms: z.number().nonnegative() }),
   z.object({ type: z.literal('error'), message: z.string() }),
 ]);
 export type TrainWorkerReply = z.infer<typeof TrainWorkerReplySchema>;

@@ -45,43 +45,45 @@ export interface LabelSmoothing {
 
 /**
  * mean_i(logsumexp_j(x_ij + bias_ij) - (x_i,col_i + bias_i,col_i)) with a hand-written gradient,
- * d/dx = (softmax(x + bias) - onehot(col)) / P. `bias` is a constant (masks, -log q; null = none): no gradient flows
- * into it.
+ * d/dx = (softmax(x + bias) - onehot(col)) / P. `bias` is a constant (a [1, N] row such as -log q, or a [P, N] mask;
+ * null = none): no gradient flows into it.
  * tfjs's composed logSumExp differentiates through max (a broadcast compare) and measured ~3x the cost of the
  * [P, V] matMul itself on wasm. Here one softmax serves both the value (-log of the target's probability, read with
- * a [P] gather) and the gradient; when every target sits in column 0 (sampled softmax puts the positive first) the
- * one-hot is a single broadcast row instead of a [P, N] tensor. With `smoothing` the target distribution y replaces
- * the one-hot: value mean_i(-sum_j y_ij log p_ij), gradient (softmax(x + bias) - y) / P.
+ * a [P] gather) and the gradient, and the one-hot is never built: the gradient is the softmax with 1 taken off each
+ * row's target entry (a scatter of P values), the [P, N] one-hot, its cast and a subtraction fewer per step. With
+ * `smoothing` the target distribution y = (1 - eps) one-hot + eps spread replaces the one-hot: value
+ * mean_i(-sum_j y_ij log p_ij), gradient (softmax(x + bias) - y) / P.
  */
 export function softmaxCrossEntropy(logits: tf.Tensor2D, bias: tf.Tensor2D | null, cols: Int32Array, smoothing?: LabelSmoothing): tf.Scalar {
   const [P, N] = logits.shape;
-  const firstColumn = cols.every((c) => c === 0);
   const pairs = new Int32Array(2 * P);
   cols.forEach((c, i) => pairs.set([i, c], 2 * i));
-  const onehot = tf.tidy(() =>
-    firstColumn ? tf.tensor2d(Float32Array.from({ length: N }, (_, j) => (j === 0 ? 1 : 0)), [1, N]) : tf.cast(tf.oneHot(tf.tensor1d(cols, 'int32'), N), 'float32'),
-  );
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [x, save] = args;
     if (!(x instanceof tf.Tensor) || typeof save !== 'function') throw new Error('softmaxCrossEntropy: bad customGrad call');
     const probs = tf.softmax(bias ? tf.add(x, bias) : x);
-    // The target distribution: the one-hot, or (1 - eps) one-hot + eps spread over the row's candidates.
-    const eps = smoothing?.eps ?? 0;
-    const spread = eps > 0 ? (smoothing?.spread ?? tf.fill([1, N], 1 / N)) : null;
-    const y = spread ? tf.add(tf.mul(onehot, 1 - eps), tf.mul(spread, eps)) : onehot;
-    save([probs, y]); // saved tensors outlive the caller's tidy until the backward pass
-    // Probabilities are >= e^-(logit range) >> 1e-30 here (cosine logits, bounded bias); the floor only guards log(0).
     // (row, column) pairs, not flat indices into [P x N]: tfjs's webgpu gather reads its indices through float32, so
     // past 2^24 (16,384 positions x 2,000 items) a flat index rounded to a neighbouring column; gatherND flattens in
     // integers. (A batch-dims gather would do too, but the stock wasm kernel returned wrong columns for it.)
-    const target = tf.gatherND(probs, tf.tensor2d(pairs, [P, 2], 'int32'));
+    const at = tf.tensor2d(pairs, [P, 2], 'int32');
+    const eps = smoothing?.eps ?? 0;
+    const spread = eps > 0 ? (smoothing?.spread ?? tf.fill([1, N], 1 / N)) : null;
+    save([probs, at, ...(spread ? [spread] : [])]); // saved tensors outlive the caller's tidy until the backward pass
+    // Probabilities are >= e^-(logit range) >> 1e-30 here (cosine logits, bounded bias); the floor only guards log(0).
+    const target = tf.gatherND(probs, at);
     let value = tf.neg(tf.mean(tf.log(tf.maximum(target, 1e-30)))) as tf.Scalar;
     if (spread) {
       // Masked columns have spread 0, so their floored log never counts.
       const spreadTerm = tf.neg(tf.mean(tf.sum(tf.mul(tf.log(tf.maximum(probs, 1e-30)), spread), -1)));
       value = tf.add(tf.mul(value, 1 - eps), tf.mul(spreadTerm, eps)) as tf.Scalar;
     }
-    return { value, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(tf.sub(saved[0]!, saved[1]!), tf.div(dy, P)) };
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [p, idx, sp] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D | undefined];
+      const g = sp ? tf.sub(p, tf.mul(sp, eps)) : p;
+      const off = tf.tensorScatterUpdate(g, idx, tf.sub(tf.gatherND(g, idx), 1 - eps));
+      return tf.mul(off, tf.div(dy, P));
+    };
+    return { value, gradFunc };
   });
   return op(logits) as tf.Scalar;
 }
@@ -111,32 +113,45 @@ export function softmaxLoss(
       const logits = tf.matMul(us, items, false, true) as tf.Tensor2D; // [P, V-1]
       return softmaxCrossEntropy(logits, null, Int32Array.from(targets, (t) => t - 1), { eps: labelSmoothing });
     }
-    const N = sampled.ids.length;
-    const pos = l2normalize(tf.gather(table, tf.tensor1d(targets, 'int32'))); // [P, d]
-    const posLogit = tf.sum(tf.mul(us, pos), -1, true); // [P, 1]
-    const cand = l2normalize(tf.gather(table, tf.tensor1d(sampled.ids, 'int32'))) as tf.Tensor2D; // [N, d]
-    const logits = tf.concat([posLogit, tf.matMul(us, cand, false, true)], 1) as tf.Tensor2D; // [P, 1+N]
-    // Constant bias, built in JS (broadcast compares are slow on wasm): -log q on every column, the positive's
-    // included, and each row's own target masked among the candidates (it enters once, as the positive).
-    const W = N + 1;
-    const bias = new Float32Array(P * W);
-    // Smoothing spreads over the row's own candidates: every column but its masked target.
-    const spread = labelSmoothing > 0 ? new Float32Array(P * W) : null;
+    // Each row's positive is its target's own candidate column. In-batch negatives (the default) put every target
+    // among the candidates; otherwise the missing targets get columns of their own, masked for every other row, so
+    // each row still sees exactly its positive and the shared candidates. No [P, 1] positive column is concatenated
+    // onto the [P, N] logits: on wasm the concat and its gradient's split (a JS slice) cost more than the softmax.
     const col = new Map<number, number>();
-    sampled.ids.forEach((id, j) => col.set(id, j + 1));
+    sampled.ids.forEach((id, j) => col.set(id, j));
+    const extra: number[] = [];
+    const extraLogQ: number[] = [];
+    targets.forEach((t, i) => {
+      if (col.has(t)) return;
+      col.set(t, sampled.ids.length + extra.length);
+      extra.push(t);
+      extraLogQ.push(targetLogQ?.[i] ?? 0);
+    });
+    const ids = extra.length ? Int32Array.from([...sampled.ids, ...extra]) : sampled.ids;
+    const W = ids.length;
+    const cols = Int32Array.from(targets, (t) => col.get(t)!);
+    const cand = l2normalize(tf.gather(table, tf.tensor1d(ids, 'int32'))) as tf.Tensor2D; // [W, d]
+    const logits = tf.matMul(us, cand, false, true) as tf.Tensor2D; // [P, W]
+    // -log q per column, the positive's included (a target's q is its column's q), as one broadcast row.
+    const q = sampled.logQ ? Float32Array.from([...sampled.logQ, ...extraLogQ], (x) => -x) : null;
+    if (!extra.length) {
+      const bias = q ? tf.tensor2d(q, [1, W]) : null;
+      return softmaxCrossEntropy(logits, bias, cols, labelSmoothing > 0 ? { eps: labelSmoothing } : undefined);
+    }
+    // Smoothing spreads over each row's own candidates: every column but the other rows' extra targets.
+    const N = sampled.ids.length;
+    const bias = new Float32Array(P * W);
+    const spread = labelSmoothing > 0 ? new Float32Array(P * W) : null;
     for (let i = 0; i < P; i++) {
-      if (sampled.logQ) for (let j = 1; j < W; j++) bias[i * W + j] = -sampled.logQ[j - 1]!;
-      if (targetLogQ) bias[i * W] = -targetLogQ[i]!;
-      const j = col.get(targets[i]!);
-      if (j !== undefined) bias[i * W + j] = MASKED;
+      for (let j = 0; j < W; j++) bias[i * W + j] = (q?.[j] ?? 0) + (j >= N && j !== cols[i] ? MASKED : 0);
       if (spread) {
-        const share = 1 / (j === undefined ? W : W - 1);
-        spread.fill(share, i * W, (i + 1) * W);
-        if (j !== undefined) spread[i * W + j] = 0;
+        const own = cols[i]! >= N ? 1 : 0;
+        spread.fill(1 / (N + own), i * W, i * W + N);
+        if (own) spread[i * W + cols[i]!] = 1 / (N + own);
       }
     }
     const smoothing = spread ? { eps: labelSmoothing, spread: tf.tensor2d(spread, [P, W]) } : undefined;
-    return softmaxCrossEntropy(logits, tf.tensor2d(bias, [P, W]), new Int32Array(P), smoothing);
+    return softmaxCrossEntropy(logits, tf.tensor2d(bias, [P, W]), cols, smoothing);
   });
 }
 
@@ -175,11 +190,11 @@ export interface TrainingLossOptions extends ForwardOptions {
  * `rows` (of every row when `rows` is null): the trainer keeps the id table itself and differentiates with respect to
  * these rows only, so the gradient and the optimizer touch R rows, not the catalog. Item-id dropout (`opts.idKeep`,
  * [R, 1] in local rows) applies to the INPUT tokens only: the output table keeps every id embedding, so no target is
- * blanked.
+ * blanked. `inId`, with an untied input table, holds the input-only embeddings of `rows` the same way.
  */
-export function trainingLoss(p: Params, c: ModelConfig, batch: LossBatch, rows: Int32Array | null, id: tf.Tensor2D, opts: TrainingLossOptions): tf.Scalar {
+export function trainingLoss(p: Params, c: ModelConfig, batch: LossBatch, rows: Int32Array | null, id: tf.Tensor2D, opts: TrainingLossOptions, inId?: tf.Tensor2D): tf.Scalar {
   const r = rows ? tf.tensor1d(rows, 'int32') : undefined;
-  const inTable = inputItemTable(p, c, opts.idKeep, r, id);
+  const inTable = inputItemTable(p, c, opts.idKeep, r, id, inId);
   const outTable = opts.idKeep || c.untiedInput ? itemTable(p, c, undefined, r, id) : inTable;
   const h = tf.reshape(forward(p, c, batch, opts, inTable), [batch.B * batch.T, c.dim]);
   const u = l2normalize(tf.gather(h, tf.tensor1d(batch.positions, 'int32'))) as tf.Tensor2D; // [P, d]

@@ -136,16 +136,17 @@ export function itemTable(p: Params, c: ModelConfig, idKeep?: tf.Tensor, rows?: 
 
 /**
  * The input side's item table: `itemTable` plus, with untiedInput, the input-only id table (`item.in`); the
- * same arguments. Item-id dropout blanks both id parts, so metadata alone must carry a dropped title.
+ * same arguments, and `inId`: the input-only embeddings of those rows in place of `item.in` (the trainer keeps that
+ * table itself too). Item-id dropout blanks both id parts, so metadata alone must carry a dropped title.
  */
-export function inputItemTable(p: Params, c: ModelConfig, idKeep?: tf.Tensor, rows?: tf.Tensor1D, id?: tf.Tensor2D): tf.Tensor2D {
-  return table(p, c, c.untiedInput, idKeep, rows, id);
+export function inputItemTable(p: Params, c: ModelConfig, idKeep?: tf.Tensor, rows?: tf.Tensor1D, id?: tf.Tensor2D, inId?: tf.Tensor2D): tf.Tensor2D {
+  return table(p, c, c.untiedInput, idKeep, rows, id, inId);
 }
 
-function table(p: Params, c: ModelConfig, input: boolean, idKeep?: tf.Tensor, rows?: tf.Tensor1D, id?: tf.Tensor2D): tf.Tensor2D {
+function table(p: Params, c: ModelConfig, input: boolean, idKeep?: tf.Tensor, rows?: tf.Tensor1D, id?: tf.Tensor2D, inId?: tf.Tensor2D): tf.Tensor2D {
   const pick = (x: tf.Tensor) => (rows ? tf.gather(x, rows) : x);
   const own = id ?? pick(p['item.id']!);
-  const ids = input ? tf.add(own, pick(p['item.in']!)) : own;
+  const ids = input ? tf.add(own, inId ?? pick(p['item.in']!)) : own;
   let t: tf.Tensor = idKeep ? tf.mul(ids, idKeep) : ids;
   if (c.numGenres > 0) t = tf.add(t, tf.matMul(pick(p['meta.genres']!) as tf.Tensor2D, p['item.genre'] as tf.Tensor2D));
   if (c.numYearBuckets > 0) t = tf.add(t, tf.gather(p['item.year']!, pick(p['meta.year']!)));

@@ -9,7 +9,7 @@ import { TrainWorkerInitSchema, TrainWorkerRequestSchema, type TrainWorkerReply 
 import { initNodeBackend } from './backend-node.ts';
 import { validateModelConfig } from './config.ts';
 import { paramSpecs, type Params } from './model.ts';
-import { ID_TABLE } from './train-workers.ts';
+import { ID_TABLE, IN_TABLE } from './train-workers.ts';
 import { batchGradients, Updater } from './train-step.ts';
 
 const port = parentPort;
@@ -24,7 +24,7 @@ try {
   const params: Params = {};
   const vars: tf.Variable[] = [];
   for (const s of paramSpecs(c)) {
-    if (s.name === ID_TABLE) continue; // the main thread keeps it and sends the rows each step needs
+    if (s.name === ID_TABLE || s.name === IN_TABLE) continue; // the main thread keeps them and sends the rows each step needs
     const v = given.get(s.name);
     if (!v) throw new Error(`missing initial tensor ${s.name}`);
     const t = tf.tensor(v, s.shape, s.dtype);
@@ -49,14 +49,16 @@ try {
       const seed = () => (s = (s + 0x9e3779b9) >>> 0);
       const idKeep = req.idKeep ? tf.tensor2d(req.idKeep, [req.idKeep.length, 1]) : undefined;
       const t0 = performance.now();
-      const { loss, grads, idGrad } = batchGradients(params, vars, c, req.batch, req.rows, req.id, { seed, idKeep, attentionDropout: init.attentionDropout, labelSmoothing: init.labelSmoothing });
+      const { loss, grads, idGrad, inGrad } = batchGradients(params, vars, c, req.batch, req.rows, req.id, { seed, idKeep, attentionDropout: init.attentionDropout, labelSmoothing: init.labelSmoothing }, req.inId);
       const values = await Promise.all(grads.map(async (g) => (await g.data()) as Float32Array));
       const idValues = (await idGrad.data()) as Float32Array;
+      const inValues = inGrad ? ((await inGrad.data()) as Float32Array) : undefined;
       const l = (await loss.data())[0] ?? NaN;
       const ms = performance.now() - t0;
-      tf.dispose([loss, idGrad, ...grads]);
+      tf.dispose([loss, idGrad, ...(inGrad ? [inGrad] : []), ...grads]);
       idKeep?.dispose();
-      reply({ type: 'grads', loss: l, grads: values, idGrad: idValues, ms }, [...values, idValues].map((v) => v.buffer as ArrayBuffer));
+      const sent = [...values, idValues, ...(inValues ? [inValues] : [])];
+      reply({ type: 'grads', loss: l, grads: values, idGrad: idValues, inGrad: inValues, ms }, sent.map((v) => v.buffer as ArrayBuffer));
     } catch (e) {
       reply({ type: 'error', message: (e as Error).stack ?? String(e) });
     }

@@ -18,11 +18,15 @@ type GradsReply = Extract<TrainWorkerReply, { type: 'grads' }>;
 
 /** The item-id table's tensor name: kept by the training thread (lazy Adam), never replicated to workers. */
 export const ID_TABLE = 'item.id';
+/** The input-only item table's (untied models): kept by the training thread too (dense Adam), never replicated. */
+export const IN_TABLE = 'item.in';
 
-/** The item-id rows a step touches, as every replica receives them. */
+/** The item-table rows a step touches, as every replica receives them. */
 export interface StepRows {
   rows: Int32Array | null;
   id: Float32Array;
+  /** The same rows of the input-only table, when the model has one. */
+  inId: Float32Array | undefined;
   idKeep: Float32Array | undefined;
 }
 
@@ -66,7 +70,7 @@ class GradientWorker {
 
   grads(batch: TrainBatchShare, r: StepRows, dropoutSeed: number): Promise<GradsReply> {
     const reply = this.next();
-    this.post({ type: 'grads', batch, rows: r.rows, id: r.id, idKeep: r.idKeep, dropoutSeed });
+    this.post({ type: 'grads', batch, rows: r.rows, id: r.id, inId: r.inId, idKeep: r.idKeep, dropoutSeed });
     return reply.then((r) => {
       if (r.type !== 'grads') throw new Error(`gradient worker: expected gradients, got ${r.type}`);
       return r;

@@ -11,7 +11,7 @@ import { evaluate, modelScorer } from './eval.ts';
 import { initParams, paramSpecs, type ItemMetaArrays, type Params } from './model.ts';
 import { candidateLogQ, forwardFlops, touchedRows, type LossBatch } from './loss.ts';
 import { batchGradients, RowAdam, splitLossBatch, Updater } from './train-step.ts';
-import { GradientPool, ID_TABLE, type StepRows } from './train-workers.ts';
+import { GradientPool, ID_TABLE, IN_TABLE, type StepRows } from './train-workers.ts';
 import { Rng, subSeed } from './rng.ts';
 
 /** Model config for a dataset: metadata vocabularies come from the data. */
@@ -263,12 +263,16 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   const varNames: string[] = [];
   const run = ++fitRuns;
   let idTable: Float32Array | undefined;
+  let inTable: Float32Array | undefined;
   for (const s of specs) {
     const initial = raw[s.name];
     if (!initial) throw new Error(`fit: no initial value for ${s.name}`);
-    if (s.name === ID_TABLE) {
-      // The id table lives in JS during training, updated row by row (lazy Adam); params holds a copy for validation.
-      idTable = ((await initial.data()) as Float32Array).slice();
+    if (s.name === ID_TABLE || s.name === IN_TABLE) {
+      // The item tables live in JS during training, fed the gradient of the rows a step touches (RowAdam); params
+      // holds a copy for validation.
+      const values = ((await initial.data()) as Float32Array).slice();
+      if (s.name === ID_TABLE) idTable = values;
+      else inTable = values;
       params[s.name] = initial;
     } else if (s.kind === 'weight') {
       // Variable names are global in tfjs: make them unique per fit() call.
@@ -289,10 +293,17 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   const optimizer = { learningRate: t.learningRate, warmupSteps: t.warmupSteps, decaySteps: t.decayEpochs * stepsPerEpoch, weightDecay: t.weightDecay };
   let updater = new Updater(optimizer, vars);
   let idAdam = new RowAdam(optimizer, idTable, c.dim, tf.backend().epsilon());
-  /** Copy the JS id table into params (before validation, and at the end). */
+  // The input-only table keeps dense Adam's semantics (every row steps), as it had as a tfjs variable.
+  let inAdam = inTable ? new RowAdam(optimizer, inTable, c.dim, tf.backend().epsilon(), false) : null;
+  /** The item tables fit keeps in JS, by name. */
+  const tableNames = inAdam ? [ID_TABLE, IN_TABLE] : [ID_TABLE];
+  /** Copy the JS item tables into params (before validation, and at the end). */
   const syncIdTable = () => {
-    params[ID_TABLE]?.dispose();
-    params[ID_TABLE] = tf.tensor2d(idAdam.table, [c.numItems + 1, c.dim]);
+    for (const [name, adam] of [[ID_TABLE, idAdam], [IN_TABLE, inAdam]] as const) {
+      if (!adam) continue;
+      params[name]?.dispose();
+      params[name] = tf.tensor2d(adam.table, [c.numItems + 1, c.dim]);
+    }
   };
   const replicaPos = new Float64Array(t.workers);
   const replicaMs = new Float64Array(t.workers);
@@ -325,11 +336,12 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     if (!pool) {
       const r0 = performance.now();
       const idKeep = keepTensor();
-      const { loss, grads, idGrad } = batchGradients(params, vars, c, batch, r.rows, r.id, forwardOpts(idKeep));
+      const { loss, grads, idGrad, inGrad } = batchGradients(params, vars, c, batch, r.rows, r.id, forwardOpts(idKeep), r.inId);
       updater.apply(grads);
       idAdam.apply(r.rows, (await idGrad.data()) as Float32Array);
+      if (inAdam && inGrad) inAdam.apply(r.rows, (await inGrad.data()) as Float32Array);
       const l = (await loss.data())[0] ?? NaN;
-      tf.dispose([loss, idGrad, ...grads]);
+      tf.dispose([loss, idGrad, ...(inGrad ? [inGrad] : []), ...grads]);
       idKeep?.dispose();
       replicaMs[0]! += performance.now() - r0;
       replicaPos[0]! += batch.positions.length;
@@ -340,11 +352,12 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     const remote = pool.grads(rest, r, rest.map(() => seed()));
     const r0 = performance.now();
     const idKeep = keepTensor();
-    const local = batchGradients(params, vars, c, first, r.rows, r.id, forwardOpts(idKeep));
+    const local = batchGradients(params, vars, c, first, r.rows, r.id, forwardOpts(idKeep), r.inId);
     const localValues = await Promise.all(local.grads.map(async (g) => (await g.data()) as Float32Array));
     const localId = (await local.idGrad.data()) as Float32Array;
+    const localIn = local.inGrad ? ((await local.inGrad.data()) as Float32Array) : undefined;
     const localLoss = (await local.loss.data())[0] ?? NaN;
-    tf.dispose([local.loss, local.idGrad, ...local.grads]);
+    tf.dispose([local.loss, local.idGrad, ...(local.inGrad ? [local.inGrad] : []), ...local.grads]);
     idKeep?.dispose();
     replicaMs[0]! += performance.now() - r0;
     replicaPos[0]! += first.positions.length;
@@ -370,6 +383,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     updater.apply(gs);
     tf.dispose(gs);
     idAdam.apply(r.rows, average(localId, (reply) => reply.idGrad));
+    if (inAdam && localIn) inAdam.apply(r.rows, average(localIn, (reply) => reply.inGrad));
     replies.forEach((reply, i) => {
       replicaMs[i + 1]! += reply.ms;
       replicaPos[i + 1]! += rest[i]?.positions.length ?? 0;
@@ -383,7 +397,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       optimizer,
       attentionDropout: t.attentionDropout,
       labelSmoothing: t.labelSmoothing,
-      tensors: await Promise.all(specs.filter((s) => s.name !== ID_TABLE).map(async (s) => ({ name: s.name, values: (await params[s.name]!.data()) as Float32Array | Int32Array }))),
+      tensors: await Promise.all(specs.filter((s) => !tableNames.includes(s.name)).map(async (s) => ({ name: s.name, values: (await params[s.name]!.data()) as Float32Array | Int32Array }))),
     })
     : null;
   /**
@@ -408,7 +422,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
         idKeep = rows ? Float32Array.from(rows, (r) => keep[r] ?? 1) : keep;
       }
       const s0 = performance.now();
-      const l = await step(batch, { rows, id: idAdam.gather(rows), idKeep });
+      const l = await step(batch, { rows, id: idAdam.gather(rows), inId: inAdam?.gather(rows), idKeep });
       stepMs += performance.now() - s0;
       if (!Number.isFinite(l)) throw new Error(`fit: loss is ${l} at epoch ${epoch} step ${i}`);
       lossSum += l * batch.positions.length;
@@ -478,6 +492,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       w.dispose();
     });
     idAdam.table.set(values(ID_TABLE));
+    inAdam?.table.set(values(IN_TABLE));
     syncIdTable();
   };
   const averagedEpochs: number[] = [];
@@ -488,7 +503,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     let soup = [first.snap];
     for (const cand of valCases.length ? others : []) {
       const trial = [...soup, cand.snap];
-      restore(meanSnapshot(trial, [...varNames, ID_TABLE]));
+      restore(meanSnapshot(trial, [...varNames, ...tableNames]));
       const val = (await evaluate(d, valCases, modelScorer(params, c, d), { fullOnly: true, batchSize: 256 })).full.ndcg10;
       if (val >= best) {
         best = val;
@@ -496,7 +511,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
         averagedEpochs.push(cand.epoch);
       }
     }
-    restore(soup.length > 1 ? meanSnapshot(soup, [...varNames, ID_TABLE]) : first.snap);
+    restore(soup.length > 1 ? meanSnapshot(soup, [...varNames, ...tableNames]) : first.snap);
   }
   // Refit: the windows that also hold each evaluated user's validation target, their most recent title before the
   // test one (on sparse data, a quarter of a user's targets). Nothing is left to validate on, so what runs is fixed
@@ -516,10 +531,12 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       const fresh = initialParams();
       vars.forEach((v, i) => v.assign(fresh[varNames[i]!]!));
       const table = ((await fresh[ID_TABLE]!.data()) as Float32Array).slice();
+      const inFresh = inAdam ? ((await fresh[IN_TABLE]!.data()) as Float32Array).slice() : null;
       tf.dispose(Object.values(fresh));
       updater.dispose();
       updater = new Updater(optimizer, vars);
       idAdam = new RowAdam(optimizer, table, c.dim, tf.backend().epsilon());
+      inAdam = inFresh ? new RowAdam(optimizer, inFresh, c.dim, tf.backend().epsilon(), false) : null;
       rng = new Rng(t.seed);
       dropoutSeed = subSeed(t.seed, 'dropout');
       const last = Math.max(...averagedEpochs);
@@ -536,7 +553,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
         refitEpochs = 0;
         trainCut = split.trainEnd;
       }
-      restore(refitEpochs ? meanSnapshot(snaps, [...varNames, ID_TABLE]) : chosen);
+      restore(refitEpochs ? meanSnapshot(snaps, [...varNames, ...tableNames]) : chosen);
     } else {
       for (let k = 1; k <= t.refitEpochs; k++) {
         const r = await pass(refitWindows, epochs.length + k, () => t.timeBudgetSec);

@@ -39,6 +39,12 @@ describe('wasm kernels match the cpu backend', () => {
     ['batched transposeA', [4, 6, 3], [4, 6, 5], true, false],
     ['broadcast a', [1, 6, 4], [3, 4, 5], false, false],
     ['broadcast b', [3, 6, 4], [4, 5], false, false],
+    // slices of at least 16x32x16 multiply-adds take the per-slice fast path; smaller ones the stock kernel
+    ['batched fast path', [2, 2, 24, 32], [2, 2, 24, 32], false, true],
+    ['batched fast path transposeA', [3, 32, 20], [3, 32, 24], true, false],
+    // a few rows against many (evaluation's users @ items^T): computed as (items @ users^T)^T
+    ['few rows @ many^T, computed transposed', [3, 40], [500, 40], false, true],
+    ['batched few rows @ many^T, computed transposed', [2, 3, 40], [2, 500, 40], false, true],
   ];
   it.each(cases)('matMul %s', async (_n, sa, sb, ta, tb) => {
     const A = rnd(sa, 1);
@@ -57,6 +63,60 @@ describe('wasm kernels match the cpu backend', () => {
     // rows 3 got three updates, row 2 none
     expect(g2[2 * 4]).toBe(0);
     expect(g2[3 * 4]).toBeCloseTo(up[0]! + up[3 * 4]! + up[4 * 4]!, 5);
+  });
+  it.each([
+    ['leading axis', [37, 5], 0, false],
+    ['two leading axes', [1, 37, 5], [0, 1], false],
+    ['leading axes kept', [3, 4, 5], [0, 1], true],
+    ['negative axes', [3, 4, 5], [-3], false],
+    ['inner axis (stock)', [3, 4, 5], -1, false],
+  ] as [string, number[], number | number[], boolean][])('sum over %s', async (_n, shape, axis, keepDims) => {
+    const X = rnd(shape, 7);
+    const [x, y] = await onBoth(() => tf.sum(tf.tensor(X, shape), axis, keepDims));
+    expectClose(x, y, 1e-5);
+    await useBackend('cpu');
+    const want = tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims).shape);
+    await useBackend('wasm');
+    expect(tf.tidy(() => tf.sum(tf.zeros(shape), axis, keepDims).shape)).toEqual(want);
+  });
+  it.each([
+    [[3, 4], -1, false],
+    [[3, 4], 0, true],
+    [[2, 3, 4], [0, 1], false],
+  ] as [number[], number | number[], boolean][])('sum and mean gradients (%j over %j): the upstream gradient spread over the reduced axes', async (shape, axis, keepDims) => {
+    await useBackend('wasm');
+    const x = tf.tensor(rnd(shape, 8), shape);
+    const out = tf.sum(x, axis, keepDims);
+    const w = tf.tensor(rnd(out.shape, 9), out.shape);
+    const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + shape.length : a));
+    const count = axes.reduce((p, a) => p * shape[a]!, 1);
+    const gSum = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.sum(v, axis, keepDims), w)))(x);
+    const gMean = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.mean(v, axis, keepDims), w)))(x);
+    const wv = await w.data();
+    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((p, q) => p * q, 1));
+    const outIndex = (flat: number) => {
+      // the output element each input element was reduced into
+      const coords = shape.map((n, i) => Math.floor(flat / strides[i]!) % n);
+      const kept = coords.filter((_, i) => !axes.includes(i));
+      const keptShape = shape.filter((_, i) => !axes.includes(i));
+      return kept.reduce((acc, c, i) => acc * keptShape[i]! + c, 0);
+    };
+    const [s, m] = [await gSum.data(), await gMean.data()];
+    s.forEach((g, i) => expect(g).toBeCloseTo(wv[outIndex(i)]!, 6));
+    m.forEach((g, i) => expect(g).toBeCloseTo(wv[outIndex(i)]! / count, 6));
+    tf.dispose([x, out, w, gSum, gMean]);
+  });
+  it('identity shares the buffer, and the copy outlives its source', async () => {
+    await useBackend('wasm');
+    const x = tf.tensor2d([[1, 2], [3, 4]]);
+    const y = tf.clone(x);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
+    const v = tf.variable(y);
+    const saved = tf.clone(v);
+    v.assign(tf.zerosLike(v));
+    expect(Array.from(await saved.data())).toEqual([1, 2, 3, 4]); // assign swaps in a new buffer
+    tf.dispose([y, v, saved]);
   });
   it('matMul gradients', async () => {
     const A = rnd([2, 5, 3], 5);

@@ -143,4 +143,53 @@ describe('softmax losses (hand-computed)', () => {
     expect(await loss({ idKeep: localKeep(), attentionDropout: 0.5 })).toBeCloseTo(rowsOnly, 6);
     tf.dispose([keep, ...Object.values(p)]);
   });
+
+  it('sampled softmax with each positive in its own candidate column: value and gradients equal the positive-first formula', async () => {
+    // The formula the trainer used before: the positive concatenated as column 0, its own copy among the candidates
+    // masked, -log q added as a [P, N+1] bias, differentiated by tfjs.
+    const positiveFirst = (u: tf.Tensor2D, tb: tf.Tensor2D, targets: Int32Array, temp: number, ids: Int32Array, logQ: Float32Array, tq: Float32Array) => {
+      const P = targets.length;
+      const W = ids.length + 1;
+      const us = tf.mul(u, 1 / temp);
+      const pos = l2normalize(tf.gather(tb, tf.tensor1d(targets, 'int32')));
+      const cand = l2normalize(tf.gather(tb, tf.tensor1d(ids, 'int32')));
+      const logits = tf.concat([tf.sum(tf.mul(us, pos), -1, true), tf.matMul(us, cand, false, true)], 1);
+      const bias = new Float32Array(P * W);
+      for (let i = 0; i < P; i++) {
+        bias[i * W] = -tq[i]!;
+        for (let j = 1; j < W; j++) bias[i * W + j] = ids[j - 1] === targets[i] ? -1e4 : -logQ[j - 1]!;
+      }
+      const first = tf.tensor2d(Float32Array.from({ length: W }, (_, j) => (j === 0 ? 1 : 0)), [1, W]);
+      return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(tf.add(logits, tf.tensor2d(bias, [P, W]))), first), -1))) as tf.Scalar;
+    };
+    const r = new Rng(5);
+    const rand = (n: number) => Float32Array.from({ length: n }, () => r.normal());
+    const d = 6;
+    const V = 30;
+    const targets = Int32Array.from([4, 9, 4, 17, 22, 9, 3]);
+    const P = targets.length;
+    const freq = new Float32Array(V);
+    targets.forEach((t) => (freq[t] = (freq[t] ?? 0) + 1 / P));
+    // In-batch (every target a candidate, the trainer's default) and without (targets 3 and 22 only as positives).
+    for (const ids of [Int32Array.from([4, 9, 17, 22, 3, 1, 12, 28, 7]), Int32Array.from([4, 9, 17, 1, 12, 28, 7])]) {
+      const logQ = candidateLogQ(ids, freq, 5, P, V - 1);
+      const tq = candidateLogQ(targets, freq, 5, P, V - 1);
+      const u = tf.tensor2d(rand(P * d), [P, d]);
+      const tb = tf.tensor2d(rand(V * d), [V, d]);
+      const lossOf = (f: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Scalar) => tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => f(a as tf.Tensor2D, b as tf.Tensor2D))([u, tb]);
+      const mine = lossOf((a, b) => softmaxLoss(l2normalize(a) as tf.Tensor2D, b, targets, 0.05, { ids, logQ }, tq));
+      const ref = lossOf((a, b) => positiveFirst(l2normalize(a) as tf.Tensor2D, b, targets, 0.05, ids, logQ, tq));
+      expect(await mine.value.data()).toHaveLength(1);
+      const [v1, v2] = [(await mine.value.data())[0]!, (await ref.value.data())[0]!];
+      expect(Math.abs(v1 - v2) / Math.abs(v2)).toBeLessThan(1e-5);
+      expect(v2).toBeGreaterThan(0.5);
+      for (const k of [0, 1]) {
+        const [g1, g2] = [(await mine.grads[k]!.data()) as Float32Array, (await ref.grads[k]!.data()) as Float32Array];
+        const scale = g2.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+        expect(scale).toBeGreaterThan(1e-3);
+        g1.forEach((x, i) => expect(Math.abs(x - g2[i]!)).toBeLessThan(1e-5 * scale));
+      }
+      tf.dispose([u, tb, mine.value, ref.value, ...mine.grads, ...ref.grads]);
+    }
+  });
 });

@@ -65,6 +65,40 @@ describe('lazy Adam for the item-id table', () => {
   });
 });
 
+describe('dense Adam for the input-only item table, fed the touched rows', () => {
+  beforeAll(() => useBackend('wasm'), 120_000);
+
+  it('equals tfjs Adam on the scattered gradient: untouched rows keep moving by their momentum, and decay', async () => {
+    const settings = { learningRate: 0.01, warmupSteps: 2, decaySteps: 0, weightDecay: 0.3 } satisfies OptimizerSettings;
+    const rows = 6;
+    const dim = 2;
+    const r = new Rng(3);
+    const init = Float32Array.from({ length: rows * dim }, () => r.normal());
+    const variable = tf.variable(tf.tensor2d(init, [rows, dim]), true, 'optimizer-test/dense-rows');
+    const updater = new Updater(settings, [variable]);
+    const table = new RowAdam(settings, init.slice(), dim, tf.backend().epsilon(), false);
+    const touched = [Int32Array.of(4, 1), Int32Array.of(0), Int32Array.of(5, 2, 1)];
+    let untouchedMoved = false;
+    for (let step = 0; step < 6; step++) {
+      const rowsNow = touched[step % touched.length]!;
+      const picked = Float32Array.from({ length: rowsNow.length * dim }, () => r.normal());
+      const scattered = new Float32Array(rows * dim);
+      rowsNow.forEach((row, i) => scattered.set(picked.subarray(i * dim, (i + 1) * dim), row * dim));
+      const before = table.table.slice();
+      const g = tf.tensor2d(scattered, [rows, dim]);
+      updater.apply([g]);
+      g.dispose();
+      table.apply(rowsNow, picked);
+      if (step > 0 && !rowsNow.includes(4) && table.table[4 * dim] !== before[4 * dim]) untouchedMoved = true;
+    }
+    expect(maxAbsDiff(table.table, await variable.data())).toBeLessThan(1e-5);
+    expect(untouchedMoved).toBe(true); // row 4, untouched after step 1, still moved: not the lazy update
+    expect(table.table[3 * dim]).not.toBe(init[3 * dim]); // never touched, but weight decay reaches it
+    updater.dispose();
+    variable.dispose();
+  });
+});
+
 describe('learning-rate schedule', () => {
   it('warms up linearly, decays by a half cosine to a tenth of the rate, then stays there', () => {
     const s = { learningRate: 1, warmupSteps: 2, decaySteps: 6, weightDecay: 0 };

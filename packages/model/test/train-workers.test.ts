@@ -31,7 +31,7 @@ describe('data-parallel training (gradient workers)', () => {
     expect(c!.candidates).toBe(b.candidates);
   });
 
-  for (const objective of ['full softmax', 'sampled softmax with logQ'] as const) {
+  for (const objective of ['full softmax', 'sampled softmax with logQ', 'sampled softmax, untied input table'] as const) {
     it(`two replicas train the same weights as one (${objective})`, async () => {
       const d = buildDataset(await syntheticRawData({ seed: 3, titles: 200, members: 120, sessionsPerMember: 10 }));
       const split = leaveOneOut(d);
@@ -39,14 +39,15 @@ describe('data-parallel training (gradient workers)', () => {
         maxEpochs: 1, seed: 4, timeBudgetSec: 120, itemIdDropout: 0, tokensPerBatch: 512, refitEpochs: 0,
         fullSoftmaxMaxItems: objective === 'full softmax' ? 5000 : 0, negatives: 64,
       };
-      const model = { maxLen: 16, dim: 16, layers: 1, dropout: 0 };
+      const untied = objective === 'sampled softmax, untied input table';
+      const model = { maxLen: 16, dim: 16, layers: 1, dropout: 0, untiedInput: untied };
       const one = await fit(d, split, { model, train: { ...train, workers: 1 } });
       const two = await fit(d, split, { model, train: { ...train, workers: 2 } });
       const init = await fit(d, split, { model, train: { ...train, learningRate: 1e-6 } }); // ~ the initial weights
       expect(two.replicaPositionsPerSec).toHaveLength(2);
       expect(two.positions).toBe(one.positions);
       expect(two.epochs[0]!.loss).toBeCloseTo(one.epochs[0]!.loss, 4);
-      for (const name of ['item.id', 'b0.qkv.w', 'b0.ffn2.w', 'pos', 'lnf.g']) {
+      for (const name of ['item.id', 'b0.qkv.w', 'b0.ffn2.w', 'pos', 'lnf.g', ...(untied ? ['item.in'] : [])]) {
         const a = one.params[name]!.dataSync();
         const b = two.params[name]!.dataSync();
         let maxDiff = 0;
