@@ -54,6 +54,8 @@ export interface PipelineResult {
   /** Whether the model has an input-only item table (model.untiedInput), and the validation figures that chose it. */
   untied_input?: boolean;
   untied_input_search?: UntiedInputTrial;
+  /** The model's dropout (0.5 with the untied table, 0.2 without, unless model.dropout is given). */
+  dropout?: number;
   stop_reason?: string;
   val_ndcg10?: number;
   manifest_version?: string;
@@ -145,7 +147,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   if (fr) {
     Object.assign(res, {
       matmul_gflops: matmul, achieved_gflops: fr.achievedGflops, positions_per_sec: fr.positions / fr.stepSeconds,
-      epochs: fr.epochs.length, refit_epochs: fr.refitEpochs, best_epoch: fr.bestEpoch, averaged_epochs: fr.averagedEpochs, max_len_search: trained?.maxLenSearch, untied_input: fr.config.untiedInput, untied_input_search: trained?.untiedInputTrial, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
+      epochs: fr.epochs.length, refit_epochs: fr.refitEpochs, best_epoch: fr.bestEpoch, averaged_epochs: fr.averagedEpochs, max_len_search: trained?.maxLenSearch, untied_input: fr.config.untiedInput, dropout: fr.config.dropout, untied_input_search: trained?.untiedInputTrial, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
     });
     if (o.out && trained) {
       const manifest = await trained.save(o.out, {

@@ -290,7 +290,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   // The decay horizon in steps: an epoch's batch count varies by a few with the shuffle; its own generator, so the
   // training draws stay as they were.
   const stepsPerEpoch = t.decayEpochs > 0 ? makeBatches(windows, t, c.maxLen, new Rng(subSeed(t.seed, 'horizon'))).length : 0;
-  const optimizer = { learningRate: t.learningRate, warmupSteps: t.warmupSteps, decaySteps: t.decayEpochs * stepsPerEpoch, weightDecay: t.weightDecay };
+  const optimizer = { learningRate: t.learningRate, warmupSteps: t.warmupSteps, decaySteps: t.decayEpochs * stepsPerEpoch, weightDecay: t.weightDecay, inputWeightDecay: t.inputWeightDecay };
   let updater = new Updater(optimizer, vars);
   let idAdam = new RowAdam(optimizer, idTable, c.dim, tf.backend().epsilon());
   // The input-only table keeps dense Adam's semantics (every row steps), as it had as a tfjs variable.

@@ -8,6 +8,7 @@ import { evaluate, modelScorer } from '../src/eval.ts';
 import { BASELINES, itemKnn, mostPop } from '../src/baselines.ts';
 import { chooseUntiedInput, keptMaxLen, MAX_LEN_SEARCH, MAX_LEN_TOLERANCE, maxLenCandidates, trainArtifact } from '../src/train-artifact.ts';
 import { runPipeline } from '../src/pipeline.ts';
+import { makeModelConfig, UNTIED_INPUT_DROPOUT } from '../src/config.ts';
 
 describe('training smoke test (tiny synthetic world, fixed seed)', () => {
   beforeAll(() => useBackend('wasm'), 120_000);
@@ -121,6 +122,17 @@ describe('the input item table chosen before training (model.untiedInput)', () =
     expect(b.trial!.knnLastValNdcg10).toBe(last.full.ndcg10);
     expect(await chooseUntiedInput(world, w, 2000, 42, { untiedInput: 1 })).toEqual({ untiedInput: true });
   }, 120_000);
+
+  it('trains an untied model with dropout 0.5 and a tied one with 0.2, unless model.dropout is given', () => {
+    const data = { numItems: 30, numGenres: 0, numYearBuckets: 0, yearBucketStart: 0, yearBucketWidth: 5 };
+    expect(makeModelConfig(data).dropout).toBe(0.2);
+    // The bootstrap passes the tied table explicitly: its dropout stays.
+    expect(makeModelConfig(data, { untiedInput: false }).dropout).toBe(0.2);
+    expect(makeModelConfig(data, { untiedInput: 1 }).dropout).toBe(UNTIED_INPUT_DROPOUT);
+    expect(UNTIED_INPUT_DROPOUT).toBe(0.5);
+    expect(makeModelConfig(data, { untiedInput: true, dropout: 0.2 }).dropout).toBe(0.2);
+    expect(makeModelConfig(data, { untiedInput: 0, dropout: 0.5 }).dropout).toBe(0.5);
+  });
 });
 
 describe('refit on training + validation targets (train.refitEpochs)', () => {

@@ -84,12 +84,13 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
   --workers N            data-parallel training replicas: this thread plus N-1 worker threads, each with its own
                          wasm backend, gradients averaged every step (default 1; see README for measurements)
   --model.KEY V          model override (maxLen, dim, layers, heads, ffnMult, dropout, temperature, untiedInput
-                         0/1: an input-only item table); without
+                         0/1: an input-only item table, chosen by ItemKNN on validation when absent; dropout
+                         defaults to 0.5 with that table, 0.2 without); without
                          --model.maxLen the history length (50 or 200) is chosen before training by ItemKNN on
                          validation, scoring from the last 50 or 200 titles, where a quarter of the histories are
                          longer than 50; the chosen length trains on the whole budget
   --train.KEY V          training override (tokensPerBatch, learningRate, negatives, patience, averageTop,
-                         weightDecay, warmupSteps, decayEpochs, attentionDropout, labelSmoothing, refitEpochs,
-                         refitScratch 0/1, ...)
+                         weightDecay, inputWeightDecay (item.in only), warmupSteps, decayEpochs, attentionDropout,
+                         labelSmoothing, refitEpochs, refitScratch 0/1, ...)
   --backend B            tfjs backend: wasm (default), cpu, or webgpu (needs the optional 'webgpu' package and a GPU
                          adapter; fails clearly without one)`;
