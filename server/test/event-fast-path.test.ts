@@ -65,7 +65,7 @@ describe('the event fast path', () => {
       { ...ok, userId: undefined, anonymousId: undefined },
       validEvent(6, 1),
       Object.assign(Object.create({ inherited: 1 }), ok),
-      { ...ok, id: uuidv7().replace(/-7/, '-4') },
+      { ...ok, id: ((id) => `${id.slice(0, 14)}4${id.slice(15)}`)(uuidv7()) }, // version digit 4, not 7 (a timestamp digit may be 7 too)
     ];
     for (const raw of cases) expect(commonEvent(raw), JSON.stringify(raw)).toBeNull();
     // ...and EventSchema still gives its verdict: the upper-case id is the same event in lower case.

@@ -38,7 +38,7 @@ export const TrainWorkerInitSchema = z.object({
     temperature: z.number(), numEventTypes: count, numFractionBuckets: count, numGenres: count, numYearBuckets: count,
     yearBucketStart: z.number(), yearBucketWidth: z.number(), untiedInput: z.boolean(),
   }),
-  optimizer: z.object({ learningRate: z.number().positive(), warmupSteps: count, decaySteps: count, weightDecay: z.number().nonnegative(), inputWeightDecay: z.number().nonnegative() }),
+  optimizer: z.object({ learningRate: z.number().positive(), warmupSteps: count, decaySteps: count, weightDecay: z.number().nonnegative() }),
   attentionDropout: z.number().min(0).max(0.9),
   labelSmoothing: z.number().min(0).max(0.5),
   /** Tensors in paramSpecs order, weights and per-item metadata alike. */

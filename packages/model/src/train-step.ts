@@ -22,8 +22,6 @@ export interface OptimizerSettings {
   /** Cosine decay from the end of warm-up to step `decaySteps` (0 = none), then constant at the floor. */
   decaySteps: number;
   weightDecay: number;
-  /** Decoupled weight decay on the input-only item table (`item.in`) in addition to `weightDecay`. */
-  inputWeightDecay: number;
 }
 
 /** Where the cosine decay ends, as a fraction of the learning rate: steps past the horizon still learn. */
@@ -31,15 +29,6 @@ export const LR_DECAY_FLOOR = 0.1;
 
 const BETA1 = 0.9;
 const BETA2 = 0.999;
-
-/** The input-only item table (model.untiedInput). */
-const INPUT_TABLE = 'item.in';
-
-/**
- * The model parameter a variable holds: every replica names its variables `<prefix>/<param name>` (tfjs variable
- * names are global, so each thread and fit call adds its own prefix).
- */
-const paramName = (v: tf.Variable) => v.name.slice(v.name.lastIndexOf('/') + 1);
 
 /** The learning rate of optimizer step `step` (1-based): linear warm-up, then cosine decay or constant. */
 export function learningRateAt(s: OptimizerSettings, step: number): number {
@@ -51,22 +40,20 @@ export function learningRateAt(s: OptimizerSettings, step: number): number {
 
 /**
  * Adam with a linear warm-up (lr x step / warmupSteps until warmupSteps), an optional cosine decay, and AdamW's decoupled weight decay
- * (w -= lr x weightDecay x w after the Adam update) on matrices and embeddings, never on LayerNorm gains or biases;
- * the input-only item table decays by inputWeightDecay more. Deterministic: replicas that start equal and apply the
- * same gradients stay equal.
+ * (w -= lr x weightDecay x w after the Adam update) on matrices and embeddings, never on LayerNorm gains or biases.
+ * Deterministic: replicas that start equal and apply the same gradients stay equal.
  */
 export class Updater {
   private readonly adam: ScheduledAdam;
   private steps = 0;
-  /** Per variable, its decoupled weight decay per unit of learning rate. */
-  private readonly decay: number[];
+  private readonly decayed: boolean[];
 
   constructor(
     private readonly s: OptimizerSettings,
     private readonly vars: tf.Variable[],
   ) {
     this.adam = new ScheduledAdam(s.learningRate, BETA1, BETA2);
-    this.decay = vars.map((v) => (v.rank < 2 ? 0 : s.weightDecay + (paramName(v) === INPUT_TABLE ? s.inputWeightDecay : 0)));
+    this.decayed = vars.map((v) => v.rank >= 2);
   }
 
   /** Apply one gradient per variable (same order as the constructor's); the caller keeps ownership of `grads`. */
@@ -74,12 +61,23 @@ export class Updater {
     const lr = learningRateAt(this.s, ++this.steps);
     this.adam.setLearningRate(lr);
     this.adam.applyGradients(this.vars.map((v, i) => ({ name: v.name, tensor: grads[i]! })));
-    tf.tidy(() => this.vars.forEach((v, i) => this.decay[i]! > 0 && v.assign(tf.mul(v, 1 - lr * this.decay[i]!))));
+    if (this.s.weightDecay > 0) {
+      const keep = 1 - lr * this.s.weightDecay;
+      tf.tidy(() => this.vars.forEach((v, i) => this.decayed[i] && v.assign(tf.mul(v, keep))));
+    }
   }
 
   dispose(): void {
     this.adam.dispose();
   }
+}
+
+/**
+ * The input-only item table's optimizer settings: `inputWeightDecay` (train.inputWeightDecay) more decoupled decay
+ * than the rest, pulling a rarely trained title's input back toward the shared embedding.
+ */
+export function inputTableSettings(s: OptimizerSettings, inputWeightDecay: number): OptimizerSettings {
+  return { ...s, weightDecay: s.weightDecay + inputWeightDecay };
 }
 
 /**

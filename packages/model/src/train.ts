@@ -10,7 +10,7 @@ import { withValidationTargets, type EvalCase, type Split } from './data/split.t
 import { evaluate, modelScorer } from './eval.ts';
 import { initParams, paramSpecs, type ItemMetaArrays, type Params } from './model.ts';
 import { candidateLogQ, forwardFlops, touchedRows, type LossBatch } from './loss.ts';
-import { batchGradients, RowAdam, splitLossBatch, Updater } from './train-step.ts';
+import { batchGradients, inputTableSettings, RowAdam, splitLossBatch, Updater } from './train-step.ts';
 import { GradientPool, ID_TABLE, IN_TABLE, type StepRows } from './train-workers.ts';
 import { Rng, subSeed } from './rng.ts';
 
@@ -290,11 +290,11 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   // The decay horizon in steps: an epoch's batch count varies by a few with the shuffle; its own generator, so the
   // training draws stay as they were.
   const stepsPerEpoch = t.decayEpochs > 0 ? makeBatches(windows, t, c.maxLen, new Rng(subSeed(t.seed, 'horizon'))).length : 0;
-  const optimizer = { learningRate: t.learningRate, warmupSteps: t.warmupSteps, decaySteps: t.decayEpochs * stepsPerEpoch, weightDecay: t.weightDecay, inputWeightDecay: t.inputWeightDecay };
+  const optimizer = { learningRate: t.learningRate, warmupSteps: t.warmupSteps, decaySteps: t.decayEpochs * stepsPerEpoch, weightDecay: t.weightDecay };
   let updater = new Updater(optimizer, vars);
   let idAdam = new RowAdam(optimizer, idTable, c.dim, tf.backend().epsilon());
   // The input-only table keeps dense Adam's semantics (every row steps), as it had as a tfjs variable.
-  let inAdam = inTable ? new RowAdam(optimizer, inTable, c.dim, tf.backend().epsilon(), false) : null;
+  let inAdam = inTable ? new RowAdam(inputTableSettings(optimizer, t.inputWeightDecay), inTable, c.dim, tf.backend().epsilon(), false) : null;
   /** The item tables fit keeps in JS, by name. */
   const tableNames = inAdam ? [ID_TABLE, IN_TABLE] : [ID_TABLE];
   /** Copy the JS item tables into params (before validation, and at the end). */
@@ -536,7 +536,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       updater.dispose();
       updater = new Updater(optimizer, vars);
       idAdam = new RowAdam(optimizer, table, c.dim, tf.backend().epsilon());
-      inAdam = inFresh ? new RowAdam(optimizer, inFresh, c.dim, tf.backend().epsilon(), false) : null;
+      inAdam = inFresh ? new RowAdam(inputTableSettings(optimizer, t.inputWeightDecay), inFresh, c.dim, tf.backend().epsilon(), false) : null;
       rng = new Rng(t.seed);
       dropoutSeed = subSeed(t.seed, 'dropout');
       const last = Math.max(...averagedEpochs);
