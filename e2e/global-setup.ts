@@ -16,8 +16,9 @@ const COMMON = ['--format', 'synthetic', '--model.dim', '32', '--model.maxLen', 
 /** name -> trainer arguments. */
 const MODELS: Record<string, string[]> = {
   a: ['--data', 'synthetic:members=200,titles=300,sessionsPerMember=10', '--seed', '1', '--epochs', '3', '--time-budget', '30'],
-  // The upgrade has an input-only item table (artifact format 2), so the browser's scores are checked on both formats.
-  b: ['--data', 'synthetic:members=200,titles=300,sessionsPerMember=10', '--seed', '2', '--epochs', '3', '--time-budget', '30', '--model.untiedInput', '1'],
+  // The upgrade has an input-only item table, a recency bias in attention and a per-title score bias (artifact
+  // format 3: the served vectors carry a bias column), so the browser's scores are checked on formats 1 and 3.
+  b: ['--data', 'synthetic:members=200,titles=300,sessionsPerMember=10', '--seed', '2', '--epochs', '3', '--time-budget', '30', '--model.untiedInput', '1', '--model.recencyBias', '1', '--model.itemBias', '1'],
   home: ['--data', 'synthetic:members=500', '--seed', '1', '--time-budget', '40'],
 };
 

@@ -27,6 +27,10 @@ export const ModelConfigSchema = z.object({
   yearBucketWidth: z.number(),
   /** Absent in artifacts from before the option (format 1): the input and output item tables are one. */
   untiedInput: z.boolean().optional(),
+  /** Absent in artifacts from before the option (formats 1 and 2): no recency bias in attention. */
+  recencyBias: z.boolean().optional(),
+  /** Absent in artifacts from before the option (formats 1 and 2): no per-title score bias. */
+  itemBias: z.boolean().optional(),
 });
 
 export const WeightEntrySchema = z.object({

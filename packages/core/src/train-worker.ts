@@ -36,7 +36,7 @@ export const TrainWorkerInitSchema = z.object({
   model: z.object({
     numItems: count, maxLen: count, dim: count, layers: count, heads: count, ffnMult: count, dropout: z.number(),
     temperature: z.number(), numEventTypes: count, numFractionBuckets: count, numGenres: count, numYearBuckets: count,
-    yearBucketStart: z.number(), yearBucketWidth: z.number(), untiedInput: z.boolean(),
+    yearBucketStart: z.number(), yearBucketWidth: z.number(), untiedInput: z.boolean(), recencyBias: z.boolean(), itemBias: z.boolean(),
   }),
   optimizer: z.object({ learningRate: z.number().positive(), warmupSteps: count, decaySteps: count, weightDecay: z.number().nonnegative() }),
   attentionDropout: z.number().min(0).max(0.9),

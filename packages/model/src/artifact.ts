@@ -8,6 +8,7 @@ import { topK, type FileEntry, type ManifestItems, type ModelManifest, type Weig
 import { validateModelConfig, type ModelConfig } from './config.ts';
 import { EVENT_INDEX, fractionBucket, yearBucket, type EventKind } from './data/types.ts';
 import {
+  coldItemBias,
   coldItemEmbedding,
   disposeInferenceWeights,
   disposeState,
@@ -21,16 +22,20 @@ import {
   stateEmbedding,
   truncateState,
   userEmbedding,
+  withBiasColumn,
   type EncoderState,
   type History,
   type InferenceWeights,
   type Params,
 } from './model.ts';
 
-/** Format 2: a model with an input-only item table (config.untiedInput); format 1 readers refuse it by number. */
-export const FORMAT_VERSION = 2;
-/** The format an artifact of this config is written in: 1 unless it needs 2, so every reader of 1 still loads it. */
-export const formatVersionFor = (c: Pick<ModelConfig, 'untiedInput'>): number => (c.untiedInput ? 2 : 1);
+/**
+ * Format 2: a model with an input-only item table (config.untiedInput); format 3: a model with a recency bias in
+ * attention (config.recencyBias) or a per-title score bias (config.itemBias), with or without that table. Older readers refuse a newer format by number.
+ */
+export const FORMAT_VERSION = 3;
+/** The format an artifact of this config is written in: the oldest that holds it, so older readers load what they can. */
+export const formatVersionFor = (c: Pick<ModelConfig, 'untiedInput' | 'recencyBias' | 'itemBias'>): number => (c.recencyBias || c.itemBias ? 3 : c.untiedInput ? 2 : 1);
 export const WEIGHTS_FILE = 'weights.bin';
 
 /** The manifest's shape is the wire contract in @marquee/core; `loadModel` checks its values. */
@@ -179,7 +184,7 @@ export async function standInModel(manifest: Manifest): Promise<LoadedModel> {
 export async function loadModel(manifest: Manifest, getFile: (path: string) => Promise<ArrayBuffer | Uint8Array>): Promise<LoadedModel> {
   if (!(manifest.formatVersion >= 1 && manifest.formatVersion <= FORMAT_VERSION)) throw new Error(`loadModel: unsupported formatVersion ${manifest.formatVersion} (this reader knows 1..${FORMAT_VERSION})`);
   const config = validateModelConfig(manifest.config);
-  if (manifest.formatVersion !== formatVersionFor(config)) throw new Error(`loadModel: formatVersion ${manifest.formatVersion} does not match its config (untiedInput ${config.untiedInput}: format ${formatVersionFor(config)})`);
+  if (manifest.formatVersion !== formatVersionFor(config)) throw new Error(`loadModel: formatVersion ${manifest.formatVersion} does not match its config (untiedInput ${config.untiedInput}, recencyBias ${config.recencyBias}, itemBias ${config.itemBias}: format ${formatVersionFor(config)})`);
   const files = await verifyFiles(manifest.files, getFile).catch((err: Error) => {
     throw new Error(`loadModel: ${err.message}`);
   });
@@ -259,7 +264,9 @@ export async function loadModel(manifest: Manifest, getFile: (path: string) => P
             v = tf.add(v, tf.matMul(tf.tensor2d(hot, [cold.length, config.numGenres]), params['item.genre'] as tf.Tensor2D));
           }
           if (config.numYearBuckets > 0) v = tf.add(v, tf.gather(params['item.year']!, Int32Array.from(cold, (t) => bucketOf(t.year))));
-          table = tf.concat([table, l2normalize(v) as tf.Tensor2D], 0);
+          const bias = coldItemBias(params, config);
+          // Tensor ops only: a synchronous read (dataSync) can break WebGPU.
+          table = tf.concat([table, withBiasColumn(config, l2normalize(v) as tf.Tensor2D, bias && tf.mul(tf.ones([cold.length]), bias))], 0);
         }
         return tf.gather(table, rows) as tf.Tensor2D;
       });
@@ -269,7 +276,8 @@ export async function loadModel(manifest: Manifest, getFile: (path: string) => P
       full: (h) => encodeHistory(getServing(), h),
       step: (s, item, event, frac) => encodeStep(getServing(), s, item, event, frac),
       truncate: truncateState,
-      embedding: stateEmbedding,
+      // With itemBias the served user vector gains the constant column that reads the items' bias column.
+      embedding: (s) => (config.itemBias ? tf.tidy(() => tf.concat([stateEmbedding(s), tf.ones([1])]) as tf.Tensor1D) : stateEmbedding(s)),
       dispose: disposeState,
     }),
     dispose() {

@@ -50,6 +50,21 @@ export interface ModelConfig {
    * Artifacts with it are format 2.
    */
   readonly untiedInput: boolean;
+  /**
+   * A learned recency bias in every attention head (ALiBi-style, Press et al. 2022, with learned slopes):
+   * logit(i, j) -= slope[h] * (i - j), so a head can weight the history by how recent each title is, 0.8^k style,
+   * whatever the history's length (positions are counted from the start). The bias depends on the distance alone, so
+   * appending a token leaves earlier positions as they were and the incremental encoder stays exact. Slopes start
+   * at 0 (the model without it). Artifacts with it are format 3.
+   */
+  readonly recencyBias: boolean;
+  /**
+   * A learned score bias per title (`item.bias`, zeros at start): training logits are cos(user, item) / temperature
+   * + bias, so popularity need not be carried by the angle of a normalised vector. Serving keeps one dot product:
+   * user and item vectors gain one column, [user, 1] . [item, temperature * bias] = cos + temperature * bias.
+   * Artifacts with it are format 3.
+   */
+  readonly itemBias: boolean;
 }
 
 export interface TrainConfig {
@@ -72,6 +87,8 @@ export interface TrainConfig {
    * there: it pulls a rarely trained title's input back toward the shared embedding.
    */
   readonly inputWeightDecay: number;
+  /** The item-id tables' learning rate (`item.id`, and `item.in` when untied) as a multiple of learningRate. */
+  readonly idLearningRateScale: number;
   /** Dropout on the attention probabilities (training only; serving is unchanged). */
   readonly attentionDropout: number;
   /** Label smoothing (Szegedy et al. 2016): eps of the target's probability spread over the step's candidates; 0 = none. */
@@ -136,6 +153,8 @@ export const MODEL_DEFAULTS: Readonly<Omit<ModelConfig, 'numItems' | 'numGenres'
   numEventTypes: 4,
   numFractionBuckets: 6,
   untiedInput: false,
+  recencyBias: false,
+  itemBias: false,
 });
 
 /**
@@ -155,6 +174,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   decayEpochs: 0,
   weightDecay: 0,
   inputWeightDecay: 0,
+  idLearningRateScale: 1,
   attentionDropout: 0,
   labelSmoothing: 0,
   workers: 1,
@@ -173,9 +193,11 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   includeImpressions: false,
 });
 
-export type ModelOverrides = Partial<Omit<ModelConfig, 'numItems' | 'numGenres' | 'numYearBuckets' | 'yearBucketStart' | 'yearBucketWidth' | 'untiedInput'>> & {
+export type ModelOverrides = Partial<Omit<ModelConfig, 'numItems' | 'numGenres' | 'numYearBuckets' | 'yearBucketStart' | 'yearBucketWidth' | 'untiedInput' | 'recencyBias' | 'itemBias'>> & {
   /** CLI overrides arrive as numbers (--model.untiedInput 1). */
   untiedInput?: boolean | number;
+  recencyBias?: boolean | number;
+  itemBias?: boolean | number;
 };
 
 const positiveInt = (name: string, v: number) => {
@@ -185,14 +207,14 @@ const inRange = (name: string, v: number, lo: number, hi: number) => {
   if (!(typeof v === 'number' && v >= lo && v <= hi)) throw new Error(`config.${name} must be in [${lo}, ${hi}], got ${v}`);
 };
 
-export function validateModelConfig(c: Omit<ModelConfig, 'untiedInput'> & { untiedInput?: boolean }): Readonly<ModelConfig> {
+export function validateModelConfig(c: Omit<ModelConfig, 'untiedInput' | 'recencyBias' | 'itemBias'> & { untiedInput?: boolean; recencyBias?: boolean; itemBias?: boolean }): Readonly<ModelConfig> {
   for (const k of ['numItems', 'maxLen', 'dim', 'layers', 'heads', 'ffnMult', 'numEventTypes', 'numFractionBuckets'] as const) positiveInt(k, c[k]);
   if (c.dim % c.heads !== 0) throw new Error(`config.dim (${c.dim}) must be divisible by config.heads (${c.heads})`);
   inRange('dropout', c.dropout, 0, 0.9);
   inRange('temperature', c.temperature, 1e-3, 10);
   if (!Number.isInteger(c.numGenres) || c.numGenres < 0) throw new Error(`config.numGenres must be >= 0`);
   if (!Number.isInteger(c.numYearBuckets) || c.numYearBuckets < 0) throw new Error(`config.numYearBuckets must be >= 0`);
-  return Object.freeze({ ...c, untiedInput: c.untiedInput ?? false });
+  return Object.freeze({ ...c, untiedInput: c.untiedInput ?? false, recencyBias: c.recencyBias ?? false, itemBias: c.itemBias ?? false });
 }
 
 export function makeModelConfig(
@@ -202,8 +224,10 @@ export function makeModelConfig(
   const unknown = Object.keys(overrides).filter((k) => !(k in MODEL_DEFAULTS));
   if (unknown.length) throw new Error(`unknown model option(s): ${unknown.join(', ')}; valid: ${Object.keys(MODEL_DEFAULTS).join(', ')}`);
   const untiedInput = Boolean(overrides.untiedInput ?? MODEL_DEFAULTS.untiedInput);
+  const recencyBias = Boolean(overrides.recencyBias ?? MODEL_DEFAULTS.recencyBias);
+  const itemBias = Boolean(overrides.itemBias ?? MODEL_DEFAULTS.itemBias);
   const o = { ...MODEL_DEFAULTS, dropout: untiedInput ? UNTIED_INPUT_DROPOUT : MODEL_DEFAULTS.dropout, ...overrides };
-  return validateModelConfig({ ...o, untiedInput, ...data });
+  return validateModelConfig({ ...o, untiedInput, recencyBias, itemBias, ...data });
 }
 
 export function makeTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<TrainConfig> {
@@ -218,6 +242,7 @@ export function makeTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<
   if (c.refitScratch && c.refitEpochs > 0) throw new Error('config.refitScratch and config.refitEpochs are two kinds of refit: set one');
   inRange('weightDecay', c.weightDecay, 0, 10);
   inRange('inputWeightDecay', c.inputWeightDecay, 0, 10);
+  inRange('idLearningRateScale', c.idLearningRateScale, 1e-3, 100);
   inRange('attentionDropout', c.attentionDropout, 0, 0.9);
   inRange('labelSmoothing', c.labelSmoothing, 0, 0.5);
   inRange('learningRate', c.learningRate, 1e-6, 1);

@@ -100,17 +100,20 @@ export function softmaxLoss(
   sampled?: SampledCandidates,
   targetLogQ?: Float32Array,
   labelSmoothing = 0,
+  itemBias?: tf.Tensor1D,
 ): tf.Scalar {
   return tf.tidy(() => {
     const P = targets.length;
     // The temperature scales the [P, d] user rows rather than the [P, N] logits: one small multiply instead of a
     // logits-sized one forward and another backward (measured ~10% of a full-softmax step on ML-100K).
     const us = tf.mul(u, 1 / temperature) as tf.Tensor2D;
+    // The per-title score bias (model.itemBias, rows aligned with `table`) joins the logits as one [1, N] row.
+    const biased = (logits: tf.Tensor2D, bias: tf.Tensor | undefined) => (bias ? (tf.add(logits, tf.reshape(bias, [1, -1])) as tf.Tensor2D) : logits);
     if (!sampled) {
       // Padding (row 0) is never a candidate: rank against rows 1..V-1, so targets shift by one and no mask is added.
       const V = table.shape[0];
       const items = l2normalize(tf.slice(table, [1, 0], [V - 1, table.shape[1]])) as tf.Tensor2D;
-      const logits = tf.matMul(us, items, false, true) as tf.Tensor2D; // [P, V-1]
+      const logits = biased(tf.matMul(us, items, false, true) as tf.Tensor2D, itemBias && tf.slice(itemBias, [1], [V - 1])); // [P, V-1]
       return softmaxCrossEntropy(logits, null, Int32Array.from(targets, (t) => t - 1), { eps: labelSmoothing });
     }
     // Each row's positive is its target's own candidate column. In-batch negatives (the default) put every target
@@ -130,8 +133,9 @@ export function softmaxLoss(
     const ids = extra.length ? Int32Array.from([...sampled.ids, ...extra]) : sampled.ids;
     const W = ids.length;
     const cols = Int32Array.from(targets, (t) => col.get(t)!);
-    const cand = l2normalize(tf.gather(table, tf.tensor1d(ids, 'int32'))) as tf.Tensor2D; // [W, d]
-    const logits = tf.matMul(us, cand, false, true) as tf.Tensor2D; // [P, W]
+    const idsT = tf.tensor1d(ids, 'int32');
+    const cand = l2normalize(tf.gather(table, idsT)) as tf.Tensor2D; // [W, d]
+    const logits = biased(tf.matMul(us, cand, false, true) as tf.Tensor2D, itemBias && tf.gather(itemBias, idsT)); // [P, W]
     // -log q per column, the positive's included (a target's q is its column's q), as one broadcast row.
     const q = sampled.logQ ? Float32Array.from([...sampled.logQ, ...extraLogQ], (x) => -x) : null;
     if (!extra.length) {
@@ -198,7 +202,8 @@ export function trainingLoss(p: Params, c: ModelConfig, batch: LossBatch, rows: 
   const outTable = opts.idKeep || c.untiedInput ? itemTable(p, c, undefined, r, id) : inTable;
   const h = tf.reshape(forward(p, c, batch, opts, inTable), [batch.B * batch.T, c.dim]);
   const u = l2normalize(tf.gather(h, tf.tensor1d(batch.positions, 'int32'))) as tf.Tensor2D; // [P, d]
-  return softmaxLoss(u, outTable, batch.targets, c.temperature, batch.candidates, batch.targetLogQ, opts.labelSmoothing);
+  const bias = c.itemBias ? (r ? (tf.gather(p['item.bias']!, r) as tf.Tensor1D) : (p['item.bias'] as tf.Tensor1D)) : undefined;
+  return softmaxLoss(u, outTable, batch.targets, c.temperature, batch.candidates, batch.targetLogQ, opts.labelSmoothing, bias);
 }
 
 /**

@@ -5,9 +5,11 @@
  *   token t  = item(i_t) + pos(t) + event(e_t) + fraction(f_t)          [d]
  *   item(i)  = idEmb[i] + mean(genreEmb[genres(i)]) + yearEmb[year(i)]  (one table, tied between input and output;
  *              with untiedInput the input side adds its own inEmb[i])
- *   block    = x + Attn(LN(x)) ; x + FFN(LN(x))   (pre-LN, causal mask, ReLU FFN)
+ *   block    = x + Attn(LN(x)) ; x + FFN(LN(x))   (pre-LN, causal mask, ReLU FFN; with recencyBias each head's
+ *              logits for query i and key j get -slope[h] * (i - j), a learned recency weighting)
  *   user     = normalize(LN_f(x)[last position])
- *   score(i) = user . normalize(item(i))          (cosine; training divides by the temperature)
+ *   score(i) = user . normalize(item(i))          (cosine; training divides by the temperature; with itemBias
+ *              + temperature * bias[i], served as one dot product of vectors with one more column: embeddingDim)
  *
  * Sequences are left-aligned: token j sits at position j, padding (item 0) only after the last real token. Causal
  * attention then never sees padding, and appending a token never changes earlier positions, which is what makes
@@ -39,6 +41,7 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
   const residStd = 0.02 / Math.sqrt(2 * c.layers);
   const specs: ParamSpec[] = [w('item.id', [V, d])];
   if (c.untiedInput) specs.push(z('item.in', [V, d]));
+  if (c.itemBias) specs.push(z('item.bias', [V]));
   if (c.numGenres > 0) {
     specs.push(w('item.genre', [c.numGenres, d]));
     specs.push({ name: 'meta.genres', shape: [V, c.numGenres], dtype: 'float32', kind: 'data', init: 'data' });
@@ -58,6 +61,7 @@ export function paramSpecs(c: ModelConfig): ParamSpec[] {
       w(p + 'ffn1.w', [d, f]), z(p + 'ffn1.b', [f]),
       w(p + 'ffn2.w', [f, d], residStd), z(p + 'ffn2.b', [d]),
     );
+    if (c.recencyBias) specs.push(z(p + 'recency', [c.heads]));
   }
   specs.push(o('lnf.g', [d]), z('lnf.b', [d]));
   return specs;
@@ -118,6 +122,19 @@ function causalMask(T: number): tf.Tensor2D {
   return m;
 }
 
+const distanceCache = new Map<number, tf.Tensor2D>();
+/** Minus the distance back from each query to each key [T, T]: -(i - j) on and below the diagonal, 0 above (masked). Cached and kept. */
+function negativeDistance(T: number): tf.Tensor2D {
+  let m = distanceCache.get(T);
+  if (!m) {
+    const v = new Float32Array(T * T);
+    for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) v[i * T + j] = j - i;
+    m = tf.keep(tf.tensor2d(v, [T, T]));
+    distanceCache.set(T, m);
+  }
+  return m;
+}
+
 /** Dropout with an explicit seed (deterministic training); identity when `seed` is undefined or rate is 0. */
 function drop(x: tf.Tensor, rate: number, seed: number | undefined): tf.Tensor {
   return seed === undefined || rate <= 0 ? x : tf.dropout(x, rate, undefined, seed);
@@ -153,18 +170,38 @@ function table(p: Params, c: ModelConfig, input: boolean, idKeep?: tf.Tensor, ro
   return t as tf.Tensor2D;
 }
 
-/** Normalised output item embeddings [numItems+1, d]; row 0 (padding) is meaningless. */
-export function itemEmbeddings(p: Params, c: ModelConfig): tf.Tensor2D {
-  return tf.tidy(() => l2normalize(itemTable(p, c)) as tf.Tensor2D);
+/** Width of served user and item vectors: dim, plus the score-bias column with itemBias. */
+export const embeddingDim = (c: Pick<ModelConfig, 'dim' | 'itemBias'>): number => c.dim + (c.itemBias ? 1 : 0);
+
+/** With itemBias, item rows [n, d] (normalised) gain the column temperature * bias [n]; otherwise unchanged. */
+export function withBiasColumn(c: ModelConfig, items: tf.Tensor2D, bias: tf.Tensor | undefined): tf.Tensor2D {
+  if (!c.itemBias) return items;
+  if (!bias) throw new Error('model: itemBias needs item.bias');
+  return tf.concat([items, tf.reshape(tf.mul(bias, c.temperature), [-1, 1])], 1) as tf.Tensor2D;
 }
 
-/** Embedding of a title outside the vocabulary (cold start): metadata only, normalised [d]. */
+/** With itemBias, user rows [n, d] (normalised) gain the constant column 1 that reads the items' bias column. */
+export function withOnesColumn(c: ModelConfig, users: tf.Tensor2D): tf.Tensor2D {
+  return c.itemBias ? (tf.concat([users, tf.onesLike(tf.slice(users, [0, 0], [-1, 1]))], 1) as tf.Tensor2D) : users;
+}
+
+/** The bias a title outside the vocabulary gets: the mean of the known titles' (row 0, padding, left out). */
+export function coldItemBias(p: Params, c: ModelConfig): tf.Scalar | undefined {
+  return c.itemBias ? tf.tidy(() => tf.mean(tf.slice(p['item.bias']!, [1], [c.numItems])) as tf.Scalar) : undefined;
+}
+
+/** Output item embeddings [numItems+1, embeddingDim]: normalised, plus the bias column with itemBias; row 0 (padding) is meaningless. */
+export function itemEmbeddings(p: Params, c: ModelConfig): tf.Tensor2D {
+  return tf.tidy(() => withBiasColumn(c, l2normalize(itemTable(p, c)) as tf.Tensor2D, p['item.bias']));
+}
+
+/** Embedding of a title outside the vocabulary (cold start): metadata only, normalised, plus the mean bias [embeddingDim]. */
 export function coldItemEmbedding(p: Params, c: ModelConfig, genres: number[], yearBucket: number): tf.Tensor1D {
   return tf.tidy(() => {
     let v: tf.Tensor = tf.zeros([c.dim]);
     if (c.numGenres > 0 && genres.length) v = tf.add(v, tf.mean(tf.gather(p['item.genre']!, tf.tensor1d(genres, 'int32')), 0));
     if (c.numYearBuckets > 0) v = tf.add(v, tf.reshape(tf.gather(p['item.year']!, tf.tensor1d([yearBucket], 'int32')), [c.dim]));
-    return l2normalize(v) as tf.Tensor1D;
+    return tf.reshape(withBiasColumn(c, tf.reshape(l2normalize(v), [1, c.dim]) as tf.Tensor2D, coldItemBias(p, c)), [-1]) as tf.Tensor1D;
   });
 }
 
@@ -221,6 +258,8 @@ interface BlockWeights {
   ffn2: Dense;
   /** Multiplies attention logits: 1/sqrt(dh) for training weights, 1 where the scale is folded into `q`. */
   logitScale: number;
+  /** Per-head recency slopes [H] (config.recencyBias): logits get -slope * distance. */
+  recency?: tf.Tensor1D;
 }
 
 function denseOf(p: Params, name: string): Dense {
@@ -244,6 +283,7 @@ function trainingBlockWeights(p: Params, c: ModelConfig, l: number): BlockWeight
     ffn1: denseOf(p, k + 'ffn1'),
     ffn2: denseOf(p, k + 'ffn2'),
     logitScale: 1 / Math.sqrt(d / c.heads),
+    recency: c.recencyBias ? (p[k + 'recency'] as tf.Tensor1D) : undefined,
   };
 }
 
@@ -295,7 +335,9 @@ function causalAttention(w: BlockWeights, c: ModelConfig, B: number, T: number, 
     // The scale goes on q [B*T, d], not on the logits [B, H, T, T]: T/dh times fewer multiplies, forward and back.
     const q = w.logitScale !== 1 ? tf.mul(dense(h, w.q), w.logitScale) : dense(h, w.q);
     const logits = tf.matMul(heads(q), heads(k), false, true); // [B, H, T, T]
-    const probs = tf.softmax(tf.add(logits, causalMask(T)));
+    // The recency bias joins the mask as one [H, T, T] term, so the [B, H, T, T] logits take a single add.
+    const bias = w.recency ? tf.add(causalMask(T), tf.mul(tf.reshape(w.recency, [H, 1, 1]), negativeDistance(T))) : causalMask(T);
+    const probs = tf.softmax(tf.add(logits, bias));
     const att = attentionDrop ? attentionDrop(probs) : probs;
     const y = tf.reshape(tf.transpose(tf.matMul(att, heads(v)), [0, 2, 1, 3]), [B * T, d]) as tf.Tensor2D;
     return dense(y, w.out);
@@ -334,12 +376,12 @@ export function forward(p: Params, c: ModelConfig, batch: TokenBatch, opts: Forw
   return tf.reshape(h, [B, T, c.dim]) as tf.Tensor3D;
 }
 
-/** Normalised user embeddings [B, d]: the state at each sequence's last real position (`last[b]`). */
+/** User embeddings [B, embeddingDim]: the normalised state at each sequence's last real position (`last[b]`), plus the ones column with itemBias. */
 export function userEmbeddings(p: Params, c: ModelConfig, batch: TokenBatch, last: Int32Array): tf.Tensor2D {
   return tf.tidy(() => {
     const h = tf.reshape(forward(p, c, batch), [batch.B * batch.T, c.dim]);
     const idx = Int32Array.from(last, (t, b) => b * batch.T + t);
-    return l2normalize(tf.gather(h, tf.tensor1d(idx, 'int32'))) as tf.Tensor2D;
+    return withOnesColumn(c, l2normalize(tf.gather(h, tf.tensor1d(idx, 'int32'))) as tf.Tensor2D);
   });
 }
 
@@ -373,10 +415,10 @@ export function packHistories(c: ModelConfig, hs: History[], padTo?: number): { 
   return { batch: { B, T, items, events, fracs }, last };
 }
 
-/** Normalised user embedding [d] for one history. */
+/** User embedding [embeddingDim] for one history. */
 export function userEmbedding(p: Params, c: ModelConfig, h: History): tf.Tensor1D {
   const { batch, last } = packHistories(c, [h]);
-  return tf.tidy(() => tf.reshape(userEmbeddings(p, c, batch, last), [c.dim]) as tf.Tensor1D);
+  return tf.tidy(() => tf.reshape(userEmbeddings(p, c, batch, last), [-1]) as tf.Tensor1D);
 }
 
 /** Scores for every item id (index 0 = padding gets -Infinity): dot product of user and item embeddings. */
@@ -384,7 +426,7 @@ export async function scoreItems(p: Params, c: ModelConfig, h: History, items?: 
   const s = tf.tidy(() => {
     const u = userEmbedding(p, c, h);
     const e = items ?? itemEmbeddings(p, c);
-    return tf.reshape(tf.matMul(e, tf.reshape(u, [c.dim, 1])), [c.numItems + 1]);
+    return tf.reshape(tf.matMul(e, tf.reshape(u, [-1, 1])), [c.numItems + 1]);
   });
   const out = (await s.data()) as Float32Array;
   s.dispose();
@@ -411,7 +453,7 @@ export interface InferenceWeights {
   /** [V + events + fractions + maxLen, d]: rows at offsets 0, V, V + events, V + events + fractions. */
   tokens: tf.Tensor2D;
   blocks: BlockWeights[];
-  steps: { kv: Dense; qHeads: Dense; outHeads: Dense }[];
+  steps: { kv: Dense; qHeads: Dense; outHeads: Dense; recency?: tf.Tensor2D }[];
   final: Dense;
 }
 
@@ -440,6 +482,7 @@ export function inferenceWeights(p: Params, c: ModelConfig): InferenceWeights {
         ffn1: afterNorm(t.ln2!, t.ffn1),
         ffn2: centerRows(t.ffn2),
         logitScale: 1,
+        recency: t.recency ? (tf.clone(t.recency) as tf.Tensor1D) : undefined,
       };
       blocks.push(w);
       // Head h's query columns moved to key columns h*dh.. of a [2d] (k | v) row; zeros elsewhere.
@@ -454,10 +497,14 @@ export function inferenceWeights(p: Params, c: ModelConfig): InferenceWeights {
         );
       // Head h's rows of the output projection placed at value columns d + h*dh.. of head h's [2d] block.
       const outHeads = tf.concat(Array.from({ length: H }, (_, h) => tf.pad(tf.slice(w.out.w, [h * dh, 0], [dh, d]), [[d + h * dh, d - (h + 1) * dh], [0, 0]])), 0);
+      // Each head's bias for keys 0..maxLen-1 seen from position maxLen-1; a step at position t reads its last t+1 columns.
+      const L = c.maxLen;
+      const recency = w.recency ? (tf.mul(tf.reshape(w.recency, [H, 1]), tf.reshape(tf.slice(negativeDistance(L), [L - 1, 0], [1, L]), [1, L])) as tf.Tensor2D) : undefined;
       steps.push({
         kv: { w: tf.concat([w.k.w, w.v.w], 1), b: tf.concat([w.k.b, w.v.b]) },
         qHeads: { w: qHeads(w.q.w, 1) as tf.Tensor2D, b: qHeads(w.q.b, 0) as tf.Tensor1D },
         outHeads: { w: outHeads as tf.Tensor2D, b: w.out.b },
+        recency,
       });
     }
     const final: Dense = { w: tf.mul(tf.diag(p['lnf.g']!), Math.sqrt(d)) as tf.Tensor2D, b: p['lnf.b'] as tf.Tensor1D };
@@ -468,8 +515,8 @@ export function inferenceWeights(p: Params, c: ModelConfig): InferenceWeights {
 
 export function disposeInferenceWeights(w: InferenceWeights): void {
   tf.dispose([w.tokens, w.final.w, w.final.b]);
-  for (const b of w.blocks) tf.dispose([b.q, b.k, b.v, b.out, b.ffn1, b.ffn2].flatMap((x) => [x.w, x.b]));
-  for (const s of w.steps) tf.dispose([s.kv.w, s.kv.b, s.qHeads.w, s.qHeads.b, s.outHeads.w]); // outHeads.b is out.b
+  for (const b of w.blocks) tf.dispose([...[b.q, b.k, b.v, b.out, b.ffn1, b.ffn2].flatMap((x) => [x.w, x.b]), ...(b.recency ? [b.recency] : [])]);
+  for (const s of w.steps) tf.dispose([s.kv.w, s.kv.b, s.qHeads.w, s.qHeads.b, s.outHeads.w, ...(s.recency ? [s.recency] : [])]); // outHeads.b is out.b
 }
 
 /** Rows of the token table for each token: item, event, fraction and position, [n * 4]. */
@@ -534,7 +581,8 @@ export function encodeStep(w: InferenceWeights, state: EncoderState, item: numbe
         const cache = t === 0 ? fresh : (tf.concat([state.kv[l]!, fresh], 0) as tf.Tensor2D); // [t+1, 2d]
         kv.push(cache);
         const q = tf.reshape(dense(h, s.qHeads), [H, 2 * c.dim]);
-        const att = tf.softmax(tf.matMul(q, cache, false, true)); // [H, t+1]: each head's logits over its key columns
+        const logits = tf.matMul(q, cache, false, true); // [H, t+1]: each head's logits over its key columns
+        const att = tf.softmax(s.recency ? tf.add(logits, tf.slice(s.recency, [0, c.maxLen - 1 - t], [H, t + 1])) : logits);
         return dense(tf.reshape(tf.matMul(att, cache), [1, H * 2 * c.dim]) as tf.Tensor2D, s.outHeads);
       };
       x = block(b, x, attend, (y) => y);

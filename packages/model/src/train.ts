@@ -242,6 +242,23 @@ export function meanSnapshot(snaps: Snapshot[], names: string[]): Snapshot {
   return out;
 }
 
+/**
+ * The per-title score bias's starting point (model.itemBias): log(1 + training plays), centered over the titles, so
+ * the untrained model ranks by popularity and training adjusts from there. From zeros, Adam's steps of about one
+ * learning rate would need thousands of steps to span the log-popularity range of a long-tailed catalog.
+ */
+export function logFrequencyPrior(d: Dataset, split: Split, numItems: number): Float32Array {
+  const counts = new Float32Array(numItems + 1);
+  d.seqs.forEach((s, u) => {
+    for (let j = 0; j < split.trainEnd[u]!; j++) if (isTargetEvent(s.events[j]!)) counts[s.items[j]!]! += 1;
+  });
+  let mean = 0;
+  for (let i = 1; i <= numItems; i++) mean += (counts[i] = Math.log1p(counts[i]!)) / numItems;
+  counts[0] = 0;
+  for (let i = 1; i <= numItems; i++) counts[i]! -= mean;
+  return counts;
+}
+
 let fitRuns = 0;
 
 /** Train a model. Deterministic for a fixed seed on a given backend. */
@@ -254,7 +271,12 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   /** The initial weights, drawn again (same seed, same values) for a refit from scratch. */
   const initialParams = () => {
     const init = new Rng(subSeed(t.seed, 'init'));
-    return initParams(c, meta, () => init.normal());
+    const p = initParams(c, meta, () => init.normal());
+    if (c.itemBias) {
+      p['item.bias']!.dispose();
+      p['item.bias'] = tf.tensor1d(logFrequencyPrior(d, split, c.numItems));
+    }
+    return p;
   };
   const raw = initialParams();
   const specs = paramSpecs(c);
@@ -292,9 +314,12 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   const stepsPerEpoch = t.decayEpochs > 0 ? makeBatches(windows, t, c.maxLen, new Rng(subSeed(t.seed, 'horizon'))).length : 0;
   const optimizer = { learningRate: t.learningRate, warmupSteps: t.warmupSteps, decaySteps: t.decayEpochs * stepsPerEpoch, weightDecay: t.weightDecay };
   let updater = new Updater(optimizer, vars);
-  let idAdam = new RowAdam(optimizer, idTable, c.dim, tf.backend().epsilon());
+  // The item tables' own rate (train.idLearningRateScale): Adam moves every touched row by about one rate per step,
+  // a title seen twice as far as one seen a thousand times.
+  const tableOptimizer = { ...optimizer, learningRate: optimizer.learningRate * t.idLearningRateScale };
+  let idAdam = new RowAdam(tableOptimizer, idTable, c.dim, tf.backend().epsilon());
   // The input-only table keeps dense Adam's semantics (every row steps), as it had as a tfjs variable.
-  let inAdam = inTable ? new RowAdam(inputTableSettings(optimizer, t.inputWeightDecay), inTable, c.dim, tf.backend().epsilon(), false) : null;
+  let inAdam = inTable ? new RowAdam(inputTableSettings(tableOptimizer, t.inputWeightDecay), inTable, c.dim, tf.backend().epsilon(), false) : null;
   /** The item tables fit keeps in JS, by name. */
   const tableNames = inAdam ? [ID_TABLE, IN_TABLE] : [ID_TABLE];
   /** Copy the JS item tables into params (before validation, and at the end). */
@@ -535,8 +560,8 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       tf.dispose(Object.values(fresh));
       updater.dispose();
       updater = new Updater(optimizer, vars);
-      idAdam = new RowAdam(optimizer, table, c.dim, tf.backend().epsilon());
-      inAdam = inFresh ? new RowAdam(inputTableSettings(optimizer, t.inputWeightDecay), inFresh, c.dim, tf.backend().epsilon(), false) : null;
+      idAdam = new RowAdam(tableOptimizer, table, c.dim, tf.backend().epsilon());
+      inAdam = inFresh ? new RowAdam(inputTableSettings(tableOptimizer, t.inputWeightDecay), inFresh, c.dim, tf.backend().epsilon(), false) : null;
       rng = new Rng(t.seed);
       dropoutSeed = subSeed(t.seed, 'dropout');
       const last = Math.max(...averagedEpochs);

@@ -62,8 +62,48 @@ describe('artifact', () => {
     m.dispose();
     const n = tf.memory().numTensors;
     await expect(loadModel({ ...manifest, formatVersion: 1 }, get)).rejects.toThrow(/formatVersion 1 does not match/);
-    await expect(loadModel({ ...manifest, formatVersion: 3 }, get)).rejects.toThrow(/unsupported formatVersion 3/);
+    await expect(loadModel({ ...manifest, formatVersion: 4 }, get)).rejects.toThrow(/unsupported formatVersion 4/);
     expect(tf.memory().numTensors).toBe(n);
+    Object.values(params).forEach((t) => t.dispose());
+  });
+
+  it('a recencyBias / itemBias model is format 3; served vectors carry the bias column: [user, 1] . [item, temperature * bias] is the score', async () => {
+    const dims = { numItems: 20, numGenres: 2, numYearBuckets: 0, yearBucketStart: 0, yearBucketWidth: 5 };
+    const c = makeModelConfig(dims, { maxLen: 8, dim: 8, heads: 2, layers: 1, recencyBias: 1, itemBias: 1 });
+    const r = new Rng(17);
+    const params = initParams(c, { genres: genreRows() }, () => r.normal());
+    const set = (name: string, t: tf.Tensor) => (params[name]!.dispose(), (params[name] = t));
+    set('item.bias', tf.tensor1d(Float32Array.from({ length: 21 }, (_, i) => (i === 0 ? 0 : (i % 5) - 2))));
+    set('b0.recency', tf.tensor1d([0.4, -0.1]));
+    const { manifest, files } = await serializeModel({ config: c, params, items });
+    expect(manifest.formatVersion).toBe(3);
+    expect(manifest.weights.map((w) => w.name)).toEqual(expect.arrayContaining(['item.bias', 'b0.recency']));
+    const m = await loadModel(manifest, async (f) => files.get(f)!);
+    const h = { items: [1, 5, 9] };
+    const scores = await m.score(h);
+    expect(Array.from(scores)).toEqual(Array.from(await scoreItems(params, c, h)));
+    // Served: the incremental encoder's user vector against the catalog matrix gives the same scores.
+    const enc = m.encoder();
+    const state = enc.full(h);
+    const u = enc.embedding(state);
+    expect(u.shape).toEqual([9]);
+    expect(u.dataSync()[8]).toBe(1);
+    const { matrix } = m.catalogEmbeddings(items.ids.map((id) => ({ id })));
+    const served = tf.matMul(matrix, tf.reshape(u, [9, 1])).dataSync();
+    for (let i = 0; i < 20; i++) expect(served[i]!).toBeCloseTo(scores[i + 1]!, 4);
+    // ... which is cos + temperature * bias: the same user vector without its column ranks by cosine alone
+    const cos = tf.matMul(tf.slice(matrix, [0, 0], [20, 8]), tf.reshape(tf.slice(u, [0], [8]), [8, 1])).dataSync();
+    for (let i = 0; i < 20; i++) expect(served[i]! - cos[i]!).toBeCloseTo(c.temperature * (((i + 1) % 5) - 2), 5);
+    // A title outside the vocabulary gets the mean bias of the known ones.
+    const cold = m.coldItemEmbedding({ genres: ['romance'] });
+    expect(cold.shape).toEqual([9]);
+    const meanBias = Array.from({ length: 20 }, (_, i) => ((i + 1) % 5) - 2).reduce((a, x) => a + x, 0) / 20;
+    expect(cold.dataSync()[8]).toBeCloseTo(c.temperature * meanBias, 6);
+    const withCold = m.catalogEmbeddings([{ id: 'new', genres: ['romance'] }]);
+    expect(Array.from(withCold.matrix.dataSync())).toEqual(Array.from(cold.dataSync()).map((x) => expect.closeTo(x, 6)));
+    tf.dispose([u, matrix, withCold.matrix, cold]);
+    enc.dispose(state);
+    m.dispose();
     Object.values(params).forEach((t) => t.dispose());
   });
 

@@ -48,6 +48,22 @@ describe('softmax losses (hand-computed)', () => {
     expect(v).toBeLessThan(plain);
   });
 
+  it('a per-title score bias (model.itemBias) adds to every logit, full and sampled, and learns through the loss', async () => {
+    const bias = () => tf.tensor1d([0, 0.5, -1, 2, 0]); // row 0 padding
+    // full: cosines 1, 0, -1, 1 plus the bias 0.5, -1, 2, 0; target 2 (logit -1)
+    expect(await value(() => softmaxLoss(user(), table(), Int32Array.from([2]), 1, undefined, undefined, 0, bias()))).toBeCloseTo(lse([1.5, -1, 1, 1]) + 1, 5);
+    // sampled: candidates 1 and 3, target 2
+    const ids = Int32Array.from([1, 3]);
+    expect(await value(() => softmaxLoss(user(), table(), Int32Array.from([2]), 1, { ids }, undefined, 0, bias()))).toBeCloseTo(lse([-1, 1.5, 1]) + 1, 5);
+    // the gradient raises the target's bias and lowers the others' (softmax - one-hot)
+    const b = tf.variable(tf.tensor1d([0, 0, 0, 0, 0]));
+    const { grads } = tf.variableGrads(() => softmaxLoss(user(), table(), Int32Array.from([2]), 1, undefined, undefined, 0, b), [b]);
+    const g = await grads[b.name]!.data();
+    const p = [1, 0, -1, 1].map((x) => Math.exp(x - lse([1, 0, -1, 1])));
+    [0, p[0]! , p[1]! - 1, p[2]!, p[3]!].forEach((want, i) => expect(g[i]!).toBeCloseTo(want, 5));
+    tf.dispose([b, ...Object.values(grads)]);
+  });
+
   it('averages over positions and leaks no tensors', async () => {
     const u = tf.tensor2d([[1, 0], [0, 1]]);
     const tb = table();

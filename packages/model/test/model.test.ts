@@ -110,6 +110,48 @@ describe('model', () => {
     dispose(p);
   });
 
+  it('recencyBias: slopes start at 0 (the model without it), weight recent titles when positive, and serving equals training within 1e-4', async () => {
+    const dims = { numItems: 50, numGenres: 3, numYearBuckets: 4, yearBucketStart: 1990, yearBucketWidth: 5 };
+    const biased = makeModelConfig(dims, { maxLen: 12, dim: 16, heads: 2, recencyBias: 1 });
+    expect(biased.recencyBias).toBe(true);
+    expect(makeModelConfig(dims, { maxLen: 12, dim: 16, heads: 2 }).recencyBias).toBe(false);
+    const p = trained(3);
+    const r = new Rng(5);
+    const fresh = initParams(biased, meta(), () => r.normal());
+    expect(Array.from(fresh['b0.recency']!.dataSync())).toEqual([0, 0]);
+    expect(Array.from(fresh['b1.recency']!.dataSync())).toEqual([0, 0]);
+    dispose(fresh);
+    // Zero slopes: exactly the model without the bias.
+    const zero: Params = { ...p, 'b0.recency': tf.zeros([2]), 'b1.recency': tf.zeros([2]) };
+    expect(Array.from(await scoreItems(zero, biased, hist))).toEqual(Array.from(await scoreItems(p, cfg, hist)));
+    // Steep slopes: each head attends (almost) only to the current position, so the oldest titles stop mattering.
+    const steep: Params = { ...p, 'b0.recency': tf.tensor1d([40, 40]), 'b1.recency': tf.tensor1d([40, 40]) };
+    const changedOld = { ...hist, items: [9, 9, ...hist.items.slice(2)] };
+    const [a, b] = [await scoreItems(steep, biased, hist), await scoreItems(steep, biased, changedOld)];
+    for (let i = 1; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-6);
+    const [c0, c1] = [await scoreItems(p, cfg, hist), await scoreItems(p, cfg, changedOld)];
+    expect(Math.max(...Array.from(c0).slice(1).map((v, i) => Math.abs(v - c1[i + 1]!)))).toBeGreaterThan(1e-4);
+    // Moderate, per-head slopes: the incremental encoder equals the training encoder, step by step and in one pass.
+    const mixed: Params = { ...p, 'b0.recency': tf.tensor1d([0.7, -0.2]), 'b1.recency': tf.tensor1d([0.1, 1.5]) };
+    const full = userEmbedding(mixed, biased, hist);
+    const w = inferenceWeights(mixed, biased);
+    let stepped = emptyState();
+    for (let j = 0; j < hist.items.length; j++) stepped = encodeStep(w, stepped, hist.items[j]!, hist.events[j], hist.fracs[j]);
+    const whole = encodeHistory(w, hist);
+    const [x, y, z] = [full.dataSync(), stateEmbedding(stepped).dataSync(), stateEmbedding(whole).dataSync()];
+    for (let i = 0; i < x.length; i++) {
+      expect(Math.abs(x[i]! - y[i]!)).toBeLessThan(1e-4);
+      expect(Math.abs(x[i]! - z[i]!)).toBeLessThan(1e-4);
+    }
+    expect(Math.max(...Array.from(x).map((v, i) => Math.abs(v - userEmbedding(p, cfg, hist).dataSync()[i]!)))).toBeGreaterThan(1e-4);
+    disposeState(stepped);
+    disposeState(whole);
+    disposeInferenceWeights(w);
+    full.dispose();
+    for (const k of ['b0.recency', 'b1.recency']) [zero, steep, mixed].forEach((q) => q[k]!.dispose());
+    dispose(p);
+  });
+
   it('only the last maxLen tokens matter', async () => {
     const p = make(4);
     const long = { items: Array.from({ length: 30 }, (_, i) => 1 + ((i * 7) % 50)) };

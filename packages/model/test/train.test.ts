@@ -3,7 +3,7 @@ import { useBackend } from './setup-backend.ts';
 import { syntheticRawData } from '../src/data/synthetic.ts';
 import { buildDataset } from '../src/data/dataset.ts';
 import { leaveOneOut, withValidationTargets } from '../src/data/split.ts';
-import { fit, meanSnapshot } from '../src/train.ts';
+import { fit, logFrequencyPrior, meanSnapshot } from '../src/train.ts';
 import { evaluate, modelScorer } from '../src/eval.ts';
 import { BASELINES, itemKnn, mostPop } from '../src/baselines.ts';
 import { chooseUntiedInput, keptMaxLen, MAX_LEN_SEARCH, MAX_LEN_TOLERANCE, maxLenCandidates, trainArtifact } from '../src/train-artifact.ts';
@@ -30,6 +30,25 @@ describe('training smoke test (tiny synthetic world, fixed seed)', () => {
     expect(Array.from(r2.params['b0.qkv.w']!.dataSync())).toEqual(Array.from(r.params['b0.qkv.w']!.dataSync()));
     expect(r2.epochs.map((e) => e.loss)).toEqual(r.epochs.map((e) => e.loss));
     for (const p of [r.params, r2.params]) Object.values(p).forEach((t) => t.dispose());
+  }, 120_000);
+
+  it('idLearningRateScale scales how far the item-id table moves, not the other weights', async () => {
+    const d = buildDataset(await syntheticRawData({ seed: 5, titles: 200, members: 120, sessionsPerMember: 8 }));
+    const split = leaveOneOut(d);
+    const run = async (idLearningRateScale: number) => {
+      const r = await fit(d, split, { model: { maxLen: 16, dim: 16, layers: 1 }, train: { maxEpochs: 1, seed: 3, tokensPerBatch: 256, timeBudgetSec: 60, averageTop: 1, idLearningRateScale } });
+      const out = { id: Float32Array.from(r.params['item.id']!.dataSync()), dense: Float32Array.from(r.params['b0.ffn1.w']!.dataSync()) };
+      Object.values(r.params).forEach((t) => t.dispose());
+      return out;
+    };
+    // A thousandth of the rate leaves the tables (almost) at their initial values: the reference for how far they moved.
+    const [still, one, two] = [await run(1e-3), await run(1), await run(2)];
+    const dist = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((s, x, i) => s + (x - b[i]!) ** 2, 0));
+    const idRatio = dist(two.id, still.id) / dist(one.id, still.id);
+    expect(idRatio).toBeGreaterThan(1.6);
+    expect(idRatio).toBeLessThan(2.4);
+    // The dense weights train at learningRate in all three runs: they end close whatever the tables' rate.
+    expect(dist(two.dense, one.dense)).toBeLessThan(0.5 * dist(one.id, still.id));
   }, 120_000);
 });
 
@@ -137,6 +156,17 @@ describe('the input item table chosen before training (model.untiedInput)', () =
 
 describe('refit on training + validation targets (train.refitEpochs)', () => {
   beforeAll(() => useBackend('wasm'), 120_000);
+
+  it('itemBias starts from centered log(1 + training plays): validation and test targets not counted', () => {
+    // u, v, w watched 1, 2, 3, 4 (3 validation, 4 test); x watched 1, 2 (too short to evaluate: all training).
+    const d = buildDataset({ name: 'hand', interactions: [...['u', 'v', 'w'].flatMap((user) => ['1', '2', '3', '4'].map((item, ts) => ({ user, item, ts }))), { user: 'x', item: '1', ts: 0 }, { user: 'x', item: '2', ts: 1 }] });
+    const split = leaveOneOut(d);
+    const prior = logFrequencyPrior(d, split, 4);
+    const plays: Record<string, number> = { '1': 4, '2': 4, '3': 0, '4': 0 }; // training cuts: u, v, w 1, 2; x 1, 2
+    const mean = Object.values(plays).reduce((a, n) => a + Math.log1p(n), 0) / 4;
+    expect(prior[0]).toBe(0);
+    for (const [item, n] of Object.entries(plays)) expect(prior[d.itemIds.indexOf(item) + 1]).toBeCloseTo(Math.log1p(n) - mean, 6);
+  });
 
   it('adds exactly each evaluated user\'s validation target to the training cut', () => {
     // u, v, w each watched 1, 2, 3, 4: 3 is the validation target (index 2), 4 the test target; x has too few to evaluate.

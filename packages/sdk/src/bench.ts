@@ -137,7 +137,7 @@ export async function benchmarkPath(model: LoadedModel, runs = 20, scoringBacken
   const V = model.config.numItems;
   const tokens = (n: number) => benchTokens(n, V);
   const table = model.itemEmbeddings(); // [V+1, d], normalised
-  const d = model.config.dim;
+  const d = table.shape[1]; // dim, plus the score-bias column with itemBias
 
   const encodeFresh = (n: number) => async () => {
     const enc = new IncrementalEncoder(model);

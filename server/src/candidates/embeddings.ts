@@ -34,9 +34,10 @@ export class EmbeddingIndex {
     try {
       const titles = catalog.titles.map((t) => t.id);
       const { matrix, cold } = model.catalogEmbeddings(catalog.titles);
+      const width = matrix.shape[1]; // dim, plus the score-bias column with itemBias
       const values = Float32Array.from(await matrix.data());
       matrix.dispose();
-      return new EmbeddingIndex(manifest.version, model.config.dim, values, titles, cold);
+      return new EmbeddingIndex(manifest.version, width, values, titles, cold);
     } finally {
       model.dispose();
     }

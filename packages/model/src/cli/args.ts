@@ -85,12 +85,14 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
                          wasm backend, gradients averaged every step (default 1; see README for measurements)
   --model.KEY V          model override (maxLen, dim, layers, heads, ffnMult, dropout, temperature, untiedInput
                          0/1: an input-only item table, chosen by ItemKNN on validation when absent; dropout
-                         defaults to 0.5 with that table, 0.2 without); without
+                         defaults to 0.5 with that table, 0.2 without; recencyBias 0/1: a learned recency
+                         bias per attention head); without
                          --model.maxLen the history length (50 or 200) is chosen before training by ItemKNN on
                          validation, scoring from the last 50 or 200 titles, where a quarter of the histories are
                          longer than 50; the chosen length trains on the whole budget
   --train.KEY V          training override (tokensPerBatch, learningRate, negatives, patience, averageTop,
-                         weightDecay, inputWeightDecay (item.in only), warmupSteps, decayEpochs, attentionDropout,
-                         labelSmoothing, refitEpochs, refitScratch 0/1, ...)
+                         weightDecay, inputWeightDecay (item.in only), idLearningRateScale (item-id tables),
+                         warmupSteps, decayEpochs, attentionDropout, labelSmoothing, refitEpochs, refitScratch 0/1,
+                         ...)
   --backend B            tfjs backend: wasm (default), cpu, or webgpu (needs the optional 'webgpu' package and a GPU
                          adapter; fails clearly without one)`;
