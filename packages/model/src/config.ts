@@ -19,6 +19,9 @@
  * - refit (train.refitEpochs, off by default: not a consistent gain): after the weights are chosen on validation,
  *   more passes with the validation targets added, so the most recent title of every evaluated user is trained on;
  *   or (train.refitScratch, off by default) the whole run again from scratch on them.
+ * - off by default, measured without a gain beyond the training-seed noise on more than one kind of data (README,
+ *   tenth session): a learned recency bias in attention (model.recencyBias), a per-title score bias
+ *   (model.itemBias), the item-id tables' own learning rate (train.idLearningRateScale).
  */
 
 export interface ModelConfig {
