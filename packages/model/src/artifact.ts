@@ -23,6 +23,7 @@ import {
   truncateState,
   userEmbedding,
   withBiasColumn,
+  withOnesColumn,
   type EncoderState,
   type History,
   type InferenceWeights,
@@ -31,7 +32,8 @@ import {
 
 /**
  * Format 2: a model with an input-only item table (config.untiedInput); format 3: a model with a recency bias in
- * attention (config.recencyBias) or a per-title score bias (config.itemBias), with or without that table. Older readers refuse a newer format by number.
+ * attention (config.recencyBias) or a per-title score bias (config.itemBias), with or without that table. Older
+ * readers refuse a newer format by number.
  */
 export const FORMAT_VERSION = 3;
 /** The format an artifact of this config is written in: the oldest that holds it, so older readers load what they can. */
@@ -277,7 +279,7 @@ export async function loadModel(manifest: Manifest, getFile: (path: string) => P
       step: (s, item, event, frac) => encodeStep(getServing(), s, item, event, frac),
       truncate: truncateState,
       // With itemBias the served user vector gains the constant column that reads the items' bias column.
-      embedding: (s) => (config.itemBias ? tf.tidy(() => tf.concat([stateEmbedding(s), tf.ones([1])]) as tf.Tensor1D) : stateEmbedding(s)),
+      embedding: (s) => (config.itemBias ? tf.tidy(() => tf.reshape(withOnesColumn(config, tf.reshape(stateEmbedding(s), [1, -1]) as tf.Tensor2D), [-1]) as tf.Tensor1D) : stateEmbedding(s)),
       dispose: disposeState,
     }),
     dispose() {

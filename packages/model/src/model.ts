@@ -123,7 +123,7 @@ function causalMask(T: number): tf.Tensor2D {
 }
 
 const distanceCache = new Map<number, tf.Tensor2D>();
-/** Minus the distance back from each query to each key [T, T]: -(i - j) on and below the diagonal, 0 above (masked). Cached and kept. */
+/** -(i - j) for query i and key j [T, T], on and below the diagonal; 0 above (masked). Cached and kept. */
 function negativeDistance(T: number): tf.Tensor2D {
   let m = distanceCache.get(T);
   if (!m) {
@@ -190,7 +190,10 @@ export function coldItemBias(p: Params, c: ModelConfig): tf.Scalar | undefined {
   return c.itemBias ? tf.tidy(() => tf.mean(tf.slice(p['item.bias']!, [1], [c.numItems])) as tf.Scalar) : undefined;
 }
 
-/** Output item embeddings [numItems+1, embeddingDim]: normalised, plus the bias column with itemBias; row 0 (padding) is meaningless. */
+/**
+ * Output item embeddings [numItems+1, embeddingDim]: normalised, plus the bias column with itemBias; row 0 (padding)
+ * is meaningless.
+ */
 export function itemEmbeddings(p: Params, c: ModelConfig): tf.Tensor2D {
   return tf.tidy(() => withBiasColumn(c, l2normalize(itemTable(p, c)) as tf.Tensor2D, p['item.bias']));
 }
@@ -376,7 +379,10 @@ export function forward(p: Params, c: ModelConfig, batch: TokenBatch, opts: Forw
   return tf.reshape(h, [B, T, c.dim]) as tf.Tensor3D;
 }
 
-/** User embeddings [B, embeddingDim]: the normalised state at each sequence's last real position (`last[b]`), plus the ones column with itemBias. */
+/**
+ * User embeddings [B, embeddingDim]: the normalised state at each sequence's last real position (`last[b]`), plus
+ * the ones column with itemBias.
+ */
 export function userEmbeddings(p: Params, c: ModelConfig, batch: TokenBatch, last: Int32Array): tf.Tensor2D {
   return tf.tidy(() => {
     const h = tf.reshape(forward(p, c, batch), [batch.B * batch.T, c.dim]);

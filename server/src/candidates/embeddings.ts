@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu'; // always one backend to run on, whatever else is registered
-import { loadModel, type Manifest } from '@marquee/model';
+import { embeddingDim, loadModel, type Manifest } from '@marquee/model';
 import { topK } from '@marquee/core';
 import type { Catalog } from '../catalog.ts';
 import type { Scored } from './aggregates.ts';
@@ -34,10 +34,9 @@ export class EmbeddingIndex {
     try {
       const titles = catalog.titles.map((t) => t.id);
       const { matrix, cold } = model.catalogEmbeddings(catalog.titles);
-      const width = matrix.shape[1]; // dim, plus the score-bias column with itemBias
       const values = Float32Array.from(await matrix.data());
       matrix.dispose();
-      return new EmbeddingIndex(manifest.version, width, values, titles, cold);
+      return new EmbeddingIndex(manifest.version, embeddingDim(model.config), values, titles, cold);
     } finally {
       model.dispose();
     }
