@@ -323,7 +323,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   /** The item tables fit keeps in JS, by name. */
   const tableNames = inAdam ? [ID_TABLE, IN_TABLE] : [ID_TABLE];
   /** Copy the JS item tables into params (before validation, and at the end). */
-  const syncIdTable = () => {
+  const syncItemTables = () => {
     for (const [name, adam] of [[ID_TABLE, idAdam], [IN_TABLE, inAdam]] as const) {
       if (!adam) continue;
       params[name]?.dispose();
@@ -478,7 +478,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       if (r.cut) stopReason = 'time-budget';
       // Validation: full-ranking NDCG@10 on (a sample of) validation users.
       let val = 0;
-      syncIdTable();
+      syncItemTables();
       if (valCases.length) {
         const m = await evaluate(d, valCases, modelScorer(params, c, d), { fullOnly: true, batchSize: 256 });
         val = m.full.ndcg10;
@@ -504,7 +504,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     // A refit runs on this thread: the workers' replicas are gone and would not hold the chosen weights anyway.
     pool = null;
   }
-  syncIdTable();
+  syncItemTables();
   const restore = (saved: Snapshot) => {
     const values = (name: string) => {
       const v = saved.get(name);
@@ -518,7 +518,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     });
     idAdam.table.set(values(ID_TABLE));
     inAdam?.table.set(values(IN_TABLE));
-    syncIdTable();
+    syncItemTables();
   };
   const averagedEpochs: number[] = [];
   const [first, ...others] = top;
@@ -570,7 +570,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
         if ((await pass(refitWindows, epochs.length + k, () => t.timeBudgetSec)).cut) break;
         refitEpochs = k;
         if (!averagedEpochs.includes(k)) continue;
-        syncIdTable();
+        syncItemTables();
         snaps.push(await snapshot(params));
       }
       // Cut short by the budget, the refit has no counterpart of the chosen average: keep the chosen weights.
@@ -585,7 +585,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
         refitEpochs = k;
         if (r.cut) break;
       }
-      syncIdTable();
+      syncItemTables();
     }
   }
   updater.dispose();
