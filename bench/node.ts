@@ -201,6 +201,16 @@ async function runPlans(names: NodeBackend[], runs: number): Promise<PlansResult
   return { probe, plans };
 }
 
+/**
+ * Why a child failed, in one line: Node ends an uncaught error's stderr with its own version ("Node.js v20.20.2"),
+ * so the last line says nothing; take the error's own line (the last line naming an error), else the last line.
+ */
+function childFailure(err: unknown): string {
+  const text = ((err as { stderr?: string }).stderr || (err as Error).message || '').trim();
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/^Node\.js v\d/.test(l) && !l.startsWith('at '));
+  return lines.findLast((l) => /error|exception|failed/i.test(l)) ?? lines.at(-1) ?? 'failed';
+}
+
 /** One child process: `node [this process's flags] THIS_SCRIPT ...args`, its last stdout line. */
 function child(childArgs: string[]): string {
   const script = process.argv[1];
@@ -221,7 +231,7 @@ async function runParent(): Promise<void> {
     try {
       out = child(['--child', name, '--runs', args.runs!, ...(args.scoring ? ['--scoring', args.scoring] : [])]);
     } catch (err) {
-      skipped[name] = `child failed: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').at(-1)}`;
+      skipped[name] = `child failed: ${childFailure(err)}`;
       log(`${name}: ${skipped[name]}`);
       continue;
     }
@@ -245,7 +255,7 @@ async function runParent(): Promise<void> {
         log(`webgpu cold start with the pipeline warm-up ${c.cold_start_ms} (backend ${c.backend_ms}, model ${c.model_ms} beside a warm-up of ${c.warmup_ms}, first page ${c.first_page_ms}); without: first page ${backends.webgpu.cold.first_page_ms}`);
       } else skipped['webgpu-warmup'] = r.skipped;
     } catch (err) {
-      skipped['webgpu-warmup'] = `child failed: ${((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').at(-1)}`;
+      skipped['webgpu-warmup'] = `child failed: ${childFailure(err)}`;
     }
   }
   let auto: ReturnType<typeof autoAgainstBest> | { auto_error: string } | null = null;
@@ -254,7 +264,7 @@ async function runParent(): Promise<void> {
       auto = autoAgainstBest(Object.keys(backends));
     } catch (err) {
       // The backends' own figures still count: report them with the reason auto could not be judged.
-      auto = { auto_error: ((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').at(-1) ?? 'failed' };
+      auto = { auto_error: childFailure(err) };
       log(`auto: ${auto.auto_error}`);
     }
   }

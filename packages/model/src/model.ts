@@ -109,30 +109,38 @@ export function l2normalize(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.rsqrt(tf.add(tf.sum(tf.square(x), -1, true), 1e-12)));
 }
 
-const maskCache = new Map<number, tf.Tensor2D>();
-/** Additive causal mask [T, T]: 0 on and below the diagonal, -1e9 above. Cached per T and kept. */
-function causalMask(T: number): tf.Tensor2D {
-  let m = maskCache.get(T);
+/**
+ * A constant [T, T] matrix, made once per backend and T and kept. Keyed by backend: a tensor kept on one backend and
+ * used by another is read back synchronously, which on WebGPU in Node throws (and in a browser stalls on the GPU):
+ * a worker that falls back from webgpu to wasm would hit it, and bench:node's plans (models on webgpu and on wasm in
+ * one process) did, on an H200.
+ */
+function constantMatrix(cache: Map<string, tf.Tensor2D>, T: number, fill: (v: Float32Array) => void): tf.Tensor2D {
+  const key = `${tf.getBackend()}:${T}`;
+  let m = cache.get(key);
   if (!m) {
     const v = new Float32Array(T * T);
-    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) v[i * T + j] = -1e9;
+    fill(v);
     m = tf.keep(tf.tensor2d(v, [T, T]));
-    maskCache.set(T, m);
+    cache.set(key, m);
   }
   return m;
 }
 
-const distanceCache = new Map<number, tf.Tensor2D>();
-/** -(i - j) for query i and key j [T, T], on and below the diagonal; 0 above (masked). Cached and kept. */
+const maskCache = new Map<string, tf.Tensor2D>();
+/** Additive causal mask [T, T]: 0 on and below the diagonal, -1e9 above. */
+function causalMask(T: number): tf.Tensor2D {
+  return constantMatrix(maskCache, T, (v) => {
+    for (let i = 0; i < T; i++) for (let j = i + 1; j < T; j++) v[i * T + j] = -1e9;
+  });
+}
+
+const distanceCache = new Map<string, tf.Tensor2D>();
+/** -(i - j) for query i and key j [T, T], on and below the diagonal; 0 above (masked). */
 function negativeDistance(T: number): tf.Tensor2D {
-  let m = distanceCache.get(T);
-  if (!m) {
-    const v = new Float32Array(T * T);
+  return constantMatrix(distanceCache, T, (v) => {
     for (let i = 0; i < T; i++) for (let j = 0; j <= i; j++) v[i * T + j] = j - i;
-    m = tf.keep(tf.tensor2d(v, [T, T]));
-    distanceCache.set(T, m);
-  }
-  return m;
+  });
 }
 
 /** Dropout with an explicit seed (deterministic training); identity when `seed` is undefined or rate is 0. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { useBackend } from './setup-backend.ts';
 import { makeModelConfig } from '../src/config.ts';
 import { disposeInferenceWeights, disposeState, encodeHistory, encodeStep, emptyState, inferenceWeights, initParams, itemEmbeddings, scoreItems, stateEmbedding, userEmbedding, type Params } from '../src/model.ts';
@@ -50,6 +50,34 @@ describe('model', () => {
     expect(Array.from(sa)).not.toEqual(Array.from(sc));
     expect(sa[0]).toBe(-Infinity);
     [a, b, c].forEach(dispose);
+  });
+
+  it('the encoder\'s kept constants (causal mask, recency distances) are per backend: a second backend moves no data off the first', async () => {
+    // On WebGPU in Node a kept tensor read by another backend throws (bench:node's plans on an H200); cpu and wasm
+    // show the same fault as the engine moving the tensor's data.
+    const biased = makeModelConfig({ numItems: 50, numGenres: 3, numYearBuckets: 4, yearBucketStart: 1990, yearBucketWidth: 5 }, { maxLen: 12, dim: 16, heads: 2, recencyBias: 1 });
+    const T = hist.items.length + 3; // a length no other test encodes, so this test makes the constants first
+    const h = { items: [...hist.items, 1, 2, 3].slice(0, T), events: [...hist.events, 2, 2, 2], fracs: [...hist.fracs, 1, 1, 1] };
+    const encodeOn = async (backend: 'cpu' | 'wasm') => {
+      await useBackend(backend);
+      const r = new Rng(11);
+      const p = initParams(biased, meta(), () => r.normal());
+      const e = userEmbedding(p, biased, h);
+      const v = Array.from(await e.data());
+      e.dispose();
+      dispose(p);
+      return v;
+    };
+    const moves = vi.spyOn(tf.engine(), 'moveData');
+    try {
+      const onCpu = await encodeOn('cpu');
+      const onWasm = await encodeOn('wasm');
+      expect(moves).not.toHaveBeenCalled();
+      onCpu.forEach((x, i) => expect(Math.abs(x - onWasm[i]!)).toBeLessThan(1e-4));
+    } finally {
+      moves.mockRestore();
+      await useBackend('wasm');
+    }
   });
 
   it('incremental encoder (folded serving weights, one-position steps) equals the full training-weight encoder within 1e-4', () => {
