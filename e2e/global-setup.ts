@@ -16,9 +16,10 @@ const COMMON = ['--format', 'synthetic', '--model.dim', '32', '--model.maxLen', 
 /** name -> trainer arguments. */
 const MODELS: Record<string, string[]> = {
   a: ['--data', 'synthetic:members=200,titles=300,sessionsPerMember=10', '--seed', '1', '--epochs', '3', '--time-budget', '30'],
-  // The upgrade has an input-only item table, a recency bias in attention and a per-title score bias (artifact
-  // format 3: the served vectors carry a bias column), so the browser's scores are checked on formats 1 and 3.
-  b: ['--data', 'synthetic:members=200,titles=300,sessionsPerMember=10', '--seed', '2', '--epochs', '3', '--time-budget', '30', '--model.untiedInput', '1', '--model.recencyBias', '1', '--model.itemBias', '1'],
+  // The upgrade is an ensemble of two models (artifact format 4: the served vectors are the members' side by side),
+  // each with an input-only item table, a recency bias in attention and a per-title score bias (a bias column), so
+  // the browser's scores are checked on format 1 and on everything format 4 can hold.
+  b: ['--data', 'synthetic:members=200,titles=300,sessionsPerMember=10', '--seed', '2', '--epochs', '3', '--time-budget', '30', '--model.untiedInput', '1', '--model.recencyBias', '1', '--model.itemBias', '1', '--model.members', '2'],
   home: ['--data', 'synthetic:members=500', '--seed', '1', '--time-budget', '40'],
 };
 

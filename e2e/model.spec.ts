@@ -36,7 +36,7 @@ async function waitForModel(page: Page, version: string) {
     .toBe(version);
 }
 
-/** Largest difference relative to the largest reference score magnitude (cosines in [-1, 1], plus temperature x bias in format 3). */
+/** Largest difference relative to the largest reference score magnitude (cosines in [-1, 1], plus temperature x bias with a bias column). */
 function relativeError(got: (number | null)[], want: number[]): number {
   const scale = Math.max(...want.map(Math.abs));
   return Math.max(...want.map((w, i) => Math.abs((got[i] ?? Infinity) - w))) / scale;
@@ -61,12 +61,13 @@ for (const backend of ['webgpu', 'webgl', 'wasm', 'cpu'] as const) {
     const err = relativeError(scores, want);
     console.log(`parity ${backend}: max relative error ${err.toExponential(2)} over ${TITLES.length} titles`);
     expect(err).toBeLessThan(1e-3);
-    // Format 3 on the same backend: the recency bias in each attention step and the served bias column.
+    // Format 4 on the same backend: two members side by side, each with the recency bias in every attention step
+    // and the served bias column.
     const b = await api.publishModel(`${ARTIFACTS}b`);
     expect(await page.evaluate(() => window.marquee.updateModel())).toMatchObject({ state: 'ready', version: b });
     const scoresB = await page.evaluate(([t, h]) => window.marquee.scoreTitles(t, h), [TITLES, HISTORY] as const);
     const errB = relativeError(scoresB, await nodeScores(`${ARTIFACTS}b`));
-    console.log(`parity ${backend}, format 3: max relative error ${errB.toExponential(2)}`);
+    console.log(`parity ${backend}, format 4 (ensemble): max relative error ${errB.toExponential(2)}`);
     expect(errB).toBeLessThan(1e-3);
   });
 }

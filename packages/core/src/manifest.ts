@@ -31,6 +31,8 @@ export const ModelConfigSchema = z.object({
   recencyBias: z.boolean().optional(),
   /** Absent in artifacts from before the option (formats 1 and 2): no per-title score bias. */
   itemBias: z.boolean().optional(),
+  /** Absent in artifacts from before the option (formats 1 to 3): one model, not an ensemble. */
+  members: count.optional(),
 });
 
 export const WeightEntrySchema = z.object({

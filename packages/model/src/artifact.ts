@@ -8,22 +8,21 @@ import { topK, type FileEntry, type ManifestItems, type ModelManifest, type Weig
 import { validateModelConfig, type ModelConfig } from './config.ts';
 import { EVENT_INDEX, fractionBucket, yearBucket, type EventKind } from './data/types.ts';
 import {
-  coldItemBias,
   coldItemEmbedding,
+  coldItemEmbeddings,
   disposeInferenceWeights,
   disposeState,
   encodeHistory,
   encodeStep,
+  ensembleMembers,
   inferenceWeights,
   itemEmbeddings,
-  l2normalize,
+  joinStates,
   paramSpecs,
   scoreItems,
-  stateEmbedding,
+  servedUserEmbedding,
   truncateState,
   userEmbedding,
-  withBiasColumn,
-  withOnesColumn,
   type EncoderState,
   type History,
   type InferenceWeights,
@@ -32,12 +31,13 @@ import {
 
 /**
  * Format 2: a model with an input-only item table (config.untiedInput); format 3: a model with a recency bias in
- * attention (config.recencyBias) or a per-title score bias (config.itemBias), with or without that table. Older
- * readers refuse a newer format by number.
+ * attention (config.recencyBias) or a per-title score bias (config.itemBias), with or without that table; format 4:
+ * an ensemble (config.members > 1) of models of any of those. Older readers refuse a newer format by number.
  */
-export const FORMAT_VERSION = 3;
+export const FORMAT_VERSION = 4;
 /** The format an artifact of this config is written in: the oldest that holds it, so older readers load what they can. */
-export const formatVersionFor = (c: Pick<ModelConfig, 'untiedInput' | 'recencyBias' | 'itemBias'>): number => (c.recencyBias || c.itemBias ? 3 : c.untiedInput ? 2 : 1);
+export const formatVersionFor = (c: Pick<ModelConfig, 'untiedInput' | 'recencyBias' | 'itemBias' | 'members'>): number =>
+  c.members > 1 ? 4 : c.recencyBias || c.itemBias ? 3 : c.untiedInput ? 2 : 1;
 export const WEIGHTS_FILE = 'weights.bin';
 
 /** The manifest's shape is the wire contract in @marquee/core; `loadModel` checks its values. */
@@ -186,7 +186,7 @@ export async function standInModel(manifest: Manifest): Promise<LoadedModel> {
 export async function loadModel(manifest: Manifest, getFile: (path: string) => Promise<ArrayBuffer | Uint8Array>): Promise<LoadedModel> {
   if (!(manifest.formatVersion >= 1 && manifest.formatVersion <= FORMAT_VERSION)) throw new Error(`loadModel: unsupported formatVersion ${manifest.formatVersion} (this reader knows 1..${FORMAT_VERSION})`);
   const config = validateModelConfig(manifest.config);
-  if (manifest.formatVersion !== formatVersionFor(config)) throw new Error(`loadModel: formatVersion ${manifest.formatVersion} does not match its config (untiedInput ${config.untiedInput}, recencyBias ${config.recencyBias}, itemBias ${config.itemBias}: format ${formatVersionFor(config)})`);
+  if (manifest.formatVersion !== formatVersionFor(config)) throw new Error(`loadModel: formatVersion ${manifest.formatVersion} does not match its config (untiedInput ${config.untiedInput}, recencyBias ${config.recencyBias}, itemBias ${config.itemBias}, members ${config.members}: format ${formatVersionFor(config)})`);
   const files = await verifyFiles(manifest.files, getFile).catch((err: Error) => {
     throw new Error(`loadModel: ${err.message}`);
   });
@@ -207,8 +207,9 @@ export async function loadModel(manifest: Manifest, getFile: (path: string) => P
   const genreIndex = new Map(manifest.items.genreNames.map((g, i) => [g, i]));
   let items: tf.Tensor2D | null = null;
   const getItems = () => (items ??= tf.keep(itemEmbeddings(params, config)));
-  let serving: InferenceWeights | null = null;
-  const getServing = () => (serving ??= inferenceWeights(params, config));
+  // Serving weights per member (one for a single model), built on first use.
+  let serving: InferenceWeights[] | null = null;
+  const getServing = () => (serving ??= ensembleMembers(params, config).map((m) => inferenceWeights(m.params, m.config)));
   const genreIndices = (genres: readonly string[] | undefined) => (genres ?? []).map((x) => genreIndex.get(x)).filter((x): x is number => x !== undefined);
   const bucketOf = (year: number | undefined) => yearBucket(year, config.yearBucketStart, config.yearBucketWidth, config.numYearBuckets);
   const m: LoadedModel = {
@@ -255,37 +256,32 @@ export async function loadModel(manifest: Manifest, getFile: (path: string) => P
       const matrix = tf.tidy(() => {
         let table: tf.Tensor2D = getItems();
         if (cold.length) {
-          // Metadata embeddings of all cold titles at once: mean genre embedding + year embedding, normalised.
-          let v: tf.Tensor = tf.zeros([cold.length, config.dim]);
-          if (config.numGenres > 0) {
-            const hot = new Float32Array(cold.length * config.numGenres);
-            cold.forEach((t, k) => {
-              const g = genreIndices(t.genres);
-              for (const j of g) hot[k * config.numGenres + j] = (hot[k * config.numGenres + j] ?? 0) + 1 / g.length;
-            });
-            v = tf.add(v, tf.matMul(tf.tensor2d(hot, [cold.length, config.numGenres]), params['item.genre'] as tf.Tensor2D));
-          }
-          if (config.numYearBuckets > 0) v = tf.add(v, tf.gather(params['item.year']!, Int32Array.from(cold, (t) => bucketOf(t.year))));
-          const bias = coldItemBias(params, config);
-          // Tensor ops only: a synchronous read (dataSync) can break WebGPU.
-          table = tf.concat([table, withBiasColumn(config, l2normalize(v) as tf.Tensor2D, bias && tf.mul(tf.ones([cold.length]), bias))], 0);
+          // Metadata embeddings of all cold titles at once.
+          table = tf.concat([table, coldItemEmbeddings(params, config, cold.map((t) => genreIndices(t.genres)), cold.map((t) => bucketOf(t.year)))], 0);
         }
         return tf.gather(table, rows) as tf.Tensor2D;
       });
       return { matrix, cold: new Set(cold.map((t) => t.id)) };
     },
-    encoder: () => ({
-      full: (h) => encodeHistory(getServing(), h),
-      step: (s, item, event, frac) => encodeStep(getServing(), s, item, event, frac),
-      truncate: truncateState,
-      // With itemBias the served user vector gains the constant column that reads the items' bias column.
-      embedding: (s) => (config.itemBias ? tf.tidy(() => tf.reshape(withOnesColumn(config, tf.reshape(stateEmbedding(s), [1, -1]) as tf.Tensor2D), [-1]) as tf.Tensor1D) : stateEmbedding(s)),
-      dispose: disposeState,
-    }),
+    encoder: () => {
+      // An ensemble's state holds one state per member (joinStates); each member encodes with its own weights.
+      const each = (f: (w: InferenceWeights, k: number) => EncoderState): EncoderState => {
+        const ws = getServing();
+        return ws.length === 1 ? f(ws[0]!, 0) : joinStates(ws.map(f));
+      };
+      const memberState = (s: EncoderState, k: number) => (s.members ? s.members[k]! : s);
+      return {
+        full: (h) => each((w) => encodeHistory(w, h)),
+        step: (s, item, event, frac) => each((w, k) => encodeStep(w, memberState(s, k), item, event, frac)),
+        truncate: truncateState,
+        embedding: (s) => servedUserEmbedding(config, s),
+        dispose: disposeState,
+      };
+    },
     dispose() {
       items?.dispose();
       items = null;
-      if (serving) disposeInferenceWeights(serving);
+      serving?.forEach(disposeInferenceWeights);
       serving = null;
       for (const t of Object.values(params)) t.dispose();
     },

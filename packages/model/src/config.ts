@@ -68,6 +68,13 @@ export interface ModelConfig {
    * Artifacts with it are format 3.
    */
   readonly itemBias: boolean;
+  /**
+   * An ensemble of this many models of the same configuration, trained one after another with seeds seed, seed + 1,
+   * ...; each splits what is left of the time budget with the members after it. Served as one dot product: every
+   * member's user and item vectors scaled by 1/sqrt(members) and placed side by side, so a score is the mean of the
+   * members' scores. Artifacts with more than one member are format 4 (weights named `m0.`, `m1.`, ...).
+   */
+  readonly members: number;
 }
 
 export interface TrainConfig {
@@ -158,6 +165,7 @@ export const MODEL_DEFAULTS: Readonly<Omit<ModelConfig, 'numItems' | 'numGenres'
   untiedInput: false,
   recencyBias: false,
   itemBias: false,
+  members: 1,
 });
 
 /**
@@ -210,15 +218,21 @@ const inRange = (name: string, v: number, lo: number, hi: number) => {
   if (!(typeof v === 'number' && v >= lo && v <= hi)) throw new Error(`config.${name} must be in [${lo}, ${hi}], got ${v}`);
 };
 
-export function validateModelConfig(c: Omit<ModelConfig, 'untiedInput' | 'recencyBias' | 'itemBias'> & { untiedInput?: boolean; recencyBias?: boolean; itemBias?: boolean }): Readonly<ModelConfig> {
+export function validateModelConfig(c: Omit<ModelConfig, 'untiedInput' | 'recencyBias' | 'itemBias' | 'members'> & { untiedInput?: boolean; recencyBias?: boolean; itemBias?: boolean; members?: number }): Readonly<ModelConfig> {
   for (const k of ['numItems', 'maxLen', 'dim', 'layers', 'heads', 'ffnMult', 'numEventTypes', 'numFractionBuckets'] as const) positiveInt(k, c[k]);
+  const members = c.members ?? 1;
+  positiveInt('members', members);
+  if (members > MAX_MEMBERS) throw new Error(`config.members must be at most ${MAX_MEMBERS} (each member is another model to train and run on the device), got ${members}`);
   if (c.dim % c.heads !== 0) throw new Error(`config.dim (${c.dim}) must be divisible by config.heads (${c.heads})`);
   inRange('dropout', c.dropout, 0, 0.9);
   inRange('temperature', c.temperature, 1e-3, 10);
   if (!Number.isInteger(c.numGenres) || c.numGenres < 0) throw new Error(`config.numGenres must be >= 0`);
   if (!Number.isInteger(c.numYearBuckets) || c.numYearBuckets < 0) throw new Error(`config.numYearBuckets must be >= 0`);
-  return Object.freeze({ ...c, untiedInput: c.untiedInput ?? false, recencyBias: c.recencyBias ?? false, itemBias: c.itemBias ?? false });
+  return Object.freeze({ ...c, untiedInput: c.untiedInput ?? false, recencyBias: c.recencyBias ?? false, itemBias: c.itemBias ?? false, members });
 }
+
+/** The largest ensemble a config may ask for. */
+export const MAX_MEMBERS = 8;
 
 export function makeModelConfig(
   data: Pick<ModelConfig, 'numItems' | 'numGenres' | 'numYearBuckets' | 'yearBucketStart' | 'yearBucketWidth'>,

@@ -30,8 +30,12 @@ export interface ParamSpec {
   std?: number;
 }
 
-/** Every tensor of the model, in a fixed order (the weight file layout). */
+/** Every tensor of the model, in a fixed order (the weight file layout); an ensemble's, member by member. */
 export function paramSpecs(c: ModelConfig): ParamSpec[] {
+  if (c.members > 1) {
+    const one = paramSpecs(memberConfig(c));
+    return Array.from({ length: c.members }, (_, k) => one.map((s) => ({ ...s, name: memberPrefix(k) + s.name }))).flat();
+  }
   const d = c.dim;
   const f = c.ffnMult * d;
   const V = c.numItems + 1;
@@ -78,6 +82,7 @@ export interface ItemMetaArrays {
  * backend). `normal` must return N(0,1) draws.
  */
 export function initParams(c: ModelConfig, meta: ItemMetaArrays, normal: () => number): Params {
+  if (c.members > 1) return joinMembers(Array.from({ length: c.members }, () => initParams(memberConfig(c), meta, normal)));
   const out: Params = {};
   for (const s of paramSpecs(c)) {
     const n = s.shape.reduce((a, b) => a * b, 1);
@@ -178,8 +183,45 @@ function table(p: Params, c: ModelConfig, input: boolean, idKeep?: tf.Tensor, ro
   return t as tf.Tensor2D;
 }
 
-/** Width of served user and item vectors: dim, plus the score-bias column with itemBias. */
-export const embeddingDim = (c: Pick<ModelConfig, 'dim' | 'itemBias'>): number => c.dim + (c.itemBias ? 1 : 0);
+// ---------------------------------------------------------------------------------------------------------------
+// Ensembles (config.members > 1): the members' tensors in one Params, named `m0.`, `m1.`, ...; served vectors side by
+// side, so one dot product scores with all of them.
+
+const memberPrefix = (k: number) => `m${k}.`;
+/** One member's config: the ensemble's, with one member. */
+const memberConfig = (c: ModelConfig): ModelConfig => ({ ...c, members: 1 });
+
+/** Each member's params (its names without the `m{k}.` prefix) and config; a single model is its own only member. */
+export function ensembleMembers(p: Params, c: ModelConfig): { params: Params; config: ModelConfig }[] {
+  if (!(c.members > 1)) return [{ params: p, config: c }];
+  const config = memberConfig(c);
+  return Array.from({ length: c.members }, (_, k) => {
+    const prefix = memberPrefix(k);
+    const params: Params = {};
+    for (const [name, t] of Object.entries(p)) if (name.startsWith(prefix)) params[name.slice(prefix.length)] = t;
+    return { params, config };
+  });
+}
+
+/** An ensemble's Params from its members' (the inverse of ensembleMembers; the tensors are shared, not copied). */
+export function joinMembers(members: Params[]): Params {
+  const out: Params = {};
+  members.forEach((m, k) => {
+    for (const [name, t] of Object.entries(m)) out[memberPrefix(k) + name] = t;
+  });
+  return out;
+}
+
+/**
+ * Members' user or item rows side by side, each scaled by 1/sqrt(members): the dot product of a joined user row and
+ * a joined item row is the mean of the members' scores, and joined rows of unit-norm members have unit norm.
+ */
+function sideBySide(parts: tf.Tensor2D[]): tf.Tensor2D {
+  return parts.length === 1 ? parts[0]! : (tf.mul(tf.concat(parts, 1), 1 / Math.sqrt(parts.length)) as tf.Tensor2D);
+}
+
+/** Width of served user and item vectors: dim, plus the score-bias column with itemBias; times the members. */
+export const embeddingDim = (c: Pick<ModelConfig, 'dim' | 'itemBias' | 'members'>): number => (c.dim + (c.itemBias ? 1 : 0)) * Math.max(1, c.members ?? 1);
 
 /** With itemBias, item rows [n, d] (normalised) gain the column temperature * bias [n]; otherwise unchanged. */
 export function withBiasColumn(c: ModelConfig, items: tf.Tensor2D, bias: tf.Tensor | undefined): tf.Tensor2D {
@@ -203,17 +245,36 @@ export function coldItemBias(p: Params, c: ModelConfig): tf.Scalar | undefined {
  * is meaningless.
  */
 export function itemEmbeddings(p: Params, c: ModelConfig): tf.Tensor2D {
+  if (c.members > 1) return tf.tidy(() => sideBySide(ensembleMembers(p, c).map((m) => itemEmbeddings(m.params, m.config))));
   return tf.tidy(() => withBiasColumn(c, l2normalize(itemTable(p, c)) as tf.Tensor2D, p['item.bias']));
 }
 
-/** Embedding of a title outside the vocabulary (cold start): metadata only, normalised, plus the mean bias [embeddingDim]. */
-export function coldItemEmbedding(p: Params, c: ModelConfig, genres: number[], yearBucket: number): tf.Tensor1D {
+/**
+ * Embeddings of titles outside the vocabulary (cold start) [n, embeddingDim], from metadata only: per title its
+ * genre indices (their embeddings averaged) and year bucket; normalised, plus the mean bias with itemBias.
+ */
+export function coldItemEmbeddings(p: Params, c: ModelConfig, genres: readonly (readonly number[])[], yearBuckets: readonly number[]): tf.Tensor2D {
+  if (c.members > 1) return tf.tidy(() => sideBySide(ensembleMembers(p, c).map((m) => coldItemEmbeddings(m.params, m.config, genres, yearBuckets))));
+  const n = genres.length;
   return tf.tidy(() => {
-    let v: tf.Tensor = tf.zeros([c.dim]);
-    if (c.numGenres > 0 && genres.length) v = tf.add(v, tf.mean(tf.gather(p['item.genre']!, tf.tensor1d(genres, 'int32')), 0));
-    if (c.numYearBuckets > 0) v = tf.add(v, tf.reshape(tf.gather(p['item.year']!, tf.tensor1d([yearBucket], 'int32')), [c.dim]));
-    return tf.reshape(withBiasColumn(c, tf.reshape(l2normalize(v), [1, c.dim]) as tf.Tensor2D, coldItemBias(p, c)), [-1]) as tf.Tensor1D;
+    let v: tf.Tensor = tf.zeros([n, c.dim]);
+    if (c.numGenres > 0) {
+      const hot = new Float32Array(n * c.numGenres);
+      genres.forEach((g, k) => {
+        for (const j of g) hot[k * c.numGenres + j]! += 1 / g.length;
+      });
+      v = tf.add(v, tf.matMul(tf.tensor2d(hot, [n, c.numGenres]), p['item.genre'] as tf.Tensor2D));
+    }
+    if (c.numYearBuckets > 0) v = tf.add(v, tf.gather(p['item.year']!, Int32Array.from(yearBuckets)));
+    const bias = coldItemBias(p, c);
+    // Tensor ops only: a synchronous read (dataSync) can break WebGPU.
+    return withBiasColumn(c, l2normalize(v) as tf.Tensor2D, bias && tf.mul(tf.ones([n]), bias));
   });
+}
+
+/** One title's cold-start embedding [embeddingDim] (coldItemEmbeddings for one title). */
+export function coldItemEmbedding(p: Params, c: ModelConfig, genres: number[], yearBucket: number): tf.Tensor1D {
+  return tf.tidy(() => tf.reshape(coldItemEmbeddings(p, c, [genres], [yearBucket]), [-1]) as tf.Tensor1D);
 }
 
 /** A batch of left-aligned token sequences, flattened row-major [B*T]. */
@@ -392,6 +453,7 @@ export function forward(p: Params, c: ModelConfig, batch: TokenBatch, opts: Forw
  * the ones column with itemBias.
  */
 export function userEmbeddings(p: Params, c: ModelConfig, batch: TokenBatch, last: Int32Array): tf.Tensor2D {
+  if (c.members > 1) return tf.tidy(() => sideBySide(ensembleMembers(p, c).map((m) => userEmbeddings(m.params, m.config, batch, last))));
   return tf.tidy(() => {
     const h = tf.reshape(forward(p, c, batch), [batch.B * batch.T, c.dim]);
     const idx = Int32Array.from(last, (t, b) => b * batch.T + t);
@@ -472,6 +534,7 @@ export interface InferenceWeights {
 }
 
 export function inferenceWeights(p: Params, c: ModelConfig): InferenceWeights {
+  if (c.members > 1) throw new Error('inferenceWeights: one model at a time; an ensemble serves each member (ensembleMembers) and joins them (ensembleEncoder)');
   const d = c.dim;
   const H = c.heads;
   const dh = d / H;
@@ -555,6 +618,18 @@ export interface EncoderState {
   kv: tf.Tensor2D[];
   /** Final hidden state of the last position [d] (not normalised), or null before the first token. */
   last: tf.Tensor1D | null;
+  /**
+   * An ensemble's state (joinStates): one state per member, all over the same positions. `length` and `last` are
+   * then member 0's, so a caller reads them as for one model; `kv` is empty.
+   */
+  members?: EncoderState[];
+}
+
+/** An ensemble's state from its members' states (the same positions each). */
+export function joinStates(members: EncoderState[]): EncoderState {
+  const first = members[0];
+  if (!first) throw new Error('joinStates: no member states');
+  return { length: first.length, kv: [], last: first.last, members };
 }
 
 export function emptyState(): EncoderState {
@@ -562,6 +637,12 @@ export function emptyState(): EncoderState {
 }
 
 export function disposeState(s: EncoderState): void {
+  if (s.members) {
+    s.members.forEach(disposeState);
+    s.members = [];
+    s.last = null; // member 0's, disposed with it
+    return;
+  }
   tf.dispose(s.kv);
   s.last?.dispose();
   s.kv = [];
@@ -570,6 +651,7 @@ export function disposeState(s: EncoderState): void {
 
 /** The first `n` positions of a state (the rest disposed), without a final hidden state: the next step makes one. */
 export function truncateState(s: EncoderState, n: number): EncoderState {
+  if (s.members) return joinStates(s.members.map((m) => truncateState(m, n)));
   const kv = n > 0 ? s.kv.map((t) => tf.slice(t, [0, 0], [n, -1]) as tf.Tensor2D) : [];
   disposeState(s);
   return { length: n, kv, last: null };
@@ -629,9 +711,22 @@ export function encodeHistory(w: InferenceWeights, h: History): EncoderState {
 
 /** Normalised user embedding [d] from an incremental state (one kernel). */
 export function stateEmbedding(s: EncoderState): tf.Tensor1D {
+  if (s.members) throw new Error('stateEmbedding: one model\'s state; an ensemble\'s user vector is servedUserEmbedding');
   if (!s.last) throw new Error('stateEmbedding: empty state');
   const last = s.last;
   return tf.tidy(() => tf.reshape(rowNorm(tf.reshape(last, [1, -1]) as tf.Tensor2D, 1e-12), [-1]) as tf.Tensor1D);
+}
+
+/**
+ * The served user vector [embeddingDim] of a non-empty state: normalised, plus the ones column that reads the items'
+ * bias column with itemBias; an ensemble's members side by side (scores: the mean of the members').
+ */
+export function servedUserEmbedding(c: ModelConfig, s: EncoderState): tf.Tensor1D {
+  return tf.tidy(() => {
+    const row = (mc: ModelConfig, st: EncoderState) => withOnesColumn(mc, tf.reshape(stateEmbedding(st), [1, -1]) as tf.Tensor2D);
+    const rows = s.members ? sideBySide(s.members.map((m) => row(memberConfig(c), m))) : row(c, s);
+    return tf.reshape(rows, [-1]) as tf.Tensor1D;
+  });
 }
 
 // The training objectives (full and logQ-corrected sampled softmax) live in loss.ts.

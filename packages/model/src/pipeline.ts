@@ -8,7 +8,7 @@ import { BASELINES, type BaselineName } from './baselines.ts';
 import { evaluate, modelScorer, type ProtocolMetrics } from './eval.ts';
 import { initNodeBackend, measureMatMulGflops, type NodeBackendName } from './backend-node.ts';
 import { loadModelDir } from './artifact-node.ts';
-import { trainArtifact, type MaxLenTrial, type TrainedArtifact, type UntiedInputTrial } from './train-artifact.ts';
+import { trainArtifact, type MaxLenTrial, type MemberFit, type TrainedArtifact, type UntiedInputTrial } from './train-artifact.ts';
 import type { Params } from './model.ts';
 
 export interface PipelineOptions {
@@ -56,6 +56,9 @@ export interface PipelineResult {
   untied_input_search?: UntiedInputTrial;
   /** The model's dropout (0.5 with the untied table, 0.2 without, unless model.dropout is given). */
   dropout?: number;
+  /** Models in the ensemble (model.members); with more than one, how each trained (`members_detail`). */
+  members?: number;
+  members_detail?: MemberFit[];
   stop_reason?: string;
   val_ndcg10?: number;
   manifest_version?: string;
@@ -119,7 +122,10 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     params = fr.params;
     config = fr.config;
     dispose = trained.dispose;
-    log(`trained ${fr.epochs.length} epochs in ${fr.seconds.toFixed(1)}s (${fr.stopReason}, best epoch ${fr.bestEpoch}${fr.averagedEpochs.length > 1 ? `, averaged epochs ${fr.averagedEpochs.join(',')}` : ''}, val NDCG@10 ${fr.bestValNdcg10.toFixed(4)}${fr.refitEpochs ? `; then ${fr.refitEpochs} refit epoch(s) on train + validation` : ''}); ` +
+    for (const [k, m] of trained.members.entries()) {
+      log(`member ${k + 1}/${trained.members.length} (seed ${m.seed}): ${m.epochs} epochs in ${m.seconds.toFixed(1)}s (${m.stopReason}, best epoch ${m.bestEpoch}${m.averagedEpochs.length > 1 ? `, averaged epochs ${m.averagedEpochs.join(',')}` : ''}, val NDCG@10 ${m.valNdcg10.toFixed(4)})`);
+    }
+    log(`trained ${trained.members.length ? `${trained.members.length} members, ` : ''}${fr.epochs.length} epochs in ${fr.seconds.toFixed(1)}s (${fr.stopReason}, best epoch ${fr.bestEpoch}${fr.averagedEpochs.length > 1 ? `, averaged epochs ${fr.averagedEpochs.join(',')}` : ''}, val NDCG@10 ${fr.bestValNdcg10.toFixed(4)}${fr.refitEpochs ? `; then ${fr.refitEpochs} refit epoch(s) on train + validation` : ''}); ` +
       `${(fr.positions / fr.stepSeconds).toFixed(0)} positions/s; model ${fr.achievedGflops.toFixed(2)} GFLOP/s vs plain ${backend} matMul 512x512 ${matmul.toFixed(2)} GFLOP/s`);
   }
   const fr = trained?.fit;
@@ -147,7 +153,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   if (fr) {
     Object.assign(res, {
       matmul_gflops: matmul, achieved_gflops: fr.achievedGflops, positions_per_sec: fr.positions / fr.stepSeconds,
-      epochs: fr.epochs.length, refit_epochs: fr.refitEpochs, best_epoch: fr.bestEpoch, averaged_epochs: fr.averagedEpochs, max_len_search: trained?.maxLenSearch, untied_input: fr.config.untiedInput, dropout: fr.config.dropout, untied_input_search: trained?.untiedInputTrial, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
+      epochs: fr.epochs.length, refit_epochs: fr.refitEpochs, best_epoch: fr.bestEpoch, averaged_epochs: fr.averagedEpochs, max_len_search: trained?.maxLenSearch, untied_input: fr.config.untiedInput, dropout: fr.config.dropout, members: fr.config.members, ...(trained?.members.length ? { members_detail: trained.members } : {}), untied_input_search: trained?.untiedInputTrial, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
     });
     if (o.out && trained) {
       const manifest = await trained.save(o.out, {

@@ -4,13 +4,13 @@
  * it, so a change to how a model is trained or written reaches both.
  */
 import { makeTrainConfig, MODEL_DEFAULTS, resolveTimeBudget, type ModelConfig, type ModelOverrides, type TrainConfig } from './config.ts';
-import type { Params } from './model.ts';
+import { joinMembers, type Params } from './model.ts';
 import { buildDataset, summarize, type DataSummary } from './data/dataset.ts';
 import { leaveOneOut, type Split } from './data/split.ts';
 import type { Dataset, RawData } from './data/types.ts';
 import { fit, type FitResult } from './train.ts';
 import { fitItemKnn } from './baselines.ts';
-import { evaluate } from './eval.ts';
+import { evaluate, modelScorer } from './eval.ts';
 import { Rng, subSeed } from './rng.ts';
 import { initNodeBackend, type NodeBackendName } from './backend-node.ts';
 import { saveModelDir } from './artifact-node.ts';
@@ -29,13 +29,31 @@ export interface TrainArtifactOptions {
   onBeforeRefit?: (d: Dataset, split: Split, params: Params, config: Readonly<ModelConfig>) => Promise<void>;
 }
 
+/** How one member of an ensemble trained (model.members > 1). */
+export interface MemberFit {
+  seed: number;
+  epochs: number;
+  bestEpoch: number;
+  averagedEpochs: number[];
+  stopReason: FitResult['stopReason'];
+  /** Validation NDCG@10 of the member's chosen weights, on its own validation sample. */
+  valNdcg10: number;
+  seconds: number;
+}
+
 export interface TrainedArtifact {
   dataset: Dataset;
   split: Split;
   summary: DataSummary;
   /** The backend the model trained on. */
   backend: string;
+  /**
+   * The trained model. For an ensemble: every member's weights (joinMembers), epochs, positions and seconds summed
+   * over the members, best and averaged epochs member 0's, validation NDCG@10 the ensemble's (on member 0's sample).
+   */
   fit: FitResult;
+  /** An ensemble's members, in order (empty for one model). */
+  members: MemberFit[];
   /** One entry per history length compared (chooseMaxLen), empty where none was searched. */
   maxLenSearch: MaxLenTrial[];
   /** The validation figures that chose `model.untiedInput`, where it was not given. */
@@ -166,25 +184,62 @@ export async function trainArtifact(raw: RawData, o: TrainArtifactOptions = {}):
   const { maxLen, trials: maxLenSearch } = await chooseMaxLen(dataset, split, maxLenCandidates(split.trainEnd, o.model), t.valUsers, t.seed, MAX_LEN_TOLERANCE, knnFit);
   const { untiedInput, trial: untiedInputTrial } = await chooseUntiedInput(dataset, split, t.valUsers, t.seed, o.model, knnFit);
   const searchSeconds = (performance.now() - s0) / 1000;
-  const kept = await fit(dataset, split, {
-    model: { ...o.model, maxLen, untiedInput },
-    // The choice's seconds come out of the budget, so train + choice stay within it.
-    train: { ...o.train, timeBudgetSec: Math.max(1, budget - searchSeconds) },
-    onProgress: bar?.onProgress,
-    onEpoch: bar?.onEpoch,
-    onBeforeRefit: o.onBeforeRefit && ((params, config) => o.onBeforeRefit!(dataset, split, params, config)),
-  });
+  const members = o.model?.members ?? MODEL_DEFAULTS.members;
+  if (members > 1 && (t.refitEpochs > 0 || t.refitScratch)) throw new Error(`train.refitEpochs and train.refitScratch refit one model: train it with --model.members 1 (asked for ${members} members)`);
+  const fits: FitResult[] = [];
+  for (let k = 0; k < members; k++) {
+    // Each member gets an equal share of what is left (the choice's seconds come out of the budget, so train +
+    // choice stay within it); a member that stops early leaves its time to the ones after it.
+    const left = budget - searchSeconds - fits.reduce((a, f) => a + f.seconds, 0);
+    const share = Math.max(1, left / (members - k));
+    if (members > 1 && bar) process.stderr.write(`member ${k + 1}/${members} (seed ${t.seed + k}, budget ${share.toFixed(0)}s)\n`);
+    fits.push(await fit(dataset, split, {
+      model: { ...o.model, maxLen, untiedInput, members: 1 },
+      train: { ...o.train, seed: t.seed + k, timeBudgetSec: share },
+      onProgress: bar?.onProgress,
+      onEpoch: bar?.onEpoch,
+      onBeforeRefit: o.onBeforeRefit && ((params, config) => o.onBeforeRefit!(dataset, split, params, config)),
+    }));
+  }
+  const kept = fits.length === 1 ? fits[0]! : await joinFits(fits, dataset, knnFit.cases, budget);
   return {
     dataset,
     split,
     summary,
     backend,
     fit: kept,
+    members: fits.length === 1 ? [] : fits.map((f) => ({ seed: f.train.seed, epochs: f.epochs.length, bestEpoch: f.bestEpoch, averagedEpochs: f.averagedEpochs, stopReason: f.stopReason, valNdcg10: f.bestValNdcg10, seconds: f.seconds })),
     maxLenSearch,
     untiedInputTrial,
     searchSeconds,
     save: (dir, metrics) =>
       saveModelDir(dir, { config: kept.config, params: kept.params, items: itemsForManifest(dataset), train: kept.train, data: summary, metrics }),
     dispose: () => Object.values(kept.params).forEach((t) => t.dispose()),
+  };
+}
+
+/**
+ * One FitResult for an ensemble's members: their weights side by side (joinMembers), config with `members`, the
+ * training config with member 0's seed and the whole budget, totals of time and positions, and the ensemble's own
+ * validation NDCG@10 on `valCases` (member 0's sample).
+ */
+async function joinFits(fits: FitResult[], d: Dataset, valCases: Split['val'], budgetSec: number): Promise<FitResult> {
+  const first = fits[0]!;
+  const config = Object.freeze({ ...first.config, members: fits.length });
+  const params = joinMembers(fits.map((f) => f.params));
+  const sum = (f: (r: FitResult) => number) => fits.reduce((a, r) => a + f(r), 0);
+  const stepSeconds = sum((r) => r.stepSeconds);
+  return {
+    ...first,
+    config,
+    train: Object.freeze({ ...first.train, timeBudgetSec: budgetSec }),
+    params,
+    epochs: fits.flatMap((r) => r.epochs),
+    bestValNdcg10: valCases.length ? (await evaluate(d, valCases, modelScorer(params, config, d), { fullOnly: true })).full.ndcg10 : first.bestValNdcg10,
+    stopReason: fits.find((r) => r.stopReason === 'time-budget')?.stopReason ?? first.stopReason,
+    seconds: sum((r) => r.seconds),
+    stepSeconds,
+    positions: sum((r) => r.positions),
+    achievedGflops: stepSeconds > 0 ? sum((r) => r.achievedGflops * r.stepSeconds) / stepSeconds : first.achievedGflops,
   };
 }

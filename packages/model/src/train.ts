@@ -264,6 +264,7 @@ let fitRuns = 0;
 /** Train a model. Deterministic for a fixed seed on a given backend. */
 export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Promise<FitResult> {
   const c = modelConfigFor(d, opts.model);
+  if (c.members > 1) throw new Error(`fit trains one model; an ensemble (model.members ${c.members}) is trained member by member (trainArtifact)`);
   const t0cfg = makeTrainConfig(opts.train);
   const t = Object.freeze({ ...t0cfg, timeBudgetSec: resolveTimeBudget(t0cfg, d.interactions) });
   let rng = new Rng(t.seed);

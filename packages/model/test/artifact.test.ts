@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useBackend } from './setup-backend.ts';
 import { makeModelConfig } from '../src/config.ts';
-import { initParams, scoreItems } from '../src/model.ts';
+import { ensembleMembers, initParams, scoreItems } from '../src/model.ts';
 import { Rng } from '../src/rng.ts';
 import { loadModel, serializeModel } from '../src/artifact.ts';
 import { createHash } from 'node:crypto';
@@ -62,7 +62,7 @@ describe('artifact', () => {
     m.dispose();
     const n = tf.memory().numTensors;
     await expect(loadModel({ ...manifest, formatVersion: 1 }, get)).rejects.toThrow(/formatVersion 1 does not match/);
-    await expect(loadModel({ ...manifest, formatVersion: 4 }, get)).rejects.toThrow(/unsupported formatVersion 4/);
+    await expect(loadModel({ ...manifest, formatVersion: 5 }, get)).rejects.toThrow(/unsupported formatVersion 5/);
     expect(tf.memory().numTensors).toBe(n);
     Object.values(params).forEach((t) => t.dispose());
   });
@@ -103,6 +103,49 @@ describe('artifact', () => {
     expect(Array.from(withCold.matrix.dataSync())).toEqual(Array.from(cold.dataSync()).map((x) => expect.closeTo(x, 6)));
     tf.dispose([u, matrix, withCold.matrix, cold]);
     enc.dispose(state);
+    m.dispose();
+    Object.values(params).forEach((t) => t.dispose());
+  });
+
+  it('an ensemble is format 4: it loads to the mean of its members\' scores, and the incremental encoder and catalog matrix serve the same scores', async () => {
+    const dims = { numItems: 20, numGenres: 2, numYearBuckets: 0, yearBucketStart: 0, yearBucketWidth: 5 };
+    const two = makeModelConfig(dims, { maxLen: 8, dim: 8, heads: 2, layers: 1, members: 2, recencyBias: 1, itemBias: 1 });
+    const r = new Rng(19);
+    const params = initParams(two, { genres: genreRows() }, () => r.normal());
+    const set = (name: string, t: tf.Tensor) => (params[name]!.dispose(), (params[name] = t));
+    set('m1.item.bias', tf.tensor1d(Float32Array.from({ length: 21 }, (_, i) => (i % 3) - 1)));
+    set('m0.b0.recency', tf.tensor1d([0.3, -0.2]));
+    const { manifest, files } = await serializeModel({ config: two, params, items });
+    expect(manifest.formatVersion).toBe(4);
+    expect(manifest.config.members).toBe(2);
+    const get = async (f: string) => files.get(f)!;
+    await expect(loadModel({ ...manifest, formatVersion: 3 }, get)).rejects.toThrow(/does not match its config/);
+    const m = await loadModel(manifest, get);
+    const h = { items: [1, 5, 9, 2] };
+    const scores = await m.score(h);
+    const [m0, m1] = ensembleMembers(params, two);
+    const s0 = await scoreItems(m0!.params, m0!.config, h);
+    const s1 = await scoreItems(m1!.params, m1!.config, h);
+    for (let i = 1; i <= 20; i++) expect(scores[i]!).toBeCloseTo((s0[i]! + s1[i]!) / 2, 5);
+    // The served path: the encoder over the whole history, then the last title again by steps after a truncation.
+    const enc = m.encoder();
+    let state = enc.full(h);
+    expect(state.length).toBe(4);
+    state = enc.step(enc.truncate(state, 3), 2, 2, 1);
+    const u = enc.embedding(state);
+    expect(u.shape).toEqual([18]);
+    const { matrix } = m.catalogEmbeddings(items.ids.map((id) => ({ id })));
+    expect(matrix.shape).toEqual([20, 18]);
+    const stepped = await scoreItems(params, two, { items: [1, 5, 9, 2], events: [0, 0, 0, 2], fracs: [0, 0, 0, 1] });
+    const served = tf.matMul(matrix, tf.reshape(u, [18, 1])).dataSync();
+    for (let i = 0; i < 20; i++) expect(served[i]!).toBeCloseTo(stepped[i + 1]!, 4);
+    // A title outside the vocabulary: each member's metadata embedding, side by side.
+    const cold = m.catalogEmbeddings([{ id: 'new', genres: ['romance'] }]);
+    const one = m.coldItemEmbedding({ genres: ['romance'] });
+    expect(Array.from(cold.matrix.dataSync())).toEqual(Array.from(one.dataSync()).map((x) => expect.closeTo(x, 6)));
+    tf.dispose([u, matrix, cold.matrix, one]);
+    enc.dispose(state);
+    expect(state.members).toEqual([]);
     m.dispose();
     Object.values(params).forEach((t) => t.dispose());
   });

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { useBackend } from './setup-backend.ts';
 import { makeModelConfig } from '../src/config.ts';
-import { disposeInferenceWeights, disposeState, encodeHistory, encodeStep, emptyState, inferenceWeights, initParams, itemEmbeddings, scoreItems, stateEmbedding, userEmbedding, type Params } from '../src/model.ts';
+import { coldItemEmbedding, disposeInferenceWeights, disposeState, embeddingDim, encodeHistory, encodeStep, emptyState, ensembleMembers, inferenceWeights, initParams, itemEmbeddings, joinMembers, paramSpecs, scoreItems, stateEmbedding, userEmbedding, type Params } from '../src/model.ts';
 import { Rng } from '../src/rng.ts';
 
 const cfg = makeModelConfig({ numItems: 50, numGenres: 3, numYearBuckets: 4, yearBucketStart: 1990, yearBucketWidth: 5 }, { maxLen: 12, dim: 16, heads: 2 });
@@ -178,6 +178,38 @@ describe('model', () => {
     full.dispose();
     for (const k of ['b0.recency', 'b1.recency']) [zero, steep, mixed].forEach((q) => q[k]!.dispose());
     dispose(p);
+  });
+
+  it('an ensemble (members > 1) scores the mean of its members\' scores, with vectors side by side of unit norm', async () => {
+    const dims = { numItems: 50, numGenres: 3, numYearBuckets: 4, yearBucketStart: 1990, yearBucketWidth: 5 };
+    const two = makeModelConfig(dims, { maxLen: 12, dim: 16, heads: 2, members: 2 });
+    expect(two.members).toBe(2);
+    expect(() => makeModelConfig(dims, { members: 0 })).toThrow(/members/);
+    expect(() => makeModelConfig(dims, { members: 1.5 })).toThrow(/members/);
+    const a = trained(3);
+    const b = trained(4);
+    const p = joinMembers([a, b]);
+    expect(new Set(paramSpecs(two).map((s) => s.name))).toEqual(new Set(Object.keys(p)));
+    expect(paramSpecs(two).slice(0, 2).map((s) => s.name)).toEqual(['m0.item.id', 'm0.item.genre']);
+    const members = ensembleMembers(p, two);
+    expect(members.map((m) => m.config.members)).toEqual([1, 1]);
+    expect(members[1]!.params['item.id']).toBe(b['item.id']);
+    const [sa, sb, s] = await Promise.all([scoreItems(a, cfg, hist), scoreItems(b, cfg, hist), scoreItems(p, two, hist)]);
+    expect(s[0]).toBe(-Infinity);
+    for (let i = 1; i <= 50; i++) expect(s[i]!).toBeCloseTo((sa[i]! + sb[i]!) / 2, 5);
+    expect(embeddingDim(two)).toBe(32);
+    const u = userEmbedding(p, two, hist);
+    expect(u.shape).toEqual([32]);
+    expect(Math.hypot(...u.dataSync())).toBeCloseTo(1, 5);
+    // The cold-start embedding of an ensemble: each member's, side by side, at the same scale.
+    const cold = coldItemEmbedding(p, two, [1], 2);
+    const ca = coldItemEmbedding(a, cfg, [1], 2);
+    const cb = coldItemEmbedding(b, cfg, [1], 2);
+    const expected = [...ca.dataSync(), ...cb.dataSync()].map((x) => x / Math.SQRT2);
+    cold.dataSync().forEach((x, i) => expect(x).toBeCloseTo(expected[i]!, 6));
+    expect(() => inferenceWeights(p, two)).toThrow(/one model at a time/);
+    tf.dispose([u, cold, ca, cb]);
+    [a, b].forEach(dispose);
   });
 
   it('only the last maxLen tokens matter', async () => {

@@ -9,6 +9,7 @@ import { BASELINES, itemKnn, mostPop } from '../src/baselines.ts';
 import { chooseUntiedInput, keptMaxLen, MAX_LEN_SEARCH, MAX_LEN_TOLERANCE, maxLenCandidates, trainArtifact } from '../src/train-artifact.ts';
 import { runPipeline } from '../src/pipeline.ts';
 import { makeModelConfig, UNTIED_INPUT_DROPOUT } from '../src/config.ts';
+import { ensembleMembers } from '../src/model.ts';
 
 describe('training smoke test (tiny synthetic world, fixed seed)', () => {
   beforeAll(() => useBackend('wasm'), 120_000);
@@ -119,10 +120,38 @@ describe('history length chosen before training (trainArtifact without model.max
       // One model trained, on the budget less the choice's seconds.
       expect(t.fit.train.timeBudgetSec).toBeCloseTo(60 - t.searchSeconds, 6);
       expect(t.fit.train.timeBudgetSec).toBeGreaterThan(55);
+      expect(t.members).toEqual([]);
     } finally {
       t.dispose();
     }
   }, 180_000);
+
+  it('trains an ensemble member by member (seeds seed, seed + 1), each on its share of the budget, and scores with all of them', async () => {
+    const raw = await syntheticRawData({ seed: 5, titles: 300, members: 200, sessionsPerMember: 15 });
+    const opts = { model: { dim: 16, layers: 1, maxLen: 32, untiedInput: false }, train: { maxEpochs: 3, patience: 3, seed: 9, timeBudgetSec: 60 }, progress: false };
+    const t = await trainArtifact(raw, { ...opts, model: { ...opts.model, members: 2 } });
+    const single = await trainArtifact(raw, { ...opts, model: { ...opts.model, members: 1 } });
+    try {
+      expect(t.fit.config.members).toBe(2);
+      expect(t.members.map((m) => m.seed)).toEqual([9, 10]);
+      expect(t.fit.epochs).toHaveLength(t.members.reduce((a, m) => a + m.epochs, 0));
+      // Member 0 is the single model of the same seed, weight for weight; member 1 differs.
+      const [m0, m1] = ensembleMembers(t.fit.params, t.fit.config);
+      expect(Array.from(m0!.params['b0.qkv.w']!.dataSync())).toEqual(Array.from(single.fit.params['b0.qkv.w']!.dataSync()));
+      expect(Array.from(m1!.params['b0.qkv.w']!.dataSync())).not.toEqual(Array.from(m0!.params['b0.qkv.w']!.dataSync()));
+      // The reported validation figure is the ensemble's own, on member 0's validation users.
+      const valCases = t.split.val.length > t.fit.train.valUsers ? [] : t.split.val;
+      const val = await evaluate(t.dataset, valCases, modelScorer(t.fit.params, t.fit.config, t.dataset), { fullOnly: true });
+      expect(t.fit.bestValNdcg10).toBeCloseTo(val.full.ndcg10, 9);
+      // The budget: member 1 gets what member 0 and the choice left.
+      expect(t.fit.train.timeBudgetSec).toBe(60);
+      expect(t.members[0]!.seconds + t.members[1]!.seconds).toBeLessThan(60);
+      await expect(trainArtifact(raw, { ...opts, model: { ...opts.model, members: 2 }, train: { ...opts.train, refitEpochs: 1 } })).rejects.toThrow(/refit one model/);
+    } finally {
+      t.dispose();
+      single.dispose();
+    }
+  }, 240_000);
 });
 
 describe('the input item table chosen before training (model.untiedInput)', () => {
