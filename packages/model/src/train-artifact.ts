@@ -8,7 +8,7 @@ import { joinMembers, type Params } from './model.ts';
 import { buildDataset, summarize, type DataSummary } from './data/dataset.ts';
 import { leaveOneOut, type Split } from './data/split.ts';
 import type { Dataset, RawData } from './data/types.ts';
-import { fit, type FitResult } from './train.ts';
+import { fit, modelConfigFor, type FitResult } from './train.ts';
 import { fitItemKnn } from './baselines.ts';
 import { evaluate, modelScorer } from './eval.ts';
 import { Rng, subSeed } from './rng.ts';
@@ -184,7 +184,8 @@ export async function trainArtifact(raw: RawData, o: TrainArtifactOptions = {}):
   const { maxLen, trials: maxLenSearch } = await chooseMaxLen(dataset, split, maxLenCandidates(split.trainEnd, o.model), t.valUsers, t.seed, MAX_LEN_TOLERANCE, knnFit);
   const { untiedInput, trial: untiedInputTrial } = await chooseUntiedInput(dataset, split, t.valUsers, t.seed, o.model, knnFit);
   const searchSeconds = (performance.now() - s0) / 1000;
-  const members = o.model?.members ?? MODEL_DEFAULTS.members;
+  // The whole ensemble's config, checked before any member trains (e.g. members 0 or 1.5 fail here, with the reason).
+  const { members } = modelConfigFor(dataset, { ...o.model, maxLen, untiedInput });
   if (members > 1 && (t.refitEpochs > 0 || t.refitScratch)) throw new Error(`train.refitEpochs and train.refitScratch refit one model: train it with --model.members 1 (asked for ${members} members)`);
   const fits: FitResult[] = [];
   for (let k = 0; k < members; k++) {

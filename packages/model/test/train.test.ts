@@ -147,6 +147,7 @@ describe('history length chosen before training (trainArtifact without model.max
       expect(t.fit.train.timeBudgetSec).toBe(60);
       expect(t.members[0]!.seconds + t.members[1]!.seconds).toBeLessThan(60);
       await expect(trainArtifact(raw, { ...opts, model: { ...opts.model, members: 2 }, train: { ...opts.train, refitEpochs: 1 } })).rejects.toThrow(/refit one model/);
+      await expect(trainArtifact(raw, { ...opts, model: { ...opts.model, members: 0 } })).rejects.toThrow(/members must be a positive integer/);
     } finally {
       t.dispose();
       single.dispose();

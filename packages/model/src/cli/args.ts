@@ -86,7 +86,9 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
   --model.KEY V          model override (maxLen, dim, layers, heads, ffnMult, dropout, temperature, untiedInput
                          0/1: an input-only item table, chosen by ItemKNN on validation when absent; dropout
                          defaults to 0.5 with that table, 0.2 without; recencyBias 0/1: a learned recency
-                         bias per attention head); without
+                         bias per attention head; itemBias 0/1: a per-title score bias; members N: an ensemble
+                         of N models, seeds seed..seed+N-1, trained one after another on shares of the budget,
+                         served as one (format 4), default 1); without
                          --model.maxLen the history length (50 or 200) is chosen before training by ItemKNN on
                          validation, scoring from the last 50 or 200 titles, where a quarter of the histories are
                          longer than 50; the chosen length trains on the whole budget
