@@ -220,6 +220,11 @@ function sideBySide(parts: tf.Tensor2D[]): tf.Tensor2D {
   return parts.length === 1 ? parts[0]! : (tf.mul(tf.concat(parts, 1), 1 / Math.sqrt(parts.length)) as tf.Tensor2D);
 }
 
+/** An ensemble's served rows: `rows` of each member, side by side. */
+function membersSideBySide(p: Params, c: ModelConfig, rows: (p: Params, c: ModelConfig) => tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => sideBySide(ensembleMembers(p, c).map((m) => rows(m.params, m.config))));
+}
+
 /** Width of served user and item vectors: dim, plus the score-bias column with itemBias; times the members. */
 export const embeddingDim = (c: Pick<ModelConfig, 'dim' | 'itemBias' | 'members'>): number => (c.dim + (c.itemBias ? 1 : 0)) * Math.max(1, c.members ?? 1);
 
@@ -245,7 +250,7 @@ export function coldItemBias(p: Params, c: ModelConfig): tf.Scalar | undefined {
  * is meaningless.
  */
 export function itemEmbeddings(p: Params, c: ModelConfig): tf.Tensor2D {
-  if (c.members > 1) return tf.tidy(() => sideBySide(ensembleMembers(p, c).map((m) => itemEmbeddings(m.params, m.config))));
+  if (c.members > 1) return membersSideBySide(p, c, itemEmbeddings);
   return tf.tidy(() => withBiasColumn(c, l2normalize(itemTable(p, c)) as tf.Tensor2D, p['item.bias']));
 }
 
@@ -254,7 +259,7 @@ export function itemEmbeddings(p: Params, c: ModelConfig): tf.Tensor2D {
  * genre indices (their embeddings averaged) and year bucket; normalised, plus the mean bias with itemBias.
  */
 export function coldItemEmbeddings(p: Params, c: ModelConfig, genres: readonly (readonly number[])[], yearBuckets: readonly number[]): tf.Tensor2D {
-  if (c.members > 1) return tf.tidy(() => sideBySide(ensembleMembers(p, c).map((m) => coldItemEmbeddings(m.params, m.config, genres, yearBuckets))));
+  if (c.members > 1) return membersSideBySide(p, c, (mp, mc) => coldItemEmbeddings(mp, mc, genres, yearBuckets));
   const n = genres.length;
   return tf.tidy(() => {
     let v: tf.Tensor = tf.zeros([n, c.dim]);
@@ -453,7 +458,7 @@ export function forward(p: Params, c: ModelConfig, batch: TokenBatch, opts: Forw
  * the ones column with itemBias.
  */
 export function userEmbeddings(p: Params, c: ModelConfig, batch: TokenBatch, last: Int32Array): tf.Tensor2D {
-  if (c.members > 1) return tf.tidy(() => sideBySide(ensembleMembers(p, c).map((m) => userEmbeddings(m.params, m.config, batch, last))));
+  if (c.members > 1) return membersSideBySide(p, c, (mp, mc) => userEmbeddings(mp, mc, batch, last));
   return tf.tidy(() => {
     const h = tf.reshape(forward(p, c, batch), [batch.B * batch.T, c.dim]);
     const idx = Int32Array.from(last, (t, b) => b * batch.T + t);

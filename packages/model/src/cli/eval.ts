@@ -12,7 +12,9 @@ ${COMMON_USAGE}
   --model DIR            evaluate a saved artifact instead of training
   --out DIR              when training, also save the artifact
   --json                 last stdout line: {"model":{"full":{...},"sampled100":{...}},"mostpop":...,"itemknn":...,
-                         "itemknn_last":...,"itemknn_recency":...,"stop_reason":...,"best_epoch":...,...}; with
+                         "itemknn_last":...,"itemknn_recency":...,"stop_reason":...,"best_epoch":...,"members":...,
+                         ...}; with --model.members N > 1 also "members_detail" (each member's seed, epochs,
+                         best epoch, stop reason, validation NDCG@10); with
                          --train.refitEpochs N also "model_before_refit" (same run) and "refit_epochs"`;
 
 try {
