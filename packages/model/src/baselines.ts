@@ -10,7 +10,8 @@ import type { EvalCase } from './data/split.ts';
 /** Scores over every item id (index 0 = padding) for each case. `release` frees what the scorer kept between calls. */
 export type BatchScorer = ((cases: EvalCase[]) => Float32Array[] | Promise<Float32Array[]>) & { release?: () => void };
 
-function popularity(d: Dataset, cut: Int32Array): Float32Array {
+/** Plays per title (index = model item id) in each user's tokens [0, cut[u]), impressions not counted. */
+export function popularity(d: Dataset, cut: Int32Array): Float32Array {
   const pop = new Float32Array(d.itemIds.length + 1);
   d.seqs.forEach((s, u) => {
     for (let j = 0; j < cut[u]!; j++) if (isTargetEvent(s.events[j]!)) pop[s.items[j]!]!++;

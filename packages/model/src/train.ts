@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { makeModelConfig, makeTrainConfig, resolveTimeBudget, type ModelConfig, type ModelOverrides, type TrainConfig } from './config.ts';
 import { isTargetEvent, yearBucket, type Dataset } from './data/types.ts';
+import { popularity } from './baselines.ts';
 import { withValidationTargets, type EvalCase, type Split } from './data/split.ts';
 import { evaluate, modelScorer } from './eval.ts';
 import { initParams, paramSpecs, type ItemMetaArrays, type Params } from './model.ts';
@@ -248,10 +249,7 @@ export function meanSnapshot(snaps: Snapshot[], names: string[]): Snapshot {
  * learning rate would need thousands of steps to span the log-popularity range of a long-tailed catalog.
  */
 export function logFrequencyPrior(d: Dataset, split: Split, numItems: number): Float32Array {
-  const counts = new Float32Array(numItems + 1);
-  d.seqs.forEach((s, u) => {
-    for (let j = 0; j < split.trainEnd[u]!; j++) if (isTargetEvent(s.events[j]!)) counts[s.items[j]!]! += 1;
-  });
+  const counts = popularity(d, split.trainEnd); // [numItems + 1]: the training plays MostPop counts
   let mean = 0;
   for (let i = 1; i <= numItems; i++) mean += (counts[i] = Math.log1p(counts[i]!)) / numItems;
   counts[0] = 0;
