@@ -26,6 +26,7 @@ export * as artwork from './artwork/index.ts';
 export * from './analytics.ts';
 export * from './forecast.ts';
 export * from './train-worker.ts';
+export * from './member-worker.ts';
 export * from './aggregates-snapshot.ts';
 export * from './long-task-trace.ts';
 export * from './gpu-adapter.ts';

@@ -21,6 +21,8 @@ export interface PipelineOptions {
   model?: ModelOverrides;
   train?: Partial<TrainConfig>;
   backend?: NodeBackendName;
+  /** An ensemble's members trained at once, one worker thread each (TrainArtifactOptions.memberThreads). */
+  memberThreads?: number;
   baselines?: boolean;
   progress?: boolean;
   log?: (s: string) => void;
@@ -59,6 +61,8 @@ export interface PipelineResult {
   /** Models in the ensemble (model.members); with more than one, how each trained (`members_detail`). */
   members?: number;
   members_detail?: MemberFit[];
+  /** How many members trained at once, one worker thread each (1 = one after another). */
+  member_threads?: number;
   stop_reason?: string;
   val_ndcg10?: number;
   manifest_version?: string;
@@ -99,7 +103,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     log(`loaded model ${m.manifest.version}`);
   } else {
     trained = await trainArtifact(raw, {
-      backend: o.backend, model: o.model, train: o.train, progress: o.progress,
+      backend: o.backend, model: o.model, train: o.train, progress: o.progress, memberThreads: o.memberThreads,
       onData: async (s, sp, b) => {
         dataLine(s, sp, b);
         matmul = await measureMatMulGflops();
@@ -125,7 +129,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
     for (const [k, m] of trained.members.entries()) {
       log(`member ${k + 1}/${trained.members.length} (seed ${m.seed}): ${m.epochs} epochs in ${m.seconds.toFixed(1)}s (${m.stopReason}, best epoch ${m.bestEpoch}${m.averagedEpochs.length > 1 ? `, averaged epochs ${m.averagedEpochs.join(',')}` : ''}, val NDCG@10 ${m.valNdcg10.toFixed(4)})`);
     }
-    log(`trained ${trained.members.length ? `${trained.members.length} members, ` : ''}${fr.epochs.length} epochs in ${fr.seconds.toFixed(1)}s (${fr.stopReason}, best epoch ${fr.bestEpoch}${fr.averagedEpochs.length > 1 ? `, averaged epochs ${fr.averagedEpochs.join(',')}` : ''}, val NDCG@10 ${fr.bestValNdcg10.toFixed(4)}${fr.refitEpochs ? `; then ${fr.refitEpochs} refit epoch(s) on train + validation` : ''}); ` +
+    log(`trained ${trained.members.length ? `${trained.members.length} members (${trained.memberThreads > 1 ? `${trained.memberThreads} at a time, one worker thread each` : 'one after another'}), ` : ''}${fr.epochs.length} epochs in ${fr.seconds.toFixed(1)}s (${fr.stopReason}, best epoch ${fr.bestEpoch}${fr.averagedEpochs.length > 1 ? `, averaged epochs ${fr.averagedEpochs.join(',')}` : ''}, val NDCG@10 ${fr.bestValNdcg10.toFixed(4)}${fr.refitEpochs ? `; then ${fr.refitEpochs} refit epoch(s) on train + validation` : ''}); ` +
       `${(fr.positions / fr.stepSeconds).toFixed(0)} positions/s; model ${fr.achievedGflops.toFixed(2)} GFLOP/s vs plain ${backend} matMul 512x512 ${matmul.toFixed(2)} GFLOP/s`);
   }
   const fr = trained?.fit;
@@ -153,7 +157,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   if (fr) {
     Object.assign(res, {
       matmul_gflops: matmul, achieved_gflops: fr.achievedGflops, positions_per_sec: fr.positions / fr.stepSeconds,
-      epochs: fr.epochs.length, refit_epochs: fr.refitEpochs, best_epoch: fr.bestEpoch, averaged_epochs: fr.averagedEpochs, max_len_search: trained?.maxLenSearch, untied_input: fr.config.untiedInput, dropout: fr.config.dropout, members: fr.config.members, ...(trained?.members.length ? { members_detail: trained.members } : {}), untied_input_search: trained?.untiedInputTrial, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
+      epochs: fr.epochs.length, refit_epochs: fr.refitEpochs, best_epoch: fr.bestEpoch, averaged_epochs: fr.averagedEpochs, max_len_search: trained?.maxLenSearch, untied_input: fr.config.untiedInput, dropout: fr.config.dropout, members: fr.config.members, ...(trained?.members.length ? { members_detail: trained.members, member_threads: trained.memberThreads } : {}), untied_input_search: trained?.untiedInputTrial, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
     });
     if (o.out && trained) {
       const manifest = await trained.save(o.out, {

@@ -22,8 +22,9 @@ export function progressReporter(stream: NodeJS.WriteStream = process.stderr) {
       const best = p.bestVal >= 0 ? ` | best val NDCG@10 ${p.bestVal.toFixed(4)}` : '';
       stream.write(`\repoch ${p.epoch}/${p.maxEpochs} [${bar}] ${Math.round((p.step / p.steps) * 100)}% loss ${p.loss.toFixed(4)} | ${fmtRate(p.positionsPerSec)} pos/s | ETA ${fmtTime(p.etaSec)}${best}\x1b[K`);
     },
-    onEpoch(e: EpochLog) {
-      stream.write(`${tty ? '\r\x1b[K' : ''}epoch ${e.epoch} loss ${e.loss.toFixed(4)} val NDCG@10 ${e.valNdcg10.toFixed(4)} ${fmtRate(e.positionsPerSec)} pos/s t=${e.seconds.toFixed(0)}s\n`);
+    /** `label` names whose epoch it is where several models train at once ("member 2/3"). */
+    onEpoch(e: EpochLog, label?: string) {
+      stream.write(`${tty ? '\r\x1b[K' : ''}${label ? `${label} ` : ''}epoch ${e.epoch} loss ${e.loss.toFixed(4)} val NDCG@10 ${e.valNdcg10.toFixed(4)} ${fmtRate(e.positionsPerSec)} pos/s t=${e.seconds.toFixed(0)}s\n`);
     },
   };
 }

@@ -8,12 +8,14 @@ import { joinMembers, type Params } from './model.ts';
 import { buildDataset, summarize, type DataSummary } from './data/dataset.ts';
 import { leaveOneOut, type Split } from './data/split.ts';
 import type { Dataset, RawData } from './data/types.ts';
-import { fit, modelConfigFor, type FitResult } from './train.ts';
+import { fit, modelConfigFor, type EpochLog, type FitResult } from './train.ts';
 import { fitItemKnn } from './baselines.ts';
 import { evaluate, modelScorer } from './eval.ts';
 import { Rng, subSeed } from './rng.ts';
 import { initNodeBackend, type NodeBackendName } from './backend-node.ts';
 import { saveModelDir } from './artifact-node.ts';
+import { fitInWorker } from './member-workers.ts';
+import { availableParallelism } from 'node:os';
 import { progressReporter } from './progress.ts';
 import type { Manifest } from './artifact.ts';
 
@@ -27,6 +29,11 @@ export interface TrainArtifactOptions {
   onData?: (summary: DataSummary, split: Split, backend: string) => void | Promise<void>;
   /** Called with the chosen weights before a refit (train.refitEpochs) changes them; see FitOptions.onBeforeRefit. */
   onBeforeRefit?: (d: Dataset, split: Split, params: Params, config: Readonly<ModelConfig>) => Promise<void>;
+  /**
+   * An ensemble's members trained at once, one worker thread each (wasm only): 1 = one after another on this
+   * thread. Default: as many as there are members and cores (one core per member; with train.workers > 1, 1).
+   */
+  memberThreads?: number;
 }
 
 /** How one member of an ensemble trained (model.members > 1). */
@@ -54,6 +61,8 @@ export interface TrainedArtifact {
   fit: FitResult;
   /** An ensemble's members, in order (empty for one model). */
   members: MemberFit[];
+  /** How many members trained at once (one worker thread each); 1 = one after another on this thread. */
+  memberThreads: number;
   /** One entry per history length compared (chooseMaxLen), empty where none was searched. */
   maxLenSearch: MaxLenTrial[];
   /** The validation figures that chose `model.untiedInput`, where it was not given. */
@@ -187,8 +196,12 @@ export async function trainArtifact(raw: RawData, o: TrainArtifactOptions = {}):
   // The whole ensemble's config, checked before any member trains (e.g. members 0 or 1.5 fail here, with the reason).
   const { members } = modelConfigFor(dataset, { ...o.model, maxLen, untiedInput });
   if (members > 1 && (t.refitEpochs > 0 || t.refitScratch)) throw new Error(`train.refitEpochs and train.refitScratch refit one model: train it with --model.members 1 (asked for ${members} members)`);
-  const fits: FitResult[] = [];
-  for (let k = 0; k < members; k++) {
+  const threads = memberThreadsFor(members, backend, t.workers, o.memberThreads);
+  const m0 = performance.now();
+  const fits = threads > 1
+    ? await fitMembersInParallel(dataset, { ...o.model, maxLen, untiedInput, members: 1 }, t, members, threads, budget - searchSeconds, bar?.onEpoch)
+    : [];
+  for (let k = 0; threads === 1 && k < members; k++) {
     // Each member gets an equal share of what is left (the choice's seconds come out of the budget, so train +
     // choice stay within it); a member that stops early leaves its time to the ones after it.
     const left = budget - searchSeconds - fits.reduce((a, f) => a + f.seconds, 0);
@@ -202,13 +215,15 @@ export async function trainArtifact(raw: RawData, o: TrainArtifactOptions = {}):
       onBeforeRefit: o.onBeforeRefit && ((params, config) => o.onBeforeRefit!(dataset, split, params, config)),
     }));
   }
-  const kept = fits.length === 1 ? fits[0]! : await joinFits(fits, dataset, knnFit.cases, budget);
+  const wallSeconds = (performance.now() - m0) / 1000;
+  const kept = fits.length === 1 ? fits[0]! : await joinFits(fits, dataset, knnFit.cases, budget, threads > 1 ? wallSeconds : undefined);
   return {
     dataset,
     split,
     summary,
     backend,
     fit: kept,
+    memberThreads: threads,
     members: fits.length === 1 ? [] : fits.map((f) => ({ seed: f.train.seed, epochs: f.epochs.length, bestEpoch: f.bestEpoch, averagedEpochs: f.averagedEpochs, stopReason: f.stopReason, valNdcg10: f.bestValNdcg10, seconds: f.seconds })),
     maxLenSearch,
     untiedInputTrial,
@@ -220,11 +235,52 @@ export async function trainArtifact(raw: RawData, o: TrainArtifactOptions = {}):
 }
 
 /**
- * One FitResult for an ensemble's members: their weights side by side (joinMembers), config with `members`, the
- * training config with member 0's seed and the whole budget, totals of time and positions, and the ensemble's own
- * validation NDCG@10 on `valCases` (member 0's sample).
+ * How many members train at once: `asked` (a positive integer; more than one needs the wasm backend), else one per
+ * member up to the cores, except where each member already trains on several (train.workers > 1) or off wasm.
  */
-async function joinFits(fits: FitResult[], d: Dataset, valCases: Split['val'], budgetSec: number): Promise<FitResult> {
+export function memberThreadsFor(members: number, backend: string, workers: number, asked?: number, cores = availableParallelism()): number {
+  if (asked !== undefined) {
+    if (!Number.isInteger(asked) || asked < 1) throw new Error(`memberThreads must be a positive integer, got ${asked}`);
+    if (asked > 1 && backend !== 'wasm') throw new Error(`memberThreads > 1 trains members in worker threads on wasm, not ${backend}: use --member-threads 1`);
+    return Math.min(asked, members);
+  }
+  return backend === 'wasm' && workers === 1 ? Math.max(1, Math.min(members, cores)) : 1;
+}
+
+/**
+ * An ensemble's members (seeds t.seed..t.seed+members-1) trained `threads` at a time, one worker thread each. Every
+ * member gets the same share of the budget: all of it where all train at once, else 1/rounds of it.
+ */
+async function fitMembersInParallel(d: Dataset, model: ModelOverrides, t: Readonly<TrainConfig>, members: number, threads: number, budgetSec: number, onEpoch?: (e: EpochLog, label?: string) => void): Promise<FitResult[]> {
+  const config = modelConfigFor(d, model);
+  const share = Math.max(1, budgetSec / Math.ceil(members / threads));
+  if (onEpoch) process.stderr.write(`${members} members, ${threads} at a time in worker threads (seeds ${t.seed}..${t.seed + members - 1}, budget ${share.toFixed(0)}s each)\n`);
+  const fits: FitResult[] = [];
+  const stop = new AbortController();
+  let next = 0;
+  const lane = async () => {
+    for (let k = next++; k < members; k = next++) {
+      fits[k] = await fitInWorker(d, config, { ...t, seed: t.seed + k, timeBudgetSec: share }, onEpoch && ((e) => onEpoch(e, `member ${k + 1}/${members}`)), stop.signal);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: threads }, () => lane().catch((e) => {
+      stop.abort('another member failed');
+      throw e;
+    })));
+  } catch (e) {
+    for (const f of fits) if (f) Object.values(f.params).forEach((p) => p.dispose());
+    throw e;
+  }
+  return fits;
+}
+
+/**
+ * One FitResult for an ensemble's members: their weights side by side (joinMembers), config with `members`, the
+ * training config with member 0's seed and the whole budget, totals of positions, time (the wall time where members
+ * trained at once, `wallSeconds`) and the ensemble's own validation NDCG@10 on `valCases` (member 0's sample).
+ */
+async function joinFits(fits: FitResult[], d: Dataset, valCases: Split['val'], budgetSec: number, wallSeconds?: number): Promise<FitResult> {
   const first = fits[0]!;
   const config = Object.freeze({ ...first.config, members: fits.length });
   const params = joinMembers(fits.map((f) => f.params));
@@ -238,7 +294,7 @@ async function joinFits(fits: FitResult[], d: Dataset, valCases: Split['val'], b
     epochs: fits.flatMap((r) => r.epochs),
     bestValNdcg10: valCases.length ? (await evaluate(d, valCases, modelScorer(params, config, d), { fullOnly: true })).full.ndcg10 : first.bestValNdcg10,
     stopReason: fits.find((r) => r.stopReason === 'time-budget')?.stopReason ?? first.stopReason,
-    seconds: sum((r) => r.seconds),
+    seconds: wallSeconds ?? sum((r) => r.seconds),
     stepSeconds,
     positions: sum((r) => r.positions),
     achievedGflops: stepSeconds > 0 ? sum((r) => r.achievedGflops * r.stepSeconds) / stepSeconds : first.achievedGflops,

@@ -5,7 +5,7 @@
  * every worker another; the training thread averages the gradients (weighted by positions) and every replica applies
  * the average, so all replicas stay equal. Messages: @marquee/core's TrainWorker* schemas.
  */
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   TrainWorkerReplySchema,
   type TrainBatchShare,
@@ -13,6 +13,7 @@ import {
   type TrainWorkerReply,
   type TrainWorkerRequest,
 } from '@marquee/core';
+import { tsWorker } from './ts-worker.ts';
 
 type GradsReply = Extract<TrainWorkerReply, { type: 'grads' }>;
 
@@ -30,9 +31,7 @@ export interface StepRows {
   idKeep: Float32Array | undefined;
 }
 
-/** The worker entry is TypeScript: load it through tsx's loader, as the CLIs run. */
-const ENTRY = new URL('./train-worker-entry.ts', import.meta.url).href;
-const BOOT = `import('tsx/esm/api').then(({ tsImport }) => tsImport(${JSON.stringify(ENTRY)}, ${JSON.stringify(ENTRY)}))`;
+const ENTRY = new URL('./train-worker-entry.ts', import.meta.url);
 
 class GradientWorker {
   private readonly worker: Worker;
@@ -40,7 +39,7 @@ class GradientWorker {
   private failure: Error | null = null;
 
   constructor(init: TrainWorkerInit) {
-    this.worker = new Worker(BOOT, { eval: true, workerData: init });
+    this.worker = tsWorker(ENTRY, init);
     this.worker.on('message', (m: unknown) => {
       const parsed = TrainWorkerReplySchema.safeParse(m);
       const w = this.waiting;

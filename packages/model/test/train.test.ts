@@ -128,7 +128,7 @@ describe('history length chosen before training (trainArtifact without model.max
 
   it('trains an ensemble member by member (seeds seed, seed + 1), each on its share of the budget, and scores with all of them', async () => {
     const raw = await syntheticRawData({ seed: 5, titles: 300, members: 200, sessionsPerMember: 15 });
-    const opts = { model: { dim: 16, layers: 1, maxLen: 32, untiedInput: false }, train: { maxEpochs: 3, patience: 3, seed: 9, timeBudgetSec: 60 }, progress: false };
+    const opts = { model: { dim: 16, layers: 1, maxLen: 32, untiedInput: false }, train: { maxEpochs: 3, patience: 3, seed: 9, timeBudgetSec: 60 }, progress: false, memberThreads: 1 };
     const t = await trainArtifact(raw, { ...opts, model: { ...opts.model, members: 2 } });
     const single = await trainArtifact(raw, { ...opts, model: { ...opts.model, members: 1 } });
     try {

@@ -28,6 +28,7 @@ export function parseCliArgs(argv: string[], usage: string): PipelineOptions & {
       'time-budget': { type: 'string' },
       epochs: { type: 'string' },
       workers: { type: 'string' },
+      'member-threads': { type: 'string' },
       backend: { type: 'string' },
       'no-baselines': { type: 'boolean' },
       json: { type: 'boolean' },
@@ -68,6 +69,7 @@ export function parseCliArgs(argv: string[], usage: string): PipelineOptions & {
     out: text(values.out),
     modelDir: text(values.model),
     backend: parseBackend(values.backend),
+    memberThreads: values['member-threads'] === undefined ? undefined : number('member-threads', values['member-threads']),
     baselines: values['no-baselines'] !== true,
     model,
     train: train as PipelineOptions['train'],
@@ -83,12 +85,15 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
   --epochs N             maximum epochs (default 200)
   --workers N            data-parallel training replicas: this thread plus N-1 worker threads, each with its own
                          wasm backend, gradients averaged every step (default 1; see README for measurements)
+  --member-threads N     ensemble members trained at once, one worker thread (and core) each, each on the whole
+                         budget (default: one per member up to the cores; 1 = one after another on this thread)
   --model.KEY V          model override (maxLen, dim, layers, heads, ffnMult, dropout, temperature, untiedInput
                          0/1: an input-only item table, chosen by ItemKNN on validation when absent; dropout
                          defaults to 0.5 with that table, 0.2 without; recencyBias 0/1: a learned recency
                          bias per attention head; itemBias 0/1: a per-title score bias; members N: an ensemble
-                         of N models, seeds seed..seed+N-1, trained one after another on shares of the budget,
-                         served as one (format 4), default 1); without
+                         of N models, seeds seed..seed+N-1, trained at once in worker threads, one core each,
+                         where the cores allow (else in turns on shares of the budget), served as one (format
+                         4), default 1); without
                          --model.maxLen the history length (50 or 200) is chosen before training by ItemKNN on
                          validation, scoring from the last 50 or 200 titles, where a quarter of the histories are
                          longer than 50; the chosen length trains on the whole budget
