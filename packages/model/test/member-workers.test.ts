@@ -4,7 +4,7 @@ import { useBackend } from './setup-backend.ts';
 import { syntheticRawData } from '../src/data/synthetic.ts';
 import { buildDataset } from '../src/data/dataset.ts';
 import { makeTrainConfig, TRAIN_DEFAULTS } from '../src/config.ts';
-import { memberThreadsFor, trainArtifact } from '../src/train-artifact.ts';
+import { DEFAULT_MEMBERS, defaultMembers, memberThreadsFor, trainArtifact } from '../src/train-artifact.ts';
 import { fitInWorker } from '../src/member-workers.ts';
 import { modelConfigFor } from '../src/train.ts';
 
@@ -39,6 +39,23 @@ describe('ensemble members trained at once, one worker thread each', () => {
     }
   }, 300_000);
 
+  it('trains the default ensemble where members is not given, and one model where a refit is asked for', async () => {
+    const raw = await syntheticRawData({ seed: 5, titles: 200, members: 100, sessionsPerMember: 10 });
+    const opts = { model: { dim: 8, layers: 1, maxLen: 16, untiedInput: false }, progress: false };
+    const byDefault = await trainArtifact(raw, { ...opts, train: { maxEpochs: 1, timeBudgetSec: 120 } });
+    const refit = await trainArtifact(raw, { ...opts, train: { maxEpochs: 1, timeBudgetSec: 120, refitEpochs: 1 } });
+    try {
+      const n = defaultMembers('wasm', 1);
+      expect(byDefault.fit.config.members).toBe(n);
+      expect(byDefault.members.map((m) => m.seed)).toEqual(n > 1 ? Array.from({ length: n }, (_, k) => 42 + k) : []);
+      expect(refit.fit.config.members).toBe(1);
+      expect(refit.fit.refitEpochs).toBe(1);
+    } finally {
+      byDefault.dispose();
+      refit.dispose();
+    }
+  }, 300_000);
+
   it('passes a member worker\'s failure on with its reason', async () => {
     // Every member has one play: no training window, which fit refuses (in the worker).
     const d = buildDataset({ name: 'one-play', interactions: [{ user: 'a', item: 'x', ts: 1 }, { user: 'b', item: 'y', ts: 2 }] });
@@ -64,6 +81,11 @@ describe('ensemble members trained at once, one worker thread each', () => {
     expect(memberThreadsFor(2, 'wasm', 1, 4, 2)).toBe(2);
     expect(() => memberThreadsFor(2, 'webgpu', 1, 2)).toThrow(/wasm, not webgpu/);
     expect(() => memberThreadsFor(2, 'wasm', 1, 0)).toThrow(/positive integer/);
+    // The default ensemble only where its members can train at once; one after another, one model has more time.
+    expect(defaultMembers('wasm', 1, 2)).toBe(DEFAULT_MEMBERS);
+    expect(defaultMembers('wasm', 1, 1)).toBe(1);
+    expect(defaultMembers('wasm', 2, 2)).toBe(1);
+    expect(defaultMembers('webgpu', 1, 16)).toBe(1);
   });
 
   it('sends every training setting: the worker schema and the trainer\'s config have the same keys', () => {

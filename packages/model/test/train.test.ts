@@ -108,7 +108,7 @@ describe('history length chosen before training (trainArtifact without model.max
 
   it('chooses the length before training and gives it the whole budget', async () => {
     const raw = await syntheticRawData({ seed: 5, titles: 300, members: 120, sessionsPerMember: 100 });
-    const t = await trainArtifact(raw, { model: { dim: 16, layers: 1 }, train: { maxEpochs: 2, seed: 9, timeBudgetSec: 60 }, progress: false });
+    const t = await trainArtifact(raw, { model: { dim: 16, layers: 1, members: 1 }, train: { maxEpochs: 2, seed: 9, timeBudgetSec: 60 }, progress: false });
     try {
       expect(t.maxLenSearch.map((m) => m.maxLen)).toEqual([...MAX_LEN_SEARCH]);
       // The pick is the windowed ItemKNN's (on the validation users, fit on the training interactions), not a model's.

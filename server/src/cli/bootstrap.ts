@@ -124,7 +124,8 @@ export async function bootstrap(opts: BootstrapOptions): Promise<BootstrapResult
       // One history length: the first-start budget holds about one run, and a search would halve it (train-artifact.ts).
       // The input table is not chosen either: its choice scores validation twice (~5 s of the 45 s under load) and
       // picks one table on the synthetic default world anyway (validation: ItemKNN-last 0.031 vs recency-weighted 0.051).
-      model: { maxLen: MODEL_DEFAULTS.maxLen, untiedInput: MODEL_DEFAULTS.untiedInput, ...opts.model },
+      // One model, not the trainer's default ensemble: the 45 s holds one model's run, not rounds of members.
+      model: { maxLen: MODEL_DEFAULTS.maxLen, untiedInput: MODEL_DEFAULTS.untiedInput, members: 1, ...opts.model },
       train: { ...opts.train, timeBudgetSec: budget },
       progress: opts.progress,
       onData: (summary, _split, backend) =>

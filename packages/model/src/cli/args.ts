@@ -85,15 +85,16 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
   --epochs N             maximum epochs (default 200)
   --workers N            data-parallel training replicas: this thread plus N-1 worker threads, each with its own
                          wasm backend, gradients averaged every step (default 1; see README for measurements)
-  --member-threads N     ensemble members trained at once, one worker thread (and core) each, each on the whole
-                         budget (default: one per member up to the cores; 1 = one after another on this thread)
+  --member-threads N     ensemble members trained at once, one worker thread (and core) each, each on the
+                         budget / rounds (default: one per member up to the cores on wasm with --workers 1;
+                         1 = one after another on this thread, each on a share of what is left)
   --model.KEY V          model override (maxLen, dim, layers, heads, ffnMult, dropout, temperature, untiedInput
                          0/1: an input-only item table, chosen by ItemKNN on validation when absent; dropout
                          defaults to 0.5 with that table, 0.2 without; recencyBias 0/1: a learned recency
                          bias per attention head; itemBias 0/1: a per-title score bias; members N: an ensemble
-                         of N models, seeds seed..seed+N-1, trained at once in worker threads, one core each,
-                         where the cores allow (else in turns on shares of the budget), served as one (format
-                         4), default 1); without
+                         of N models, seeds seed..seed+N-1, served as one (format 4); default 4 where members
+                         can train at once (wasm, --workers 1, 2+ cores; 4 on 2 cores: two rounds of 2, each on
+                         half the budget), else 1, and 1 with a refit); without
                          --model.maxLen the history length (50 or 200) is chosen before training by ItemKNN on
                          validation, scoring from the last 50 or 200 titles, where a quarter of the histories are
                          longer than 50; the chosen length trains on the whole budget

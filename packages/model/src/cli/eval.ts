@@ -13,8 +13,8 @@ ${COMMON_USAGE}
   --out DIR              when training, also save the artifact
   --json                 last stdout line: {"model":{"full":{...},"sampled100":{...}},"mostpop":...,"itemknn":...,
                          "itemknn_last":...,"itemknn_recency":...,"stop_reason":...,"best_epoch":...,"members":...,
-                         ...}; with --model.members N > 1 also "members_detail" (each member's seed, epochs,
-                         best epoch, stop reason, validation NDCG@10); with
+                         ...}; with more than one member also "members_detail" (each member's seed, epochs,
+                         best epoch, stop reason, validation NDCG@10, seconds) and "member_threads"; with
                          --train.refitEpochs N also "model_before_refit" (same run) and "refit_epochs"`;
 
 try {
