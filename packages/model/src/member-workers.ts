@@ -23,6 +23,8 @@ export function fitInWorker(d: Dataset, config: Readonly<ModelConfig>, train: Re
   if (config.members !== 1) throw new Error(`fitInWorker trains one model, got members ${config.members}`);
   const init: MemberWorkerInit = { dataset: d, model: { ...config }, train: { ...train } };
   const who = `member worker (seed ${train.seed})`;
+  // Already stopped (another member failed before this one started): start nothing, or it would train unheard.
+  if (signal?.aborted) return Promise.reject(new Error(`${who}: stopped (${String(signal.reason)})`));
   return new Promise((resolve, reject) => {
     const worker = tsWorker(ENTRY, init);
     let settled = false;

@@ -69,6 +69,8 @@ describe('ensemble members trained at once, one worker thread each', () => {
     const running = fitInWorker(d, modelConfigFor(d, { dim: 8, layers: 1, maxLen: 8 }), makeTrainConfig({ maxEpochs: 50, timeBudgetSec: 60 }), undefined, stop.signal);
     stop.abort('test');
     await expect(running).rejects.toThrow(/stopped \(test\)/);
+    // Told before it starts, it starts nothing.
+    await expect(fitInWorker(d, modelConfigFor(d, { dim: 8, layers: 1, maxLen: 8 }), makeTrainConfig({ maxEpochs: 50, timeBudgetSec: 60 }), undefined, stop.signal)).rejects.toThrow(/stopped \(test\)/);
   });
 
   it('uses one thread per member up to the cores, on wasm with one data-parallel worker, unless told', () => {
