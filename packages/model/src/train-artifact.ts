@@ -217,22 +217,24 @@ export async function trainArtifact(raw: RawData, o: TrainArtifactOptions = {}):
   if (members > 1 && refit) throw new Error(`train.refitEpochs and train.refitScratch refit one model: train it with --model.members 1 (asked for ${members} members)`);
   const threads = memberThreadsFor(members, backend, t.workers, o.memberThreads);
   const m0 = performance.now();
-  const fits = threads > 1
-    ? await fitMembersInParallel(dataset, { ...o.model, maxLen, untiedInput, members: 1 }, t, members, threads, budget - searchSeconds, bar?.onEpoch)
-    : [];
-  for (let k = 0; threads === 1 && k < members; k++) {
-    // Each member gets an equal share of what is left (the choice's seconds come out of the budget, so train +
-    // choice stay within it); a member that stops early leaves its time to the ones after it.
-    const left = budget - searchSeconds - fits.reduce((a, f) => a + f.seconds, 0);
-    const share = Math.max(1, left / (members - k));
-    if (members > 1 && bar) process.stderr.write(`member ${k + 1}/${members} (seed ${t.seed + k}, budget ${share.toFixed(0)}s)\n`);
-    fits.push(await fit(dataset, split, {
-      model: { ...o.model, maxLen, untiedInput, members: 1 },
-      train: { ...o.train, seed: t.seed + k, timeBudgetSec: share },
-      onProgress: bar?.onProgress,
-      onEpoch: bar?.onEpoch,
-      onBeforeRefit: o.onBeforeRefit && ((params, config) => o.onBeforeRefit!(dataset, split, params, config)),
-    }));
+  const member = { ...o.model, maxLen, untiedInput, members: 1 };
+  let fits: FitResult[] = [];
+  if (threads > 1) fits = await fitMembersInParallel(dataset, member, t, members, threads, budget - searchSeconds, bar?.onEpoch);
+  else {
+    for (let k = 0; k < members; k++) {
+      // Each member gets an equal share of what is left (the choice's seconds come out of the budget, so train +
+      // choice stay within it); a member that stops early leaves its time to the ones after it.
+      const left = budget - searchSeconds - fits.reduce((a, f) => a + f.seconds, 0);
+      const share = Math.max(1, left / (members - k));
+      if (members > 1 && bar) process.stderr.write(`member ${k + 1}/${members} (seed ${t.seed + k}, budget ${share.toFixed(0)}s)\n`);
+      fits.push(await fit(dataset, split, {
+        model: member,
+        train: { ...o.train, seed: t.seed + k, timeBudgetSec: share },
+        onProgress: bar?.onProgress,
+        onEpoch: bar?.onEpoch,
+        onBeforeRefit: o.onBeforeRefit && ((params, config) => o.onBeforeRefit!(dataset, split, params, config)),
+      }));
+    }
   }
   const wallSeconds = (performance.now() - m0) / 1000;
   const kept = fits.length === 1 ? fits[0]! : await joinFits(fits, dataset, knnFit.cases, budget, threads > 1 ? wallSeconds : undefined);
