@@ -225,7 +225,7 @@ export async function trainArtifact(raw: RawData, o: TrainArtifactOptions = {}):
       // Each member gets an equal share of what is left (the choice's seconds come out of the budget, so train +
       // choice stay within it); a member that stops early leaves its time to the ones after it.
       const left = budget - searchSeconds - fits.reduce((a, f) => a + f.seconds, 0);
-      const share = Math.max(1, left / (members - k));
+      const share = memberShare(left, members - k, 1);
       if (members > 1 && bar) process.stderr.write(`member ${k + 1}/${members} (seed ${t.seed + k}, budget ${share.toFixed(0)}s)\n`);
       fits.push(await fit(dataset, split, {
         model: member,
@@ -269,18 +269,23 @@ export function memberThreadsFor(members: number, backend: string, workers: numb
 }
 
 /**
- * An ensemble's members (seeds t.seed..t.seed+members-1) trained `threads` at a time, one worker thread each. Every
- * member gets the same share of the budget: all of it where all train at once, else 1/rounds of it.
+ * An ensemble's members (seeds t.seed..t.seed+members-1) trained `threads` at a time, one worker thread each, all by
+ * one deadline (budgetSec from now). A member starting gets what is left before the deadline divided by the rounds
+ * still to come (memberShare): all of it where all train at once, 1/rounds of it at the start, and a member that
+ * stops early leaves its time to the one its thread starts next.
  */
 async function fitMembersInParallel(d: Dataset, model: ModelOverrides, t: Readonly<TrainConfig>, members: number, threads: number, budgetSec: number, onEpoch?: (e: EpochLog, label?: string) => void): Promise<FitResult[]> {
   const config = modelConfigFor(d, model);
-  const share = Math.max(1, budgetSec / Math.ceil(members / threads));
-  if (onEpoch) process.stderr.write(`${members} members, ${threads} at a time in worker threads (seeds ${t.seed}..${t.seed + members - 1}, budget ${share.toFixed(0)}s each)\n`);
+  const start = performance.now();
+  const shareFor = (k: number) => memberShare(budgetSec - (performance.now() - start) / 1000, members - k, threads);
+  if (onEpoch) process.stderr.write(`${members} members, ${threads} at a time in worker threads (seeds ${t.seed}..${t.seed + members - 1}, budget ${shareFor(0).toFixed(0)}s each to start with)\n`);
   const fits: FitResult[] = [];
   const stop = new AbortController();
   let next = 0;
   const lane = async () => {
     for (let k = next++; k < members; k = next++) {
+      const share = shareFor(k);
+      if (onEpoch && k >= threads) process.stderr.write(`member ${k + 1}/${members} (seed ${t.seed + k}) starts with ${share.toFixed(0)}s of the budget left to it\n`);
       fits[k] = await fitInWorker(d, config, { ...t, seed: t.seed + k, timeBudgetSec: share }, onEpoch && ((e) => onEpoch(e, `member ${k + 1}/${members}`)), stop.signal);
     }
   };
@@ -294,6 +299,14 @@ async function fitMembersInParallel(d: Dataset, model: ModelOverrides, t: Readon
     throw e;
   }
   return fits;
+}
+
+/**
+ * Seconds of budget for a member starting now: `leftSec` (what is left before the ensemble's deadline) divided by the
+ * rounds still to come, `unstarted` members (this one included) `threads` at a time; at least 1.
+ */
+export function memberShare(leftSec: number, unstarted: number, threads: number): number {
+  return Math.max(1, leftSec / Math.ceil(unstarted / threads));
 }
 
 /**

@@ -3,8 +3,8 @@ import { MemberWorkerInitSchema, TrainSettingsSchema } from '@marquee/core';
 import { useBackend } from './setup-backend.ts';
 import { syntheticRawData } from '../src/data/synthetic.ts';
 import { buildDataset } from '../src/data/dataset.ts';
-import { makeTrainConfig, TRAIN_DEFAULTS } from '../src/config.ts';
-import { DEFAULT_MEMBERS, defaultMembers, memberThreadsFor, trainArtifact } from '../src/train-artifact.ts';
+import { makeTrainConfig, resolveTimeBudget, TRAIN_DEFAULTS } from '../src/config.ts';
+import { DEFAULT_MEMBERS, defaultMembers, memberShare, memberThreadsFor, trainArtifact } from '../src/train-artifact.ts';
 import { fitInWorker } from '../src/member-workers.ts';
 import { modelConfigFor } from '../src/train.ts';
 
@@ -88,6 +88,27 @@ describe('ensemble members trained at once, one worker thread each', () => {
     expect(defaultMembers('wasm', 1, 1)).toBe(1);
     expect(defaultMembers('wasm', 2, 2)).toBe(1);
     expect(defaultMembers('webgpu', 1, 16)).toBe(1);
+  });
+
+  it('gives a member starting late what is left before the deadline, divided by the rounds still to come', () => {
+    // 4 members, 2 at a time, 450 s: the first two get half each.
+    expect(memberShare(450, 4, 2)).toBe(225);
+    expect(memberShare(450, 3, 2)).toBe(225);
+    // The first member stopped early at 190 s: the third starts with the 260 s left (one round to come), and the
+    // fourth, starting when the second stops at 225 s, with the 225 s left: no member runs past the deadline.
+    expect(memberShare(450 - 190, 2, 2)).toBe(260);
+    expect(memberShare(450 - 225, 1, 2)).toBe(225);
+    // One after another: an equal share of what is left; all at once: all of it.
+    expect(memberShare(300, 3, 1)).toBe(100);
+    expect(memberShare(300, 4, 4)).toBe(300);
+    // Past the deadline a member still gets a second (it stops after its first epoch).
+    expect(memberShare(-5, 1, 2)).toBe(1);
+    // The auto budget the deadline comes from: 450 s per 100k interactions within [540, 1500] s; one asked for wins.
+    const auto = makeTrainConfig();
+    expect(resolveTimeBudget(auto, 100_000)).toBe(540);
+    expect(resolveTimeBudget(auto, 291_446)).toBeCloseTo(1311.507, 3);
+    expect(resolveTimeBudget(auto, 1_000_000)).toBe(1500);
+    expect(resolveTimeBudget(makeTrainConfig({ timeBudgetSec: 60 }), 100_000)).toBe(60);
   });
 
   it('sends every training setting: the worker schema and the trainer\'s config have the same keys', () => {

@@ -81,7 +81,7 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
                          export; synthetic: optional "seed=1,members=1000,titles=2000")
   --format F             movielens | sasrec | csv | store | synthetic (default synthetic)
   --seed N               training seed (default 42)
-  --time-budget SEC      training wall-clock budget (default auto: 450 s per 100k interactions, 450..1500 s)
+  --time-budget SEC      training wall-clock budget (default auto: 450 s per 100k interactions, 540..1500 s)
   --epochs N             maximum epochs (default 200)
   --workers N            data-parallel training replicas: this thread plus N-1 worker threads, each with its own
                          wasm backend, gradients averaged every step (default 1; see README for measurements)
