@@ -93,8 +93,8 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
                          defaults to 0.5 with that table, 0.2 without; recencyBias 0/1: a learned recency
                          bias per attention head; itemBias 0/1: a per-title score bias; members N: an ensemble
                          of N models, seeds seed..seed+N-1, served as one (format 4); default 4 where members
-                         can train at once (wasm, --workers 1, 2+ cores; 4 on 2 cores: two rounds of 2, each on
-                         half the budget), else 1, and 1 with a refit); without
+                         can train at once (wasm, --workers 1, 2+ cores; 4 on 2 cores: two rounds of 2 by one
+                         deadline, each starting with half the budget), else 1, and 1 with a refit); without
                          --model.maxLen the history length (50 or 200) is chosen before training by ItemKNN on
                          validation, scoring from the last 50 or 200 titles, where a quarter of the histories are
                          longer than 50; the chosen length trains on the whole budget
