@@ -184,8 +184,8 @@ export const MAX_LEN_TOLERANCE = 0.05;
  * a refit asked for trains one model). Measured over training seeds with the default command (README, eleventh and
  * twelfth sessions), test full NDCG@10 against one model: ML-100K +0.0046 with 2 members, +0.0083 with 3, +0.0086
  * with 4; the default world +0.0024 with 2, +0.0047 with 4 (the first size past ItemKNN on average). On 2 cores 4
- * members train as two rounds of 2 at once, each starting with half the budget; on the device they cost about 4x one model's
- * full encode and download (README).
+ * members train as two rounds of 2 at once, each starting with half the budget; on the device they cost about 4x
+ * one model's full encode and download (README).
  */
 export const DEFAULT_MEMBERS = 4;
 

@@ -85,9 +85,10 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
   --epochs N             maximum epochs (default 200)
   --workers N            data-parallel training replicas: this thread plus N-1 worker threads, each with its own
                          wasm backend, gradients averaged every step (default 1; see README for measurements)
-  --member-threads N     ensemble members trained at once, one worker thread (and core) each, each on the
-                         budget / rounds (default: one per member up to the cores on wasm with --workers 1;
-                         1 = one after another on this thread, each on a share of what is left)
+  --member-threads N     ensemble members trained at once, one worker thread (and core) each, all by one
+                         deadline: each starts with what is left divided by the rounds still to come (default:
+                         one per member up to the cores on wasm with --workers 1; 1 = one after another on
+                         this thread, each on a share of what is left)
   --model.KEY V          model override (maxLen, dim, layers, heads, ffnMult, dropout, temperature, untiedInput
                          0/1: an input-only item table, chosen by ItemKNN on validation when absent; dropout
                          defaults to 0.5 with that table, 0.2 without; recencyBias 0/1: a learned recency
