@@ -41,6 +41,7 @@ export const TrainSettingsSchema = z.object({
   weightDecay: z.number().nonnegative(),
   inputWeightDecay: z.number().nonnegative(),
   idLearningRateScale: z.number().nonnegative(),
+  successorInit: z.number().nonnegative(),
   attentionDropout: z.number().min(0).max(0.9),
   labelSmoothing: z.number().min(0).max(0.5),
   workers: z.number().int().positive(),

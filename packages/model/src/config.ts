@@ -102,6 +102,12 @@ export interface TrainConfig {
   readonly inputWeightDecay: number;
   /** The item-id tables' learning rate (`item.id`, and `item.in` when untied) as a multiple of learningRate. */
   readonly idLearningRateScale: number;
+  /**
+   * With an input-only item table (model.untiedInput): start each title's `item.in` row at this multiple of the mean
+   * starting `item.id` embedding of the titles that followed it in training, 0 = zeros. The untrained model then
+   * already points from a title toward its successors, which sparse data shows once or twice.
+   */
+  readonly successorInit: number;
   /** Dropout on the attention probabilities (training only; serving is unchanged). */
   readonly attentionDropout: number;
   /** Label smoothing (Szegedy et al. 2016): eps of the target's probability spread over the step's candidates; 0 = none. */
@@ -193,6 +199,7 @@ export const TRAIN_DEFAULTS: Readonly<TrainConfig> = Object.freeze({
   weightDecay: 0,
   inputWeightDecay: 0,
   idLearningRateScale: 1,
+  successorInit: 2,
   attentionDropout: 0,
   labelSmoothing: 0,
   workers: 1,
@@ -267,6 +274,7 @@ export function makeTrainConfig(overrides: Partial<TrainConfig> = {}): Readonly<
   inRange('weightDecay', c.weightDecay, 0, 10);
   inRange('inputWeightDecay', c.inputWeightDecay, 0, 10);
   inRange('idLearningRateScale', c.idLearningRateScale, 1e-3, 100);
+  inRange('successorInit', c.successorInit, 0, 100);
   inRange('attentionDropout', c.attentionDropout, 0, 0.9);
   inRange('labelSmoothing', c.labelSmoothing, 0, 0.5);
   inRange('learningRate', c.learningRate, 1e-6, 1);

@@ -157,7 +157,7 @@ export async function runPipeline(o: PipelineOptions): Promise<PipelineResult> {
   if (fr) {
     Object.assign(res, {
       matmul_gflops: matmul, achieved_gflops: fr.achievedGflops, positions_per_sec: fr.positions / fr.stepSeconds,
-      epochs: fr.epochs.length, refit_epochs: fr.refitEpochs, best_epoch: fr.bestEpoch, averaged_epochs: fr.averagedEpochs, max_len_search: trained?.maxLenSearch, untied_input: fr.config.untiedInput, dropout: fr.config.dropout, members: fr.config.members, ...(trained?.members.length ? { members_detail: trained.members, member_threads: trained.memberThreads } : {}), untied_input_search: trained?.untiedInputTrial, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
+      epochs: fr.epochs.length, refit_epochs: fr.refitEpochs, best_epoch: fr.bestEpoch, averaged_epochs: fr.averagedEpochs, max_len_search: trained?.maxLenSearch, untied_input: fr.config.untiedInput, successor_init: fr.config.untiedInput ? fr.train.successorInit : 0, dropout: fr.config.dropout, members: fr.config.members, ...(trained?.members.length ? { members_detail: trained.members, member_threads: trained.memberThreads } : {}), untied_input_search: trained?.untiedInputTrial, stop_reason: fr.stopReason, val_ndcg10: fr.bestValNdcg10,
     });
     if (o.out && trained) {
       const manifest = await trained.save(o.out, {

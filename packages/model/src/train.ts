@@ -257,6 +257,31 @@ export function logFrequencyPrior(d: Dataset, split: Split, numItems: number): F
   return counts;
 }
 
+/**
+ * The input-only table's starting point (train.successorInit): row i = scale x the mean of `id`'s rows over the
+ * titles that followed title i in the training sequences (as targets); zeros for a title never followed.
+ */
+export function successorMeans(d: Dataset, split: Split, id: Float32Array, dim: number, scale: number): Float32Array {
+  const out = new Float32Array(id.length);
+  const count = new Float32Array(id.length / dim);
+  d.seqs.forEach((s, u) => {
+    for (let j = 1; j < split.trainEnd[u]!; j++) {
+      if (!isTargetEvent(s.events[j]!)) continue;
+      const from = s.items[j - 1]! * dim;
+      const to = s.items[j]! * dim;
+      for (let k = 0; k < dim; k++) out[from + k]! += id[to + k]!;
+      count[s.items[j - 1]!]! += 1;
+    }
+  });
+  for (let i = 1; i < count.length; i++) {
+    if (!count[i]) continue;
+    const f = scale / count[i]!;
+    for (let k = 0; k < dim; k++) out[i * dim + k]! *= f;
+  }
+  out.fill(0, 0, dim);
+  return out;
+}
+
 let fitRuns = 0;
 
 /** Train a model. Deterministic for a fixed seed on a given backend. */
@@ -274,6 +299,11 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     if (c.itemBias) {
       p['item.bias']!.dispose();
       p['item.bias'] = tf.tensor1d(logFrequencyPrior(d, split, c.numItems));
+    }
+    if (c.untiedInput && t.successorInit > 0) {
+      const id = p['item.id']!.dataSync() as Float32Array;
+      p['item.in']!.dispose();
+      p['item.in'] = tf.tensor2d(successorMeans(d, split, id, c.dim, t.successorInit), [c.numItems + 1, c.dim]);
     }
     return p;
   };

@@ -3,7 +3,7 @@ import { useBackend } from './setup-backend.ts';
 import { syntheticRawData } from '../src/data/synthetic.ts';
 import { buildDataset } from '../src/data/dataset.ts';
 import { leaveOneOut, withValidationTargets } from '../src/data/split.ts';
-import { fit, logFrequencyPrior, meanSnapshot } from '../src/train.ts';
+import { fit, logFrequencyPrior, meanSnapshot, successorMeans } from '../src/train.ts';
 import { evaluate, modelScorer } from '../src/eval.ts';
 import { BASELINES, itemKnn, mostPop } from '../src/baselines.ts';
 import { chooseUntiedInput, keptMaxLen, MAX_LEN_SEARCH, MAX_LEN_TOLERANCE, maxLenCandidates, trainArtifact } from '../src/train-artifact.ts';
@@ -196,6 +196,26 @@ describe('refit on training + validation targets (train.refitEpochs)', () => {
     const mean = Object.values(plays).reduce((a, n) => a + Math.log1p(n), 0) / 4;
     expect(prior[0]).toBe(0);
     for (const [item, n] of Object.entries(plays)) expect(prior[d.itemIds.indexOf(item) + 1]).toBeCloseTo(Math.log1p(n) - mean, 6);
+  });
+
+  it('starts each title\'s input-only row at the scaled mean id embedding of what followed it in training', () => {
+    // u watched 1, 2, 3, 4, 5 and v 1, 3, 2, 4, 5 (4 validation, 5 test): training transitions 1->2, 2->3, 1->3, 3->2.
+    const d = buildDataset({ name: 'hand', interactions: [['u', ['1', '2', '3', '4', '5']], ['v', ['1', '3', '2', '4', '5']]].flatMap(([user, items]) => (items as string[]).map((item, ts) => ({ user: user as string, item, ts }))) });
+    const split = leaveOneOut(d);
+    const dim = 2;
+    const row = (item: string) => d.itemIds.indexOf(item) + 1;
+    const id = new Float32Array(6 * dim);
+    for (let i = 1; i <= 5; i++) id.set([i, 10 * i], i * dim); // row i = (i, 10i)
+    const out = successorMeans(d, split, id, dim, 2);
+    const at = (item: string) => Array.from(out.subarray(row(item) * dim, row(item) * dim + dim));
+    const idOf = (item: string) => Array.from(id.subarray(row(item) * dim, row(item) * dim + dim));
+    const [i2, i3] = [idOf('2'), idOf('3')];
+    expect(at('1')).toEqual([i2[0]! + i3[0]!, i2[1]! + i3[1]!]); // 2 x the mean of two successors
+    expect(at('2')).toEqual(i3.map((x) => 2 * x));
+    expect(at('3')).toEqual(i2.map((x) => 2 * x));
+    expect(at('4')).toEqual([0, 0]); // 4 -> 5 crosses the held-out targets: not training
+    expect(at('5')).toEqual([0, 0]);
+    expect(Array.from(out.subarray(0, dim))).toEqual([0, 0]);
   });
 
   it('adds exactly each evaluated user\'s validation target to the training cut', () => {

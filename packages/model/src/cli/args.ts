@@ -101,6 +101,7 @@ export const COMMON_USAGE = `  --data PATH            dataset (movielens: direct
                          longer than 50; the chosen length trains on the whole budget
   --train.KEY V          training override (tokensPerBatch, learningRate, negatives, patience, averageTop,
                          weightDecay, inputWeightDecay (item.in only), idLearningRateScale (item-id tables),
+                         successorInit (item.in's start: S x the mean id row of each title's successors),
                          warmupSteps, decayEpochs, attentionDropout, labelSmoothing, refitEpochs, refitScratch 0/1,
                          ...)
   --backend B            tfjs backend: wasm (default), cpu, or webgpu (needs the optional 'webgpu' package and a GPU
