@@ -293,7 +293,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
   let rng = new Rng(t.seed);
   const meta = itemMetaArrays(d, c);
   /** The initial weights, drawn again (same seed, same values) for a refit from scratch. */
-  const initialParams = () => {
+  const initialParams = async () => {
     const init = new Rng(subSeed(t.seed, 'init'));
     const p = initParams(c, meta, () => init.normal());
     if (c.itemBias) {
@@ -301,13 +301,13 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
       p['item.bias'] = tf.tensor1d(logFrequencyPrior(d, split, c.numItems));
     }
     if (c.untiedInput && t.successorInit > 0) {
-      const id = p['item.id']!.dataSync() as Float32Array;
+      const id = (await p['item.id']!.data()) as Float32Array; // dataSync throws on webgpu in Node
       p['item.in']!.dispose();
       p['item.in'] = tf.tensor2d(successorMeans(d, split, id, c.dim, t.successorInit), [c.numItems + 1, c.dim]);
     }
     return p;
   };
-  const raw = initialParams();
+  const raw = await initialParams();
   const specs = paramSpecs(c);
   const params: Params = {};
   const vars: tf.Variable[] = [];
@@ -582,7 +582,7 @@ export async function fit(d: Dataset, split: Split, opts: FitOptions = {}): Prom
     const refitWindows = makeWindows(d, trainCut, c.maxLen);
     if (scratch) {
       const chosen = await snapshot(params);
-      const fresh = initialParams();
+      const fresh = await initialParams();
       vars.forEach((v, i) => v.assign(fresh[varNames[i]!]!));
       const table = ((await fresh[ID_TABLE]!.data()) as Float32Array).slice();
       const inFresh = inAdam ? ((await fresh[IN_TABLE]!.data()) as Float32Array).slice() : null;
